@@ -1,0 +1,106 @@
+/** embedded/invocations: invocation records and their logs in SQLite. */
+import type { InvocationQuery, InvocationRecord, InvocationStatus, InvocationStore, LogEntry, LogQuery } from '../ports.js';
+import type { Db } from './database.js';
+
+interface Row {
+  seq: number;
+  id: string;
+  function: string;
+  version: number;
+  trigger: string;
+  instance: string | null;
+  start: string;
+  duration_ms: number;
+  billed_ms: number;
+  memory_mb: number;
+  gb_seconds: number;
+  cold: number;
+  init_ms: number;
+  status: string;
+  error: string | null;
+  logs: string;
+  trace_id: string;
+}
+
+const toRecord = (r: Row): InvocationRecord => ({
+  id: r.id,
+  function: r.function,
+  version: r.version,
+  trigger: r.trigger,
+  instance: r.instance,
+  start: r.start,
+  durationMs: r.duration_ms,
+  billedMs: r.billed_ms,
+  memoryMb: r.memory_mb,
+  gbSeconds: r.gb_seconds,
+  cold: r.cold === 1,
+  initMs: r.init_ms,
+  status: r.status as InvocationStatus,
+  error: r.error,
+  logs: r.logs,
+  traceId: r.trace_id,
+});
+
+export class SqliteInvocations implements InvocationStore {
+  private readonly insert;
+
+  constructor(private readonly db: Db) {
+    this.insert = db.prepare(`INSERT OR IGNORE INTO invocations
+      (id, function, version, trigger, instance, start, duration_ms, billed_ms, memory_mb, gb_seconds, cold, init_ms, status, error, logs, trace_id)
+      VALUES (@id, @function, @version, @trigger, @instance, @start, @durationMs, @billedMs, @memoryMb, @gbSeconds, @cold, @initMs, @status, @error, @logs, @traceId)`);
+  }
+
+  async add(records: readonly InvocationRecord[]): Promise<void> {
+    const run = this.db.transaction((list: readonly InvocationRecord[]) => {
+      for (const r of list) this.insert.run({ ...r, cold: r.cold ? 1 : 0 });
+    });
+    run(records);
+  }
+
+  async get(id: string): Promise<InvocationRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM invocations WHERE id = ?').get(id) as Row | undefined;
+    return row && toRecord(row);
+  }
+
+  async list(query: InvocationQuery): Promise<InvocationRecord[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (query.function !== undefined) {
+      where.push('function = ?');
+      args.push(query.function);
+    }
+    if (query.status !== undefined) {
+      where.push('status = ?');
+      args.push(query.status);
+    }
+    const sql = `SELECT * FROM invocations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, query.limit) as Row[]).map(toRecord);
+  }
+
+  async logs(query: LogQuery): Promise<{ entries: LogEntry[]; cursor: number }> {
+    const byId = query.invocation !== undefined;
+    const rows = (
+      byId
+        ? this.db
+            .prepare('SELECT seq, id, start, status, logs FROM invocations WHERE function = ? AND id = ?')
+            .all(query.function, query.invocation)
+        : query.after === undefined
+          ? // The newest `limit`, shown oldest first.
+            this.db
+              .prepare(
+                'SELECT * FROM (SELECT seq, id, start, status, logs FROM invocations WHERE function = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq',
+              )
+              .all(query.function, query.limit)
+          : this.db
+              .prepare(
+                'SELECT seq, id, start, status, logs FROM invocations WHERE function = ? AND seq > ? ORDER BY seq LIMIT ?',
+              )
+              .all(query.function, query.after, query.limit)
+    ) as Pick<Row, 'seq' | 'id' | 'start' | 'status' | 'logs'>[];
+    const last = rows.at(-1)?.seq ?? query.after ?? 0;
+    return {
+      entries: rows.map((r) => ({ invocation: r.id, start: r.start, status: r.status as InvocationStatus, logs: r.logs })),
+      cursor: last,
+    };
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * backends/ports: every stateful need of Gust as a small interface. embedded/ implements them
+ * with SQLite and files; a cluster adapter (PostgreSQL, NATS) implements the same and runs the
+ * same conformance suites (test/backends/).
+ */
+import type { FunctionSpec } from '../manifest/types.js';
+
+export interface VersionRecord {
+  readonly function: string;
+  readonly version: number;
+  /** Hash of the bundle and the normalized spec: same code and config, same hash. */
+  readonly hash: string;
+  readonly bundleHash: string;
+  readonly spec: FunctionSpec;
+  readonly createdAt: string;
+}
+
+export interface FunctionRecord {
+  readonly name: string;
+  readonly activeVersion: number;
+  readonly updatedAt: string;
+}
+
+export interface DeployChange {
+  readonly spec: FunctionSpec;
+  readonly hash: string;
+  readonly bundleHash: string;
+}
+
+export interface DeployedFunction {
+  readonly name: string;
+  readonly version: number;
+  readonly changed: boolean;
+}
+
+export interface RegistryStore {
+  listFunctions(): Promise<FunctionRecord[]>;
+  getFunction(name: string): Promise<FunctionRecord | undefined>;
+  listVersions(name: string): Promise<VersionRecord[]>;
+  getVersion(name: string, version: number): Promise<VersionRecord | undefined>;
+  /** All or nothing: a change whose hash equals the active version's makes no new version. */
+  deploy(changes: readonly DeployChange[]): Promise<DeployedFunction[]>;
+  /** Points the function at an existing version; false if that version does not exist. */
+  activate(name: string, version: number): Promise<boolean>;
+  /** Removes the function and its versions; false if there was none. */
+  remove(name: string): Promise<boolean>;
+}
+
+export type KeyScope = 'admin' | 'deploy' | 'invoke' | 'storage';
+
+export interface KeyRecord {
+  readonly id: string;
+  /** sha256 of the whole bearer key. */
+  readonly hash: string;
+  readonly scope: KeyScope;
+  readonly function: string | null;
+  readonly createdAt: string;
+  readonly expiresAt: string | null;
+  readonly revokedAt: string | null;
+}
+
+export interface KeyStore {
+  putKey(key: KeyRecord): Promise<void>;
+  getKey(id: string): Promise<KeyRecord | undefined>;
+  listKeys(): Promise<KeyRecord[]>;
+  /** false if there is no such key. */
+  revokeKey(id: string, at: string): Promise<boolean>;
+}
+
+export type InvocationStatus = 'ok' | 'error' | 'timeout' | 'crashed' | 'throttled' | 'rejected';
+
+/** The invocation record of PRODUCT.md, field for field. */
+export interface InvocationRecord {
+  readonly id: string;
+  readonly function: string;
+  readonly version: number;
+  readonly trigger: string;
+  readonly instance: string | null;
+  readonly start: string;
+  readonly durationMs: number;
+  readonly billedMs: number;
+  readonly memoryMb: number;
+  readonly gbSeconds: number;
+  readonly cold: boolean;
+  readonly initMs: number;
+  readonly status: InvocationStatus;
+  readonly error: string | null;
+  readonly logs: string;
+  readonly traceId: string;
+}
+
+export interface InvocationQuery {
+  readonly function?: string;
+  readonly status?: InvocationStatus;
+  readonly limit: number;
+}
+
+export interface LogQuery {
+  readonly function: string;
+  readonly invocation?: string;
+  /** Cursor from an earlier answer: only what was recorded after it. */
+  readonly after?: number;
+  readonly limit: number;
+}
+
+export interface LogEntry {
+  readonly invocation: string;
+  readonly start: string;
+  readonly status: InvocationStatus;
+  readonly logs: string;
+}
+
+export interface InvocationStore {
+  add(records: readonly InvocationRecord[]): Promise<void>;
+  get(id: string): Promise<InvocationRecord | undefined>;
+  /** Newest first. */
+  list(query: InvocationQuery): Promise<InvocationRecord[]>;
+  /** Oldest first, with the cursor to ask for what comes next. */
+  logs(query: LogQuery): Promise<{ entries: LogEntry[]; cursor: number }>;
+}
+
+/** Content-addressed bundles; `localPath` gives a file an instance can load. */
+export interface BundleStore {
+  put(code: string): Promise<string>;
+  localPath(hash: string): Promise<string>;
+}

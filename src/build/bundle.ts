@@ -1,0 +1,123 @@
+/**
+ * bundle: each handler becomes one self-contained ES module (esbuild), the unit a deploy uploads.
+ * npm dependencies resolve from the project's own node_modules; node builtins stay external.
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { build, type Message, type Plugin } from 'esbuild';
+import type { FunctionSpec } from '../manifest/types.js';
+
+export type BundleResult = { ok: true; bundles: Record<string, string> } | { ok: false; errors: string[] };
+
+type OneBundle = { ok: true; code: string } | { ok: false; errors: string[] };
+
+/**
+ * Bundled CommonJS dependencies call `require('fs')`; an ES module has no `require`, so the
+ * bundle defines one. esbuild renames a handler's own top-level `require` out of the way.
+ */
+const REQUIRE_BANNER =
+  "import { createRequire as __gustCreateRequire } from 'node:module';\n" +
+  'const require = __gustCreateRequire(import.meta.url);';
+
+/**
+ * `gust` is a types-only package for handlers (`import type { Context } from 'gust'`). An import
+ * that survives type erasure (`import { type Context }` under verbatimModuleSyntax) must not pull
+ * the platform into the bundle, so it resolves to an empty module.
+ */
+const gustTypesOnly: Plugin = {
+  name: 'gust-types-only',
+  setup(b) {
+    b.onResolve({ filter: /^gust$/ }, () => ({ path: 'gust', namespace: 'gust-types-only' }));
+    b.onLoad({ filter: /.*/, namespace: 'gust-types-only' }, () => ({
+      contents: 'export {};',
+      loader: 'js',
+    }));
+  },
+};
+
+/** Bundles every function in parallel; all errors of all functions are reported together. */
+export async function bundleFunctions(
+  dir: string,
+  functions: readonly FunctionSpec[],
+): Promise<BundleResult> {
+  const root = path.resolve(dir);
+  const results = await Promise.all(functions.map((fn) => bundleOne(root, fn)));
+  const bundles: Record<string, string> = {};
+  const errors: string[] = [];
+  results.forEach((result, i) => {
+    const name = functions[i]!.name;
+    if (result.ok) bundles[name] = result.code;
+    else errors.push(...result.errors);
+  });
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, bundles };
+}
+
+async function bundleOne(root: string, fn: FunctionSpec): Promise<OneBundle> {
+  const where = `functions.${fn.name}.handler`;
+  const file = fn.handler.path;
+  const entry = path.resolve(root, file);
+  if (!(await isFile(entry))) {
+    return {
+      ok: false,
+      errors: [`${where}: ${file}: file not found (the handler path is relative to gust.yaml)`],
+    };
+  }
+  try {
+    const out = await build({
+      entryPoints: [entry],
+      absWorkingDir: root,
+      outfile: path.join(root, `${fn.name}.bundle.mjs`),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      banner: { js: REQUIRE_BANNER },
+      plugins: [gustTypesOnly],
+    });
+    const code = out.outputFiles[0]?.text;
+    if (code === undefined) return { ok: false, errors: [`${where}: ${file}: esbuild produced no output`] };
+    const exports =
+      Object.values(out.metafile.outputs).find((o) => o.entryPoint !== undefined)?.exports ?? [];
+    const missing = missingExport(fn, exports);
+    return missing === undefined
+      ? { ok: true, code }
+      : { ok: false, errors: [`${where}: ${file}: ${missing}`] };
+  } catch (e) {
+    const messages = esbuildErrors(e);
+    if (messages === undefined) throw e;
+    return { ok: false, errors: messages.map((m) => `${where}: ${formatMessage(m, file)}`) };
+  }
+}
+
+/** The handler the platform will call must exist: the named export, else `default` or `handler`. */
+function missingExport(fn: FunctionSpec, exports: readonly string[]): string | undefined {
+  const wanted = fn.handler.export;
+  if (wanted !== undefined) {
+    return exports.includes(wanted) ? undefined : `has no export named "${wanted}"`;
+  }
+  if (exports.includes('default') || exports.includes('handler')) return undefined;
+  return 'exports neither a default function nor `handler` (add one, or name it with PATH#EXPORT)';
+}
+
+/** `src/api.ts:3:18: Could not resolve "x"`, line and column 1-based as editors and tsc count them. */
+function formatMessage(m: Message, entryFile: string): string {
+  const loc = m.location;
+  if (loc === null) return `${entryFile}: ${m.text}`;
+  return `${loc.file}:${loc.line}:${loc.column + 1}: ${m.text}`;
+}
+
+function esbuildErrors(e: unknown): Message[] | undefined {
+  if (typeof e !== 'object' || e === null || !('errors' in e) || !Array.isArray(e.errors)) return undefined;
+  return e.errors as Message[];
+}
+
+async function isFile(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,84 @@
+/** keys create | ls | revoke: API keys. A whole key is shown once, at creation. */
+import { type Command, Option } from 'commander';
+import type { CreatedKey, KeyInfo } from '../api.js';
+import type { Cli } from '../context.js';
+import { emit, formatTime, type JsonFlag, table } from '../output.js';
+
+interface CreateFlags extends JsonFlag {
+  readonly scope: string;
+  readonly function?: string;
+  readonly expires?: string;
+}
+
+export function registerKeyCommands(program: Command, cli: Cli): void {
+  const keys = program.command('keys').description('create, list and revoke API keys');
+
+  keys
+    .command('create')
+    .description('create a key (shown once: store it)')
+    .addOption(
+      new Option('--scope <scope>', 'what the key may do')
+        .choices(['admin', 'deploy', 'invoke', 'storage'])
+        .makeOptionMandatory(),
+    )
+    .option('--function <name>', 'limit an invoke key to one function')
+    .option('--expires <duration>', 'expire after this long, e.g. 30d or 12h (default: never)')
+    .option('--json', 'print {key, accessKeyId, secretAccessKey, scope, ...} as JSON')
+    .action(async (flags: CreateFlags) => {
+      const body = {
+        scope: flags.scope,
+        ...(flags.function === undefined ? {} : { function: flags.function }),
+        ...(flags.expires === undefined ? {} : { expires: flags.expires }),
+      };
+      const key = await cli.client().post<CreatedKey>('/keys', body);
+      emit(cli, flags, key, (k) =>
+        table([
+          ['key', k.key],
+          ['access key id', k.accessKeyId],
+          ['secret access key', k.secretAccessKey],
+          ['id', k.id],
+          ['scope', k.function ? `${k.scope} (function ${k.function})` : k.scope],
+          ['expires', k.expiresAt ? formatTime(k.expiresAt) : 'never'],
+        ]),
+      );
+      if (flags.json !== true) cli.err('This is the only time the key is shown: store it now.');
+    });
+
+  keys
+    .command('ls')
+    .description('list keys (never the whole key)')
+    .option('--json', 'print JSON')
+    .action(async (flags: JsonFlag) => {
+      const answer = await cli.client().get<{ keys: KeyInfo[] }>('/keys');
+      emit(cli, flags, answer, ({ keys: list }) =>
+        table(
+          list.map((k) => [
+            k.id,
+            k.prefix,
+            k.scope,
+            k.function ?? '-',
+            formatTime(k.createdAt),
+            k.expiresAt ? formatTime(k.expiresAt) : 'never',
+            keyStatus(k),
+          ]),
+          ['ID', 'PREFIX', 'SCOPE', 'FUNCTION', 'CREATED', 'EXPIRES', 'STATUS'],
+        ),
+      );
+    });
+
+  keys
+    .command('revoke')
+    .description('revoke a key at once')
+    .argument('<id>', 'key id, from `gust keys ls`')
+    .option('--json', 'print JSON')
+    .action(async (id: string, flags: JsonFlag) => {
+      const answer = await cli.client().delete<{ revoked: string }>(`/keys/${encodeURIComponent(id)}`);
+      emit(cli, flags, answer, ({ revoked }) => `revoked ${revoked}`);
+    });
+}
+
+function keyStatus(k: KeyInfo): string {
+  if (k.revoked) return 'revoked';
+  if (k.expiresAt !== null && Date.parse(k.expiresAt) <= Date.now()) return 'expired';
+  return 'active';
+}

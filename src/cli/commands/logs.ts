@@ -1,0 +1,132 @@
+/** logs and invocations: what functions printed, and the record of each invocation. */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { InvocationRecord, LogEntry, LogsAnswer } from '../api.js';
+import type { GustClient, Query } from '../client.js';
+import type { Cli } from '../context.js';
+import { emit, formatMs, formatTime, oneLine, table } from '../output.js';
+
+const FOLLOW_INTERVAL_MS = 500;
+const STATUSES = ['ok', 'failed', 'error', 'timeout', 'crashed', 'throttled', 'rejected'];
+
+interface LogsFlags {
+  readonly follow?: boolean;
+  readonly invocation?: string;
+  readonly json?: boolean;
+}
+
+interface InvocationsFlags {
+  readonly status?: string;
+  readonly limit?: number;
+  readonly json?: boolean;
+}
+
+export function registerLogCommands(program: Command, cli: Cli): void {
+  program
+    .command('logs')
+    .description("print a function's logs, oldest first")
+    .argument('<name>', 'function name')
+    .option('-f, --follow', 'keep printing new logs until Ctrl-C (with --json: one JSON line per entry)')
+    .option('--invocation <id>', 'only the logs of this invocation')
+    .option('--json', 'print JSON')
+    .action(async (name: string, flags: LogsFlags) => {
+      const path = `/functions/${encodeURIComponent(name)}/logs`;
+      const query = { invocation: flags.invocation };
+      if (flags.follow === true) return follow(cli, path, query, flags.json === true);
+      const answer = await cli.client().get<LogsAnswer>(path, { query });
+      emit(cli, flags, answer, ({ logs }) => logs.flatMap(logLines).join('\n'));
+    });
+
+  program
+    .command('invocations')
+    .description("list a function's invocations, newest first")
+    .argument('<name>', 'function name')
+    .addOption(new Option('--status <status>', 'only invocations with this status').choices(STATUSES))
+    .option('--limit <n>', 'at most this many', parseLimit)
+    .option('--json', 'print JSON')
+    .action(async (name: string, flags: InvocationsFlags) => {
+      const answer = await cli
+        .client()
+        .get<{ invocations: InvocationRecord[] }>(`/functions/${encodeURIComponent(name)}/invocations`, {
+          query: { status: flags.status, limit: flags.limit },
+        });
+      emit(cli, flags, answer, ({ invocations }) =>
+        invocations.length === 0 ? `no invocations of ${name}` : invocationTable(invocations),
+      );
+    });
+}
+
+/** Polls with the cursor until Ctrl-C; a full page is followed at once so a backlog catches up. */
+async function follow(cli: Cli, path: string, query: { invocation?: string | undefined }, json: boolean) {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    let cursor: string | number | null = null;
+    while (!stop.signal.aborted) {
+      const answer = await fetchLogs(
+        cli.client(),
+        path,
+        { ...query, after: cursor ?? undefined },
+        stop.signal,
+      );
+      if (answer === undefined) break;
+      for (const entry of answer.logs) {
+        if (json) cli.out(JSON.stringify(entry));
+        else for (const line of logLines(entry)) cli.out(line);
+      }
+      cursor = answer.cursor ?? cursor;
+      if (answer.logs.length === 0)
+        await sleep(FOLLOW_INTERVAL_MS, undefined, { signal: stop.signal }).catch(() => {});
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function fetchLogs(
+  client: GustClient,
+  path: string,
+  query: Query,
+  signal: AbortSignal,
+): Promise<LogsAnswer | undefined> {
+  try {
+    return await client.get<LogsAnswer>(path, { query, signal });
+  } catch (e) {
+    if (signal.aborted) return undefined;
+    throw e;
+  }
+}
+
+/** Each line of an entry, prefixed with when and which invocation, so grep keeps the context. */
+function logLines(entry: LogEntry): string[] {
+  const text = (entry.logs ?? '').replace(/\n$/, '');
+  if (text === '') return [];
+  const prefix = `${formatTime(entry.start)} ${entry.invocation}  `;
+  return text.split('\n').map((line) => `${prefix}${line}`);
+}
+
+function invocationTable(invocations: readonly InvocationRecord[]): string {
+  return table(
+    invocations.map((i) => [
+      i.id,
+      i.status,
+      i.trigger,
+      `v${i.version}`,
+      formatTime(i.start),
+      formatMs(i.durationMs),
+      formatMs(i.billedMs),
+      i.cold === true ? 'cold' : '',
+      oneLine(i.error).slice(0, 60),
+    ]),
+    ['ID', 'STATUS', 'TRIGGER', 'VERSION', 'START', 'DURATION', 'BILLED', 'COLD', 'ERROR'],
+  );
+}
+
+function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number above 0.');
+  return n;
+}

@@ -1,0 +1,120 @@
+/** up: start the platform in this process and deploy DIR/gust.yaml if there is one. */
+import type { Command } from 'commander';
+import { ConfigError, loadPlatformConfig, type PlatformConfig } from '../../config/config.js';
+import { isGustError } from '../../errors.js';
+import type { Platform } from '../../platform.js';
+import type { Cli } from '../context.js';
+import { CliError, EXIT, usageError } from '../fail.js';
+import { createLogger } from '../logger.js';
+import { emit, table } from '../output.js';
+
+interface UpFlags {
+  readonly port?: string;
+  readonly s3Port?: string;
+  readonly data?: string;
+  readonly cluster?: boolean;
+  readonly json?: boolean;
+}
+
+export function registerUpCommand(program: Command, cli: Cli): void {
+  program
+    .command('up')
+    .description('start Gust; deploy DIR/gust.yaml if any')
+    .argument('[dir]', 'folder holding gust.yaml to deploy at start')
+    .option('--port <port>', 'HTTP port, 0 for any free one (default 8080, or GUST_PORT)')
+    .option('--s3-port <port>', 'S3 API port (default 9000, or GUST_S3_PORT)')
+    .option('--data <dir>', 'data folder (default .gust, or GUST_DATA_DIR)')
+    .option('--cluster', 'cluster mode on NATS and PostgreSQL')
+    .option('--json', 'print where it listens as one JSON line')
+    .action(async (dir: string | undefined, flags: UpFlags) => {
+      const config = platformConfig(cli, dir, flags);
+      if (config.cluster) {
+        throw new CliError(
+          'cluster mode is not supported yet by this version of Gust (run without --cluster)',
+        );
+      }
+      const log = createLogger(config.logLevel, process.stderr);
+      // loaded here so that every other command starts without the platform's dependencies
+      const { startPlatform } = await import('../../platform.js');
+      const platform = await startPlatform(config, log).catch((e: unknown) => {
+        throw startupError(e);
+      });
+      const ready = {
+        url: platform.url,
+        dataDir: platform.dataDir,
+        adminKeyPath: platform.adminKeyPath,
+        deployed: platform.deployed,
+      };
+      emit(cli, flags, ready, () => readyText(platform));
+      stopOnSignal(cli, platform);
+    });
+}
+
+function platformConfig(cli: Cli, dir: string | undefined, flags: UpFlags): PlatformConfig {
+  const { port, s3Port, data, cluster } = flags;
+  try {
+    return loadPlatformConfig({ dir, port, s3Port, data, cluster }, cli.env, cli.cwd);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    throw usageError(
+      `invalid setting ${e.message} (check the flags of \`gust up\` and the GUST_* environment)`,
+    );
+  }
+}
+
+function readyText(platform: Platform): string {
+  const lines = [
+    `Gust is listening on ${platform.url} (embedded mode, data in ${platform.dataDir})`,
+    `Admin key: ${platform.adminKeyPath}`,
+  ];
+  if (platform.deployed.length > 0) {
+    lines.push(
+      table(platform.deployed.map((f) => [f.name, `v${f.version}`, f.changed ? 'deployed' : 'unchanged'])),
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The first SIGINT/SIGTERM drains and closes; a second one exits at once. */
+function stopOnSignal(cli: Cli, platform: Platform): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(EXIT.failure);
+    stopping = true;
+    cli.err(`${signal}: stopping Gust… (again to force)`);
+    platform.close().then(
+      () => process.exit(EXIT.ok),
+      (e: unknown) => {
+        cli.err(`gust: stopping failed: ${e instanceof Error ? e.message : String(e)}`);
+        process.exit(EXIT.failure);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+/** Port in use, a bad manifest in DIR, an unwritable data folder: one line, exit 1. */
+function startupError(e: unknown): CliError {
+  const error = e as NodeJS.ErrnoException & { port?: number };
+  if (error.code === 'EADDRINUSE') {
+    const port = error.port === undefined ? 'a port' : `port ${error.port}`;
+    return new CliError(`${port} is in use (stop what holds it, or choose another with --port / --s3-port)`);
+  }
+  if (error.code === 'EACCES' && error.syscall === 'listen') {
+    return new CliError(
+      `not allowed to listen on port ${error.port ?? '?'} (choose one above 1023 with --port)`,
+    );
+  }
+  if (isGustError(e)) {
+    // the platform puts several lines (every manifest or bundling error) in the message
+    const [first = e.code, ...rest] = e.message.split('\n');
+    const lines = [...rest, ...(e.details ?? [])].map((l) => l.trim());
+    if (e.code === 'BUILD_FAILED')
+      return new CliError('handlers could not be bundled; nothing was deployed', {
+        details: [first, ...lines],
+      });
+    return new CliError(first, { details: lines });
+  }
+  return new CliError(`could not start: ${error.message ?? String(e)}`);
+}

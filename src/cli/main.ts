@@ -1,0 +1,25 @@
+/** main: the `gust` entry point (bin/gust.js imports the compiled file). Reads env and cwd, runs, exits. */
+import { readFileSync } from 'node:fs';
+import { loadClientConfig } from '../config/config.js';
+import { createCli } from './context.js';
+import { reportError } from './fail.js';
+import { createProgram } from './program.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+const cli = createCli({
+  env: process.env,
+  cwd: process.cwd(),
+  clientConfig: loadClientConfig(process.env, process.cwd()),
+  stdout: process.stdout,
+  stderr: process.stderr,
+});
+
+try {
+  await createProgram(cli, version).parseAsync(process.argv);
+} catch (e) {
+  // exitCode, not exit(): stdout may still be draining into a pipe
+  process.exitCode = reportError(e, cli.err);
+}

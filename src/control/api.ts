@@ -1,0 +1,184 @@
+/**
+ * api: the control API under /_gust/api/v1 (docs/API.md). Each route names the scope it needs;
+ * the handler gets the parsed request and answers plain data.
+ */
+import type { InvocationStatus, InvocationStore, KeyScope } from '../backends/ports.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
+import { newInvocationId, traceIdFrom } from '../dispatch/invocation.js';
+import { GustError } from '../errors.js';
+import { authenticate } from '../gateway/auth.js';
+import { type EdgeHandler, type EdgeRequest, errorResponse, header, json, parseJsonBody } from '../gateway/http.js';
+import { invocationError } from '../gateway/outcome.js';
+import { compileRoute } from '../manifest/route.js';
+import type { Recorder } from '../observe/records.js';
+import type { FunctionControl } from './functions.js';
+import { authorize, type Keys, parseExpiry, SCOPES } from './keys.js';
+
+export interface ControlApiDeps {
+  readonly control: FunctionControl;
+  readonly keys: Keys;
+  readonly dispatcher: Dispatcher;
+  readonly invocations: InvocationStore;
+  readonly recorder: Recorder;
+}
+
+interface Call {
+  readonly req: EdgeRequest;
+  readonly params: Record<string, string>;
+  readonly query: URLSearchParams;
+}
+
+type Handler = (call: Call) => Promise<unknown>;
+
+const PREFIX = '/_gust/api/v1';
+const STATUSES: readonly InvocationStatus[] = ['ok', 'error', 'timeout', 'crashed', 'throttled', 'rejected'];
+
+export function controlApi(deps: ControlApiDeps): EdgeHandler {
+  const { control, keys } = deps;
+  const flushed = async <T>(read: () => Promise<T>) => {
+    await deps.recorder.flush();
+    return read();
+  };
+  const routes: [string, string, KeyScope, Handler][] = [
+    ['POST', '/deploy', 'deploy', async ({ req }) => {
+      const body = object(parseJsonBody(req));
+      return { functions: await control.deploy(body.manifest, body.bundles) };
+    }],
+    ['GET', '/functions', 'deploy', async () => ({ functions: await control.list() })],
+    ['GET', '/functions/:name', 'deploy', ({ params }) => control.describe(params.name!)],
+    ['DELETE', '/functions/:name', 'deploy', async ({ params }) => {
+      await control.remove(params.name!);
+      return { removed: params.name };
+    }],
+    ['GET', '/functions/:name/versions', 'deploy', async ({ params }) => ({ versions: await control.versions(params.name!) })],
+    ['POST', '/functions/:name/rollback', 'deploy', ({ req, params }) => {
+      const version = object(parseJsonBody(req) ?? {}).version;
+      if (version !== undefined && !(Number.isInteger(version) && (version as number) > 0)) {
+        throw new GustError('BAD_REQUEST', 'version must be a positive whole number');
+      }
+      return control.rollback(params.name!, version as number | undefined);
+    }],
+    ['POST', '/functions/:name/invoke', 'invoke', ({ req, params }) => invoke(deps, req, params.name!)],
+    ['GET', '/functions/:name/invocations', 'deploy', async ({ params, query }) => {
+      await control.need(params.name!);
+      const status = query.get('status') ?? undefined;
+      if (status !== undefined && !STATUSES.includes(status as InvocationStatus)) {
+        throw new GustError('BAD_REQUEST', `status must be one of ${STATUSES.join(', ')}`);
+      }
+      const limit = intParam(query, 'limit', 20, 1000);
+      return flushed(async () => ({
+        invocations: await deps.invocations.list({
+          function: params.name!,
+          limit,
+          ...(status ? { status: status as InvocationStatus } : {}),
+        }),
+      }));
+    }],
+    ['GET', '/invocations/:id', 'deploy', ({ params }) =>
+      flushed(async () => {
+        const record = await deps.invocations.get(params.id!);
+        if (!record) throw new GustError('NOT_FOUND', `no invocation ${params.id}`);
+        return record;
+      })],
+    ['GET', '/functions/:name/logs', 'deploy', async ({ params, query }) => {
+      await control.need(params.name!);
+      const invocation = query.get('invocation') ?? undefined;
+      const after = query.has('after') ? intParam(query, 'after', 0, Number.MAX_SAFE_INTEGER) : undefined;
+      const { entries, cursor } = await flushed(() =>
+        deps.invocations.logs({
+          function: params.name!,
+          limit: intParam(query, 'limit', 50, 1000),
+          ...(invocation ? { invocation } : {}),
+          ...(after === undefined ? {} : { after }),
+        }),
+      );
+      return { logs: entries, cursor };
+    }],
+    ['POST', '/keys', 'admin', async ({ req }) => {
+      const body = object(parseJsonBody(req));
+      const scope = body.scope;
+      if (!SCOPES.includes(scope as KeyScope)) throw new GustError('BAD_REQUEST', `scope must be one of ${SCOPES.join(', ')}`);
+      const fn = body.function;
+      if (fn !== undefined && fn !== null) await control.need(String(fn));
+      let expiresInMs: number | undefined;
+      if (body.expires !== undefined) {
+        expiresInMs = parseExpiry(String(body.expires));
+        if (expiresInMs === undefined) throw new GustError('BAD_REQUEST', 'expires must read like 45m, 12h or 30d');
+      }
+      return keys.create({
+        scope: scope as KeyScope,
+        function: typeof fn === 'string' ? fn : null,
+        ...(expiresInMs === undefined ? {} : { expiresInMs }),
+      });
+    }],
+    ['GET', '/keys', 'admin', async () => ({
+      keys: (await keys.list()).map((k) => ({
+        id: k.id,
+        prefix: `gust_${k.id.slice(0, 6)}…`,
+        scope: k.scope,
+        function: k.function,
+        createdAt: k.createdAt,
+        expiresAt: k.expiresAt,
+        revoked: k.revokedAt !== null,
+      })),
+    })],
+    ['DELETE', '/keys/:id', 'admin', async ({ params }) => {
+      if (!(await keys.revoke(params.id!))) throw new GustError('NOT_FOUND', `no active key ${params.id}: gust keys ls lists them`);
+      return { revoked: params.id };
+    }],
+  ];
+  const compiled = routes.map(([method, path, scope, handler]) => ({ method, match: compileRoute(path).match, scope, handler }));
+
+  return async (req) => {
+    try {
+      const path = req.pathname.slice(PREFIX.length);
+      if (!req.pathname.startsWith(PREFIX)) throw new GustError('NOT_FOUND', `the control API lives under ${PREFIX}`);
+      const candidates = compiled.map((r) => ({ r, params: r.match(path) })).filter((x) => x.params !== null);
+      if (candidates.length === 0) throw new GustError('NOT_FOUND', `no control API endpoint ${req.method} ${req.pathname}`);
+      const hit = candidates.find((c) => c.r.method === req.method);
+      if (!hit) throw new GustError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.pathname}`);
+      const key = await authenticate(req, keys, { sigv4: false });
+      const params = hit.params!;
+      authorize(key, { scope: hit.r.scope, ...(params.name ? { function: params.name } : {}) });
+      const value = await hit.r.handler({ req, params, query: new URLSearchParams(req.query) });
+      return json(200, value);
+    } catch (e) {
+      return errorResponse(e);
+    }
+  };
+}
+
+async function invoke(deps: ControlApiDeps, req: EdgeRequest, name: string): Promise<unknown> {
+  await deps.control.need(name);
+  const body = object(parseJsonBody(req) ?? {});
+  if (body.async === true) throw new GustError('BAD_REQUEST', 'async invocations are not supported yet by this version of Gust');
+  const result = await deps.dispatcher.invoke({
+    id: newInvocationId(),
+    function: name,
+    trigger: 'invoke',
+    traceId: traceIdFrom(header(req, 'traceparent')),
+    received: Date.now(),
+    kind: 'event',
+    event: body.data ?? null,
+  });
+  const { outcome, record } = result;
+  const error = invocationError(result);
+  if (error) return { invocation: record, error: { code: error.code, message: error.message } };
+  const json = outcome.type === 'ok' ? outcome.json : undefined;
+  return { invocation: record, ...(json === undefined ? {} : { result: JSON.parse(json) as unknown }) };
+}
+
+function object(value: unknown): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new GustError('BAD_REQUEST', 'the request body must be a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+function intParam(query: URLSearchParams, name: string, fallback: number, max: number): number {
+  const raw = query.get(name);
+  if (raw === null) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new GustError('BAD_REQUEST', `${name} must be a whole number from 0 to ${max}`);
+  return n;
+}

@@ -1,0 +1,184 @@
+/**
+ * functions: deploy, roll back, remove and describe functions. The registry is the truth; the
+ * router and the dispatcher follow it (at start, and after every change).
+ */
+import { createHash } from 'node:crypto';
+import type { BundleStore, DeployedFunction, FunctionRecord, RegistryStore, VersionRecord } from '../backends/ports.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
+import { GustError } from '../errors.js';
+import { parseManifest, type RouteClaim, routeConflicts, validateManifest } from '../manifest/load.js';
+import { parseRoutePath, routeShape } from '../manifest/route.js';
+import type { FunctionSpec } from '../manifest/types.js';
+import type { Router } from '../gateway/router.js';
+
+export interface ControlDeps {
+  readonly registry: RegistryStore;
+  readonly bundles: BundleStore;
+  readonly dispatcher: Dispatcher;
+  readonly router: Router;
+}
+
+export interface FunctionSummary {
+  readonly name: string;
+  readonly version: number;
+  readonly runtime: string;
+  readonly memoryMb: number;
+  readonly timeoutMs: number;
+  readonly concurrency: number;
+  readonly scale: FunctionSpec['scale'];
+  readonly routes: string[];
+  readonly instances: number;
+  readonly updatedAt: string;
+}
+
+/** The most a bundle may weigh; bigger is a mistake (a bundled binary, a data file). */
+const MAX_BUNDLE_BYTES = 50 * 1024 * 1024;
+
+export class FunctionControl {
+  constructor(private readonly deps: ControlDeps) {}
+
+  /** Serves every function's active version: at start. */
+  async restore(): Promise<void> {
+    for (const f of await this.deps.registry.listFunctions()) {
+      const v = await this.deps.registry.getVersion(f.name, f.activeVersion);
+      if (v) await this.serve(v);
+    }
+  }
+
+  /** A manifest (YAML text or parsed) and one bundle per function: all deployed, or nothing. */
+  async deploy(manifestInput: unknown, bundlesInput: unknown): Promise<DeployedFunction[]> {
+    const result = typeof manifestInput === 'string' ? parseManifest(manifestInput) : validateManifest(manifestInput);
+    if (!result.ok) throw new GustError('MANIFEST_INVALID', 'gust.yaml has errors; nothing was deployed', result.errors);
+    const { functions } = result.manifest;
+    const bundles = readBundles(bundlesInput, functions);
+    await this.checkRoutesAgainstDeployed(functions);
+    const changes = [];
+    for (const spec of functions) {
+      const bundleHash = await this.deps.bundles.put(bundles[spec.name]!);
+      const hash = createHash('sha256').update(bundleHash).update(JSON.stringify(spec)).digest('hex');
+      changes.push({ spec, hash, bundleHash });
+    }
+    const deployed = await this.deps.registry.deploy(changes);
+    for (const d of deployed.filter((x) => x.changed)) {
+      const v = await this.deps.registry.getVersion(d.name, d.version);
+      if (v) await this.serve(v);
+    }
+    return deployed;
+  }
+
+  async rollback(name: string, version?: number): Promise<{ name: string; version: number }> {
+    const fn = await this.need(name);
+    const versions = await this.deps.registry.listVersions(name);
+    const target = version ?? versions.filter((v) => v.version < fn.activeVersion).at(-1)?.version;
+    if (target === undefined) {
+      throw new GustError('NOT_FOUND', `${name} has no version before v${fn.activeVersion} to roll back to`);
+    }
+    const v = versions.find((x) => x.version === target);
+    if (!v) throw new GustError('NOT_FOUND', `${name} has no version ${target}: gust versions ${name} lists them`);
+    await this.checkRoutesAgainstDeployed([v.spec]);
+    await this.deps.registry.activate(name, target);
+    await this.serve(v);
+    return { name, version: target };
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.need(name);
+    await this.deps.registry.remove(name);
+    this.deps.router.delete(name);
+    this.deps.dispatcher.remove(name);
+  }
+
+  async list(): Promise<FunctionSummary[]> {
+    const out: FunctionSummary[] = [];
+    for (const f of await this.deps.registry.listFunctions()) {
+      const v = await this.deps.registry.getVersion(f.name, f.activeVersion);
+      if (v) out.push(this.summary(f, v));
+    }
+    return out;
+  }
+
+  async describe(name: string): Promise<FunctionSummary> {
+    const f = await this.need(name);
+    const v = await this.deps.registry.getVersion(name, f.activeVersion);
+    if (!v) throw new GustError('INTERNAL', `${name}: its active version ${f.activeVersion} is missing`);
+    return this.summary(f, v);
+  }
+
+  async versions(name: string): Promise<{ version: number; hash: string; createdAt: string; active: boolean }[]> {
+    const f = await this.need(name);
+    return (await this.deps.registry.listVersions(name)).map((v) => ({
+      version: v.version,
+      hash: v.hash,
+      createdAt: v.createdAt,
+      active: v.version === f.activeVersion,
+    }));
+  }
+
+  async need(name: string): Promise<FunctionRecord> {
+    const f = await this.deps.registry.getFunction(name);
+    if (!f) throw new GustError('NOT_FOUND', `no function named ${name}: gust ls lists the deployed ones`);
+    return f;
+  }
+
+  private async serve(v: VersionRecord): Promise<void> {
+    const bundlePath = await this.deps.bundles.localPath(v.bundleHash);
+    this.deps.dispatcher.activate({ spec: v.spec, version: v.version, bundlePath });
+    this.deps.router.set(v.spec);
+  }
+
+  private summary(f: FunctionRecord, v: VersionRecord): FunctionSummary {
+    const { spec } = v;
+    return {
+      name: f.name,
+      version: v.version,
+      runtime: spec.runtime,
+      memoryMb: spec.memoryMb,
+      timeoutMs: spec.timeoutMs,
+      concurrency: spec.concurrency,
+      scale: spec.scale,
+      routes: spec.triggers.map((t) => `${t.methods.length ? t.methods.join(',') : 'ANY'} ${t.path}`),
+      instances: this.deps.dispatcher.instances(f.name),
+      updatedAt: f.updatedAt,
+    };
+  }
+
+  /** Routes of the incoming functions against those of the other functions already deployed. */
+  private async checkRoutesAgainstDeployed(incoming: readonly FunctionSpec[]): Promise<void> {
+    const names = new Set(incoming.map((s) => s.name));
+    const claims = (specs: readonly FunctionSpec[], where: (s: FunctionSpec, i: number) => string): RouteClaim[] =>
+      specs.flatMap((s) =>
+        s.triggers.map((t, i) => {
+          const parsed = parseRoutePath(t.path);
+          return { where: where(s, i), path: t.path, shape: parsed.ok ? routeShape(parsed.segments) : t.path, methods: t.methods };
+        }),
+      );
+    const others: FunctionSpec[] = [];
+    for (const f of await this.deps.registry.listFunctions()) {
+      if (names.has(f.name)) continue;
+      const v = await this.deps.registry.getVersion(f.name, f.activeVersion);
+      if (v) others.push(v.spec);
+    }
+    const errors = routeConflicts([
+      ...claims(others, (s) => `deployed function ${s.name}`),
+      ...claims(incoming, (s, i) => `functions.${s.name}.triggers[${i}].http`),
+    ]);
+    if (errors.length > 0) {
+      throw new GustError('CONFLICT', 'a route is already served by another deployed function; nothing was deployed', errors);
+    }
+  }
+}
+
+function readBundles(input: unknown, functions: readonly FunctionSpec[]): Record<string, string> {
+  if (input === null || typeof input !== 'object') {
+    throw new GustError('BAD_REQUEST', 'bundles must be an object of function name -> bundled code (gust deploy makes it)');
+  }
+  const bundles = input as Record<string, unknown>;
+  const errors: string[] = [];
+  for (const spec of functions) {
+    const code = bundles[spec.name];
+    if (typeof code !== 'string' || code.length === 0) errors.push(`functions.${spec.name}.handler: no bundle was uploaded`);
+    else if (code.length > MAX_BUNDLE_BYTES) errors.push(`functions.${spec.name}.handler: the bundle is over 50 MB`);
+  }
+  if (errors.length > 0) throw new GustError('BAD_REQUEST', 'the upload is missing bundles; nothing was deployed', errors);
+  return bundles as Record<string, string>;
+}

@@ -1,0 +1,117 @@
+/**
+ * keys: API keys with scopes. A key is shown once; only its sha256 is stored. Its SigV4 pair
+ * (for AWS SDK clients) is derived from the key id with the platform's master secret, so the
+ * secret access key need not be stored either: accessKeyId = GUSK<id>, secret = HMAC(master, id).
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { KeyRecord, KeyScope, KeyStore } from '../backends/ports.js';
+import { GustError } from '../errors.js';
+
+export const SCOPES: readonly KeyScope[] = ['admin', 'deploy', 'invoke', 'storage'];
+const ACCESS_PREFIX = 'GUSK';
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+export interface CreatedKey {
+  readonly id: string;
+  readonly key: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly scope: KeyScope;
+  readonly function: string | null;
+  readonly expiresAt: string | null;
+}
+
+/** What a call needs: a scope, and for invocations the function it targets. */
+export interface Need {
+  readonly scope: KeyScope;
+  readonly function?: string;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+function newId(): string {
+  const bytes = randomBytes(16);
+  return [...bytes].map((b) => BASE32[b % 32]).join('');
+}
+
+export class Keys {
+  constructor(
+    private readonly store: KeyStore,
+    private readonly master: Buffer,
+  ) {}
+
+  async create(opts: { scope: KeyScope; function?: string | null; expiresInMs?: number }): Promise<CreatedKey> {
+    const id = newId();
+    const secretAccessKey = this.secretOf(id);
+    const key = `gust_${id}_${secretAccessKey}`;
+    const now = Date.now();
+    const expiresAt = opts.expiresInMs === undefined ? null : new Date(now + opts.expiresInMs).toISOString();
+    const record: KeyRecord = {
+      id,
+      hash: sha256(key),
+      scope: opts.scope,
+      function: opts.function ?? null,
+      createdAt: new Date(now).toISOString(),
+      expiresAt,
+      revokedAt: null,
+    };
+    await this.store.putKey(record);
+    return { id, key, accessKeyId: `${ACCESS_PREFIX}${id}`, secretAccessKey, scope: opts.scope, function: record.function, expiresAt };
+  }
+
+  /** The key behind a bearer token, if it is valid, unrevoked and unexpired. */
+  async verifyBearer(token: string): Promise<KeyRecord | undefined> {
+    const m = /^gust_([A-Z2-7]{16})_[\w-]{43}$/.exec(token);
+    if (!m) return undefined;
+    const record = await this.usable(m[1]!);
+    if (!record) return undefined;
+    const given = Buffer.from(sha256(token), 'hex');
+    return timingSafeEqual(given, Buffer.from(record.hash, 'hex')) ? record : undefined;
+  }
+
+  /** For SigV4: the secret of an access key id, with its record, if the key is usable. */
+  async secretFor(accessKeyId: string): Promise<{ secret: string; record: KeyRecord } | undefined> {
+    if (!accessKeyId.startsWith(ACCESS_PREFIX)) return undefined;
+    const id = accessKeyId.slice(ACCESS_PREFIX.length);
+    const record = await this.usable(id);
+    return record && { secret: this.secretOf(id), record };
+  }
+
+  async list(): Promise<KeyRecord[]> {
+    return this.store.listKeys();
+  }
+
+  async revoke(id: string): Promise<boolean> {
+    return this.store.revokeKey(id, new Date().toISOString());
+  }
+
+  private async usable(id: string): Promise<KeyRecord | undefined> {
+    const record = await this.store.getKey(id);
+    if (!record || record.revokedAt !== null) return undefined;
+    if (record.expiresAt !== null && Date.parse(record.expiresAt) <= Date.now()) return undefined;
+    return record;
+  }
+
+  private secretOf(id: string): string {
+    return createHmac('sha256', this.master).update(`sigv4:${id}`).digest('base64url');
+  }
+}
+
+/** Throws FORBIDDEN unless the key's scope covers the need. */
+export function authorize(key: KeyRecord, need: Need): void {
+  if (key.scope === 'admin') return;
+  if (key.scope !== need.scope) {
+    throw new GustError('FORBIDDEN', `this ${key.scope} key cannot do that: it needs a key of scope ${need.scope} or admin`);
+  }
+  if (key.function !== null && need.function !== undefined && key.function !== need.function) {
+    throw new GustError('FORBIDDEN', `this key is limited to function ${key.function}`);
+  }
+}
+
+/** `30d`, `12h`, `45m` -> ms. */
+export function parseExpiry(text: string): number | undefined {
+  const m = /^(\d{1,6})(m|h|d)$/.exec(text.trim());
+  if (!m) return undefined;
+  const unit = { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}

@@ -1,0 +1,27 @@
+/**
+ * invocation: what every trigger hands to dispatch, whatever the source. HTTP routes, the
+ * control API, the Lambda Invoke API (and later schedules, topics, buckets...) all build one.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { WireRequest } from '../runtime/types.js';
+
+export type Invocation = {
+  readonly id: string;
+  readonly function: string;
+  /** A given version (Lambda Qualifier); otherwise the active one. */
+  readonly version?: number;
+  /** `http`, `invoke`, `lambda-api`; later `schedule`, `topic`, ... */
+  readonly trigger: string;
+  readonly traceId: string;
+  /** Epoch ms the invocation arrived. */
+  readonly received: number;
+} & ({ readonly kind: 'http'; readonly request: WireRequest } | { readonly kind: 'event'; readonly event: unknown });
+
+export const newInvocationId = (): string => randomUUID();
+
+/** W3C trace id: the caller's from `traceparent` when valid, else a new one. */
+export function traceIdFrom(traceparent: string | undefined): string {
+  const m = traceparent ? /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(traceparent.trim()) : null;
+  const id = m?.[1];
+  return id && !/^0+$/.test(id) ? id : randomBytes(16).toString('hex');
+}

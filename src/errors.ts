@@ -1,0 +1,50 @@
+/**
+ * errors: the one error type of Gust and its code table (code, HTTP status, whose fault).
+ * Shown to users as one line: what went wrong and how to fix it.
+ */
+
+export type ErrorKind = 'user' | 'system';
+
+export const ERROR_CODES = {
+  BAD_REQUEST: { status: 400, kind: 'user', meaning: 'the request is malformed' },
+  MANIFEST_INVALID: { status: 400, kind: 'user', meaning: 'gust.yaml has errors; nothing was deployed' },
+  BUILD_FAILED: { status: 400, kind: 'user', meaning: 'a handler could not be bundled' },
+  UNAUTHORIZED: { status: 401, kind: 'user', meaning: 'no valid key was given' },
+  FORBIDDEN: { status: 403, kind: 'user', meaning: "the key's scope does not allow this" },
+  NOT_FOUND: { status: 404, kind: 'user', meaning: 'no such function, route, version or record' },
+  METHOD_NOT_ALLOWED: { status: 405, kind: 'user', meaning: 'the route exists but not for this method' },
+  CONFLICT: { status: 409, kind: 'user', meaning: 'the change conflicts with what is deployed' },
+  PAYLOAD_TOO_LARGE: { status: 413, kind: 'user', meaning: 'the request body is over the limit' },
+  THROTTLED: { status: 429, kind: 'user', meaning: 'every instance is busy and the wait queue is full' },
+  FUNCTION_ERROR: { status: 500, kind: 'user', meaning: 'the function threw or failed to load' },
+  FUNCTION_CRASHED: { status: 502, kind: 'user', meaning: 'the instance died (exit, crash, out of memory)' },
+  FUNCTION_TIMEOUT: { status: 504, kind: 'user', meaning: 'the function ran past its timeout' },
+  UNAVAILABLE: { status: 503, kind: 'system', meaning: 'the platform is shutting down or not ready' },
+  INTERNAL: { status: 500, kind: 'system', meaning: 'a bug in Gust' },
+} as const satisfies Record<string, { status: number; kind: ErrorKind; meaning: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class GustError extends Error {
+  readonly code: ErrorCode;
+  readonly details: readonly string[] | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: readonly string[]) {
+    super(message);
+    this.name = 'GustError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+
+  toJSON(): { error: { code: ErrorCode; message: string; details?: readonly string[] } } {
+    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
+  }
+}
+
+export function isGustError(e: unknown): e is GustError {
+  return e instanceof GustError;
+}

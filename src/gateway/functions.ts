@@ -1,0 +1,106 @@
+/**
+ * functions: the door of function routes. Route, check the key when the route wants one, build
+ * the Invocation, dispatch, and write the answer: whole, or streamed as the function produces it.
+ */
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { Keys } from '../control/keys.js';
+import { authorize } from '../control/keys.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
+import { newInvocationId, traceIdFrom } from '../dispatch/invocation.js';
+import type { HttpSink, WireRequest, WireResponse } from '../runtime/types.js';
+import { authenticate } from './auth.js';
+import { type EdgeRequest, header, json } from './http.js';
+import { failureResponse } from './outcome.js';
+import type { Router } from './router.js';
+import { write } from './server.js';
+
+export interface FunctionDoorDeps {
+  readonly router: Router;
+  readonly dispatcher: Dispatcher;
+  readonly keys: Keys;
+}
+
+/** Hop-by-hop headers belong to one connection; Node sets its own framing. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade']);
+
+export function functionDoor(deps: FunctionDoorDeps): (req: EdgeRequest, res: ServerResponse) => Promise<void> {
+  return async (req, res) => {
+    const route = deps.router.match(req.method, req.pathname);
+    if (route.type === 'notFound') {
+      return write(res, json(404, { error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.pathname}` } }));
+    }
+    if (route.type === 'methodNotAllowed') {
+      const message = `${req.method} is not allowed on ${req.pathname}; allowed: ${route.allow.join(', ')}`;
+      return write(res, json(405, { error: { code: 'METHOD_NOT_ALLOWED', message } }, { allow: route.allow.join(', ') }));
+    }
+    if (route.auth === 'key') {
+      authorize(await authenticate(req, deps.keys, { sigv4: false }), { scope: 'invoke', function: route.function });
+    }
+    const request: WireRequest = {
+      method: req.method,
+      url: req.url,
+      headers: wireHeaders(req.headers, route.auth === 'key'),
+      body: req.body.length > 0 ? req.body : null,
+      params: route.params,
+      routeKey: route.routeKey,
+      sourceIp: req.sourceIp,
+      protocol: 'HTTP/1.1',
+      timeEpoch: Date.now(),
+    };
+    const id = newInvocationId();
+    const inv = {
+      id,
+      function: route.function,
+      trigger: 'http',
+      traceId: traceIdFrom(header(req, 'traceparent')),
+      received: request.timeEpoch,
+      kind: 'http' as const,
+      request,
+    };
+    const result = await deps.dispatcher.invoke(inv, streamTo(res, id));
+    const { outcome } = result;
+    if (outcome.type === 'ok' && outcome.response) return writeWhole(res, outcome.response, id);
+    if (outcome.type === 'ok') return; // streamed
+    if (res.headersSent) {
+      res.destroy(); // a stream cut short: the client must not take it for a whole answer
+      return;
+    }
+    write(res, failureResponse(result));
+  };
+}
+
+function streamTo(res: ServerResponse, id: string): HttpSink {
+  return {
+    head: (status, headers) => {
+      res.writeHead(status, flatHeaders(headers, id));
+      res.flushHeaders();
+    },
+    chunk: (data) => res.write(data),
+    end: () => res.end(),
+  };
+}
+
+function writeWhole(res: ServerResponse, r: WireResponse, id: string): void {
+  const headers = flatHeaders(r.headers, id);
+  headers.push('content-length', String(r.body?.byteLength ?? 0));
+  res.writeHead(r.status, headers);
+  res.end(r.body ?? undefined);
+}
+
+function flatHeaders(pairs: WireResponse['headers'], id: string): string[] {
+  const flat: string[] = [];
+  for (const [k, v] of pairs) if (!HOP_BY_HOP.has(k.toLowerCase())) flat.push(k, v);
+  flat.push('x-gust-invocation-id', id);
+  return flat;
+}
+
+/** A route that checked a Gust key does not pass that key on to the function. */
+function wireHeaders(headers: IncomingHttpHeaders, dropAuthorization: boolean): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined || (dropAuthorization && k === 'authorization')) continue;
+    if (Array.isArray(v)) for (const one of v) pairs.push([k, one]);
+    else pairs.push([k, v]);
+  }
+  return pairs;
+}

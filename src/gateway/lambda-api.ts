@@ -1,0 +1,117 @@
+/**
+ * lambda-api: the AWS Lambda Invoke API (POST /2015-03-31/functions/NAME/invocations), so the AWS
+ * SDK's Lambda client, pointed at Gust, works: SigV4 or a bearer key; RequestResponse and DryRun;
+ * answers and errors in AWS's shapes (a function error is a 200 with X-Amz-Function-Error).
+ */
+import type { RegistryStore } from '../backends/ports.js';
+import { authorize, type Keys } from '../control/keys.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
+import { newInvocationId, traceIdFrom } from '../dispatch/invocation.js';
+import { GustError } from '../errors.js';
+import { authenticate } from './auth.js';
+import { type EdgeHandler, type EdgeRequest, type EdgeResponse, header } from './http.js';
+
+export interface LambdaApiDeps {
+  readonly registry: RegistryStore;
+  readonly dispatcher: Dispatcher;
+  readonly keys: Keys;
+}
+
+const PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/;
+const TAIL_BYTES = 4096;
+
+function awsError(status: number, type: string, message: string): EdgeResponse {
+  return {
+    status,
+    headers: { 'content-type': 'application/json', 'x-amzn-errortype': type },
+    body: JSON.stringify({ Type: status < 500 ? 'User' : 'Service', message }),
+  };
+}
+
+const AWS_TYPES: Partial<Record<GustError['code'], [number, string]>> = {
+  UNAUTHORIZED: [403, 'UnrecognizedClientException'],
+  FORBIDDEN: [403, 'AccessDeniedException'],
+};
+
+/** `NAME`, `NAME:QUALIFIER` or a function ARN; the `Qualifier` query wins. */
+function target(rawName: string, query: URLSearchParams): { name: string; qualifier: string | undefined } {
+  const decoded = decodeURIComponent(rawName);
+  const parts = decoded.startsWith('arn:') ? decoded.split(':').slice(6) : decoded.split(':');
+  return { name: parts[0] ?? '', qualifier: query.get('Qualifier') ?? parts[1] };
+}
+
+export function lambdaApi(deps: LambdaApiDeps): EdgeHandler {
+  return async (req) => {
+    const m = PATH.exec(req.pathname);
+    if (!m || req.method !== 'POST') {
+      return awsError(404, 'UnknownOperationException', `Gust serves only the Invoke operation (POST /2015-03-31/functions/NAME/invocations)`);
+    }
+    try {
+      return await invoke(deps, req, m[1]!);
+    } catch (e) {
+      if (!(e instanceof GustError)) throw e;
+      const [status, type] = AWS_TYPES[e.code] ?? [e.status, 'InvalidParameterValueException'];
+      return awsError(status, type, e.message);
+    }
+  };
+}
+
+async function invoke(deps: LambdaApiDeps, req: EdgeRequest, rawName: string): Promise<EdgeResponse> {
+  let name: string;
+  let qualifier: string | undefined;
+  try {
+    ({ name, qualifier } = target(rawName, new URLSearchParams(req.query)));
+  } catch {
+    return awsError(400, 'InvalidParameterValueException', 'the function name is not validly URL-encoded');
+  }
+  const key = await authenticate(req, deps.keys, { sigv4: true });
+  authorize(key, { scope: 'invoke', function: name });
+  const fn = await deps.registry.getFunction(name);
+  if (!fn) return awsError(404, 'ResourceNotFoundException', `Function not found: ${name}`);
+  const version = qualifier === undefined || qualifier === '$LATEST' ? fn.activeVersion : Number(qualifier);
+  if (!Number.isInteger(version) || !(await deps.registry.getVersion(name, version))) {
+    return awsError(404, 'ResourceNotFoundException', `Function not found: ${name}:${qualifier}`);
+  }
+  const type = header(req, 'x-amz-invocation-type') ?? 'RequestResponse';
+  if (type === 'DryRun') return { status: 204, headers: { 'x-amz-executed-version': String(version) } };
+  if (type === 'Event') {
+    return awsError(400, 'InvalidParameterValueException', 'Event (async) invocations are not supported yet by this version of Gust');
+  }
+  if (type !== 'RequestResponse') {
+    return awsError(400, 'InvalidParameterValueException', `InvocationType must be RequestResponse, Event or DryRun (got ${type})`);
+  }
+  let event: unknown = {};
+  if (req.body.length > 0) {
+    try {
+      event = JSON.parse(req.body.toString('utf8')) as unknown;
+    } catch {
+      return awsError(400, 'InvalidRequestContentException', 'Could not parse request body into json: the payload must be JSON');
+    }
+  }
+  const id = newInvocationId();
+  const { record, outcome } = await deps.dispatcher.invoke({
+    id,
+    function: name,
+    version,
+    trigger: 'lambda-api',
+    traceId: traceIdFrom(header(req, 'traceparent')),
+    received: Date.now(),
+    kind: 'event',
+    event,
+  });
+  if (outcome.type === 'throttled') return awsError(429, 'TooManyRequestsException', `Rate exceeded: ${outcome.reason}`);
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-amz-executed-version': String(record.version),
+    'x-amzn-requestid': id,
+  };
+  if (header(req, 'x-amz-log-type') === 'Tail') {
+    headers['x-amz-log-result'] = Buffer.from(record.logs.slice(-TAIL_BYTES)).toString('base64');
+  }
+  if (outcome.type === 'ok') return { status: 200, headers, body: outcome.json ?? 'null' };
+  headers['x-amz-function-error'] = 'Unhandled';
+  const errorType =
+    outcome.type === 'error' ? outcome.error.name : outcome.type === 'timeout' ? 'Sandbox.Timedout' : 'Runtime.ExitError';
+  const stack = outcome.type === 'error' ? (outcome.error.stack?.split('\n').slice(1).map((l) => l.trim()) ?? []) : [];
+  return { status: 200, headers, body: JSON.stringify({ errorType, errorMessage: record.error, trace: stack }) };
+}

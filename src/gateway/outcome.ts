@@ -1,0 +1,28 @@
+/** outcome: how a finished invocation that did not answer by itself is told to an HTTP caller. */
+import type { DispatchResult } from '../dispatch/dispatcher.js';
+import { type ErrorCode, GustError } from '../errors.js';
+import { type EdgeResponse, json } from './http.js';
+
+const CODES: Record<string, ErrorCode> = {
+  error: 'FUNCTION_ERROR',
+  timeout: 'FUNCTION_TIMEOUT',
+  crashed: 'FUNCTION_CRASHED',
+  throttled: 'THROTTLED',
+};
+
+/** The error an unsuccessful invocation answers with; undefined when it succeeded. */
+export function invocationError({ record }: DispatchResult): GustError | undefined {
+  const code = CODES[record.status];
+  if (!code) return undefined;
+  return new GustError(code, `${record.function} (invocation ${record.id}): ${record.error ?? record.status}`);
+}
+
+export function failureResponse(result: DispatchResult): EdgeResponse {
+  const err = invocationError(result) ?? new GustError('INTERNAL', 'the invocation ended without an answer');
+  const headers: Record<string, string> = {
+    'x-gust-invocation-id': result.record.id,
+    'x-gust-status': result.record.status,
+  };
+  if (err.code === 'THROTTLED') headers['retry-after'] = '1';
+  return json(err.status, { error: { code: err.code, message: err.message, invocationId: result.record.id } }, headers);
+}

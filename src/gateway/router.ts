@@ -1,0 +1,87 @@
+/**
+ * router: the function routes of the active versions, rebuilt at deploy (never per request).
+ * More specific routes win: literal segments before parameters, parameters before `*`.
+ */
+import { compileRoute, parseRoutePath } from '../manifest/route.js';
+import type { FunctionSpec, HttpTrigger } from '../manifest/types.js';
+
+interface Route {
+  readonly function: string;
+  readonly trigger: HttpTrigger;
+  readonly routeKeyPath: string;
+  readonly match: (pathname: string) => Record<string, string> | null;
+  readonly rank: number;
+}
+
+export type RouteMatch =
+  | {
+      readonly type: 'found';
+      readonly function: string;
+      readonly auth: HttpTrigger['auth'];
+      readonly params: Record<string, string>;
+      readonly routeKey: string;
+    }
+  | { readonly type: 'methodNotAllowed'; readonly allow: readonly string[] }
+  | { readonly type: 'notFound' };
+
+/** Fewer parameters and no `*` first; longer literal paths first. */
+function rankOf(path: string): number {
+  const parsed = parseRoutePath(path);
+  if (!parsed.ok) return Number.MAX_SAFE_INTEGER;
+  let rank = 0;
+  for (const s of parsed.segments) rank += s.kind === 'rest' ? 10_000 : s.kind === 'param' ? 100 : -1;
+  return rank;
+}
+
+export class Router {
+  private readonly byFunction = new Map<string, Route[]>();
+  private routes: Route[] = [];
+
+  set(spec: FunctionSpec): void {
+    const routes = spec.triggers
+      .filter((t): t is HttpTrigger => t.type === 'http')
+      .map((trigger) => {
+        const compiled = compileRoute(trigger.path);
+        return {
+          function: spec.name,
+          trigger,
+          routeKeyPath: compiled.pattern,
+          match: compiled.match,
+          rank: rankOf(trigger.path),
+        };
+      });
+    this.byFunction.set(spec.name, routes);
+    this.rebuild();
+  }
+
+  delete(name: string): void {
+    this.byFunction.delete(name);
+    this.rebuild();
+  }
+
+  match(method: string, pathname: string): RouteMatch {
+    const allow = new Set<string>();
+    for (const route of this.routes) {
+      const params = route.match(pathname);
+      if (!params) continue;
+      const methods = route.trigger.methods;
+      const accepts = methods.length === 0 || methods.includes(method as never) || (method === 'HEAD' && methods.includes('GET'));
+      if (!accepts) {
+        for (const m of methods) allow.add(m);
+        continue;
+      }
+      return {
+        type: 'found',
+        function: route.function,
+        auth: route.trigger.auth,
+        params,
+        routeKey: `${methods.length === 0 ? 'ANY' : method} ${route.routeKeyPath}`,
+      };
+    }
+    return allow.size > 0 ? { type: 'methodNotAllowed', allow: [...allow] } : { type: 'notFound' };
+  }
+
+  private rebuild(): void {
+    this.routes = [...this.byFunction.values()].flat().sort((a, b) => a.rank - b.rank);
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * observe/records: invocation records, metered as the clouds bill (billed ms rounded up to 1 ms;
+ * GB-s = MB / 1024 x billed s), written in batches off the hot path. Readers flush first, so
+ * what the API shows is never behind what was answered.
+ */
+import type { InvocationRecord, InvocationStore } from '../backends/ports.js';
+
+const FLUSH_EVERY_MS = 50;
+const FLUSH_AT = 500;
+
+/** A cold start bills its init time too (as Lambda does for on-demand functions). */
+export function meter(input: { durationMs: number; initMs: number; cold: boolean; memoryMb: number }): {
+  billedMs: number;
+  gbSeconds: number;
+} {
+  const billedMs = Math.max(1, Math.ceil(input.durationMs + (input.cold ? input.initMs : 0)));
+  return { billedMs, gbSeconds: (input.memoryMb / 1024) * (billedMs / 1000) };
+}
+
+export class Recorder {
+  private buffer: InvocationRecord[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: InvocationStore,
+    private readonly onError: (e: unknown) => void,
+  ) {}
+
+  record(r: InvocationRecord): void {
+    this.buffer.push(r);
+    if (this.buffer.length >= FLUSH_AT) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_EVERY_MS);
+  }
+
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.buffer;
+    this.buffer = [];
+    this.writing = this.writing.then(async () => {
+      if (batch.length === 0) return;
+      try {
+        await this.store.add(batch);
+      } catch (e) {
+        this.onError(e);
+      }
+    });
+    return this.writing;
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * platform: the composition root. Reads nothing itself: it gets a validated Config and builds
+ * every part in plain sight, embedded mode (SQLite and files under the data folder).
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { FileBundles } from './backends/embedded/bundles.js';
+import { openDatabase } from './backends/embedded/database.js';
+import { SqliteInvocations } from './backends/embedded/invocations.js';
+import { SqliteRegistry } from './backends/embedded/registry.js';
+import type { DeployedFunction } from './backends/ports.js';
+import { bundleFunctions } from './build/bundle.js';
+import type { PlatformConfig } from './config/config.js';
+import { controlApi } from './control/api.js';
+import { FunctionControl } from './control/functions.js';
+import { Keys } from './control/keys.js';
+import { Dispatcher } from './dispatch/dispatcher.js';
+import { GustError } from './errors.js';
+import { functionDoor } from './gateway/functions.js';
+import { json } from './gateway/http.js';
+import { lambdaApi } from './gateway/lambda-api.js';
+import { Router } from './gateway/router.js';
+import { Gateway } from './gateway/server.js';
+import { formatManifestErrors, MANIFEST_FILES, readManifest } from './manifest/load.js';
+import { Recorder } from './observe/records.js';
+import { NodeSandboxFactory } from './runtime/node/factory.js';
+
+export interface Platform {
+  readonly url: string;
+  readonly dataDir: string;
+  readonly adminKeyPath: string;
+  readonly deployed: readonly DeployedFunction[];
+  close(): Promise<void>;
+}
+
+/** The built sandbox runtime, whether this file runs from src/ (tests) or dist/. */
+const RUNTIME_SOURCE = path.resolve(fileURLToPath(import.meta.url), '../../dist/runtime/sandbox');
+const WAIT_QUEUE_PER_FUNCTION = 100;
+const CLOSE_GRACE_MS = 30_000;
+
+export async function startPlatform(config: PlatformConfig, log: Logger): Promise<Platform> {
+  const { dataDir } = config;
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const db = openDatabase(path.join(dataDir, 'gust.db'));
+  const registry = new SqliteRegistry(db);
+  const invocations = new SqliteInvocations(db);
+  const bundles = new FileBundles(path.join(dataDir, 'bundles'));
+  const keys = new Keys(registry, await secretFile(path.join(dataDir, 'master.key')));
+  const adminKeyPath = path.join(dataDir, 'admin.key');
+  await ensureAdminKey(keys, adminKeyPath);
+
+  const recorder = new Recorder(invocations, (e) => log.error({ err: e }, 'writing invocation records failed'));
+  const factory = await NodeSandboxFactory.create({
+    runtimeSource: RUNTIME_SOURCE,
+    stemCellsPerSize: config.stemCells,
+    sandboxUid: config.sandboxUid,
+  });
+  const dispatcher = new Dispatcher({
+    factory,
+    recorder,
+    queuePerFunction: WAIT_QUEUE_PER_FUNCTION,
+    loadVersion: async (name, version) => {
+      const v = await registry.getVersion(name, version);
+      return v && { spec: v.spec, version: v.version, bundlePath: await bundles.localPath(v.bundleHash) };
+    },
+  });
+  const router = new Router();
+  const control = new FunctionControl({ registry, bundles, dispatcher, router });
+  await control.restore();
+  factory.prepare([128]);
+
+  const gateway = new Gateway(
+    {
+      host: config.host,
+      port: config.port,
+      maxBodyBytes: config.maxBodyBytes,
+      onError: (e) => log.error({ err: e }, 'request failed'),
+    },
+    {
+      health: () => json(200, { status: 'ok' }),
+      controlApi: controlApi({ control, keys, dispatcher, invocations, recorder }),
+      lambdaApi: lambdaApi({ registry, dispatcher, keys }),
+      functions: functionDoor({ router, dispatcher, keys }),
+    },
+  );
+  const url = await gateway.listen().catch(async (e: NodeJS.ErrnoException) => {
+    await factory.close();
+    db.close();
+    if (e.code === 'EADDRINUSE') {
+      throw new GustError('UNAVAILABLE', `port ${config.port} is in use: stop what uses it, or pass --port`);
+    }
+    throw e;
+  });
+  log.info({ url, dataDir }, 'Gust is listening');
+
+  let deployed: DeployedFunction[] = [];
+  if (config.deployDir !== undefined) {
+    deployed = await deployFolder(control, config.deployDir).catch(async (e: unknown) => {
+      await close();
+      throw e;
+    });
+  }
+
+  async function close(): Promise<void> {
+    const stopped = gateway.close();
+    const drained = dispatcher.close();
+    await Promise.race([drained, delay(CLOSE_GRACE_MS)]);
+    gateway.closeAll();
+    await stopped;
+    await factory.close();
+    await recorder.flush();
+    db.close();
+    log.info('Gust stopped');
+  }
+
+  return { url, dataDir, adminKeyPath, deployed, close };
+}
+
+/** gust.yaml of a folder, bundled and deployed in-process (as `gust deploy` does over HTTP). */
+async function deployFolder(control: FunctionControl, dir: string): Promise<DeployedFunction[]> {
+  if (!(await isDirectory(dir))) throw new GustError('NOT_FOUND', `there is no folder ${dir} to deploy`);
+  const present = await Promise.all(MANIFEST_FILES.map((f) => isFile(path.join(dir, f))));
+  if (!present.some(Boolean)) return []; // a folder without gust.yaml: start empty
+  const found = await readManifest(dir);
+  if (!found.ok) throw new GustError('MANIFEST_INVALID', formatManifestErrors(found.errors, found.path));
+  const built = await bundleFunctions(dir, found.manifest.functions);
+  if (!built.ok) throw new GustError('BUILD_FAILED', built.errors.join('\n'));
+  return control.deploy(await readFile(found.path, 'utf8'), built.bundles);
+}
+
+async function secretFile(file: string): Promise<Buffer> {
+  try {
+    return Buffer.from(await readFile(file, 'utf8'), 'base64url');
+  } catch {
+    const secret = randomBytes(32);
+    await writeFile(file, secret.toString('base64url'), { mode: 0o600, flag: 'wx' });
+    return secret;
+  }
+}
+
+/** The admin key is made on first start (or when the one on file no longer opens this platform). */
+async function ensureAdminKey(keys: Keys, file: string): Promise<void> {
+  const existing = await readFile(file, 'utf8').catch(() => '');
+  if (existing && (await keys.verifyBearer(existing.trim()))) return;
+  const created = await keys.create({ scope: 'admin' });
+  await writeFile(file, `${created.key}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
+}
+
+const isDirectory = (p: string) => stat(p).then((s) => s.isDirectory(), () => false);
+const isFile = (p: string) => stat(p).then((s) => s.isFile(), () => false);
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());

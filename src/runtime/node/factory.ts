@@ -1,0 +1,170 @@
+/**
+ * factory: starts node instances. It keeps a few idle cells ("stem cells") per memory size in
+ * use, started ahead of need, so that a cold start is a module load, not a process start.
+ * The sandbox runtime is copied into a private run folder that the unprivileged instance user can
+ * read whatever the permissions of the install folder; each cell gets its own sub-folder.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, copyFile, cp, link, mkdir, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { LoadSpec, SandboxFactory, StartOutcome } from '../types.js';
+import { Cell } from './cell.js';
+import { NodeInstance } from './instance.js';
+
+export interface NodeFactoryOptions {
+  /** The built sandbox runtime (dist/runtime/sandbox). */
+  readonly runtimeSource: string;
+  readonly stemCellsPerSize: number;
+  /** Run instances as this uid when the platform runs as root. */
+  readonly sandboxUid: number;
+}
+
+const RUN_PREFIX = 'gust-run-';
+const MAX_STEM_SIZES = 4;
+
+export class NodeSandboxFactory implements SandboxFactory {
+  private readonly stem = new Map<number, Cell[]>();
+  private readonly spawningStem = new Map<number, number>();
+  private readonly live = new Set<Cell>();
+  private wanted: number[] = [];
+  private closed = false;
+  private seq = 0;
+
+  private constructor(
+    private readonly opts: NodeFactoryOptions,
+    private readonly runDir: string,
+  ) {}
+
+  static async create(opts: NodeFactoryOptions): Promise<NodeSandboxFactory> {
+    await removeStaleRunDirs();
+    const runDir = path.join(os.tmpdir(), `${RUN_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
+    await mkdir(path.join(runDir, 'cells'), { recursive: true });
+    await cp(opts.runtimeSource, path.join(runDir, 'runtime'), {
+      recursive: true,
+      filter: (src) => !src.endsWith('.map') && !src.endsWith('.d.ts'),
+    });
+    await makeReadable(runDir);
+    return new NodeSandboxFactory(opts, runDir);
+  }
+
+  prepare(memorySizesMb: readonly number[]): void {
+    this.wanted = [...new Set(memorySizesMb)].slice(0, MAX_STEM_SIZES);
+    for (const [size, cells] of this.stem) {
+      if (!this.wanted.includes(size)) for (const c of cells.splice(0)) void this.discard(c);
+    }
+    for (const size of this.wanted) this.refill(size);
+  }
+
+  async start(spec: LoadSpec): Promise<StartOutcome> {
+    const cell = await this.take(spec.fn.memoryMb);
+    if (!(await cell.ready)) {
+      void this.discard(cell);
+      return { type: 'crashed', reason: await cell.exited };
+    }
+    const bundle = path.join(cell.dir, 'fn.mjs');
+    await link(spec.bundlePath, bundle).catch(() => copyFile(spec.bundlePath, bundle));
+    await chmod(bundle, 0o644);
+    return new Promise((resolve) => {
+      cell.onMessage((m) => {
+        if (m.t === 'loaded') resolve({ type: 'ok', sandbox: new NodeInstance(cell), initMs: m.initMs, logs: m.logs });
+        if (m.t === 'loadError') {
+          void this.discard(cell);
+          resolve({ type: 'error', error: m.error, logs: m.logs });
+        }
+      });
+      void cell.exited.then((reason) => resolve({ type: 'crashed', reason }));
+      cell.send({ t: 'load', bundle, exportName: spec.exportName, env: spec.env, fn: spec.fn });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.live];
+    this.live.clear();
+    this.stem.clear();
+    await Promise.all(all.map((c) => c.dispose()));
+    await rm(this.runDir, { recursive: true, force: true });
+  }
+
+  /** An idle stem cell of that size if one is ready, else a new process. */
+  private async take(memoryMb: number): Promise<Cell> {
+    const cells = this.stem.get(memoryMb) ?? [];
+    const cell = cells.shift() ?? (await this.spawn(memoryMb));
+    this.refill(memoryMb);
+    return cell;
+  }
+
+  private refill(memoryMb: number): void {
+    if (this.closed || !this.wanted.includes(memoryMb)) return;
+    const cells = this.stem.get(memoryMb) ?? [];
+    this.stem.set(memoryMb, cells);
+    let spawning = this.spawningStem.get(memoryMb) ?? 0;
+    for (; cells.length + spawning < this.opts.stemCellsPerSize; spawning++) {
+      void this.spawn(memoryMb).then((cell) => {
+        this.spawningStem.set(memoryMb, (this.spawningStem.get(memoryMb) ?? 1) - 1);
+        cells.push(cell);
+        // An idle stem cell that dies is replaced; one that never became ready is not (no restart storm).
+        void cell.exited.then(async () => {
+          const i = cells.indexOf(cell);
+          if (i < 0) return;
+          cells.splice(i, 1);
+          if (await cell.ready) this.refill(memoryMb);
+        });
+      });
+    }
+    this.spawningStem.set(memoryMb, spawning);
+  }
+
+  private async spawn(memoryMb: number): Promise<Cell> {
+    const id = `i-${process.pid.toString(36)}-${(++this.seq).toString(36)}-${randomBytes(3).toString('hex')}`;
+    const cell = await Cell.spawn({
+      id,
+      runtimeDir: path.join(this.runDir, 'runtime'),
+      dir: path.join(this.runDir, 'cells', id),
+      memoryMb,
+      uid: process.getuid?.() === 0 ? this.opts.sandboxUid : undefined,
+    });
+    this.live.add(cell);
+    void cell.exited.then(() => {
+      this.live.delete(cell);
+      void rm(cell.dir, { recursive: true, force: true });
+    });
+    if (this.closed) cell.kill();
+    return cell;
+  }
+
+  private async discard(cell: Cell): Promise<void> {
+    this.live.delete(cell);
+    await cell.dispose();
+  }
+}
+
+/** Folders 0755, files 0644: the instance user must read the runtime, never write it. */
+async function makeReadable(dir: string): Promise<void> {
+  await chmod(dir, 0o755);
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    const p = path.join(entry.parentPath, entry.name);
+    await chmod(p, entry.isDirectory() ? 0o755 : 0o644);
+  }
+}
+
+/** Run folders of platforms that were killed outright. */
+async function removeStaleRunDirs(): Promise<void> {
+  const tmp = os.tmpdir();
+  const names = await readdir(tmp).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = Number(name.slice(RUN_PREFIX.length).split('-')[0]);
+    if (!name.startsWith(RUN_PREFIX) || !Number.isInteger(pid) || isAlive(pid)) continue;
+    await rm(path.join(tmp, name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

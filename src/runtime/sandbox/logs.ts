@@ -1,0 +1,67 @@
+/**
+ * logs: console output of the function, captured per invocation (AsyncLocalStorage) and
+ * bounded in size. Output written while no invocation runs (module init) goes to the init buffer,
+ * which the host attaches to the cold invocation, as Lambda does with INIT logs.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { format } from 'node:util';
+
+export const LOG_LIMIT_BYTES = 64 * 1024;
+
+/**
+ * Lines of one invocation go to the host as they are written (`emit`), so that what a function
+ * printed before it crashed or hung is kept; the init buffer (no emitter) keeps them until `take`.
+ */
+export class LogBuffer {
+  private text = '';
+  private size = 0;
+  private truncated = false;
+
+  constructor(private readonly emit?: (text: string) => void) {}
+
+  add(level: string, message: string): void {
+    if (this.truncated) return;
+    let line = `${new Date().toISOString()}\t${level}\t${message}\n`;
+    if (this.size + line.length > LOG_LIMIT_BYTES) {
+      line = `${line.slice(0, Math.max(0, LOG_LIMIT_BYTES - this.size))}\n[gust: log truncated at ${LOG_LIMIT_BYTES / 1024} KiB]\n`;
+      this.truncated = true;
+    }
+    this.size += line.length;
+    if (this.emit) this.emit(line);
+    else this.text += line;
+  }
+
+  take(): string {
+    const text = this.text;
+    this.text = '';
+    this.truncated = false;
+    return text;
+  }
+}
+
+const current = new AsyncLocalStorage<LogBuffer>();
+export const initLogs = new LogBuffer();
+
+export function runWithLogs<T>(buffer: LogBuffer, fn: () => T): T {
+  return current.run(buffer, fn);
+}
+
+const LEVELS = { log: 'INFO', info: 'INFO', warn: 'WARN', error: 'ERROR', debug: 'DEBUG', trace: 'TRACE' } as const;
+
+/** Replaces the console methods so that every line lands in the buffer of the invocation that wrote it. */
+export function captureConsole(): void {
+  for (const [method, level] of Object.entries(LEVELS)) {
+    (console as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+      (current.getStore() ?? initLogs).add(level, format(...args));
+    };
+  }
+}
+
+/** `ctx.log`: a console-like logger bound to one invocation, usable from callbacks that lost the async context. */
+export function boundLogger(buffer: LogBuffer): Record<keyof typeof LEVELS, (...args: unknown[]) => void> {
+  const entries = Object.entries(LEVELS).map(([method, level]) => [
+    method,
+    (...args: unknown[]) => buffer.add(level, format(...args)),
+  ]);
+  return Object.fromEntries(entries) as Record<keyof typeof LEVELS, (...args: unknown[]) => void>;
+}

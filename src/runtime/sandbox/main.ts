@@ -1,0 +1,155 @@
+/**
+ * The process that runs inside one instance. It starts empty ("stem cell"), announces `ready`,
+ * then takes one function with `load` and serves `invoke` messages until the host stops it.
+ * It imports nothing from the rest of src/: only node builtins and its siblings.
+ */
+import { pathToFileURL } from 'node:url';
+import { callLambda, type Entry, pickEntry } from './handler.js';
+import { fromLambdaResult, toApiGatewayV2Event } from './lambda-http.js';
+import { boundLogger, captureConsole, initLogs, LogBuffer, runWithLogs } from './logs.js';
+import type { FunctionInfo, HostMessage, SandboxMessage, WireError } from './protocol.js';
+import { isResponse, readWebResponse, toWebRequest } from './web-http.js';
+
+type InvokeMessage = Extract<HostMessage, { t: 'invoke' }>;
+
+function send(message: SandboxMessage, then?: () => void): void {
+  if (!process.connected) return;
+  process.send?.(message, undefined, undefined, then);
+}
+
+function toWireError(e: unknown): WireError {
+  if (e instanceof Error) {
+    return { name: e.name, message: e.message, ...(e.stack === undefined ? {} : { stack: e.stack }) };
+  }
+  return { name: 'Error', message: typeof e === 'string' ? e : safeJson(e) };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+let entry: Entry | undefined;
+let fnInfo: FunctionInfo | undefined;
+
+async function load(message: Extract<HostMessage, { t: 'load' }>): Promise<void> {
+  const started = performance.now();
+  // The instance was started with an empty environment; it now gets exactly the function's own.
+  for (const key of Object.keys(process.env)) delete process.env[key];
+  Object.assign(process.env, message.env);
+  fnInfo = message.fn;
+  try {
+    const mod = (await import(pathToFileURL(message.bundle).href)) as Record<string, unknown>;
+    const picked = pickEntry(mod, message.exportName);
+    if (!picked.ok) throw new TypeError(picked.message);
+    entry = picked.entry;
+    send({ t: 'loaded', initMs: performance.now() - started, style: entry.style, logs: initLogs.take() });
+  } catch (e) {
+    send({ t: 'loadError', error: toWireError(e), logs: initLogs.take() });
+  }
+}
+
+function makeContext(message: InvokeMessage, logs: LogBuffer): Record<string, unknown> {
+  const info = fnInfo!;
+  return {
+    invocationId: message.id,
+    awsRequestId: message.id,
+    functionName: info.name,
+    functionVersion: String(info.version),
+    version: info.version,
+    memoryLimitInMB: String(info.memoryMb),
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${info.name}`,
+    logGroupName: `/gust/functions/${info.name}`,
+    logStreamName: `${info.name}/${info.version}/${process.pid}`,
+    traceId: message.traceId,
+    params: message.kind === 'http' ? message.request.params : {},
+    env: { ...process.env },
+    log: boundLogger(logs),
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, message.deadline - Date.now()),
+  };
+}
+
+async function run(message: InvokeMessage, logs: LogBuffer): Promise<void> {
+  const { fn, style } = entry!;
+  const context = makeContext(message, logs);
+  const { id } = message;
+  if (message.kind === 'http' && style === 'web') {
+    const res = await fn(toWebRequest(message.request), context);
+    if (!isResponse(res)) {
+      throw new TypeError(`a web-standard handler must return a Response (it returned ${describe(res)})`);
+    }
+    await readWebResponse(res, {
+      whole: (response) => send({ t: 'result', id, response, logs: logs.take() }),
+      head: (status, headers) => send({ t: 'head', id, status, headers }),
+      chunk: (data) => send({ t: 'chunk', id, data }),
+      end: () => send({ t: 'end', id, logs: logs.take() }),
+    });
+    return;
+  }
+  if (message.kind === 'http') {
+    const event = toApiGatewayV2Event(message.request, { requestId: id });
+    const response = fromLambdaResult(await callLambda(fn, event, context));
+    send({ t: 'result', id, response, logs: logs.take() });
+    return;
+  }
+  const value = style === 'lambda' ? await callLambda(fn, message.event, context) : await callWeb(fn, message.event, context);
+  const json = value === undefined ? undefined : JSON.stringify(value);
+  send({ t: 'result', id, ...(json === undefined ? {} : { json }), logs: logs.take() });
+}
+
+/** An event given to a web-standard handler arrives as a JSON POST; a JSON answer is parsed back. */
+async function callWeb(fn: Entry['fn'], event: unknown, context: Record<string, unknown>): Promise<unknown> {
+  const req = new Request('http://localhost/', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(event ?? null),
+  });
+  const res = await fn(req, context);
+  if (!isResponse(res)) return res;
+  const text = await res.text();
+  if ((res.headers.get('content-type') ?? '').includes('json')) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return `an object (${value.constructor?.name ?? 'Object'})`;
+  return typeof value;
+}
+
+function invoke(message: InvokeMessage): void {
+  const logs = new LogBuffer((text) => send({ t: 'log', id: message.id, text }));
+  runWithLogs(logs, () =>
+    run(message, logs).catch((e: unknown) => send({ t: 'error', id: message.id, error: toWireError(e), logs: logs.take() })),
+  );
+}
+
+function dieWith(e: unknown): void {
+  send({ t: 'fatal', error: toWireError(e) }, () => process.exit(1));
+  setTimeout(() => process.exit(1), 200).unref();
+}
+
+captureConsole();
+process.on('uncaughtException', dieWith);
+process.on('unhandledRejection', dieWith);
+// The host is gone (or stopped us): nothing may outlive it.
+process.on('disconnect', () => process.exit(0));
+process.on('message', (message: HostMessage) => {
+  if (message.t === 'invoke') invoke(message);
+  else if (message.t === 'load') void load(message);
+});
+// Node loads its fetch classes (undici) on first use: do it now, in the stem cell, not in the
+// first invocation of a function.
+void new Response(new Request('http://localhost/', { method: 'POST', body: 'x' }).body)
+  .text()
+  .then(() => send({ t: 'ready' }));

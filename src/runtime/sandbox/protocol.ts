@@ -1,0 +1,77 @@
+/**
+ * protocol: the messages between the platform (host) and one instance (sandbox), over the
+ * child's IPC channel. The sandbox side imports nothing else from src/; the host imports this file.
+ */
+
+/** An HTTP request as it crosses into an instance. Header names are lower case; repeated headers repeat. */
+export interface WireRequest {
+  readonly method: string;
+  /** Raw path and query as received, e.g. `/items/42?x=1`. */
+  readonly url: string;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly body: Uint8Array | null;
+  /** Path parameters of the matched route (`/items/:id` -> `{ id: '42' }`). */
+  readonly params: Readonly<Record<string, string>>;
+  /** The route as API Gateway names it: `GET /items/{id}` (`$default` when invoked without a route). */
+  readonly routeKey: string;
+  readonly sourceIp: string;
+  readonly protocol: string;
+  /** Epoch ms when the gateway received the request. */
+  readonly timeEpoch: number;
+}
+
+/** An HTTP response as it leaves an instance. `set-cookie` may repeat. */
+export interface WireResponse {
+  readonly status: number;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly body: Uint8Array | null;
+}
+
+export interface FunctionInfo {
+  readonly name: string;
+  readonly version: number;
+  readonly memoryMb: number;
+  readonly timeoutMs: number;
+}
+
+/** Host -> sandbox. */
+export type HostMessage =
+  | {
+      readonly t: 'load';
+      /** Absolute path of the bundle (an ES module) inside the instance's readable folder. */
+      readonly bundle: string;
+      readonly exportName: string | undefined;
+      readonly env: Readonly<Record<string, string>>;
+      readonly fn: FunctionInfo;
+    }
+  | {
+      readonly t: 'invoke';
+      readonly id: string;
+      /** Epoch ms at which the host kills the instance. */
+      readonly deadline: number;
+      readonly traceId: string;
+    } & ({ readonly kind: 'http'; readonly request: WireRequest } | { readonly kind: 'event'; readonly event: unknown });
+
+export interface WireError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string;
+}
+
+/** Sandbox -> host. */
+export type SandboxMessage =
+  /** Sent once the process is up and waiting for `load`. */
+  | { readonly t: 'ready' }
+  | { readonly t: 'loaded'; readonly initMs: number; readonly style: 'web' | 'lambda'; readonly logs: string }
+  | { readonly t: 'loadError'; readonly error: WireError; readonly logs: string }
+  /** The head of a streamed HTTP response; `chunk`s and then `end` follow. */
+  | { readonly t: 'head'; readonly id: string; readonly status: number; readonly headers: WireResponse['headers'] }
+  | { readonly t: 'chunk'; readonly id: string; readonly data: Uint8Array }
+  /** Console output of a running invocation, sent as it is written. */
+  | { readonly t: 'log'; readonly id: string; readonly text: string }
+  | { readonly t: 'end'; readonly id: string; readonly logs: string }
+  /** A whole HTTP response (kind http) or the returned value as JSON text (kind event; absent: undefined). */
+  | { readonly t: 'result'; readonly id: string; readonly response?: WireResponse; readonly json?: string; readonly logs: string }
+  | { readonly t: 'error'; readonly id: string; readonly error: WireError; readonly logs: string }
+  /** The instance is about to die (unhandled rejection, uncaught exception). */
+  | { readonly t: 'fatal'; readonly error: WireError };

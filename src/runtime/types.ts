@@ -1,0 +1,65 @@
+/**
+ * runtime: sandboxes behind one interface. A Sandbox is one running instance of one function
+ * version; a SandboxFactory starts them. Implementations: node/ (child processes). The isolate
+ * runtime implements the same two interfaces.
+ */
+import type { FunctionInfo, WireError, WireRequest, WireResponse } from './sandbox/protocol.js';
+
+export type { FunctionInfo, WireError, WireRequest, WireResponse };
+
+export interface LoadSpec {
+  readonly fn: FunctionInfo;
+  /** Local path of the function's bundle (an ES module). */
+  readonly bundlePath: string;
+  readonly exportName: string | undefined;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export type Work = { readonly id: string; readonly deadline: number; readonly traceId: string } & (
+  | { readonly kind: 'http'; readonly request: WireRequest }
+  | { readonly kind: 'event'; readonly event: unknown }
+);
+
+/** Where a streamed HTTP response goes as it is produced. */
+export interface HttpSink {
+  head(status: number, headers: WireResponse['headers']): void;
+  chunk(data: Uint8Array): void;
+  end(): void;
+}
+
+export type InvokeOutcome =
+  | {
+      readonly type: 'ok';
+      /** A whole HTTP response; absent when it was streamed to the sink, or for events. */
+      readonly response?: WireResponse;
+      readonly streamed: boolean;
+      /** JSON text of the returned value (events); absent for undefined. */
+      readonly json?: string;
+      readonly logs: string;
+    }
+  | { readonly type: 'error'; readonly error: WireError; readonly logs: string }
+  | { readonly type: 'timeout'; readonly logs: string; readonly streamed: boolean }
+  | { readonly type: 'crashed'; readonly reason: string; readonly logs: string; readonly streamed: boolean };
+
+export interface Sandbox {
+  readonly id: string;
+  invoke(work: Work, sink?: HttpSink): Promise<InvokeOutcome>;
+  /** Stops the instance; in-flight invocations end as crashed. */
+  stop(): void;
+  /** Resolves with a reason once the instance has died, whatever the cause. */
+  readonly exited: Promise<string>;
+}
+
+export type StartOutcome =
+  | { readonly type: 'ok'; readonly sandbox: Sandbox; readonly initMs: number; readonly logs: string }
+  /** The function's module failed to load (it threw, or has no handler): every start would fail alike. */
+  | { readonly type: 'error'; readonly error: WireError; readonly logs: string }
+  /** The instance died while starting. */
+  | { readonly type: 'crashed'; readonly reason: string };
+
+export interface SandboxFactory {
+  start(spec: LoadSpec): Promise<StartOutcome>;
+  /** Memory sizes in use, so that idle stem cells of those sizes are kept ready. */
+  prepare(memorySizesMb: readonly number[]): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,165 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bundleFunctions } from '../../src/build/bundle.js';
+import type { FunctionSpec } from '../../src/manifest/types.js';
+
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'gust-bundle-'));
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function spec(name: string, handlerPath: string, exportName?: string): FunctionSpec {
+  return {
+    name,
+    handler: exportName === undefined ? { path: handlerPath } : { path: handlerPath, export: exportName },
+    runtime: 'node',
+    memoryMb: 128,
+    timeoutMs: 3000,
+    concurrency: 1,
+    scale: { min: 0, max: 1, idleMs: 60_000 },
+    env: {},
+    permissions: [],
+    events: 'cloudevents',
+    triggers: [],
+  };
+}
+
+async function write(file: string, text: string): Promise<void> {
+  await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
+  await writeFile(path.join(dir, file), text);
+}
+
+/** A tiny CommonJS package that itself requires a node builtin, as many npm packages do. */
+async function writeLeftpadLite(): Promise<void> {
+  await write(
+    'node_modules/leftpad-lite/package.json',
+    JSON.stringify({ name: 'leftpad-lite', main: 'index.js' }),
+  );
+  await write(
+    'node_modules/leftpad-lite/index.js',
+    [
+      "const path = require('node:path');",
+      'module.exports = function leftpad(s, n) {',
+      "  return String(s).padStart(n, '.') + path.sep;",
+      '};',
+    ].join('\n'),
+  );
+}
+
+async function importBundle(code: string): Promise<Record<string, unknown>> {
+  const file = path.join(dir, `bundle-${Math.random().toString(36).slice(2)}.mjs`);
+  await writeFile(file, code);
+  return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+}
+
+describe('bundleFunctions', () => {
+  it('bundles a TypeScript handler with a CommonJS npm dependency into a module that runs', async () => {
+    await writeLeftpadLite();
+    await write(
+      'src/api.ts',
+      [
+        "import type { Context } from 'gust';",
+        "import leftpad from 'leftpad-lite';",
+        'export default async function (req: Request, _ctx: Context): Promise<Response> {',
+        '  const n: number = Number(new URL(req.url).searchParams.get("n"));',
+        '  return new Response(leftpad("x", n));',
+        '}',
+      ].join('\n'),
+    );
+    const result = await bundleFunctions(dir, [spec('api', 'src/api.ts')]);
+    if (!result.ok) throw new Error(result.errors.join('\n'));
+    const mod = await importBundle(result.bundles.api!);
+    const handler = mod.default as (req: Request, ctx: unknown) => Promise<Response>;
+    const res = await handler(new Request('http://x/?n=4'), {});
+    expect(await res.text()).toBe(`...x${path.sep}`);
+  });
+
+  it('bundles several functions at once, keyed by function name', async () => {
+    await write('a.mjs', 'export default () => "a";');
+    await write('b.js', 'export async function handler() { return "b"; }');
+    const result = await bundleFunctions(dir, [spec('a', 'a.mjs'), spec('b', 'b.js')]);
+    if (!result.ok) throw new Error(result.errors.join('\n'));
+    expect(Object.keys(result.bundles).sort()).toEqual(['a', 'b']);
+    const b = await importBundle(result.bundles.b!);
+    expect(await (b.handler as () => Promise<string>)()).toBe('b');
+  });
+
+  it('keeps a handler that defines its own top-level require working', async () => {
+    await write(
+      'own-require.mjs',
+      [
+        "import { createRequire } from 'node:module';",
+        'const require = createRequire(import.meta.url);',
+        "export default () => require('node:path').sep;",
+      ].join('\n'),
+    );
+    const result = await bundleFunctions(dir, [spec('own', 'own-require.mjs')]);
+    if (!result.ok) throw new Error(result.errors.join('\n'));
+    const mod = await importBundle(result.bundles.own!);
+    expect((mod.default as () => string)()).toBe(path.sep);
+  });
+
+  it('accepts an inline type import of gust that survives type erasure', async () => {
+    await write('tsconfig.json', JSON.stringify({ compilerOptions: { verbatimModuleSyntax: true } }));
+    await write(
+      'inline.ts',
+      "import { type Context } from 'gust';\nexport default (_r: Request, ctx: Context) => ctx;",
+    );
+    const result = await bundleFunctions(dir, [spec('inline', 'inline.ts')]);
+    expect(result).toMatchObject({ ok: true });
+  });
+
+  it('reports a syntax error with the function, file, line and column', async () => {
+    await write('src/bad.ts', 'export default function () {\n  return 1 +;\n}\n');
+    const result = await bundleFunctions(dir, [spec('bad', 'src/bad.ts')]);
+    expect(result).toEqual({ ok: false, errors: ['functions.bad.handler: src/bad.ts:2:13: Unexpected ";"'] });
+  });
+
+  it('reports an import that cannot be resolved', async () => {
+    await write('src/api.ts', 'import pad from "left-padd";\nexport default () => pad;\n');
+    const result = await bundleFunctions(dir, [spec('api', 'src/api.ts')]);
+    expect(result).toEqual({
+      ok: false,
+      errors: ['functions.api.handler: src/api.ts:1:17: Could not resolve "left-padd"'],
+    });
+  });
+
+  it('says so when the handler file does not exist', async () => {
+    const result = await bundleFunctions(dir, [spec('ghost', 'src/ghost.ts')]);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.errors).toEqual([
+      'functions.ghost.handler: src/ghost.ts: file not found (the handler path is relative to gust.yaml)',
+    ]);
+  });
+
+  it('refuses a handler that lacks the export the platform will call', async () => {
+    await write('lib.ts', 'export const helper = 1;');
+    const result = await bundleFunctions(dir, [spec('lib', 'lib.ts'), spec('named', 'lib.ts', 'main')]);
+    expect(!result.ok && result.errors).toEqual([
+      'functions.lib.handler: lib.ts: exports neither a default function nor `handler` (add one, or name it with PATH#EXPORT)',
+      'functions.named.handler: lib.ts: has no export named "main"',
+    ]);
+  });
+
+  it('lists the errors of every failing function, not just the first', async () => {
+    await write('ok.ts', 'export default () => 1;');
+    await write('bad.ts', 'export default (;');
+    const result = await bundleFunctions(dir, [
+      spec('ok', 'ok.ts'),
+      spec('bad', 'bad.ts'),
+      spec('gone', 'gone.ts'),
+    ]);
+    expect(!result.ok && result.errors.map((e) => e.split(':')[0])).toEqual([
+      'functions.bad.handler',
+      'functions.gone.handler',
+    ]);
+  });
+});
