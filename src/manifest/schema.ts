@@ -282,7 +282,7 @@ function readTrigger(f: Field): HttpTrigger | undefined {
   }
   const kinds = Object.keys(f.value);
   if (kinds.length !== 1) {
-    const keys = kinds.length === 0 ? 'none' : kinds.join(', ');
+    const keys = kinds.length === 0 ? 'none' : kinds.map(showKey).join(', ');
     const message = `must have exactly one key, the trigger kind (got ${keys}); check the indentation: ${example}`;
     return fail(f, message);
   }
@@ -387,8 +387,15 @@ function splitOnce(text: string, separator: string): [string, string | undefined
 /** Extends a key path: `functions` + `api` -> `functions.api`; odd keys are quoted: `env["A B"]`. */
 export function at(path: string, key: string | number): string {
   if (typeof key === 'number') return `${path}[${key}]`;
-  if (!/^[A-Za-z_][\w-]*$/.test(key)) return `${path}[${JSON.stringify(key)}]`;
+  if (!SIMPLE_KEY.test(key)) return `${path}[${showKey(key)}]`;
   return path === '' ? key : `${path}.${key}`;
+}
+
+const SIMPLE_KEY = /^[A-Za-z_][\w-]*$/;
+
+/** A key as messages show it: as is when plain, else quoted so that errors stay on one line. */
+function showKey(key: string): string {
+  return SIMPLE_KEY.test(key) ? key : describe(key);
 }
 
 /** `(got "lots")`: how a wrong value is quoted back, short and safe whatever its type. */

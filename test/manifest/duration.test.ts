@@ -19,12 +19,24 @@ describe('parseDuration', () => {
     expect(parseDuration('1.6ms')).toBe(2);
   });
 
-  it.each(['', '30', '30 s', ' 30s', '1m30s', '-1s', '+1s', 's', '1e3s', '.5s', '5.s', '30S', '1w', `${'9'.repeat(400)}h`])(
-    'returns undefined for %j, which is not a duration',
-    (text) => {
-      expect(parseDuration(text)).toBeUndefined();
-    },
-  );
+  it.each([
+    '',
+    '30',
+    '30 s',
+    ' 30s',
+    '1m30s',
+    '-1s',
+    '+1s',
+    's',
+    '1e3s',
+    '.5s',
+    '5.s',
+    '30S',
+    '1w',
+    `${'9'.repeat(400)}h`,
+  ])('returns undefined for %j, which is not a duration', (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  });
 
   it('returns undefined instead of throwing when given something other than a string', () => {
     expect(parseDuration(30 as unknown as string)).toBeUndefined();

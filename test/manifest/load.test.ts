@@ -70,8 +70,13 @@ describe('parseManifest', () => {
       'defaults: &d { memory: 512, timeout: 5s }\nfunctions:\n  a: { <<: *d, handler: a.ts }\n',
     );
     // the anchor's holder is itself an unknown top-level key: the merge worked, the key did not
-    expect(result).toEqual({ ok: false, errors: ['defaults: unknown key; the keys here are functions, buckets, kv, topics'] });
-    const shared = parseManifest('functions:\n  a: &a { handler: a.ts, memory: 512 }\n  b: { <<: *a, handler: b.ts }\n');
+    expect(result).toEqual({
+      ok: false,
+      errors: ['defaults: unknown key; the keys here are functions, buckets, kv, topics'],
+    });
+    const shared = parseManifest(
+      'functions:\n  a: &a { handler: a.ts, memory: 512 }\n  b: { <<: *a, handler: b.ts }\n',
+    );
     expect(shared.ok && shared.manifest.functions.map((f) => [f.name, f.handler.path, f.memoryMb])).toEqual([
       ['a', 'a.ts', 512],
       ['b', 'b.ts', 512],
@@ -150,7 +155,9 @@ describe('readManifest', () => {
 
   it('reports a folder that does not exist the same way, without throwing', async () => {
     const result = await readManifest(join(root, 'missing'));
-    expect(!result.ok && result.errors[0]).toMatch(/^no manifest in .*missing \(looked for gust\.yaml and gust\.yml\)/);
+    expect(!result.ok && result.errors[0]).toMatch(
+      /^no manifest in .*missing \(looked for gust\.yaml and gust\.yml\)/,
+    );
   });
 
   it('reports a gust.yaml that cannot be read as a file', async () => {
@@ -173,7 +180,9 @@ describe('formatManifestErrors', () => {
   });
 
   it('prints several errors under a count, one per line', () => {
-    expect(formatManifestErrors(['a: x', 'b: y'], 'app/gust.yml')).toBe('app/gust.yml has 2 errors:\n  a: x\n  b: y');
+    expect(formatManifestErrors(['a: x', 'b: y'], 'app/gust.yml')).toBe(
+      'app/gust.yml has 2 errors:\n  a: x\n  b: y',
+    );
   });
 });
 
@@ -183,7 +192,9 @@ describe('routeClaims and routeConflicts', () => {
       functions: { old: { handler: 'a.ts', triggers: [{ http: { path: '/items/:id', methods: ['GET'] } }] } },
     });
     const incoming = validateManifest({
-      functions: { api: { handler: 'b.ts', triggers: [{ http: { path: '/other' } }, { http: { path: '/items/:n' } }] } },
+      functions: {
+        api: { handler: 'b.ts', triggers: [{ http: { path: '/other' } }, { http: { path: '/items/:n' } }] },
+      },
     });
     if (!deployed.ok || !incoming.ok) throw new Error('fixtures must be valid');
     const errors = routeConflicts([

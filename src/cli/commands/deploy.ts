@@ -26,6 +26,11 @@ export function registerDeployCommand(program: Command, cli: Cli): void {
     });
 }
 
+export function bundleFailure(errors: readonly string[]): CliError {
+  const what = errors.length === 1 ? 'a handler' : 'handlers';
+  return new CliError(`${what} could not be bundled; nothing was deployed`, { details: errors });
+}
+
 async function deploy(cli: Cli, dir: string): Promise<DeployAnswer> {
   const read = await readManifest(dir);
   const relative = path.relative(cli.cwd, read.path);

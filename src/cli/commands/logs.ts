@@ -100,12 +100,11 @@ async function fetchLogs(
   }
 }
 
-/** Each line of an entry, prefixed with when and which invocation, so grep keeps the context. */
+/** Each line of an entry (the sandbox stamps time and level) after its invocation id, for grep. */
 function logLines(entry: LogEntry): string[] {
   const text = (entry.logs ?? '').replace(/\n$/, '');
   if (text === '') return [];
-  const prefix = `${formatTime(entry.start)} ${entry.invocation}  `;
-  return text.split('\n').map((line) => `${prefix}${line}`);
+  return text.split('\n').map((line) => `${entry.invocation}  ${line}`);
 }
 
 function invocationTable(invocations: readonly InvocationRecord[]): string {

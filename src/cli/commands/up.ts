@@ -5,6 +5,7 @@ import { isGustError } from '../../errors.js';
 import type { Platform } from '../../platform.js';
 import type { Cli } from '../context.js';
 import { CliError, EXIT, usageError } from '../fail.js';
+import { bundleFailure } from './deploy.js';
 import { createLogger } from '../logger.js';
 import { emit, table } from '../output.js';
 

@@ -1,0 +1,193 @@
+/**
+ * Test harness: a real `gust up` process on a free port with its own data folder, the real CLI,
+ * and temporary function projects on disk. Nothing is mocked.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(fileURLToPath(import.meta.url), '../../..');
+export const BIN = path.join(ROOT, 'bin', 'gust.js');
+
+export interface Gust {
+  readonly url: string;
+  readonly key: string;
+  readonly dataDir: string;
+  readonly proc: ChildProcess;
+  /** All the platform printed on stderr so far (its log). */
+  stderr(): string;
+  /** Sends the signal and waits for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface StartOptions {
+  readonly dataDir?: string;
+  readonly dir?: string;
+  readonly env?: Record<string, string>;
+}
+
+export async function tempDir(prefix = 'gust-test-'): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+/** Starts `gust up` and resolves once it listens. */
+export async function startGust(opts: StartOptions = {}): Promise<Gust> {
+  const dataDir = opts.dataDir ?? (await tempDir('gust-data-'));
+  const args = [BIN, 'up', ...(opts.dir ? [opts.dir] : []), '--port', '0', '--data', dataDir];
+  const proc = spawn(process.execPath, args, {
+    env: { PATH: process.env.PATH ?? '', GUST_STEM_CELLS: '1', GUST_LOG_LEVEL: 'warn', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  proc.stderr?.on('data', (b: Buffer) => {
+    stderr += b.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    proc.stdout?.on('data', (b: Buffer) => {
+      stdout += b.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (m) resolve(m[1]!);
+    });
+    void exited.then((code) => reject(new Error(`gust up exited with ${code}: ${stderr}${stdout}`)));
+  });
+  const key = (await readFile(path.join(dataDir, 'admin.key'), 'utf8')).trim();
+  return {
+    url,
+    key,
+    dataDir,
+    proc,
+    stderr: () => stderr,
+    stop: async (signal = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Writes a function project (paths relative to a new temp folder) and returns the folder. */
+export async function writeProject(files: Record<string, string>): Promise<string> {
+  const dir = await tempDir('gust-project-');
+  for (const [name, content] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    await writeFile(path.join(dir, name), content);
+  }
+  return dir;
+}
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the real CLI against a running platform. */
+export function cli(g: Pick<Gust, 'url' | 'key'> | undefined, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          ...(g ? { GUST_URL: g.url, GUST_API_KEY: g.key } : {}),
+          ...env,
+        },
+        timeout: 60_000,
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** `gust deploy DIR`, failing the test with the CLI's words if it fails. */
+export async function deploy(g: Gust, dir: string): Promise<void> {
+  const r = await cli(g, ['deploy', dir]);
+  if (r.code !== 0) throw new Error(`gust deploy failed (${r.code}): ${r.stderr}`);
+}
+
+/** Writes a project and deploys it. */
+export async function deployProject(g: Gust, files: Record<string, string>): Promise<string> {
+  const dir = await writeProject(files);
+  await deploy(g, dir);
+  return dir;
+}
+
+/** A call to the control API with the admin key (or the given one). */
+export async function api<T = Record<string, unknown>>(
+  g: Pick<Gust, 'url' | 'key'>,
+  method: string,
+  route: string,
+  body?: unknown,
+  key: string | null = g.key,
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${g.url}/_gust/api/v1${route}`, {
+    method,
+    headers: {
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+export interface InvocationRecord {
+  id: string;
+  function: string;
+  version: number;
+  trigger: string;
+  instance: string | null;
+  start: string;
+  durationMs: number;
+  billedMs: number;
+  memoryMb: number;
+  gbSeconds: number;
+  cold: boolean;
+  initMs: number;
+  status: string;
+  error: string | null;
+  logs: string;
+  traceId: string;
+}
+
+export async function records(g: Gust, fn: string, limit = 100): Promise<InvocationRecord[]> {
+  const r = await api<{ invocations: InvocationRecord[] }>(g, 'GET', `/functions/${fn}/invocations?limit=${limit}`);
+  if (r.status !== 200) throw new Error(`listing invocations failed: ${JSON.stringify(r.body)}`);
+  return r.body.invocations;
+}
+
+/** Invokes through the control API: `{invocation, result?, error?}`. */
+export async function invoke(g: Gust, fn: string, data?: unknown) {
+  return api<{ invocation: InvocationRecord; result?: unknown; error?: { code: string; message: string } }>(
+    g,
+    'POST',
+    `/functions/${fn}/invoke`,
+    data === undefined ? {} : { data },
+  );
+}
+
+/** A one-function manifest with an http route at /NAME. */
+export function manifest(name: string, handler: string, extra = ''): string {
+  return `functions:\n  ${name}:\n    handler: ${handler}\n${extra}    triggers:\n      - http: { path: /${name} }\n`;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Pids of live (non-zombie) processes whose command line contains `text`. */
+export async function livePids(text: string): Promise<number[]> {
+  const out = await new Promise<string>((resolve) =>
+    execFile('ps', ['-eo', 'pid=,stat=,args='], (_e, stdout) => resolve(stdout)),
+  );
+  return out
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((p) => p.length > 2 && !p[1]!.startsWith('Z') && p.slice(2).join(' ').includes(text))
+    .map((p) => Number(p[0]));
+}
