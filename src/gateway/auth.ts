@@ -5,7 +5,8 @@ import { GustError } from '../errors.js';
 import { type EdgeRequest, header } from './http.js';
 import { hasSigV4, verifySigV4 } from './sigv4.js';
 
-export async function authenticate(req: EdgeRequest, keys: Keys, opts: { sigv4: boolean }): Promise<KeyRecord> {
+/** `sigv4` names the AWS service a signature must be made for (`lambda`), or false where only bearer keys work. */
+export async function authenticate(req: EdgeRequest, keys: Keys, opts: { sigv4: string | false }): Promise<KeyRecord> {
   if (opts.sigv4 && hasSigV4(req.headers)) {
     let found: KeyRecord | undefined;
     const result = await verifySigV4(
@@ -17,6 +18,9 @@ export async function authenticate(req: EdgeRequest, keys: Keys, opts: { sigv4: 
       },
     );
     if (!result.ok || !found) throw new GustError('UNAUTHORIZED', `AWS signature refused: ${result.ok ? 'unknown key' : result.reason}`);
+    if (result.service !== opts.sigv4) {
+      throw new GustError('UNAUTHORIZED', `AWS signature refused: it was made for ${result.service}, this endpoint is ${opts.sigv4}`);
+    }
     return found;
   }
   const auth = header(req, 'authorization');

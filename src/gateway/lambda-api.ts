@@ -64,7 +64,7 @@ async function invoke(deps: LambdaApiDeps, req: EdgeRequest, rawName: string): P
   } catch {
     return awsError(400, 'InvalidParameterValueException', 'the function name is not validly URL-encoded');
   }
-  const key = await authenticate(req, deps.keys, { sigv4: true });
+  const key = await authenticate(req, deps.keys, { sigv4: 'lambda' });
   authorize(key, { scope: 'invoke', function: name });
   const fn = await deps.registry.getFunction(name);
   if (!fn) return awsError(404, 'ResourceNotFoundException', `Function not found: ${name}`);

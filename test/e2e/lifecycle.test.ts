@@ -1,0 +1,97 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { api, cli, deployProject, type Gust, livePids, records, sleep, startGust } from '../helpers/gust.js';
+
+const running: Gust[] = [];
+afterEach(async () => {
+  for (const g of running.splice(0)) await g.stop('SIGKILL');
+});
+
+async function start(opts: Parameters<typeof startGust>[0] = {}): Promise<Gust> {
+  const g = await startGust(opts);
+  running.push(g);
+  return g;
+}
+
+const SLOW = `export default async (req) => {
+  const ms = Number(new URL(req.url).searchParams.get('ms') ?? 0);
+  await new Promise((r) => setTimeout(r, ms));
+  return new Response('done after ' + ms);
+};`;
+
+const project = {
+  'gust.yaml': 'functions:\n  slow:\n    handler: slow.mjs\n    scale: { min: 1 }\n    triggers:\n      - http: { path: /slow }\n',
+  'slow.mjs': SLOW,
+};
+
+/** Waits until no process of this platform's run folder is alive (bounded). */
+async function noneLeft(runMarker: string, withinMs: number): Promise<number[]> {
+  const until = Date.now() + withinMs;
+  let left = await livePids(runMarker);
+  while (left.length > 0 && Date.now() < until) {
+    await sleep(100);
+    left = await livePids(runMarker);
+  }
+  return left;
+}
+
+/** Instances and stem cells run `<tmp>/gust-run-<platform pid>-.../runtime/main.js`. */
+const marker = (g: Gust) => `gust-run-${g.proc.pid}-`;
+
+describe('restart', () => {
+  it('keeps functions, versions, keys and records', async () => {
+    const first = await start();
+    await deployProject(first, project);
+    const created = await api<{ key: string }>(first, 'POST', '/keys', { scope: 'deploy' });
+    expect(await (await fetch(`${first.url}/slow?ms=1`)).text()).toBe('done after 1');
+    const before = await records(first, 'slow');
+    expect(await first.stop('SIGTERM')).toBe(0);
+
+    const second = await start({ dataDir: first.dataDir });
+    expect(second.key).toBe(first.key);
+    expect(await (await fetch(`${second.url}/slow?ms=2`)).text()).toBe('done after 2');
+    const ls = await api<{ functions: { name: string; version: number }[] }>(second, 'GET', '/functions', undefined, created.body.key);
+    expect(ls.status).toBe(200);
+    expect(ls.body.functions).toMatchObject([{ name: 'slow', version: 1 }]);
+    const after = await records(second, 'slow');
+    expect(after.map((r) => r.id)).toEqual(expect.arrayContaining(before.map((r) => r.id)));
+    expect(after.length).toBe(before.length + 1);
+  });
+});
+
+describe('shutdown', () => {
+  it('on SIGTERM drains the call in flight, then exits 0 leaving no process behind', async () => {
+    const g = await start();
+    await deployProject(g, project);
+    expect((await livePids(marker(g))).length).toBeGreaterThan(0);
+    const inflight = fetch(`${g.url}/slow?ms=800`).then((r) => r.text());
+    await sleep(200);
+    const exit = g.stop('SIGTERM');
+    expect(await inflight).toBe('done after 800');
+    expect(await exit).toBe(0);
+    expect(await noneLeft(marker(g), 2000)).toEqual([]);
+  });
+
+  it('on SIGKILL leaves no instance or stem cell alive, even one stuck in a loop', async () => {
+    const g = await start();
+    await deployProject(g, {
+      ...project,
+      'gust.yaml': `${project['gust.yaml']}  spin:\n    handler: spin.mjs\n    timeout: 60s\n    triggers:\n      - http: { path: /spin }\n`,
+      'spin.mjs': 'export default () => { for (;;) {} };',
+    });
+    void fetch(`${g.url}/spin`).catch(() => {});
+    await sleep(300);
+    expect((await livePids(marker(g))).length).toBeGreaterThanOrEqual(2);
+    await g.stop('SIGKILL');
+    expect(await noneLeft(marker(g), 1000)).toEqual([]);
+  });
+});
+
+describe('gust up', () => {
+  it('refuses a port in use with one clear line', async () => {
+    const g = await start();
+    const port = new URL(g.url).port;
+    const r = await cli(undefined, ['up', '--port', port, '--data', g.dataDir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(/port .* in use/);
+  });
+});
