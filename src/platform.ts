@@ -3,7 +3,7 @@
  * every part in plain sight, embedded mode (SQLite and files under the data folder).
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -44,6 +44,7 @@ const CLOSE_GRACE_MS = 30_000;
 export async function startPlatform(config: PlatformConfig, log: Logger): Promise<Platform> {
   const { dataDir } = config;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const releaseLock = await lockDataDir(dataDir);
   const db = openDatabase(path.join(dataDir, 'gust.db'));
   const registry = new SqliteRegistry(db);
   const invocations = new SqliteInvocations(db);
@@ -89,6 +90,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
   const url = await gateway.listen().catch(async (e: NodeJS.ErrnoException) => {
     await factory.close();
     db.close();
+    await releaseLock();
     if (e.code === 'EADDRINUSE') {
       throw new GustError('UNAVAILABLE', `port ${config.port} is in use: stop what uses it, or pass --port`);
     }
@@ -113,6 +115,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     await factory.close();
     await recorder.flush();
     db.close();
+    await releaseLock();
     log.info('Gust stopped');
   }
 
@@ -129,6 +132,26 @@ async function deployFolder(control: FunctionControl, dir: string): Promise<Depl
   const built = await bundleFunctions(dir, found.manifest.functions);
   if (!built.ok) throw new GustError('BUILD_FAILED', built.errors.join('\n'));
   return control.deploy(await readFile(found.path, 'utf8'), built.bundles);
+}
+
+/** One platform per data folder: a second one would share its SQLite file and its keys. */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const file = path.join(dataDir, 'gust.pid');
+  const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+    throw new GustError('CONFLICT', `another Gust (pid ${holder}) is running on ${dataDir}: stop it, or pass another --data`);
+  }
+  await writeFile(file, `${process.pid}\n`, { mode: 0o600 });
+  return () => rm(file, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function secretFile(file: string): Promise<Buffer> {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { api, cli, deployProject, type Gust, livePids, records, sleep, startGust } from '../helpers/gust.js';
+import { api, cli, deployProject, type Gust, livePids, records, sleep, startGust, tempDir } from '../helpers/gust.js';
 
 const running: Gust[] = [];
 afterEach(async () => {
@@ -90,8 +90,16 @@ describe('gust up', () => {
   it('refuses a port in use with one clear line', async () => {
     const g = await start();
     const port = new URL(g.url).port;
-    const r = await cli(undefined, ['up', '--port', port, '--data', g.dataDir]);
+    const r = await cli(undefined, ['up', '--port', port, '--data', await tempDir()]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n').at(-1)).toMatch(/port .* in use/);
+  });
+
+  it('refuses a data folder that another running Gust uses', async () => {
+    const g = await start();
+    const r = await cli(undefined, ['up', '--port', '0', '--data', g.dataDir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`another Gust (pid ${g.proc.pid}) is running on ${g.dataDir}`);
+    expect((await fetch(`${g.url}/_gust/healthz`)).status).toBe(200);
   });
 });
