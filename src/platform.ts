@@ -24,7 +24,7 @@ import { json } from './gateway/http.js';
 import { lambdaApi } from './gateway/lambda-api.js';
 import { Router } from './gateway/router.js';
 import { Gateway } from './gateway/server.js';
-import { formatManifestErrors, MANIFEST_FILES, readManifest } from './manifest/load.js';
+import { MANIFEST_FILES, readManifest } from './manifest/load.js';
 import { Recorder } from './observe/records.js';
 import { NodeSandboxFactory } from './runtime/node/factory.js';
 
@@ -128,9 +128,11 @@ async function deployFolder(control: FunctionControl, dir: string): Promise<Depl
   const present = await Promise.all(MANIFEST_FILES.map((f) => isFile(path.join(dir, f))));
   if (!present.some(Boolean)) return []; // a folder without gust.yaml: start empty
   const found = await readManifest(dir);
-  if (!found.ok) throw new GustError('MANIFEST_INVALID', formatManifestErrors(found.errors, found.path));
+  if (!found.ok) {
+    throw new GustError('MANIFEST_INVALID', `${found.path} has errors; nothing was deployed`, found.errors);
+  }
   const built = await bundleFunctions(dir, found.manifest.functions);
-  if (!built.ok) throw new GustError('BUILD_FAILED', built.errors.join('\n'));
+  if (!built.ok) throw new GustError('BUILD_FAILED', `${found.path}: a handler could not be bundled`, built.errors);
   return control.deploy(await readFile(found.path, 'utf8'), built.bundles);
 }
 

@@ -91,7 +91,8 @@ export interface InvocationRecord {
 
 export interface InvocationQuery {
   readonly function?: string;
-  readonly status?: InvocationStatus;
+  /** `failed`: every status but ok. */
+  readonly status?: InvocationStatus | 'failed';
   readonly limit: number;
 }
 

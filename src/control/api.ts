@@ -31,7 +31,7 @@ interface Call {
 type Handler = (call: Call) => Promise<unknown>;
 
 const PREFIX = '/_gust/api/v1';
-const STATUSES: readonly InvocationStatus[] = ['ok', 'error', 'timeout', 'crashed', 'throttled', 'rejected'];
+const STATUSES: readonly (InvocationStatus | 'failed')[] = ['ok', 'error', 'timeout', 'crashed', 'throttled', 'rejected', 'failed'];
 
 export function controlApi(deps: ControlApiDeps): EdgeHandler {
   const { control, keys } = deps;
@@ -62,7 +62,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
     ['GET', '/functions/:name/invocations', 'deploy', async ({ params, query }) => {
       await control.need(params.name!);
       const status = query.get('status') ?? undefined;
-      if (status !== undefined && !STATUSES.includes(status as InvocationStatus)) {
+      if (status !== undefined && !STATUSES.includes(status as InvocationStatus | 'failed')) {
         throw new GustError('BAD_REQUEST', `status must be one of ${STATUSES.join(', ')}`);
       }
       const limit = intParam(query, 'limit', 20, 1000);
@@ -70,7 +70,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
         invocations: await deps.invocations.list({
           function: params.name!,
           limit,
-          ...(status ? { status: status as InvocationStatus } : {}),
+          ...(status ? { status: status as InvocationStatus | 'failed' } : {}),
         }),
       }));
     }],

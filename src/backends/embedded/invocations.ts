@@ -69,7 +69,8 @@ export class SqliteInvocations implements InvocationStore {
       where.push('function = ?');
       args.push(query.function);
     }
-    if (query.status !== undefined) {
+    if (query.status === 'failed') where.push("status != 'ok'");
+    else if (query.status !== undefined) {
       where.push('status = ?');
       args.push(query.status);
     }
