@@ -31,9 +31,14 @@ function humanLine(json: string): string {
     return json;
   }
   const time = typeof record.time === 'number' ? new Date(record.time).toTimeString().slice(0, 8) : '';
+  // pino serializes errors as {type, message, stack}: show `err=Error: message`, then the stack
+  const err = record.err as { type?: string; message?: string; stack?: unknown } | undefined;
+  if (err !== undefined) record.err = `${err.type ?? 'Error'}: ${err.message ?? ''}`;
   const level = (LEVEL_NAMES[Number(record.level)] ?? String(record.level)).padEnd(5);
   const fields = Object.entries(record)
     .filter(([key]) => !OMITTED.has(key))
     .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
-  return `${[time, level, String(record.msg ?? ''), ...fields].join(' ')}\n`;
+  const stack =
+    typeof err?.stack === 'string' ? `\n  ${err.stack.split('\n').slice(1).join('\n  ').trim()}` : '';
+  return `${[time, level, String(record.msg ?? ''), ...fields].join(' ')}${stack}\n`;
 }

@@ -133,10 +133,12 @@ export class Pool {
       } else if (outcome.type === 'error') {
         this.failOne({ type: 'initError', error: outcome.error, logs: outcome.logs, crashed: false });
       } else if (++this.startCrashes >= MAX_START_CRASHES) {
+        // The function cannot start: every waiter hears it now, not one more crashed process each.
         const error = { name: 'StartError', message: outcome.reason };
-        this.failOne({ type: 'initError', error, logs: '', crashed: true });
+        for (const w of this.waiters.splice(0)) this.settle(w, { type: 'initError', error, logs: '', crashed: true });
       }
       this.pump();
+      this.checkEmpty();
     });
   }
 

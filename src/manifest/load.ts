@@ -56,7 +56,7 @@ export async function readManifest(dir: string): Promise<ManifestResult & { path
   if (second.code !== 'ENOENT') return { ok: false, errors: [second.message], path: alternative };
   const message =
     `no manifest in ${resolve(dir)} (looked for ${MANIFEST_FILES.join(' and ')}); ` +
-    `create gust.yaml there, like ${'functions: { hello: { handler: src/hello.ts } }'}, or name the folder that has one`;
+    'create gust.yaml there, like functions: { hello: { handler: src/hello.ts } }, or name the folder that has one';
   return { ok: false, errors: [message], path: preferred };
 }
 

@@ -1,8 +1,6 @@
 /**
  * manifest/schema: the rules of gust.yaml, from a parsed document to the normalized `Manifest`.
- *
- * Checked by hand rather than with zod: every message must say how to fix the value, every
- * error must be reported (never only the first) and none may depend on zod's wording.
+ * By hand, not zod: each message must say how to fix the value, and every error be reported.
  * A key left empty (`memory:`, i.e. null) counts as absent and takes the default.
  *
  * | key                     | accepted                                                       | default       |
@@ -16,7 +14,7 @@
  * | concurrency             | whole number, 1 to 1000                                        | `1`           |
  * | scale.min               | whole number, 0 to scale.max                                   | `0`           |
  * | scale.max               | whole number, 1 to 1000                                        | `10`          |
- * | scale.idle              | duration, 100ms to 24h                                         | `60s`         |
+ * | scale.idle              | duration, 100ms to 24h (1d)                                    | `60s`         |
  * | env                     | `NAME: value`; NAME `[A-Za-z_][A-Za-z0-9_]*`, not NODE_OPTIONS | `{}`          |
  * |                         | nor GUST_*; value a string, or a number/boolean made a string  |               |
  * | permissions             | `bucket:NAME:read`, `bucket:NAME:write`, `kv:NS:read`,         | `[]`          |
@@ -34,11 +32,7 @@ import { formatDuration, parseDuration } from './duration.js';
 import { parseRoutePath, routeShape } from './route.js';
 import type { FunctionSpec, HttpMethod, HttpTrigger, Manifest } from './types.js';
 
-interface Range {
-  readonly min: number;
-  readonly max: number;
-  readonly default: number;
-}
+type Range = { readonly min: number; readonly max: number; readonly default: number };
 
 export const LIMITS = {
   memoryMb: { min: 64, max: 10_240, default: 128 },
@@ -75,7 +69,7 @@ const NOT_YET = 'not supported yet by this version of Gust';
 
 /** One http trigger as declared, kept for the check that spans functions (route conflicts). */
 export interface RouteClaim {
-  /** Key path of the trigger: `functions.api.triggers[0].http`. */
+  /** Names the trigger in errors: its key path `functions.api.triggers[0].http`, or any label. */
   readonly where: string;
   readonly path: string;
   /** Equal for two paths that serve the same URLs: see `routeShape`. */
@@ -168,7 +162,8 @@ function readHandler(f: Field): FunctionSpec['handler'] {
   if (absent(f.value))
     return fail(f, `required: the file to run and optionally its export, ${example}`, standIn);
   if (typeof f.value !== 'string') return fail(f, `must be a string, ${example} ${got(f.value)}`, standIn);
-  const [file, name] = splitOnce(f.value, '#');
+  const hash = f.value.indexOf('#');
+  const [file, name] = hash === -1 ? [f.value, undefined] : [f.value.slice(0, hash), f.value.slice(hash + 1)];
   const badExport = name !== undefined && !IDENTIFIER.test(name);
   const exportProblem = badExport ? 'the export after # must be a JavaScript identifier' : undefined;
   const problem = handlerFileProblem(file) ?? exportProblem;
@@ -220,24 +215,21 @@ function readDuration(f: Field, range: Range): number {
 }
 
 function readScale(f: Field): FunctionSpec['scale'] {
-  const defaults = {
-    min: LIMITS.scaleMin.default,
-    max: LIMITS.scaleMax.default,
-    idleMs: LIMITS.idleMs.default,
-  };
+  const { scaleMin, scaleMax, idleMs } = LIMITS;
+  const defaults = { min: scaleMin.default, max: scaleMax.default, idleMs: idleMs.default };
   if (absent(f.value)) return defaults;
   if (!isMap(f.value))
     return fail(f, `must be a map like { min: 0, max: 10, idle: 60s } ${got(f.value)}`, defaults);
   checkKeys(f, ['min', 'max', 'idle']);
   const errorsBefore = f.errors.length;
-  const max = readWhole(entry(f, 'max'), LIMITS.scaleMax, 'a whole number');
-  const min = readWhole(entry(f, 'min'), LIMITS.scaleMin, 'a whole number');
+  const max = readWhole(entry(f, 'max'), scaleMax, 'a whole number');
+  const min = readWhole(entry(f, 'min'), scaleMin, 'a whole number');
   // Compare only two values the user got right, or the message would quote a stand-in.
   if (f.errors.length === errorsBefore && min > max) {
     const which = absent(entry(f, 'max').value) ? `${max}, the default` : `${max}`;
     report(entry(f, 'min'), `must be at most scale.max (${which}); lower min or raise max`);
   }
-  return { min, max, idleMs: readDuration(entry(f, 'idle'), LIMITS.idleMs) };
+  return { min, max, idleMs: readDuration(entry(f, 'idle'), idleMs) };
 }
 
 function readEnv(f: Field): Record<string, string> {
@@ -379,19 +371,14 @@ function isMap(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function splitOnce(text: string, separator: string): [string, string | undefined] {
-  const i = text.indexOf(separator);
-  return i === -1 ? [text, undefined] : [text.slice(0, i), text.slice(i + separator.length)];
-}
+const SIMPLE_KEY = /^[A-Za-z_][\w-]*$/;
 
 /** Extends a key path: `functions` + `api` -> `functions.api`; odd keys are quoted: `env["A B"]`. */
-export function at(path: string, key: string | number): string {
+function at(path: string, key: string | number): string {
   if (typeof key === 'number') return `${path}[${key}]`;
   if (!SIMPLE_KEY.test(key)) return `${path}[${showKey(key)}]`;
   return path === '' ? key : `${path}.${key}`;
 }
-
-const SIMPLE_KEY = /^[A-Za-z_][\w-]*$/;
 
 /** A key as messages show it: as is when plain, else quoted so that errors stay on one line. */
 function showKey(key: string): string {
@@ -403,7 +390,7 @@ function got(value: unknown): string {
   return `(got ${describe(value)})`;
 }
 
-export function describe(value: unknown): string {
+function describe(value: unknown): string {
   if (typeof value === 'string')
     return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
   if (absent(value)) return 'nothing';
@@ -414,7 +401,7 @@ export function describe(value: unknown): string {
 }
 
 /** The known word a typo most likely meant: edit distance of 1 (2 for words over 4 letters). */
-export function suggest(word: string, known: readonly string[]): string | undefined {
+function suggest(word: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of known) {

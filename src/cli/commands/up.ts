@@ -5,9 +5,9 @@ import { isGustError } from '../../errors.js';
 import type { Platform } from '../../platform.js';
 import type { Cli } from '../context.js';
 import { CliError, EXIT, usageError } from '../fail.js';
-import { bundleFailure } from './deploy.js';
 import { createLogger } from '../logger.js';
 import { emit, table } from '../output.js';
+import { bundleFailure } from './deploy.js';
 
 interface UpFlags {
   readonly port?: string;
@@ -111,10 +111,7 @@ function startupError(e: unknown): CliError {
     // the platform puts several lines (every manifest or bundling error) in the message
     const [first = e.code, ...rest] = e.message.split('\n');
     const lines = [...rest, ...(e.details ?? [])].map((l) => l.trim());
-    if (e.code === 'BUILD_FAILED')
-      return new CliError('handlers could not be bundled; nothing was deployed', {
-        details: [first, ...lines],
-      });
+    if (e.code === 'BUILD_FAILED') return bundleFailure([first, ...lines]);
     return new CliError(first, { details: lines });
   }
   return new CliError(`could not start: ${error.message ?? String(e)}`);

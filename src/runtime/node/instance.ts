@@ -1,7 +1,9 @@
 /**
  * instance: a cell that has loaded one function version and serves its invocations, up to the
  * function's concurrency at once. A timeout kills the process (JavaScript cannot be interrupted);
- * every invocation still running on it then ends as crashed.
+ * every invocation still running on it then ends as crashed. The timed-out invocation itself is
+ * answered once the process is gone: answered earlier, its caller would release the instance to
+ * the pool, which would hand the dying process to the next invocation.
  */
 import type { SandboxMessage } from '../sandbox/protocol.js';
 import type { HttpSink, InvokeOutcome, Sandbox, Work } from '../types.js';
@@ -16,6 +18,8 @@ interface Pending {
   readonly timer: NodeJS.Timeout;
   streamed: boolean;
   logs: string;
+  /** Past its deadline: the process is being killed; its late messages are ignored. */
+  timedOut: boolean;
 }
 
 export class NodeInstance implements Sandbox {
@@ -23,6 +27,8 @@ export class NodeInstance implements Sandbox {
   readonly exited: Promise<string>;
   private readonly pending = new Map<string, Pending>();
   private timedOut = false;
+  /** Why the process died, once it has. */
+  private dead: string | undefined;
 
   constructor(private readonly cell: Cell) {
     this.id = cell.id;
@@ -32,9 +38,12 @@ export class NodeInstance implements Sandbox {
   }
 
   invoke(work: Work, sink?: HttpSink): Promise<InvokeOutcome> {
+    if (this.dead !== undefined) {
+      return Promise.resolve({ type: 'crashed', reason: this.dead, logs: '', streamed: false });
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.timeout(work.id), Math.max(0, work.deadline - Date.now()));
-      this.pending.set(work.id, { sink, resolve, timer, streamed: false, logs: '' });
+      this.pending.set(work.id, { sink, resolve, timer, streamed: false, logs: '', timedOut: false });
       this.cell.send({ t: 'invoke', ...work });
     });
   }
@@ -52,6 +61,7 @@ export class NodeInstance implements Sandbox {
   }
 
   private onMessage(m: SandboxMessage): void {
+    if ('id' in m && this.pending.get(m.id)?.timedOut) return;
     switch (m.t) {
       case 'log': {
         const p = this.pending.get(m.id);
@@ -90,16 +100,24 @@ export class NodeInstance implements Sandbox {
     }
   }
 
+  /** Settled by failAll once the process has exited: its caller resumes after every watcher of `exited` (the pool) saw the death. */
   private timeout(id: string): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    p.timedOut = true;
     this.timedOut = true;
-    this.settle(id, (p) => ({ type: 'timeout', logs: p.logs, streamed: p.streamed }));
     this.cell.kill();
   }
 
   private failAll(reason: string): void {
     const why = this.timedOut ? 'the instance was stopped because another invocation on it timed out' : reason;
+    this.dead = why;
     for (const id of [...this.pending.keys()]) {
-      this.settle(id, (p) => ({ type: 'crashed', reason: why, logs: p.logs, streamed: p.streamed }));
+      this.settle(id, (p) =>
+        p.timedOut
+          ? { type: 'timeout', logs: p.logs, streamed: p.streamed }
+          : { type: 'crashed', reason: why, logs: p.logs, streamed: p.streamed },
+      );
     }
   }
 }
