@@ -41,7 +41,9 @@ export class GustError extends Error {
   }
 
   toJSON(): { error: { code: ErrorCode; message: string; details?: readonly string[] } } {
-    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
+    return {
+      error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) },
+    };
   }
 }
 

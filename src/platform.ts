@@ -53,7 +53,9 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
   const adminKeyPath = path.join(dataDir, 'admin.key');
   await ensureAdminKey(keys, adminKeyPath);
 
-  const recorder = new Recorder(invocations, (e) => log.error({ err: e }, 'writing invocation records failed'));
+  const recorder = new Recorder(invocations, (e) =>
+    log.error({ err: e }, 'writing invocation records failed'),
+  );
   const factory = await NodeSandboxFactory.create({
     runtimeSource: RUNTIME_SOURCE,
     stemCellsPerSize: config.stemCells,
@@ -132,7 +134,8 @@ async function deployFolder(control: FunctionControl, dir: string): Promise<Depl
     throw new GustError('MANIFEST_INVALID', `${found.path} has errors; nothing was deployed`, found.errors);
   }
   const built = await bundleFunctions(dir, found.manifest.functions);
-  if (!built.ok) throw new GustError('BUILD_FAILED', `${found.path}: a handler could not be bundled`, built.errors);
+  if (!built.ok)
+    throw new GustError('BUILD_FAILED', `${found.path}: a handler could not be bundled`, built.errors);
   return control.deploy(await readFile(found.path, 'utf8'), built.bundles);
 }
 
@@ -141,7 +144,10 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   const file = path.join(dataDir, 'gust.pid');
   const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
   if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-    throw new GustError('CONFLICT', `another Gust (pid ${holder}) is running on ${dataDir}: stop it, or pass another --data`);
+    throw new GustError(
+      'CONFLICT',
+      `another Gust (pid ${holder}) is running on ${dataDir}: stop it, or pass another --data`,
+    );
   }
   await writeFile(file, `${process.pid}\n`, { mode: 0o600 });
   return () => rm(file, { force: true });
@@ -175,6 +181,14 @@ async function ensureAdminKey(keys: Keys, file: string): Promise<void> {
   await chmod(file, 0o600);
 }
 
-const isDirectory = (p: string) => stat(p).then((s) => s.isDirectory(), () => false);
-const isFile = (p: string) => stat(p).then((s) => s.isFile(), () => false);
+const isDirectory = (p: string) =>
+  stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+const isFile = (p: string) =>
+  stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());

@@ -9,5 +9,8 @@ export default async function (req: Request, ctx: Context): Promise<Response> {
     if (typeof body.punctuation === 'string') punctuation = body.punctuation.slice(0, 3);
   }
   ctx.log.info('greeting', name);
-  return Response.json({ message: `${ctx.env.GREETING ?? 'Hello'}, ${name}${punctuation}`, invocation: ctx.invocationId });
+  return Response.json({
+    message: `${ctx.env.GREETING ?? 'Hello'}, ${name}${punctuation}`,
+    invocation: ctx.invocationId,
+  });
 }

@@ -7,7 +7,14 @@ import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { newInvocationId, traceIdFrom } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
 import { authenticate } from '../gateway/auth.js';
-import { type EdgeHandler, type EdgeRequest, errorResponse, header, json, parseJsonBody } from '../gateway/http.js';
+import {
+  type EdgeHandler,
+  type EdgeRequest,
+  errorResponse,
+  header,
+  json,
+  parseJsonBody,
+} from '../gateway/http.js';
 import { invocationError } from '../gateway/outcome.js';
 import { compileRoute } from '../manifest/route.js';
 import type { Recorder } from '../observe/records.js';
@@ -31,7 +38,15 @@ interface Call {
 type Handler = (call: Call) => Promise<unknown>;
 
 const PREFIX = '/_gust/api/v1';
-const STATUSES: readonly (InvocationStatus | 'failed')[] = ['ok', 'error', 'timeout', 'crashed', 'throttled', 'rejected', 'failed'];
+const STATUSES: readonly (InvocationStatus | 'failed')[] = [
+  'ok',
+  'error',
+  'timeout',
+  'crashed',
+  'throttled',
+  'rejected',
+  'failed',
+];
 
 export function controlApi(deps: ControlApiDeps): EdgeHandler {
   const { control, keys } = deps;
@@ -40,101 +55,161 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
     return read();
   };
   const routes: [string, string, KeyScope, Handler][] = [
-    ['POST', '/deploy', 'deploy', async ({ req }) => {
-      const body = object(parseJsonBody(req));
-      return { functions: await control.deploy(body.manifest, body.bundles) };
-    }],
+    [
+      'POST',
+      '/deploy',
+      'deploy',
+      async ({ req }) => {
+        const body = object(parseJsonBody(req));
+        return { functions: await control.deploy(body.manifest, body.bundles) };
+      },
+    ],
     ['GET', '/functions', 'deploy', async () => ({ functions: await control.list() })],
     ['GET', '/functions/:name', 'deploy', ({ params }) => control.describe(params.name!)],
-    ['DELETE', '/functions/:name', 'deploy', async ({ params }) => {
-      await control.remove(params.name!);
-      return { removed: params.name };
-    }],
-    ['GET', '/functions/:name/versions', 'deploy', async ({ params }) => ({ versions: await control.versions(params.name!) })],
-    ['POST', '/functions/:name/rollback', 'deploy', ({ req, params }) => {
-      const version = object(parseJsonBody(req) ?? {}).version;
-      if (version !== undefined && !(Number.isInteger(version) && (version as number) > 0)) {
-        throw new GustError('BAD_REQUEST', 'version must be a positive whole number');
-      }
-      return control.rollback(params.name!, version as number | undefined);
-    }],
+    [
+      'DELETE',
+      '/functions/:name',
+      'deploy',
+      async ({ params }) => {
+        await control.remove(params.name!);
+        return { removed: params.name };
+      },
+    ],
+    [
+      'GET',
+      '/functions/:name/versions',
+      'deploy',
+      async ({ params }) => ({ versions: await control.versions(params.name!) }),
+    ],
+    [
+      'POST',
+      '/functions/:name/rollback',
+      'deploy',
+      ({ req, params }) => {
+        const version = object(parseJsonBody(req) ?? {}).version;
+        if (version !== undefined && !(Number.isInteger(version) && (version as number) > 0)) {
+          throw new GustError('BAD_REQUEST', 'version must be a positive whole number');
+        }
+        return control.rollback(params.name!, version as number | undefined);
+      },
+    ],
     ['POST', '/functions/:name/invoke', 'invoke', ({ req, params }) => invoke(deps, req, params.name!)],
-    ['GET', '/functions/:name/invocations', 'deploy', async ({ params, query }) => {
-      await control.need(params.name!);
-      const status = query.get('status') ?? undefined;
-      if (status !== undefined && !STATUSES.includes(status as InvocationStatus | 'failed')) {
-        throw new GustError('BAD_REQUEST', `status must be one of ${STATUSES.join(', ')}`);
-      }
-      const limit = intParam(query, 'limit', 20, 1000);
-      return flushed(async () => ({
-        invocations: await deps.invocations.list({
-          function: params.name!,
-          limit,
-          ...(status ? { status: status as InvocationStatus | 'failed' } : {}),
+    [
+      'GET',
+      '/functions/:name/invocations',
+      'deploy',
+      async ({ params, query }) => {
+        await control.need(params.name!);
+        const status = query.get('status') ?? undefined;
+        if (status !== undefined && !STATUSES.includes(status as InvocationStatus | 'failed')) {
+          throw new GustError('BAD_REQUEST', `status must be one of ${STATUSES.join(', ')}`);
+        }
+        const limit = intParam(query, 'limit', 20, 1000);
+        return flushed(async () => ({
+          invocations: await deps.invocations.list({
+            function: params.name!,
+            limit,
+            ...(status ? { status: status as InvocationStatus | 'failed' } : {}),
+          }),
+        }));
+      },
+    ],
+    [
+      'GET',
+      '/invocations/:id',
+      'deploy',
+      ({ params }) =>
+        flushed(async () => {
+          const record = await deps.invocations.get(params.id!);
+          if (!record) throw new GustError('NOT_FOUND', `no invocation ${params.id}`);
+          return record;
         }),
-      }));
-    }],
-    ['GET', '/invocations/:id', 'deploy', ({ params }) =>
-      flushed(async () => {
-        const record = await deps.invocations.get(params.id!);
-        if (!record) throw new GustError('NOT_FOUND', `no invocation ${params.id}`);
-        return record;
-      })],
-    ['GET', '/functions/:name/logs', 'deploy', async ({ params, query }) => {
-      await control.need(params.name!);
-      const invocation = query.get('invocation') ?? undefined;
-      const after = query.has('after') ? intParam(query, 'after', 0, Number.MAX_SAFE_INTEGER) : undefined;
-      const { entries, cursor } = await flushed(() =>
-        deps.invocations.logs({
-          function: params.name!,
-          limit: intParam(query, 'limit', 50, 1000),
-          ...(invocation ? { invocation } : {}),
-          ...(after === undefined ? {} : { after }),
-        }),
-      );
-      return { logs: entries, cursor };
-    }],
-    ['POST', '/keys', 'admin', async ({ req }) => {
-      const body = object(parseJsonBody(req));
-      const scope = body.scope;
-      if (!SCOPES.includes(scope as KeyScope)) throw new GustError('BAD_REQUEST', `scope must be one of ${SCOPES.join(', ')}`);
-      const fn = body.function;
-      if (fn !== undefined && fn !== null) await control.need(String(fn));
-      let expiresInMs: number | undefined;
-      if (body.expires !== undefined) {
-        expiresInMs = parseExpiry(String(body.expires));
-        if (expiresInMs === undefined) throw new GustError('BAD_REQUEST', 'expires must read like 45m, 12h or 30d');
-      }
-      return keys.create({
-        scope: scope as KeyScope,
-        function: typeof fn === 'string' ? fn : null,
-        ...(expiresInMs === undefined ? {} : { expiresInMs }),
-      });
-    }],
-    ['GET', '/keys', 'admin', async () => ({
-      keys: (await keys.list()).map((k) => ({
-        id: k.id,
-        prefix: `gust_${k.id.slice(0, 6)}…`,
-        scope: k.scope,
-        function: k.function,
-        createdAt: k.createdAt,
-        expiresAt: k.expiresAt,
-        revoked: k.revokedAt !== null,
-      })),
-    })],
-    ['DELETE', '/keys/:id', 'admin', async ({ params }) => {
-      if (!(await keys.revoke(params.id!))) throw new GustError('NOT_FOUND', `no active key ${params.id}: gust keys ls lists them`);
-      return { revoked: params.id };
-    }],
+    ],
+    [
+      'GET',
+      '/functions/:name/logs',
+      'deploy',
+      async ({ params, query }) => {
+        await control.need(params.name!);
+        const invocation = query.get('invocation') ?? undefined;
+        const after = query.has('after') ? intParam(query, 'after', 0, Number.MAX_SAFE_INTEGER) : undefined;
+        const { entries, cursor } = await flushed(() =>
+          deps.invocations.logs({
+            function: params.name!,
+            limit: intParam(query, 'limit', 50, 1000),
+            ...(invocation ? { invocation } : {}),
+            ...(after === undefined ? {} : { after }),
+          }),
+        );
+        return { logs: entries, cursor };
+      },
+    ],
+    [
+      'POST',
+      '/keys',
+      'admin',
+      async ({ req }) => {
+        const body = object(parseJsonBody(req));
+        const scope = body.scope;
+        if (!SCOPES.includes(scope as KeyScope))
+          throw new GustError('BAD_REQUEST', `scope must be one of ${SCOPES.join(', ')}`);
+        const fn = body.function;
+        if (fn !== undefined && fn !== null) await control.need(String(fn));
+        let expiresInMs: number | undefined;
+        if (body.expires !== undefined) {
+          expiresInMs = parseExpiry(String(body.expires));
+          if (expiresInMs === undefined)
+            throw new GustError('BAD_REQUEST', 'expires must read like 45m, 12h or 30d');
+        }
+        return keys.create({
+          scope: scope as KeyScope,
+          function: typeof fn === 'string' ? fn : null,
+          ...(expiresInMs === undefined ? {} : { expiresInMs }),
+        });
+      },
+    ],
+    [
+      'GET',
+      '/keys',
+      'admin',
+      async () => ({
+        keys: (await keys.list()).map((k) => ({
+          id: k.id,
+          prefix: `gust_${k.id.slice(0, 6)}…`,
+          scope: k.scope,
+          function: k.function,
+          createdAt: k.createdAt,
+          expiresAt: k.expiresAt,
+          revoked: k.revokedAt !== null,
+        })),
+      }),
+    ],
+    [
+      'DELETE',
+      '/keys/:id',
+      'admin',
+      async ({ params }) => {
+        if (!(await keys.revoke(params.id!)))
+          throw new GustError('NOT_FOUND', `no active key ${params.id}: gust keys ls lists them`);
+        return { revoked: params.id };
+      },
+    ],
   ];
-  const compiled = routes.map(([method, path, scope, handler]) => ({ method, match: compileRoute(path).match, scope, handler }));
+  const compiled = routes.map(([method, path, scope, handler]) => ({
+    method,
+    match: compileRoute(path).match,
+    scope,
+    handler,
+  }));
 
   return async (req) => {
     try {
       const path = req.pathname.slice(PREFIX.length);
-      if (!req.pathname.startsWith(PREFIX)) throw new GustError('NOT_FOUND', `the control API lives under ${PREFIX}`);
+      if (!req.pathname.startsWith(PREFIX))
+        throw new GustError('NOT_FOUND', `the control API lives under ${PREFIX}`);
       const candidates = compiled.map((r) => ({ r, params: r.match(path) })).filter((x) => x.params !== null);
-      if (candidates.length === 0) throw new GustError('NOT_FOUND', `no control API endpoint ${req.method} ${req.pathname}`);
+      if (candidates.length === 0)
+        throw new GustError('NOT_FOUND', `no control API endpoint ${req.method} ${req.pathname}`);
       const hit = candidates.find((c) => c.r.method === req.method);
       if (!hit) throw new GustError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.pathname}`);
       const key = await authenticate(req, keys, { sigv4: false });
@@ -151,7 +226,8 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
 async function invoke(deps: ControlApiDeps, req: EdgeRequest, name: string): Promise<unknown> {
   await deps.control.need(name);
   const body = object(parseJsonBody(req) ?? {});
-  if (body.async === true) throw new GustError('BAD_REQUEST', 'async invocations are not supported yet by this version of Gust');
+  if (body.async === true)
+    throw new GustError('BAD_REQUEST', 'async invocations are not supported yet by this version of Gust');
   const result = await deps.dispatcher.invoke({
     id: newInvocationId(),
     function: name,
@@ -179,6 +255,7 @@ function intParam(query: URLSearchParams, name: string, fallback: number, max: n
   const raw = query.get(name);
   if (raw === null) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new GustError('BAD_REQUEST', `${name} must be a whole number from 0 to ${max}`);
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    throw new GustError('BAD_REQUEST', `${name} must be a whole number from 0 to ${max}`);
   return n;
 }

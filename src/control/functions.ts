@@ -3,13 +3,19 @@
  * router and the dispatcher follow it (at start, and after every change).
  */
 import { createHash } from 'node:crypto';
-import type { BundleStore, DeployedFunction, FunctionRecord, RegistryStore, VersionRecord } from '../backends/ports.js';
+import type {
+  BundleStore,
+  DeployedFunction,
+  FunctionRecord,
+  RegistryStore,
+  VersionRecord,
+} from '../backends/ports.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { GustError } from '../errors.js';
+import type { Router } from '../gateway/router.js';
 import { parseManifest, type RouteClaim, routeConflicts, validateManifest } from '../manifest/load.js';
 import { parseRoutePath, routeShape } from '../manifest/route.js';
 import type { FunctionSpec } from '../manifest/types.js';
-import type { Router } from '../gateway/router.js';
 
 export interface ControlDeps {
   readonly registry: RegistryStore;
@@ -47,8 +53,10 @@ export class FunctionControl {
 
   /** A manifest (YAML text or parsed) and one bundle per function: all deployed, or nothing. */
   async deploy(manifestInput: unknown, bundlesInput: unknown): Promise<DeployedFunction[]> {
-    const result = typeof manifestInput === 'string' ? parseManifest(manifestInput) : validateManifest(manifestInput);
-    if (!result.ok) throw new GustError('MANIFEST_INVALID', 'gust.yaml has errors; nothing was deployed', result.errors);
+    const result =
+      typeof manifestInput === 'string' ? parseManifest(manifestInput) : validateManifest(manifestInput);
+    if (!result.ok)
+      throw new GustError('MANIFEST_INVALID', 'gust.yaml has errors; nothing was deployed', result.errors);
     const { functions } = result.manifest;
     const bundles = readBundles(bundlesInput, functions);
     await this.checkRoutesAgainstDeployed(functions);
@@ -74,7 +82,8 @@ export class FunctionControl {
       throw new GustError('NOT_FOUND', `${name} has no version before v${fn.activeVersion} to roll back to`);
     }
     const v = versions.find((x) => x.version === target);
-    if (!v) throw new GustError('NOT_FOUND', `${name} has no version ${target}: gust versions ${name} lists them`);
+    if (!v)
+      throw new GustError('NOT_FOUND', `${name} has no version ${target}: gust versions ${name} lists them`);
     await this.checkRoutesAgainstDeployed([v.spec]);
     await this.deps.registry.activate(name, target);
     await this.serve(v);
@@ -104,7 +113,9 @@ export class FunctionControl {
     return this.summary(f, v);
   }
 
-  async versions(name: string): Promise<{ version: number; hash: string; createdAt: string; active: boolean }[]> {
+  async versions(
+    name: string,
+  ): Promise<{ version: number; hash: string; createdAt: string; active: boolean }[]> {
     const f = await this.need(name);
     return (await this.deps.registry.listVersions(name)).map((v) => ({
       version: v.version,
@@ -145,11 +156,19 @@ export class FunctionControl {
   /** Routes of the incoming functions against those of the other functions already deployed. */
   private async checkRoutesAgainstDeployed(incoming: readonly FunctionSpec[]): Promise<void> {
     const names = new Set(incoming.map((s) => s.name));
-    const claims = (specs: readonly FunctionSpec[], where: (s: FunctionSpec, i: number) => string): RouteClaim[] =>
+    const claims = (
+      specs: readonly FunctionSpec[],
+      where: (s: FunctionSpec, i: number) => string,
+    ): RouteClaim[] =>
       specs.flatMap((s) =>
         s.triggers.map((t, i) => {
           const parsed = parseRoutePath(t.path);
-          return { where: where(s, i), path: t.path, shape: parsed.ok ? routeShape(parsed.segments) : t.path, methods: t.methods };
+          return {
+            where: where(s, i),
+            path: t.path,
+            shape: parsed.ok ? routeShape(parsed.segments) : t.path,
+            methods: t.methods,
+          };
         }),
       );
     const others: FunctionSpec[] = [];
@@ -163,22 +182,32 @@ export class FunctionControl {
       ...claims(incoming, (s, i) => `functions.${s.name}.triggers[${i}].http`),
     ]);
     if (errors.length > 0) {
-      throw new GustError('CONFLICT', 'a route is already served by another deployed function; nothing was deployed', errors);
+      throw new GustError(
+        'CONFLICT',
+        'a route is already served by another deployed function; nothing was deployed',
+        errors,
+      );
     }
   }
 }
 
 function readBundles(input: unknown, functions: readonly FunctionSpec[]): Record<string, string> {
   if (input === null || typeof input !== 'object') {
-    throw new GustError('BAD_REQUEST', 'bundles must be an object of function name -> bundled code (gust deploy makes it)');
+    throw new GustError(
+      'BAD_REQUEST',
+      'bundles must be an object of function name -> bundled code (gust deploy makes it)',
+    );
   }
   const bundles = input as Record<string, unknown>;
   const errors: string[] = [];
   for (const spec of functions) {
     const code = bundles[spec.name];
-    if (typeof code !== 'string' || code.length === 0) errors.push(`functions.${spec.name}.handler: no bundle was uploaded`);
-    else if (code.length > MAX_BUNDLE_BYTES) errors.push(`functions.${spec.name}.handler: the bundle is over 50 MB`);
+    if (typeof code !== 'string' || code.length === 0)
+      errors.push(`functions.${spec.name}.handler: no bundle was uploaded`);
+    else if (code.length > MAX_BUNDLE_BYTES)
+      errors.push(`functions.${spec.name}.handler: the bundle is over 50 MB`);
   }
-  if (errors.length > 0) throw new GustError('BAD_REQUEST', 'the upload is missing bundles; nothing was deployed', errors);
+  if (errors.length > 0)
+    throw new GustError('BAD_REQUEST', 'the upload is missing bundles; nothing was deployed', errors);
   return bundles as Record<string, string>;
 }

@@ -40,7 +40,11 @@ export class Keys {
     private readonly master: Buffer,
   ) {}
 
-  async create(opts: { scope: KeyScope; function?: string | null; expiresInMs?: number }): Promise<CreatedKey> {
+  async create(opts: {
+    scope: KeyScope;
+    function?: string | null;
+    expiresInMs?: number;
+  }): Promise<CreatedKey> {
     const id = newId();
     const secretAccessKey = this.secretOf(id);
     const key = `gust_${id}_${secretAccessKey}`;
@@ -56,7 +60,15 @@ export class Keys {
       revokedAt: null,
     };
     await this.store.putKey(record);
-    return { id, key, accessKeyId: `${ACCESS_PREFIX}${id}`, secretAccessKey, scope: opts.scope, function: record.function, expiresAt };
+    return {
+      id,
+      key,
+      accessKeyId: `${ACCESS_PREFIX}${id}`,
+      secretAccessKey,
+      scope: opts.scope,
+      function: record.function,
+      expiresAt,
+    };
   }
 
   /** The key behind a bearer token, if it is valid, unrevoked and unexpired. */
@@ -101,7 +113,10 @@ export class Keys {
 export function authorize(key: KeyRecord, need: Need): void {
   if (key.scope === 'admin') return;
   if (key.scope !== need.scope) {
-    throw new GustError('FORBIDDEN', `this ${key.scope} key cannot do that: it needs a key of scope ${need.scope} or admin`);
+    throw new GustError(
+      'FORBIDDEN',
+      `this ${key.scope} key cannot do that: it needs a key of scope ${need.scope} or admin`,
+    );
   }
   if (key.function !== null && need.function !== undefined && key.function !== need.function) {
     throw new GustError('FORBIDDEN', `this key is limited to function ${key.function}`);

@@ -6,7 +6,11 @@ import { type EdgeRequest, header } from './http.js';
 import { hasSigV4, verifySigV4 } from './sigv4.js';
 
 /** `sigv4` names the AWS service a signature must be made for (`lambda`), or false where only bearer keys work. */
-export async function authenticate(req: EdgeRequest, keys: Keys, opts: { sigv4: string | false }): Promise<KeyRecord> {
+export async function authenticate(
+  req: EdgeRequest,
+  keys: Keys,
+  opts: { sigv4: string | false },
+): Promise<KeyRecord> {
   if (opts.sigv4 && hasSigV4(req.headers)) {
     let found: KeyRecord | undefined;
     const result = await verifySigV4(
@@ -17,18 +21,32 @@ export async function authenticate(req: EdgeRequest, keys: Keys, opts: { sigv4: 
         return s?.secret ?? null;
       },
     );
-    if (!result.ok || !found) throw new GustError('UNAUTHORIZED', `AWS signature refused: ${result.ok ? 'unknown key' : result.reason}`);
+    if (!result.ok || !found)
+      throw new GustError(
+        'UNAUTHORIZED',
+        `AWS signature refused: ${result.ok ? 'unknown key' : result.reason}`,
+      );
     if (result.service !== opts.sigv4) {
-      throw new GustError('UNAUTHORIZED', `AWS signature refused: it was made for ${result.service}, this endpoint is ${opts.sigv4}`);
+      throw new GustError(
+        'UNAUTHORIZED',
+        `AWS signature refused: it was made for ${result.service}, this endpoint is ${opts.sigv4}`,
+      );
     }
     return found;
   }
   const auth = header(req, 'authorization');
   if (!auth) {
-    throw new GustError('UNAUTHORIZED', 'a key is needed: send Authorization: Bearer <key> (gust keys create makes one)');
+    throw new GustError(
+      'UNAUTHORIZED',
+      'a key is needed: send Authorization: Bearer <key> (gust keys create makes one)',
+    );
   }
   const m = /^Bearer\s+(\S+)$/i.exec(auth);
   const record = m ? await keys.verifyBearer(m[1]!) : undefined;
-  if (!record) throw new GustError('UNAUTHORIZED', 'the key is not valid, revoked or expired: check Authorization: Bearer <key>');
+  if (!record)
+    throw new GustError(
+      'UNAUTHORIZED',
+      'the key is not valid, revoked or expired: check Authorization: Bearer <key>',
+    );
   return record;
 }

@@ -23,18 +23,29 @@ export interface FunctionDoorDeps {
 /** Hop-by-hop headers belong to one connection; Node sets its own framing. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade']);
 
-export function functionDoor(deps: FunctionDoorDeps): (req: EdgeRequest, res: ServerResponse) => Promise<void> {
+export function functionDoor(
+  deps: FunctionDoorDeps,
+): (req: EdgeRequest, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
     const route = deps.router.match(req.method, req.pathname);
     if (route.type === 'notFound') {
-      return write(res, json(404, { error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.pathname}` } }));
+      return write(
+        res,
+        json(404, { error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.pathname}` } }),
+      );
     }
     if (route.type === 'methodNotAllowed') {
       const message = `${req.method} is not allowed on ${req.pathname}; allowed: ${route.allow.join(', ')}`;
-      return write(res, json(405, { error: { code: 'METHOD_NOT_ALLOWED', message } }, { allow: route.allow.join(', ') }));
+      return write(
+        res,
+        json(405, { error: { code: 'METHOD_NOT_ALLOWED', message } }, { allow: route.allow.join(', ') }),
+      );
     }
     if (route.auth === 'key') {
-      authorize(await authenticate(req, deps.keys, { sigv4: false }), { scope: 'invoke', function: route.function });
+      authorize(await authenticate(req, deps.keys, { sigv4: false }), {
+        scope: 'invoke',
+        function: route.function,
+      });
     }
     const request: WireRequest = {
       method: req.method,

@@ -44,7 +44,11 @@ export function lambdaApi(deps: LambdaApiDeps): EdgeHandler {
   return async (req) => {
     const m = PATH.exec(req.pathname);
     if (!m || req.method !== 'POST') {
-      return awsError(404, 'UnknownOperationException', `Gust serves only the Invoke operation (POST /2015-03-31/functions/NAME/invocations)`);
+      return awsError(
+        404,
+        'UnknownOperationException',
+        `Gust serves only the Invoke operation (POST /2015-03-31/functions/NAME/invocations)`,
+      );
     }
     try {
       return await invoke(deps, req, m[1]!);
@@ -75,17 +79,29 @@ async function invoke(deps: LambdaApiDeps, req: EdgeRequest, rawName: string): P
   const type = header(req, 'x-amz-invocation-type') ?? 'RequestResponse';
   if (type === 'DryRun') return { status: 204, headers: { 'x-amz-executed-version': String(version) } };
   if (type === 'Event') {
-    return awsError(400, 'InvalidParameterValueException', 'Event (async) invocations are not supported yet by this version of Gust');
+    return awsError(
+      400,
+      'InvalidParameterValueException',
+      'Event (async) invocations are not supported yet by this version of Gust',
+    );
   }
   if (type !== 'RequestResponse') {
-    return awsError(400, 'InvalidParameterValueException', `InvocationType must be RequestResponse, Event or DryRun (got ${type})`);
+    return awsError(
+      400,
+      'InvalidParameterValueException',
+      `InvocationType must be RequestResponse, Event or DryRun (got ${type})`,
+    );
   }
   let event: unknown = {};
   if (req.body.length > 0) {
     try {
       event = JSON.parse(req.body.toString('utf8')) as unknown;
     } catch {
-      return awsError(400, 'InvalidRequestContentException', 'Could not parse request body into json: the payload must be JSON');
+      return awsError(
+        400,
+        'InvalidRequestContentException',
+        'Could not parse request body into json: the payload must be JSON',
+      );
     }
   }
   const id = newInvocationId();
@@ -99,7 +115,8 @@ async function invoke(deps: LambdaApiDeps, req: EdgeRequest, rawName: string): P
     kind: 'event',
     event,
   });
-  if (outcome.type === 'throttled') return awsError(429, 'TooManyRequestsException', `Rate exceeded: ${outcome.reason}`);
+  if (outcome.type === 'throttled')
+    return awsError(429, 'TooManyRequestsException', `Rate exceeded: ${outcome.reason}`);
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'x-amz-executed-version': String(record.version),
@@ -111,7 +128,21 @@ async function invoke(deps: LambdaApiDeps, req: EdgeRequest, rawName: string): P
   if (outcome.type === 'ok') return { status: 200, headers, body: outcome.json ?? 'null' };
   headers['x-amz-function-error'] = 'Unhandled';
   const errorType =
-    outcome.type === 'error' ? outcome.error.name : outcome.type === 'timeout' ? 'Sandbox.Timedout' : 'Runtime.ExitError';
-  const stack = outcome.type === 'error' ? (outcome.error.stack?.split('\n').slice(1).map((l) => l.trim()) ?? []) : [];
-  return { status: 200, headers, body: JSON.stringify({ errorType, errorMessage: record.error, trace: stack }) };
+    outcome.type === 'error'
+      ? outcome.error.name
+      : outcome.type === 'timeout'
+        ? 'Sandbox.Timedout'
+        : 'Runtime.ExitError';
+  const stack =
+    outcome.type === 'error'
+      ? (outcome.error.stack
+          ?.split('\n')
+          .slice(1)
+          .map((l) => l.trim()) ?? [])
+      : [];
+  return {
+    status: 200,
+    headers,
+    body: JSON.stringify({ errorType, errorMessage: record.error, trace: stack }),
+  };
 }

@@ -14,7 +14,10 @@ const CODES: Record<string, ErrorCode> = {
 export function invocationError({ record }: DispatchResult): GustError | undefined {
   const code = CODES[record.status];
   if (!code) return undefined;
-  return new GustError(code, `${record.function} (invocation ${record.id}): ${record.error ?? record.status}`);
+  return new GustError(
+    code,
+    `${record.function} (invocation ${record.id}): ${record.error ?? record.status}`,
+  );
 }
 
 export function failureResponse(result: DispatchResult): EdgeResponse {
@@ -24,5 +27,9 @@ export function failureResponse(result: DispatchResult): EdgeResponse {
     'x-gust-status': result.record.status,
   };
   if (err.code === 'THROTTLED') headers['retry-after'] = '1';
-  return json(err.status, { error: { code: err.code, message: err.message, invocationId: result.record.id } }, headers);
+  return json(
+    err.status,
+    { error: { code: err.code, message: err.message, invocationId: result.record.id } },
+    headers,
+  );
 }

@@ -65,7 +65,10 @@ export class Router {
       const params = route.match(pathname);
       if (!params) continue;
       const methods = route.trigger.methods;
-      const accepts = methods.length === 0 || methods.includes(method as never) || (method === 'HEAD' && methods.includes('GET'));
+      const accepts =
+        methods.length === 0 ||
+        methods.includes(method as never) ||
+        (method === 'HEAD' && methods.includes('GET'));
       if (!accepts) {
         for (const m of methods) allow.add(m);
         continue;

@@ -72,7 +72,10 @@ export class Gateway {
     if (body === undefined) {
       const limit = `${this.opts.maxBodyBytes / (1024 * 1024)} MB`;
       res.setHeader('connection', 'close');
-      return write(res, errorResponse(new GustError('PAYLOAD_TOO_LARGE', `the request body is over ${limit}`)));
+      return write(
+        res,
+        errorResponse(new GustError('PAYLOAD_TOO_LARGE', `the request body is over ${limit}`)),
+      );
     }
     const edge: EdgeRequest = {
       method: req.method ?? 'GET',
@@ -85,7 +88,10 @@ export class Gateway {
     };
     if (pathname.startsWith('/_gust/api/')) return write(res, await this.doors.controlApi(edge));
     if (pathname.startsWith('/_gust/')) {
-      return write(res, json(404, { error: { code: 'NOT_FOUND', message: `no such Gust endpoint: ${pathname}` } }));
+      return write(
+        res,
+        json(404, { error: { code: 'NOT_FOUND', message: `no such Gust endpoint: ${pathname}` } }),
+      );
     }
     if (pathname.startsWith('/2015-03-31/')) return write(res, await this.doors.lambdaApi(edge));
     return this.doors.functions(edge, res);

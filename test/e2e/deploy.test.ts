@@ -11,7 +11,8 @@ const handler = (word: string) => `export default () => new Response(${JSON.stri
 beforeAll(async () => {
   g = await startGust();
   dir = await writeProject({
-    'gust.yaml': 'functions:\n  greet:\n    handler: greet.mjs\n    triggers:\n      - http: { path: /greet }\n',
+    'gust.yaml':
+      'functions:\n  greet:\n    handler: greet.mjs\n    triggers:\n      - http: { path: /greet }\n',
     'greet.mjs': handler('one'),
   });
   await deploy(g, dir);
@@ -27,7 +28,9 @@ describe('deploy, versions and rollback', () => {
   it('makes no new version when the same code is deployed again', async () => {
     const again = await cli(g, ['deploy', dir, '--json']);
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ functions: [{ name: 'greet', version: 1, changed: false }] });
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      functions: [{ name: 'greet', version: 1, changed: false }],
+    });
   });
 
   it('makes a numbered version per change and rolls back atomically', async () => {
@@ -35,7 +38,12 @@ describe('deploy, versions and rollback', () => {
     await deploy(g, dir);
     expect(await get('/greet')).toBe('two');
     const versions = await cli(g, ['versions', 'greet', '--json']);
-    expect(JSON.parse(versions.stdout).versions.map((v: { version: number; active: boolean }) => [v.version, v.active])).toEqual([
+    expect(
+      JSON.parse(versions.stdout).versions.map((v: { version: number; active: boolean }) => [
+        v.version,
+        v.active,
+      ]),
+    ).toEqual([
       [1, false],
       [2, true],
     ]);
@@ -53,12 +61,32 @@ describe('deploy, versions and rollback', () => {
 
 describe('a bad manifest', () => {
   const cases: [string, string, string][] = [
-    ['an unknown key', 'functions:\n  greet:\n    handler: greet.mjs\n    timout: 5s\n', 'functions.greet.timout'],
-    ['a bad duration', 'functions:\n  greet:\n    handler: greet.mjs\n    timeout: soon\n', 'functions.greet.timeout'],
-    ['memory out of range', 'functions:\n  greet:\n    handler: greet.mjs\n    memory: 1\n', 'functions.greet.memory'],
+    [
+      'an unknown key',
+      'functions:\n  greet:\n    handler: greet.mjs\n    timout: 5s\n',
+      'functions.greet.timout',
+    ],
+    [
+      'a bad duration',
+      'functions:\n  greet:\n    handler: greet.mjs\n    timeout: soon\n',
+      'functions.greet.timeout',
+    ],
+    [
+      'memory out of range',
+      'functions:\n  greet:\n    handler: greet.mjs\n    memory: 1\n',
+      'functions.greet.memory',
+    ],
     ['a bad name', 'functions:\n  Greet_Me:\n    handler: greet.mjs\n', 'functions.Greet_Me'],
-    ['a trigger not supported yet', 'functions:\n  greet:\n    handler: greet.mjs\n    triggers:\n      - schedule: { cron: "* * * * *" }\n', 'functions.greet.triggers[0].schedule'],
-    ['a reserved path', 'functions:\n  greet:\n    handler: greet.mjs\n    triggers:\n      - http: { path: /_gust/x }\n', 'functions.greet.triggers[0].http.path'],
+    [
+      'a trigger not supported yet',
+      'functions:\n  greet:\n    handler: greet.mjs\n    triggers:\n      - schedule: { cron: "* * * * *" }\n',
+      'functions.greet.triggers[0].schedule',
+    ],
+    [
+      'a reserved path',
+      'functions:\n  greet:\n    handler: greet.mjs\n    triggers:\n      - http: { path: /_gust/x }\n',
+      'functions.greet.triggers[0].http.path',
+    ],
     ['broken YAML', 'functions:\n  greet: [\n', 'line '],
   ];
   for (const [what, yaml, where] of cases) {
@@ -73,7 +101,8 @@ describe('a bad manifest', () => {
 
   it('lists every error at once', async () => {
     const bad = await writeProject({
-      'gust.yaml': 'functions:\n  greet:\n    handler: greet.mjs\n    memory: lots\n    timeout: 0\n    concurrency: -1\n',
+      'gust.yaml':
+        'functions:\n  greet:\n    handler: greet.mjs\n    memory: lots\n    timeout: 0\n    concurrency: -1\n',
       'greet.mjs': handler('bad'),
     });
     const r = await cli(g, ['deploy', bad]);
@@ -97,7 +126,8 @@ describe('a bad manifest', () => {
 
   it('whose route is already served by another function is refused', async () => {
     const r = await api<{ error: { code: string; details: string[] } }>(g, 'POST', '/deploy', {
-      manifest: 'functions:\n  thief:\n    handler: t.mjs\n    triggers:\n      - http: { path: /greet, methods: [GET] }\n',
+      manifest:
+        'functions:\n  thief:\n    handler: t.mjs\n    triggers:\n      - http: { path: /greet, methods: [GET] }\n',
       bundles: { thief: handler('stolen') },
     });
     expect(r.status).toBe(409);
@@ -121,11 +151,13 @@ describe('a bad manifest', () => {
 describe('functions with npm dependencies and TypeScript', () => {
   it('bundle dependencies from the project node_modules', async () => {
     const project = await writeProject({
-      'gust.yaml': 'functions:\n  padded:\n    handler: src/padded.ts\n    triggers:\n      - http: { path: /padded }\n',
+      'gust.yaml':
+        'functions:\n  padded:\n    handler: src/padded.ts\n    triggers:\n      - http: { path: /padded }\n',
       'src/padded.ts':
         "import type { Context } from 'gust';\nimport pad from 'tiny-pad';\nexport default (_req: Request, ctx: Context): Response => new Response(pad(ctx.functionName, 10));\n",
       'node_modules/tiny-pad/package.json': '{"name":"tiny-pad","version":"1.0.0","main":"index.js"}',
-      'node_modules/tiny-pad/index.js': "const path = require('node:path');\nmodule.exports = (s, n) => path.basename(s).padStart(n, '*');\n",
+      'node_modules/tiny-pad/index.js':
+        "const path = require('node:path');\nmodule.exports = (s, n) => path.basename(s).padStart(n, '*');\n",
     });
     await deploy(g, project);
     expect(await get('/padded')).toBe('****padded');
@@ -135,7 +167,8 @@ describe('functions with npm dependencies and TypeScript', () => {
 describe('rm', () => {
   it('removes a function and its routes', async () => {
     const project = await writeProject({
-      'gust.yaml': 'functions:\n  doomed:\n    handler: d.mjs\n    triggers:\n      - http: { path: /doomed }\n',
+      'gust.yaml':
+        'functions:\n  doomed:\n    handler: d.mjs\n    triggers:\n      - http: { path: /doomed }\n',
       'd.mjs': handler('alive'),
     });
     await deploy(g, project);

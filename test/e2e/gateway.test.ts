@@ -7,7 +7,8 @@ let g: Gust;
 beforeAll(async () => {
   g = await startGust();
   await deployProject(g, {
-    'gust.yaml': 'functions:\n  sink:\n    handler: s.mjs\n    triggers:\n      - http: { path: /sink, methods: [POST, PUT] }\n',
+    'gust.yaml':
+      'functions:\n  sink:\n    handler: s.mjs\n    triggers:\n      - http: { path: /sink, methods: [POST, PUT] }\n',
     's.mjs': 'export default async (req) => new Response(String((await req.arrayBuffer()).byteLength));',
   });
 });

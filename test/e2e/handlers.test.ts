@@ -84,7 +84,13 @@ describe('web-standard handlers', () => {
     expect(res.status).toBe(201);
     expect(res.headers.getSetCookie()).toEqual(['a=1; Path=/', 'b=2; Path=/']);
     const body = await res.json();
-    expect(body).toMatchObject({ params: { id: 'a b' }, q: '42', cookie: 'x=1; y=2', method: 'GET', fn: 'web' });
+    expect(body).toMatchObject({
+      params: { id: 'a b' },
+      q: '42',
+      cookie: 'x=1; y=2',
+      method: 'GET',
+      fn: 'web',
+    });
     expect(body.remaining).toBeGreaterThan(25_000);
     expect(res.headers.get('x-gust-invocation-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
@@ -117,7 +123,9 @@ describe('web-standard handlers', () => {
 
 describe('Lambda-style handlers', () => {
   it('get the API Gateway v2 event and have their response mapped', async () => {
-    const res = await fetch(`${g.url}/aws/users/u1/posts/p2?a=1&a=2&b=x`, { headers: { cookie: 'k=v; m=n' } });
+    const res = await fetch(`${g.url}/aws/users/u1/posts/p2?a=1&a=2&b=x`, {
+      headers: { cookie: 'k=v; m=n' },
+    });
     expect(res.status).toBe(202);
     expect(res.headers.get('x-route')).toBe('ANY /aws/users/{user}/posts/{post}');
     expect(res.headers.getSetCookie()).toEqual(['c=3', 'd=4']);
@@ -136,7 +144,11 @@ describe('Lambda-style handlers', () => {
 
   it('round-trip a binary body through base64 both ways', async () => {
     const bytes = new Uint8Array([0, 255, 1, 254, 2, 253, 128]);
-    const res = await fetch(`${g.url}/aws/bin`, { method: 'POST', body: bytes, headers: { 'content-type': 'image/png' } });
+    const res = await fetch(`${g.url}/aws/bin`, {
+      method: 'POST',
+      body: bytes,
+      headers: { 'content-type': 'image/png' },
+    });
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(bytes.slice().reverse());
   });
 

@@ -31,7 +31,10 @@ afterAll(async () => {
   await g?.stop();
 });
 
-async function newKey(scope: string, extra: Record<string, unknown> = {}): Promise<{ id: string; key: string }> {
+async function newKey(
+  scope: string,
+  extra: Record<string, unknown> = {},
+): Promise<{ id: string; key: string }> {
   const r = await api<{ id: string; key: string }>(g, 'POST', '/keys', { scope, ...extra });
   expect(r.status).toBe(200);
   return r.body;
@@ -82,7 +85,17 @@ describe('the control API', () => {
   });
 
   it('creates keys from the CLI with the bearer form and the SigV4 pair', async () => {
-    const r = await cli(g, ['keys', 'create', '--scope', 'invoke', '--function', 'guarded', '--expires', '30d', '--json']);
+    const r = await cli(g, [
+      'keys',
+      'create',
+      '--scope',
+      'invoke',
+      '--function',
+      'guarded',
+      '--expires',
+      '30d',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const created = JSON.parse(r.stdout);
     expect(created).toMatchObject({ scope: 'invoke', function: 'guarded' });

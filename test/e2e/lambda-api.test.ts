@@ -7,7 +7,11 @@ let invokeKey: { key: string; accessKeyId: string; secretAccessKey: string };
 const clients: LambdaClient[] = [];
 
 function client(accessKeyId: string, secretAccessKey: string): LambdaClient {
-  const c = new LambdaClient({ endpoint: g.url, region: 'us-east-1', credentials: { accessKeyId, secretAccessKey } });
+  const c = new LambdaClient({
+    endpoint: g.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId, secretAccessKey },
+  });
   clients.push(c);
   return c;
 }
@@ -60,7 +64,10 @@ describe('the AWS Lambda Invoke API', () => {
     );
     expect(out.StatusCode).toBe(200);
     expect(out.FunctionError).toBe('Unhandled');
-    expect(decode(out.Payload)).toMatchObject({ errorType: 'TypeError', errorMessage: 'TypeError: bad input' });
+    expect(decode(out.Payload)).toMatchObject({
+      errorType: 'TypeError',
+      errorMessage: 'TypeError: bad input',
+    });
   });
 
   it('answers DryRun with 204 without running the function', async () => {
@@ -74,16 +81,22 @@ describe('the AWS Lambda Invoke API', () => {
 
   it('refuses a wrong secret, another function than the key allows, and unknown functions', async () => {
     const wrong = client(invokeKey.accessKeyId, 'x'.repeat(43));
-    await expect(wrong.send(new InvokeCommand({ FunctionName: 'add', Payload: payload({}) }))).rejects.toMatchObject({
+    await expect(
+      wrong.send(new InvokeCommand({ FunctionName: 'add', Payload: payload({}) })),
+    ).rejects.toMatchObject({
       name: 'UnrecognizedClientException',
     });
     const scoped = client(invokeKey.accessKeyId, invokeKey.secretAccessKey);
-    await expect(scoped.send(new InvokeCommand({ FunctionName: 'other', Payload: payload({}) }))).rejects.toMatchObject({
+    await expect(
+      scoped.send(new InvokeCommand({ FunctionName: 'other', Payload: payload({}) })),
+    ).rejects.toMatchObject({
       name: 'AccessDeniedException',
     });
     const admin = await api<typeof invokeKey>(g, 'POST', '/keys', { scope: 'admin' });
     const adminClient = client(admin.body.accessKeyId, admin.body.secretAccessKey);
-    await expect(adminClient.send(new InvokeCommand({ FunctionName: 'nope', Payload: payload({}) }))).rejects.toMatchObject({
+    await expect(
+      adminClient.send(new InvokeCommand({ FunctionName: 'nope', Payload: payload({}) })),
+    ).rejects.toMatchObject({
       name: 'ResourceNotFoundException',
     });
   });

@@ -1,5 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { api, cli, deployProject, type Gust, livePids, records, sleep, startGust, tempDir } from '../helpers/gust.js';
+import {
+  api,
+  cli,
+  deployProject,
+  type Gust,
+  livePids,
+  records,
+  sleep,
+  startGust,
+  tempDir,
+} from '../helpers/gust.js';
 
 const running: Gust[] = [];
 afterEach(async () => {
@@ -19,7 +29,8 @@ const SLOW = `export default async (req) => {
 };`;
 
 const project = {
-  'gust.yaml': 'functions:\n  slow:\n    handler: slow.mjs\n    scale: { min: 1 }\n    triggers:\n      - http: { path: /slow }\n',
+  'gust.yaml':
+    'functions:\n  slow:\n    handler: slow.mjs\n    scale: { min: 1 }\n    triggers:\n      - http: { path: /slow }\n',
   'slow.mjs': SLOW,
 };
 
@@ -49,7 +60,13 @@ describe('restart', () => {
     const second = await start({ dataDir: first.dataDir });
     expect(second.key).toBe(first.key);
     expect(await (await fetch(`${second.url}/slow?ms=2`)).text()).toBe('done after 2');
-    const ls = await api<{ functions: { name: string; version: number }[] }>(second, 'GET', '/functions', undefined, created.body.key);
+    const ls = await api<{ functions: { name: string; version: number }[] }>(
+      second,
+      'GET',
+      '/functions',
+      undefined,
+      created.body.key,
+    );
     expect(ls.status).toBe(200);
     expect(ls.body.functions).toMatchObject([{ name: 'slow', version: 1 }]);
     const after = await records(second, 'slow');

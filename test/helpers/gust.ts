@@ -3,7 +3,7 @@
  * and temporary function projects on disk. Nothing is mocked.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,7 +85,11 @@ export interface CliResult {
 }
 
 /** Runs the real CLI against a running platform. */
-export function cli(g: Pick<Gust, 'url' | 'key'> | undefined, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+export function cli(
+  g: Pick<Gust, 'url' | 'key'> | undefined,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -158,7 +162,11 @@ export interface InvocationRecord {
 }
 
 export async function records(g: Gust, fn: string, limit = 100): Promise<InvocationRecord[]> {
-  const r = await api<{ invocations: InvocationRecord[] }>(g, 'GET', `/functions/${fn}/invocations?limit=${limit}`);
+  const r = await api<{ invocations: InvocationRecord[] }>(
+    g,
+    'GET',
+    `/functions/${fn}/invocations?limit=${limit}`,
+  );
   if (r.status !== 200) throw new Error(`listing invocations failed: ${JSON.stringify(r.body)}`);
   return r.body.invocations;
 }

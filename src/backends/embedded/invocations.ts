@@ -1,5 +1,12 @@
 /** embedded/invocations: invocation records and their logs in SQLite. */
-import type { InvocationQuery, InvocationRecord, InvocationStatus, InvocationStore, LogEntry, LogQuery } from '../ports.js';
+import type {
+  InvocationQuery,
+  InvocationRecord,
+  InvocationStatus,
+  InvocationStore,
+  LogEntry,
+  LogQuery,
+} from '../ports.js';
 import type { Db } from './database.js';
 
 interface Row {
@@ -100,7 +107,12 @@ export class SqliteInvocations implements InvocationStore {
     ) as Pick<Row, 'seq' | 'id' | 'start' | 'status' | 'logs'>[];
     const last = rows.at(-1)?.seq ?? query.after ?? 0;
     return {
-      entries: rows.map((r) => ({ invocation: r.id, start: r.start, status: r.status as InvocationStatus, logs: r.logs })),
+      entries: rows.map((r) => ({
+        invocation: r.id,
+        start: r.start,
+        status: r.status as InvocationStatus,
+        logs: r.logs,
+      })),
       cursor: last,
     };
   }

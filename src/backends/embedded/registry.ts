@@ -54,7 +54,9 @@ export class SqliteRegistry implements RegistryStore, KeyStore {
   constructor(private readonly db: Db) {}
 
   async listFunctions(): Promise<FunctionRecord[]> {
-    const rows = this.db.prepare('SELECT name, active_version, updated_at FROM functions ORDER BY name').all() as {
+    const rows = this.db
+      .prepare('SELECT name, active_version, updated_at FROM functions ORDER BY name')
+      .all() as {
       name: string;
       active_version: number;
       updated_at: string;
@@ -67,14 +69,16 @@ export class SqliteRegistry implements RegistryStore, KeyStore {
   }
 
   async listVersions(name: string): Promise<VersionRecord[]> {
-    const rows = this.db.prepare('SELECT * FROM versions WHERE function = ? ORDER BY version').all(name) as VersionRow[];
+    const rows = this.db
+      .prepare('SELECT * FROM versions WHERE function = ? ORDER BY version')
+      .all(name) as VersionRow[];
     return rows.map(toVersion);
   }
 
   async getVersion(name: string, version: number): Promise<VersionRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM versions WHERE function = ? AND version = ?').get(name, version) as
-      | VersionRow
-      | undefined;
+    const row = this.db
+      .prepare('SELECT * FROM versions WHERE function = ? AND version = ?')
+      .get(name, version) as VersionRow | undefined;
     return row && toVersion(row);
   }
 
@@ -137,6 +141,9 @@ export class SqliteRegistry implements RegistryStore, KeyStore {
   }
 
   async revokeKey(id: string, at: string): Promise<boolean> {
-    return this.db.prepare('UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id).changes === 1;
+    return (
+      this.db.prepare('UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id)
+        .changes === 1
+    );
   }
 }

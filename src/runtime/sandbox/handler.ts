@@ -22,9 +22,11 @@ export function pickEntry(mod: Record<string, unknown>, exportName: string | und
     }
     return { ok: true, entry: { style: exportName === 'default' ? 'web' : 'lambda', fn: fn as HandlerFn } };
   }
-  if (typeof mod.default === 'function') return { ok: true, entry: { style: 'web', fn: mod.default as HandlerFn } };
+  if (typeof mod.default === 'function')
+    return { ok: true, entry: { style: 'web', fn: mod.default as HandlerFn } };
   const handler = mod.handler ?? cjsExports(mod)?.handler;
-  if (typeof handler === 'function') return { ok: true, entry: { style: 'lambda', fn: handler as HandlerFn } };
+  if (typeof handler === 'function')
+    return { ok: true, entry: { style: 'lambda', fn: handler as HandlerFn } };
   return {
     ok: false,
     message:
@@ -39,7 +41,11 @@ function cjsExports(mod: Record<string, unknown>): Record<string, unknown> | und
 }
 
 /** Calls a Lambda-style handler, whether it returns a promise or answers through a callback. */
-export function callLambda(fn: HandlerFn, event: unknown, context: Record<string, unknown>): Promise<unknown> {
+export function callLambda(
+  fn: HandlerFn,
+  event: unknown,
+  context: Record<string, unknown>,
+): Promise<unknown> {
   if (fn.length < 3) return Promise.resolve(fn(event, context));
   return new Promise((resolve, reject) => {
     const callback = (err: unknown, result?: unknown) => (err ? reject(err) : resolve(result));

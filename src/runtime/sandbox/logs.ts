@@ -46,7 +46,14 @@ export function runWithLogs<T>(buffer: LogBuffer, fn: () => T): T {
   return current.run(buffer, fn);
 }
 
-const LEVELS = { log: 'INFO', info: 'INFO', warn: 'WARN', error: 'ERROR', debug: 'DEBUG', trace: 'TRACE' } as const;
+const LEVELS = {
+  log: 'INFO',
+  info: 'INFO',
+  warn: 'WARN',
+  error: 'ERROR',
+  debug: 'DEBUG',
+  trace: 'TRACE',
+} as const;
 
 /** Replaces the console methods so that every line lands in the buffer of the invocation that wrote it. */
 export function captureConsole(): void {

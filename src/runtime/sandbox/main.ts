@@ -96,7 +96,10 @@ async function run(message: InvokeMessage, logs: LogBuffer): Promise<void> {
     send({ t: 'result', id, response, logs: logs.take() });
     return;
   }
-  const value = style === 'lambda' ? await callLambda(fn, message.event, context) : await callWeb(fn, message.event, context);
+  const value =
+    style === 'lambda'
+      ? await callLambda(fn, message.event, context)
+      : await callWeb(fn, message.event, context);
   const json = value === undefined ? undefined : JSON.stringify(value);
   send({ t: 'result', id, ...(json === undefined ? {} : { json }), logs: logs.take() });
 }
@@ -129,8 +132,10 @@ function describe(value: unknown): string {
 
 function invoke(message: InvokeMessage): void {
   const logs = new LogBuffer((text) => send({ t: 'log', id: message.id, text }));
-  runWithLogs(logs, () =>
-    run(message, logs).catch((e: unknown) => send({ t: 'error', id: message.id, error: toWireError(e), logs: logs.take() })),
+  void runWithLogs(logs, () =>
+    run(message, logs).catch((e: unknown) =>
+      send({ t: 'error', id: message.id, error: toWireError(e), logs: logs.take() }),
+    ),
   );
 }
 

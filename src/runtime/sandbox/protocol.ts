@@ -44,13 +44,16 @@ export type HostMessage =
       readonly env: Readonly<Record<string, string>>;
       readonly fn: FunctionInfo;
     }
-  | {
+  | ({
       readonly t: 'invoke';
       readonly id: string;
       /** Epoch ms at which the host kills the instance. */
       readonly deadline: number;
       readonly traceId: string;
-    } & ({ readonly kind: 'http'; readonly request: WireRequest } | { readonly kind: 'event'; readonly event: unknown });
+    } & (
+      | { readonly kind: 'http'; readonly request: WireRequest }
+      | { readonly kind: 'event'; readonly event: unknown }
+    ));
 
 export interface WireError {
   readonly name: string;
@@ -65,13 +68,24 @@ export type SandboxMessage =
   | { readonly t: 'loaded'; readonly initMs: number; readonly style: 'web' | 'lambda'; readonly logs: string }
   | { readonly t: 'loadError'; readonly error: WireError; readonly logs: string }
   /** The head of a streamed HTTP response; `chunk`s and then `end` follow. */
-  | { readonly t: 'head'; readonly id: string; readonly status: number; readonly headers: WireResponse['headers'] }
+  | {
+      readonly t: 'head';
+      readonly id: string;
+      readonly status: number;
+      readonly headers: WireResponse['headers'];
+    }
   | { readonly t: 'chunk'; readonly id: string; readonly data: Uint8Array }
   /** Console output of a running invocation, sent as it is written. */
   | { readonly t: 'log'; readonly id: string; readonly text: string }
   | { readonly t: 'end'; readonly id: string; readonly logs: string }
   /** A whole HTTP response (kind http) or the returned value as JSON text (kind event; absent: undefined). */
-  | { readonly t: 'result'; readonly id: string; readonly response?: WireResponse; readonly json?: string; readonly logs: string }
+  | {
+      readonly t: 'result';
+      readonly id: string;
+      readonly response?: WireResponse;
+      readonly json?: string;
+      readonly logs: string;
+    }
   | { readonly t: 'error'; readonly id: string; readonly error: WireError; readonly logs: string }
   /** The instance is about to die (unhandled rejection, uncaught exception). */
   | { readonly t: 'fatal'; readonly error: WireError };
