@@ -19,7 +19,7 @@ import { invocationError } from '../gateway/outcome.js';
 import { compileRoute } from '../manifest/route.js';
 import type { Recorder } from '../observe/records.js';
 import type { FunctionControl } from './functions.js';
-import { authorize, type Keys, parseExpiry, SCOPES } from './keys.js';
+import { authorize, type Keys, keyInfo, parseExpiry, SCOPES } from './keys.js';
 
 export interface ControlApiDeps {
   readonly control: FunctionControl;

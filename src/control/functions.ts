@@ -37,6 +37,13 @@ export interface FunctionSummary {
   readonly updatedAt: string;
 }
 
+export interface VersionInfo {
+  readonly version: number;
+  readonly hash: string;
+  readonly createdAt: string;
+  readonly active: boolean;
+}
+
 /** The most a bundle may weigh; bigger is a mistake (a bundled binary, a data file). */
 const MAX_BUNDLE_BYTES = 50 * 1024 * 1024;
 

@@ -21,6 +21,29 @@ export interface CreatedKey {
   readonly expiresAt: string | null;
 }
 
+/** A key as listings show it: never the key itself. */
+export interface KeyInfo {
+  readonly id: string;
+  readonly prefix: string;
+  readonly scope: KeyScope;
+  readonly function: string | null;
+  readonly createdAt: string;
+  readonly expiresAt: string | null;
+  readonly revoked: boolean;
+}
+
+export function keyInfo(k: KeyRecord): KeyInfo {
+  return {
+    id: k.id,
+    prefix: `gust_${k.id.slice(0, 6)}…`,
+    scope: k.scope,
+    function: k.function,
+    createdAt: k.createdAt,
+    expiresAt: k.expiresAt,
+    revoked: k.revokedAt !== null,
+  };
+}
+
 /** What a call needs: a scope, and for invocations the function it targets. */
 export interface Need {
   readonly scope: KeyScope;

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { InvocationRecord } from '../../src/backends/ports.js';
 
 export const ROOT = path.resolve(fileURLToPath(import.meta.url), '../../..');
 export const BIN = path.join(ROOT, 'bin', 'gust.js');
@@ -142,24 +143,7 @@ export async function api<T = Record<string, unknown>>(
   return { status: res.status, body: (await res.json()) as T };
 }
 
-export interface InvocationRecord {
-  id: string;
-  function: string;
-  version: number;
-  trigger: string;
-  instance: string | null;
-  start: string;
-  durationMs: number;
-  billedMs: number;
-  memoryMb: number;
-  gbSeconds: number;
-  cold: boolean;
-  initMs: number;
-  status: string;
-  error: string | null;
-  logs: string;
-  traceId: string;
-}
+export type { InvocationRecord };
 
 export async function records(g: Gust, fn: string, limit = 100): Promise<InvocationRecord[]> {
   const r = await api<{ invocations: InvocationRecord[] }>(
