@@ -22,8 +22,8 @@ const PlatformSchema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   /** Idle pre-started processes kept per memory size. */
   stemCells: z.coerce.number().int().min(0).max(16),
-  /** Run instances as this uid/gid when Gust runs as root (65534 is `nobody`). */
-  sandboxUid: z.coerce.number().int().min(1),
+  /** When Gust runs as root, each instance runs as its own uid/gid from this one on (a range of 100000). */
+  sandboxUid: z.coerce.number().int().min(1000).max(4_000_000_000),
   maxBodyBytes: z.coerce.number().int().min(1),
 });
 
@@ -51,7 +51,7 @@ export function loadPlatformConfig(flags: UpFlags, env: Env, cwd: string): Platf
     natsUrl: env.GUST_NATS_URL,
     logLevel: env.GUST_LOG_LEVEL ?? 'info',
     stemCells: env.GUST_STEM_CELLS ?? 2,
-    sandboxUid: env.GUST_SANDBOX_UID ?? 65534,
+    sandboxUid: env.GUST_SANDBOX_UID ?? 200_000,
     maxBodyBytes: 6 * 1024 * 1024,
   });
   if (!parsed.success) {

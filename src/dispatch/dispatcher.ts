@@ -35,6 +35,11 @@ const key = (name: string, version: number) => `${name}@${version}`;
 
 export class Dispatcher {
   private readonly pools = new Map<string, Pool>();
+  /**
+   * Draining pools of versions no longer active, with their function's name: kept out of `pools` so
+   * that a rollback to such a version gets a fresh pool, not one that stops each instance after a call.
+   */
+  private readonly retired = new Map<Pool, string>();
   private readonly versions = new Map<string, RunnableVersion>();
   private readonly active = new Map<string, number>();
   private inflight = 0;
@@ -50,7 +55,9 @@ export class Dispatcher {
     this.active.set(name, v.version);
     if (previous !== undefined && previous !== v.version) this.retire(name, previous);
     this.poolFor(v);
-    this.deps.factory.prepare([...new Set([128, ...[...this.versions.values()].map((x) => x.spec.memoryMb)])]);
+    this.deps.factory.prepare([
+      ...new Set([128, ...[...this.versions.values()].map((x) => x.spec.memoryMb)]),
+    ]);
   }
 
   remove(name: string): void {
@@ -62,11 +69,18 @@ export class Dispatcher {
         this.versions.delete(k);
       }
     }
+    for (const [pool, fn] of this.retired) {
+      if (fn === name) {
+        pool.close();
+        this.retired.delete(pool);
+      }
+    }
   }
 
   instances(name: string): number {
     let n = 0;
     for (const [k, pool] of this.pools) if (k.startsWith(`${name}@`)) n += pool.size;
+    for (const [pool, fn] of this.retired) if (fn === name) n += pool.size;
     return n;
   }
 
@@ -82,8 +96,9 @@ export class Dispatcher {
   /** Resolves once no invocation is running; then stops every instance. */
   async close(): Promise<void> {
     if (this.inflight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
-    for (const pool of this.pools.values()) pool.close();
+    for (const pool of [...this.pools.values(), ...this.retired.keys()]) pool.close();
     this.pools.clear();
+    this.retired.clear();
   }
 
   private async run(inv: Invocation, sink: HttpSink | undefined): Promise<DispatchResult> {
@@ -101,7 +116,13 @@ export class Dispatcher {
     return this.finish(inv, v, lease, outcome, durationMs);
   }
 
-  private finish(inv: Invocation, v: RunnableVersion, lease: Lease, outcome: Outcome, durationMs: number): DispatchResult {
+  private finish(
+    inv: Invocation,
+    v: RunnableVersion,
+    lease: Lease,
+    outcome: Outcome,
+    durationMs: number,
+  ): DispatchResult {
     const ok = lease.type === 'ok';
     const cold = ok ? lease.cold : lease.type === 'initError';
     const initMs = ok ? lease.initMs : 0;
@@ -143,7 +164,7 @@ export class Dispatcher {
     if (!pool) {
       const { spec } = v;
       const isActive = this.active.get(spec.name) === v.version;
-      pool = new Pool(
+      const created: Pool = new Pool(
         this.deps.factory,
         {
           fn: { name: spec.name, version: v.version, memoryMb: spec.memoryMb, timeoutMs: spec.timeoutMs },
@@ -159,10 +180,12 @@ export class Dispatcher {
           queue: this.deps.queuePerFunction,
         },
         () => {
-          if (this.pools.get(k) === pool) this.pools.delete(k);
+          if (this.pools.get(k) === created) this.pools.delete(k);
+          this.retired.delete(created);
         },
       );
-      this.pools.set(k, pool);
+      this.pools.set(k, created);
+      pool = created;
     }
     return pool;
   }
@@ -170,7 +193,11 @@ export class Dispatcher {
   private retire(name: string, version: number): void {
     const k = key(name, version);
     this.versions.delete(k);
-    this.pools.get(k)?.drain();
+    const pool = this.pools.get(k);
+    if (!pool) return;
+    this.pools.delete(k);
+    this.retired.set(pool, name);
+    pool.drain();
   }
 }
 
@@ -184,7 +211,11 @@ function toWork(inv: Invocation, deadline: number): Work {
 function failedStart(lease: Exclude<Lease, { type: 'ok' }>): Outcome {
   if (lease.type === 'throttled') return lease;
   if (lease.crashed) return { type: 'crashed', reason: lease.error.message, logs: '', streamed: false };
-  return { type: 'error', error: { ...lease.error, message: `init failed: ${lease.error.message}` }, logs: '' };
+  return {
+    type: 'error',
+    error: { ...lease.error, message: `init failed: ${lease.error.message}` },
+    logs: '',
+  };
 }
 
 function statusOf(outcome: Outcome): InvocationStatus {

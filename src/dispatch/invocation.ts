@@ -15,7 +15,10 @@ export type Invocation = {
   readonly traceId: string;
   /** Epoch ms the invocation arrived. */
   readonly received: number;
-} & ({ readonly kind: 'http'; readonly request: WireRequest } | { readonly kind: 'event'; readonly event: unknown });
+} & (
+  | { readonly kind: 'http'; readonly request: WireRequest }
+  | { readonly kind: 'event'; readonly event: unknown }
+);
 
 export const newInvocationId = (): string => randomUUID();
 

@@ -24,10 +24,21 @@ export interface Slot {
 }
 
 export type Lease =
-  | { readonly type: 'ok'; readonly slot: Slot; readonly cold: boolean; readonly initMs: number; readonly initLogs: string }
+  | {
+      readonly type: 'ok';
+      readonly slot: Slot;
+      readonly cold: boolean;
+      readonly initMs: number;
+      readonly initLogs: string;
+    }
   | { readonly type: 'throttled'; readonly reason: string }
   /** The function failed to start: its module threw at load, or instances keep dying at start. */
-  | { readonly type: 'initError'; readonly error: WireError; readonly logs: string; readonly crashed: boolean };
+  | {
+      readonly type: 'initError';
+      readonly error: WireError;
+      readonly logs: string;
+      readonly crashed: boolean;
+    };
 
 interface Waiter {
   readonly deadline: number;
@@ -65,7 +76,10 @@ export class Pool {
     const free = this.freeSlot();
     if (free && this.waiters.length === 0) return Promise.resolve(this.lease(free));
     if (this.waiters.length >= this.limits.queue) {
-      return Promise.resolve({ type: 'throttled', reason: 'every instance is busy and the wait queue is full' });
+      return Promise.resolve({
+        type: 'throttled',
+        reason: 'every instance is busy and the wait queue is full',
+      });
     }
     return new Promise((resolve) => {
       const waiter: Waiter = { deadline, resolve, timer: undefined };
@@ -92,7 +106,8 @@ export class Pool {
   /** Stops everything now; waiters are throttled. */
   close(): void {
     this.draining = true;
-    for (const w of this.waiters.splice(0)) this.settle(w, { type: 'throttled', reason: 'the function is being removed' });
+    for (const w of this.waiters.splice(0))
+      this.settle(w, { type: 'throttled', reason: 'the function is being removed' });
     for (const slot of this.slots) this.stopSlot(slot);
   }
 
@@ -107,7 +122,13 @@ export class Pool {
     slot.idleTimer = undefined;
     const fresh = slot.fresh;
     slot.fresh = undefined;
-    return { type: 'ok', slot, cold: fresh !== undefined, initMs: fresh?.initMs ?? 0, initLogs: fresh?.logs ?? '' };
+    return {
+      type: 'ok',
+      slot,
+      cold: fresh !== undefined,
+      initMs: fresh?.initMs ?? 0,
+      initLogs: fresh?.logs ?? '',
+    };
   }
 
   /** Hands free capacity to waiters, and starts instances for those still waiting. */
@@ -135,7 +156,8 @@ export class Pool {
       } else if (++this.startCrashes >= MAX_START_CRASHES) {
         // The function cannot start: every waiter hears it now, not one more crashed process each.
         const error = { name: 'StartError', message: outcome.reason };
-        for (const w of this.waiters.splice(0)) this.settle(w, { type: 'initError', error, logs: '', crashed: true });
+        for (const w of this.waiters.splice(0))
+          this.settle(w, { type: 'initError', error, logs: '', crashed: true });
       }
       this.pump();
       this.checkEmpty();

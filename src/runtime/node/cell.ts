@@ -23,7 +23,8 @@ export interface CellOptions {
 
 const STDERR_TAIL = 4096;
 const SETPRIV = '/usr/bin/setpriv';
-const permissionFlag = Number(process.versions.node.split('.')[0]) >= 22 ? '--permission' : '--experimental-permission';
+const permissionFlag =
+  Number(process.versions.node.split('.')[0]) >= 22 ? '--permission' : '--experimental-permission';
 
 function command(opts: CellOptions): { file: string; args: string[] } {
   const node = [

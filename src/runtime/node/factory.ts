@@ -11,16 +11,18 @@ import path from 'node:path';
 import type { LoadSpec, SandboxFactory, StartOutcome } from '../types.js';
 import { Cell } from './cell.js';
 import { NodeInstance } from './instance.js';
+import { UidPool } from './uids.js';
 
 export interface NodeFactoryOptions {
   /** The built sandbox runtime (dist/runtime/sandbox). */
   readonly runtimeSource: string;
   readonly stemCellsPerSize: number;
-  /** Run instances as this uid when the platform runs as root. */
+  /** When the platform runs as root, each instance runs as its own uid from here on. */
   readonly sandboxUid: number;
 }
 
 const RUN_PREFIX = 'gust-run-';
+const UID_RANGE = 100_000;
 const MAX_STEM_SIZES = 4;
 
 export class NodeSandboxFactory implements SandboxFactory {
@@ -30,11 +32,14 @@ export class NodeSandboxFactory implements SandboxFactory {
   private wanted: number[] = [];
   private closed = false;
   private seq = 0;
+  private readonly uids: UidPool | undefined;
 
   private constructor(
     private readonly opts: NodeFactoryOptions,
     private readonly runDir: string,
-  ) {}
+  ) {
+    this.uids = process.getuid?.() === 0 ? new UidPool(opts.sandboxUid, UID_RANGE) : undefined;
+  }
 
   static async create(opts: NodeFactoryOptions): Promise<NodeSandboxFactory> {
     await removeStaleRunDirs();
@@ -67,7 +72,8 @@ export class NodeSandboxFactory implements SandboxFactory {
     await chmod(bundle, 0o644);
     return new Promise((resolve) => {
       cell.onMessage((m) => {
-        if (m.t === 'loaded') resolve({ type: 'ok', sandbox: new NodeInstance(cell), initMs: m.initMs, logs: m.logs });
+        if (m.t === 'loaded')
+          resolve({ type: 'ok', sandbox: new NodeInstance(cell), initMs: m.initMs, logs: m.logs });
         if (m.t === 'loadError') {
           void this.discard(cell);
           resolve({ type: 'error', error: m.error, logs: m.logs });
@@ -118,15 +124,17 @@ export class NodeSandboxFactory implements SandboxFactory {
 
   private async spawn(memoryMb: number): Promise<Cell> {
     const id = `i-${process.pid.toString(36)}-${(++this.seq).toString(36)}-${randomBytes(3).toString('hex')}`;
+    const uid = this.uids?.take();
     const cell = await Cell.spawn({
       id,
       runtimeDir: path.join(this.runDir, 'runtime'),
       dir: path.join(this.runDir, 'cells', id),
       memoryMb,
-      uid: process.getuid?.() === 0 ? this.opts.sandboxUid : undefined,
+      uid,
     });
     this.live.add(cell);
     void cell.exited.then(() => {
+      if (uid !== undefined) this.uids?.release(uid);
       this.live.delete(cell);
       void rm(cell.dir, { recursive: true, force: true });
     });

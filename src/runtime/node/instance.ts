@@ -110,7 +110,9 @@ export class NodeInstance implements Sandbox {
   }
 
   private failAll(reason: string): void {
-    const why = this.timedOut ? 'the instance was stopped because another invocation on it timed out' : reason;
+    const why = this.timedOut
+      ? 'the instance was stopped because another invocation on it timed out'
+      : reason;
     this.dead = why;
     for (const id of [...this.pending.keys()]) {
       this.settle(id, (p) =>

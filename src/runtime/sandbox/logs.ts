@@ -55,13 +55,28 @@ const LEVELS = {
   trace: 'TRACE',
 } as const;
 
-/** Replaces the console methods so that every line lands in the buffer of the invocation that wrote it. */
+/**
+ * Replaces the console methods, and direct writes to stdout/stderr (loggers such as pino use
+ * those), so that every line lands in the buffer of the invocation that wrote it.
+ */
 export function captureConsole(): void {
   for (const [method, level] of Object.entries(LEVELS)) {
     (console as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
       (current.getStore() ?? initLogs).add(level, format(...args));
     };
   }
+  captureStream(process.stdout, 'INFO');
+  captureStream(process.stderr, 'ERROR');
+}
+
+function captureStream(stream: NodeJS.WriteStream, level: string): void {
+  stream.write = ((chunk: unknown, encoding?: unknown, callback?: unknown) => {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
+    (current.getStore() ?? initLogs).add(level, text.replace(/\n$/, ''));
+    const done = typeof encoding === 'function' ? encoding : callback;
+    if (typeof done === 'function') queueMicrotask(() => (done as () => void)());
+    return true;
+  }) as typeof stream.write;
 }
 
 /** `ctx.log`: a console-like logger bound to one invocation, usable from callbacks that lost the async context. */

@@ -1,0 +1,257 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  api,
+  cli,
+  deployProject,
+  type Gust,
+  type InvocationRecord,
+  livePids,
+  records,
+  sleep,
+  startGust,
+} from '../helpers/gust.js';
+
+/**
+ * One handler for every function here, steered by the query: `ms` to sleep, `exit=1` to make the
+ * process exit `after` ms into the call. It answers with its TAG and how many calls it ran at once at most.
+ */
+const HANDLER = `
+let running = 0;
+let peak = 0;
+export default async function (req: Request): Promise<Response> {
+  const q = new URL(req.url).searchParams;
+  running++;
+  peak = Math.max(peak, running);
+  try {
+    if (q.get('exit') === '1') setTimeout(() => process.exit(1), Number(q.get('after') ?? 0));
+    await new Promise((r) => setTimeout(r, Number(q.get('ms') ?? 0)));
+    return Response.json({ tag: process.env.TAG ?? null, peak });
+  } finally {
+    running--;
+  }
+}
+`;
+
+/** A gust.yaml of functions that all run HANDLER, each on the route /NAME. */
+function gustYaml(functions: Record<string, string[]>): string {
+  const blocks = Object.entries(functions).map(([name, settings]) =>
+    [
+      `  ${name}:`,
+      '    handler: src/fn.ts',
+      ...settings.map((s) => `    ${s}`),
+      `    triggers:`,
+      `      - http: { path: /${name} }`,
+    ].join('\n'),
+  );
+  return `functions:\n${blocks.join('\n')}\n`;
+}
+
+const project = (functions: Record<string, string[]>) => ({
+  'gust.yaml': gustYaml(functions),
+  'src/fn.ts': HANDLER,
+});
+
+let g: Gust;
+
+beforeAll(async () => {
+  g = await startGust();
+  await deployProject(
+    g,
+    project({
+      warm: [],
+      zero: ['scale: { idle: 300ms }'],
+      burst: ['concurrency: 1', 'scale: { max: 3 }'],
+      single: ['timeout: 3s', 'concurrency: 1', 'scale: { max: 1 }'],
+      wide: ['concurrency: 5', 'scale: { max: 1 }'],
+      quits: ['concurrency: 1', 'scale: { max: 1 }'],
+      redeploy: ['env: { TAG: v1 }'],
+      flip: ['env: { TAG: v1 }'],
+    }),
+  );
+});
+
+afterAll(async () => {
+  await g?.stop();
+});
+
+interface Answer {
+  readonly status: number;
+  readonly id: string;
+  readonly headers: Headers;
+  readonly body: { tag: string | null; peak: number } | { error: { code: string } };
+}
+
+async function call(name: string, query = ''): Promise<Answer> {
+  const res = await fetch(`${g.url}/${name}?${query}`);
+  return {
+    status: res.status,
+    id: res.headers.get('x-gust-invocation-id') ?? '',
+    headers: res.headers,
+    body: await res.json(),
+  };
+}
+
+async function recordOf(name: string, answer: Answer): Promise<InvocationRecord> {
+  const found = (await records(g, name)).find((r) => r.id === answer.id);
+  if (!found) throw new Error(`no record of invocation ${answer.id} of ${name}`);
+  return found;
+}
+
+async function instances(name: string): Promise<number> {
+  const r = await api<{ instances: number }>(g, 'GET', `/functions/${name}`);
+  return r.body.instances;
+}
+
+const tagOf = (a: Answer) => ('tag' in a.body ? a.body.tag : undefined);
+const peakOf = (a: Answer) => ('peak' in a.body ? a.body.peak : 0);
+
+describe('instances', () => {
+  it('start cold for the first call, then serve the next calls warm on the same instance', async () => {
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await call('warm'));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    const [first, ...rest] = await Promise.all(answers.map((a) => recordOf('warm', a)));
+    expect(first!.cold).toBe(true);
+    expect(first!.initMs).toBeGreaterThan(0);
+    for (const r of rest) {
+      expect(r).toMatchObject({ cold: false, initMs: 0, instance: first!.instance, status: 'ok' });
+    }
+  });
+
+  it('stop after scale.idle (scale to zero); the next call starts a new instance, cold', async () => {
+    const before = await recordOf('zero', await call('zero'));
+    expect(before.status).toBe('ok');
+    await sleep(1000);
+    expect(await instances('zero')).toBe(0);
+    expect(await livePids(before.instance!)).toEqual([]);
+
+    const after = await recordOf('zero', await call('zero'));
+    expect(after).toMatchObject({ status: 'ok', cold: true });
+    expect(after.initMs).toBeGreaterThan(0);
+    expect(after.instance).not.toBe(before.instance);
+  });
+
+  it('scale out while all are busy, up to scale.max', async () => {
+    const answers = await Promise.all(Array.from({ length: 12 }, () => call('burst', 'ms=300')));
+    expect(answers.map((a) => a.status)).toEqual(Array(12).fill(200));
+    const used = new Set(
+      (await Promise.all(answers.map((a) => recordOf('burst', a)))).map((r) => r.instance),
+    );
+    expect(used.size).toBeGreaterThan(1);
+    expect(used.size).toBeLessThanOrEqual(3);
+    expect(await instances('burst')).toBeLessThanOrEqual(3);
+  });
+
+  it('serve `concurrency` calls at once on one instance', async () => {
+    const answers = await Promise.all(Array.from({ length: 5 }, () => call('wide', 'ms=500')));
+    expect(answers.map((a) => a.status)).toEqual(Array(5).fill(200));
+    const used = new Set((await Promise.all(answers.map((a) => recordOf('wide', a)))).map((r) => r.instance));
+    expect(used.size).toBe(1);
+    // The handler itself saw all five running together.
+    expect(Math.max(...answers.map(peakOf))).toBe(5);
+  });
+});
+
+describe('throttling', () => {
+  it('answers 429 with Retry-After, recorded as throttled, to a caller that waited past the timeout', async () => {
+    expect((await call('single')).status).toBe(200); // warm, so that no cold start shifts the timeline
+    // One instance, one call at a time, 2 s per call, 3 s timeout: the first runs, the second waits
+    // for it, the others cannot be served before their timeout.
+    const answers = await Promise.all(Array.from({ length: 4 }, () => call('single', 'ms=2000')));
+    const ok = answers.filter((a) => a.status === 200);
+    const throttled = answers.filter((a) => a.status === 429);
+    expect(ok.length + throttled.length).toBe(4);
+    expect(ok.length).toBeGreaterThanOrEqual(1);
+    expect(throttled.length).toBeGreaterThanOrEqual(2);
+    for (const a of throttled) {
+      expect(a.headers.get('retry-after')).toBe('1');
+      expect(a.headers.get('x-gust-status')).toBe('throttled');
+      expect(a.body).toMatchObject({ error: { code: 'THROTTLED' } });
+      const r = await recordOf('single', a);
+      expect(r).toMatchObject({ status: 'throttled', instance: null, billedMs: 0 });
+      expect(r.error).toMatch(/timeout/);
+    }
+  });
+});
+
+describe('scale.min', () => {
+  it('keeps an instance warm from deploy on, and does not go below it when idle', async () => {
+    await deployProject(g, project({ kept: ['scale: { min: 1, idle: 300ms }'] }));
+    const first = await recordOf('kept', await call('kept'));
+    expect(first).toMatchObject({ status: 'ok', cold: false, initMs: 0 });
+
+    await sleep(1000);
+    expect(await instances('kept')).toBe(1);
+    const later = await recordOf('kept', await call('kept'));
+    expect(later).toMatchObject({ status: 'ok', cold: false, instance: first.instance });
+  });
+});
+
+describe('a redeploy', () => {
+  it('lets calls in flight finish on the old version, sends new calls to the new one, and stops the old instances', async () => {
+    const inFlight = [call('redeploy', 'ms=6000'), call('redeploy', 'ms=6000')];
+    let finished = false;
+    void Promise.all(inFlight).then(() => (finished = true));
+    await vi.waitFor(async () => expect(await instances('redeploy')).toBe(2), { timeout: 5000 });
+
+    await deployProject(g, project({ redeploy: ['env: { TAG: v2 }'] }));
+    expect(finished).toBe(false); // the deploy really happened while they ran
+
+    const fresh = await call('redeploy');
+    expect(fresh.status).toBe(200);
+    expect(tagOf(fresh)).toBe('v2');
+    expect((await recordOf('redeploy', fresh)).version).toBe(2);
+
+    const old = await Promise.all(inFlight);
+    expect(old.map((a) => a.status)).toEqual([200, 200]);
+    expect(old.map(tagOf)).toEqual(['v1', 'v1']);
+    const oldRecords = await Promise.all(old.map((a) => recordOf('redeploy', a)));
+    expect(oldRecords.map((r) => r.version)).toEqual([1, 1]);
+
+    for (const r of oldRecords) await vi.waitFor(async () => expect(await livePids(r.instance!)).toEqual([]));
+    expect(await instances('redeploy')).toBe(1); // the new version's only
+  });
+});
+
+describe('a rollback', () => {
+  it('to a version whose calls are still in flight serves it again from warm instances', async () => {
+    const old = call('flip', 'ms=6000');
+    let finished = false;
+    void old.then(() => (finished = true));
+    await vi.waitFor(async () => expect(await instances('flip')).toBe(1), { timeout: 5000 });
+    await deployProject(g, project({ flip: ['env: { TAG: v2 }'] }));
+    const back = await cli(g, ['rollback', 'flip']);
+    expect(back.code, back.stderr).toBe(0);
+
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await call('flip'));
+    expect(finished).toBe(false); // all of this happened while v1's first call ran
+    expect(answers.map(tagOf)).toEqual(['v1', 'v1', 'v1']);
+    const [first, ...rest] = await Promise.all(answers.map((a) => recordOf('flip', a)));
+    for (const r of rest) expect(r).toMatchObject({ status: 'ok', cold: false, instance: first!.instance });
+    expect(tagOf(await old)).toBe('v1');
+  });
+});
+
+describe('an instance that dies', () => {
+  it('hands the calls waiting for it to another instance instead of failing them', async () => {
+    expect((await call('quits')).status).toBe(200); // warm, so that the exiting call is served first
+    const dying = call('quits', 'exit=1&after=1000&ms=5000');
+    await sleep(200);
+    const waiting = Array.from({ length: 4 }, () => call('quits', 'ms=100'));
+
+    const died = await dying;
+    expect(died.status).toBe(502);
+    const dead = await recordOf('quits', died);
+    expect(dead.status).toBe('crashed');
+
+    const served = await Promise.all(waiting);
+    expect(served.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+    for (const a of served) {
+      const r = await recordOf('quits', a);
+      expect(r.status).toBe('ok');
+      expect(r.instance).not.toBe(dead.instance);
+    }
+    expect(await livePids(dead.instance!)).toEqual([]);
+  });
+});
