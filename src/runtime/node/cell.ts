@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { decodeSandbox, encodeHost } from '../sandbox/codec.js';
 import type { HostMessage, SandboxMessage } from '../sandbox/protocol.js';
 
 export interface CellOptions {
@@ -61,7 +62,7 @@ export class Cell {
     this.child = spawn(file, args, {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: {},
-      serialization: 'advanced',
+      serialization: 'json',
     });
     this.child.stdout?.on('data', (b: Buffer) => this.keepTail(b));
     this.child.stderr?.on('data', (b: Buffer) => this.keepTail(b));
@@ -76,7 +77,8 @@ export class Cell {
       this.child.once('message', onMessage);
       void this.exited.then(() => resolve(false));
     });
-    this.child.on('message', (m: SandboxMessage) => {
+    this.child.on('message', (raw: unknown) => {
+      const m = decodeSandbox(raw);
       if (m.t === 'fatal') this.fatal = `${m.error.name}: ${m.error.message}`;
       this.listener?.(m);
     });
@@ -96,7 +98,7 @@ export class Cell {
   }
 
   send(message: HostMessage): void {
-    if (this.child.connected) this.child.send(message);
+    if (this.child.connected) this.child.send(encodeHost(message) as object);
   }
 
   kill(): void {

@@ -4,6 +4,7 @@
  * It imports nothing from the rest of src/: only node builtins and its siblings.
  */
 import { pathToFileURL } from 'node:url';
+import { decodeHost, encodeSandbox } from './codec.js';
 import { callLambda, type Entry, pickEntry } from './handler.js';
 import { fromLambdaResult, toApiGatewayV2Event } from './lambda-http.js';
 import { boundLogger, captureConsole, initLogs, LogBuffer, runWithLogs } from './logs.js';
@@ -14,7 +15,7 @@ type InvokeMessage = Extract<HostMessage, { t: 'invoke' }>;
 
 function send(message: SandboxMessage, then?: () => void): void {
   if (!process.connected) return;
-  process.send?.(message, undefined, undefined, then);
+  process.send?.(encodeSandbox(message), undefined, undefined, then);
 }
 
 function toWireError(e: unknown): WireError {
@@ -149,7 +150,8 @@ process.on('uncaughtException', dieWith);
 process.on('unhandledRejection', dieWith);
 // The host is gone (or stopped us): nothing may outlive it.
 process.on('disconnect', () => process.exit(0));
-process.on('message', (message: HostMessage) => {
+process.on('message', (raw: unknown) => {
+  const message = decodeHost(raw);
   if (message.t === 'invoke') invoke(message);
   else if (message.t === 'load') void load(message);
 });

@@ -1,0 +1,43 @@
+/**
+ * codec: messages cross the IPC channel as JSON, Node's cheapest serialization for the small
+ * messages of the hot path (the V8 serializer costs several times more per message); the few
+ * byte fields travel inside them as base64 and become bytes again on the other side.
+ */
+import type { HostMessage, SandboxMessage, WireRequest, WireResponse } from './protocol.js';
+
+const toBase64 = (b: Uint8Array | null): string | null =>
+  b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+
+const fromBase64 = (s: unknown): Uint8Array | null =>
+  typeof s === 'string' ? Buffer.from(s, 'base64') : null;
+
+type Encoded<T> = Omit<T, 'body'> & { body: string | null };
+
+export function encodeHost(m: HostMessage): unknown {
+  if (m.t !== 'invoke' || m.kind !== 'http' || m.request.body === null) return m;
+  return { ...m, request: { ...m.request, body: toBase64(m.request.body) } };
+}
+
+export function decodeHost(raw: unknown): HostMessage {
+  const m = raw as HostMessage;
+  if (m.t !== 'invoke' || m.kind !== 'http' || m.request.body === null) return m;
+  const request = m.request as unknown as Encoded<WireRequest>;
+  return { ...m, request: { ...request, body: fromBase64(request.body) } };
+}
+
+export function encodeSandbox(m: SandboxMessage): unknown {
+  if (m.t === 'chunk') return { ...m, data: toBase64(m.data) };
+  if (m.t === 'result' && m.response?.body)
+    return { ...m, response: { ...m.response, body: toBase64(m.response.body) } };
+  return m;
+}
+
+export function decodeSandbox(raw: unknown): SandboxMessage {
+  const m = raw as SandboxMessage;
+  if (m.t === 'chunk') return { ...m, data: fromBase64(m.data) ?? new Uint8Array(0) };
+  if (m.t === 'result' && m.response?.body) {
+    const response = m.response as unknown as Encoded<WireResponse>;
+    return { ...m, response: { ...response, body: fromBase64(response.body) } };
+  }
+  return m;
+}
