@@ -6,8 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
-import { parseRoutePath, routeShape } from './route.js';
-import { checkManifest, type RouteClaim } from './schema.js';
+import { checkManifest, claimRoute, type RouteClaim } from './schema.js';
 import type { FunctionSpec, HttpMethod, Manifest } from './types.js';
 
 export type { RouteClaim } from './schema.js';
@@ -99,18 +98,7 @@ export function routeClaims(
   where = (fn: FunctionSpec, index: number) => `functions.${fn.name}.triggers[${index}].http`,
 ): RouteClaim[] {
   return functions.flatMap((fn) =>
-    fn.triggers.flatMap((trigger, index) => {
-      const parsed = parseRoutePath(trigger.path);
-      if (!parsed.ok) return []; // validated specs always parse
-      return [
-        {
-          where: where(fn, index),
-          path: trigger.path,
-          shape: routeShape(parsed.segments),
-          methods: trigger.methods,
-        },
-      ];
-    }),
+    fn.triggers.flatMap((trigger, index) => claimRoute(where(fn, index), trigger)),
   );
 }
 

@@ -1,6 +1,7 @@
 /**
- * manifest/schema: the rules of gust.yaml, from a parsed document to the normalized `Manifest`.
- * By hand, not zod: each message must say how to fix the value, and every error be reported.
+ * manifest/schema: the rules of gust.yaml as a zod schema, from a parsed document to the
+ * normalized `Manifest`. Every error is reported, each with a message that says how to fix the
+ * value; `issues.ts` turns zod's issues into lines prefixed by their key path.
  * A key left empty (`memory:`, i.e. null) counts as absent and takes the default.
  *
  * | key                     | accepted                                                       | default       |
@@ -28,11 +29,23 @@
  * | http.auth               | `public` or `key`                                              | `public`      |
  */
 
-import { formatDuration, parseDuration } from './duration.js';
+import { z } from 'zod';
+import {
+  choice,
+  duration,
+  list,
+  namedMap,
+  type Range,
+  type Refused,
+  strictMap,
+  unique,
+  unknownKey,
+  whole,
+  withDefault,
+} from './fields.js';
+import { absent, describe, formatIssues, got, isMap, keyPath, showKey, suggest } from './issues.js';
 import { parseRoutePath, routeShape } from './route.js';
 import type { FunctionSpec, HttpMethod, HttpTrigger, Manifest } from './types.js';
-
-type Range = { readonly min: number; readonly max: number; readonly default: number };
 
 export const LIMITS = {
   memoryMb: { min: 64, max: 10_240, default: 128 },
@@ -47,15 +60,12 @@ export const LIMITS = {
 
 export const FUNCTION_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 export const HTTP_METHODS = 'GET HEAD POST PUT PATCH DELETE OPTIONS'.split(' ') as readonly HttpMethod[];
-export const TRIGGER_KINDS = 'http schedule topic bucket webhook kv postgres stream'.split(' ');
+const LATER_TRIGGER_KINDS = 'schedule topic bucket webhook kv postgres stream'.split(' ');
+export const TRIGGER_KINDS = ['http', ...LATER_TRIGGER_KINDS];
 /** First path segments the platform serves itself (control API, Lambda Invoke API). */
 export const RESERVED_PATH_PREFIXES = ['_gust', '2015-03-31'];
 
 const TOP_KEYS = ['functions', 'buckets', 'kv', 'topics'];
-const FUNCTION_KEYS = [
-  ...['handler', 'runtime', 'memory', 'timeout', 'concurrency', 'scale', 'env'],
-  ...['secrets', 'permissions', 'events', 'input', 'retries', 'triggers'],
-];
 const RESOURCE = '[A-Za-z0-9][A-Za-z0-9._-]{0,62}';
 const FUNCTION_REF = FUNCTION_NAME.source.slice(1, -1);
 const PERMISSION = new RegExp(
@@ -64,6 +74,8 @@ const PERMISSION = new RegExp(
 const PERMISSION_FORMS = 'bucket:NAME:read|write, kv:NS:read|write, topic:NAME:publish, function:NAME:invoke';
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+const NOT_RELATIVE = /^\/|^[A-Za-z]:|\\/;
+const SOURCE_FILE = /\.(?:ts|mts|js|mjs)$/;
 const EXAMPLE = 'functions: { hello: { handler: src/hello.ts } }';
 const NOT_YET = 'not supported yet by this version of Gust';
 
@@ -77,350 +89,310 @@ export interface RouteClaim {
   readonly methods: readonly HttpMethod[];
 }
 
-/** A value of the document, where it sits, and the lists that checking fills. */
-interface Field {
-  readonly value: unknown;
-  readonly path: string;
-  readonly errors: string[];
-  readonly routes: RouteClaim[];
+/**
+ * Reads a whole document. `manifest` is only meaningful when `errors` is empty; `routes` holds
+ * the http triggers that are valid on their own, so conflicts are found alongside other errors.
+ */
+export function checkManifest(raw: unknown): { manifest: Manifest; errors: string[]; routes: RouteClaim[] } {
+  const parsed = manifestSchema.safeParse(raw);
+  const routes = routeClaims(raw);
+  if (parsed.success) return { manifest: parsed.data, errors: [], routes };
+  return { manifest: { functions: [] }, errors: formatIssues(parsed.error.issues), routes };
+}
+
+/** The claim of a valid http trigger; `where` names it in errors. */
+export function claimRoute(where: string, trigger: HttpTrigger): RouteClaim[] {
+  const parsed = parseRoutePath(trigger.path);
+  if (!parsed.ok) return []; // validated triggers always parse
+  return [{ where, path: trigger.path, shape: routeShape(parsed.segments), methods: trigger.methods }];
+}
+
+// zod gives no output for a document with errors, so a second, lenient walk finds the triggers;
+// each is still judged by the trigger schema.
+function routeClaims(raw: unknown): RouteClaim[] {
+  const functions = isMap(raw) && isMap(raw.functions) ? Object.entries(raw.functions) : [];
+  return functions.flatMap(([name, settings]) => {
+    const triggers: unknown[] = isMap(settings) && Array.isArray(settings.triggers) ? settings.triggers : [];
+    return triggers.flatMap((item, index) => {
+      const trigger = triggerSchema.safeParse(item);
+      const where = keyPath(['functions', name, 'triggers', index, 'http']);
+      return trigger.success ? claimRoute(where, trigger.data) : [];
+    });
+  });
+}
+
+// ---- the rules, leaves first: each schema is a const, defined before the one it is part of ----
+
+function handlerError(problem: string) {
+  return ({ input }: Refused) => `${problem}, like src/hello.ts or src/hello.ts#handler ${got(input)}`;
+}
+
+function splitHandler(text: string): FunctionSpec['handler'] {
+  const hash = text.indexOf('#');
+  return hash === -1 ? { path: text } : { path: text.slice(0, hash), export: text.slice(hash + 1) };
+}
+
+const handlerSchema = z
+  .string({
+    error: (iss) =>
+      absent(iss.input)
+        ? 'required: the file to run and optionally its export, like src/hello.ts or src/hello.ts#handler'
+        : handlerError('must be a string')(iss),
+  })
+  .refine((text) => !NOT_RELATIVE.test(splitHandler(text).path), {
+    error: handlerError('the file must be a path relative to gust.yaml, with / between folders'),
+    abort: true,
+  })
+  // Bundling reads the file on the deployer's machine: keep it inside the project folder.
+  .refine((text) => !splitHandler(text).path.split('/').includes('..'), {
+    error: handlerError('the file must be inside the folder of gust.yaml (no ..)'),
+    abort: true,
+  })
+  .refine((text) => SOURCE_FILE.test(splitHandler(text).path), {
+    error: handlerError('the file must end with .ts, .mts, .js or .mjs'),
+    abort: true,
+  })
+  .refine((text) => IDENTIFIER.test(splitHandler(text).export ?? 'default'), {
+    error: handlerError('the export after # must be a JavaScript identifier'),
+  })
+  .transform(splitHandler);
+
+const scaleSchema = strictMap(
+  {
+    min: whole(LIMITS.scaleMin, 'a whole number').nullish(),
+    max: whole(LIMITS.scaleMax, 'a whole number').nullish(),
+    idle: duration(LIMITS.idleMs),
+  },
+  ({ input }) => `must be a map like { min: 0, max: 10, idle: 60s } ${got(input)}`,
+)
+  // Defaults come after this check, so that its message can tell a default max from a written one.
+  .superRefine(
+    ({ min, max }, ctx) => {
+      const limit = max ?? LIMITS.scaleMax.default;
+      if ((min ?? LIMITS.scaleMin.default) <= limit) return;
+      const which = absent(max) ? `${limit}, the default` : `${limit}`;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['min'],
+        message: `must be at most scale.max (${which}); lower min or raise max`,
+      });
+    },
+    // Compare only two values the user got right, or the message would quote a wrong one.
+    {
+      when: ({ value, issues }) =>
+        isMap(value) && !issues.some(({ path }) => ['min', 'max'].includes(String(path?.[0]))),
+    },
+  )
+  .transform(({ min, max, idle }) => ({
+    min: min ?? LIMITS.scaleMin.default,
+    max: max ?? LIMITS.scaleMax.default,
+    idleMs: idle,
+  }));
+
+const envName = z
+  .string()
+  .regex(ENV_NAME, { error: 'names are letters, digits and _, not starting with a digit', abort: true })
+  .refine((name) => name !== 'NODE_OPTIONS', {
+    error: 'reserved: Gust sets NODE_OPTIONS itself to enforce memory and sandbox limits',
+    abort: true,
+  })
+  .refine((name) => !name.startsWith('GUST_'), {
+    error: 'reserved: names starting with GUST_ are set by the platform; choose another name',
+  });
+
+// Not z.number(): it refuses NaN and Infinity, which YAML can write (.nan, .inf) and String() can too.
+const envValue = z
+  .custom<string | number | boolean>((value) => ['string', 'number', 'boolean'].includes(typeof value), {
+    error: ({ input }) => `must be a string, a number or true/false ${got(input)}`,
+  })
+  .transform(String)
+  // A process environment cannot hold NUL: the instance would fail to start.
+  .refine((value) => !value.includes('\0'), { error: 'must not contain a NUL character' });
+
+const envSchema = namedMap(
+  envName,
+  envValue,
+  ({ input }) => `must be a map of NAME: value, like { SIZE: "512" } ${got(input)}`,
+  // fromEntries defines own properties, so a variable named __proto__ stays a variable.
+).transform((env) => Object.fromEntries(env));
+
+const permissionSchema = z
+  .string({ error: ({ input }) => `must be one of ${PERMISSION_FORMS} ${got(input)}` })
+  .regex(PERMISSION);
+
+const EVERY_METHOD = 'leave methods out to accept every method';
+
+const methodSchema = z
+  .string({
+    error: ({ input }) => `must be one of ${HTTP_METHODS.join(', ')} ${got(input)}; ${EVERY_METHOD}`,
+  })
+  .refine((text) => (HTTP_METHODS as readonly string[]).includes(text.toUpperCase()))
+  .transform((text) => text.toUpperCase() as HttpMethod);
+
+const ROUTE_EXAMPLE = 'the URL path, like /hello or /items/:id';
+
+/** What is wrong with a route path, or undefined. */
+function routeProblem(path: string): string | undefined {
+  const parsed = parseRoutePath(path);
+  if (!parsed.ok) return parsed.error;
+  const first = parsed.segments[0];
+  if (first?.kind !== 'literal' || !RESERVED_PATH_PREFIXES.includes(first.text)) return undefined;
+  const reserved = RESERVED_PATH_PREFIXES.map((p) => `/${p}/`).join(' and ');
+  return `is reserved: Gust serves ${reserved} itself; choose another path`;
+}
+
+const routePathSchema = z
+  .string({
+    error: ({ input }) =>
+      absent(input) ? `required: ${ROUTE_EXAMPLE}` : `must be a string, ${ROUTE_EXAMPLE} ${got(input)}`,
+  })
+  .superRefine((path, ctx) => {
+    const problem = routeProblem(path);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+const httpSchema = strictMap(
+  {
+    path: routePathSchema,
+    methods: list(methodSchema, `like [GET, POST]; ${EVERY_METHOD}`).transform(unique),
+    auth: choice(['public', 'key']),
+  },
+  ({ input }) => `must be a map like { path: /hello, methods: [GET] } ${got(input)}`,
+).transform((http): HttpTrigger => ({ type: 'http', ...http }));
+
+const TRIGGER_EXAMPLE = '- http: { path: /hello }';
+
+function triggerKeys(item: unknown): string {
+  const keys = isMap(item) ? Object.keys(item) : [];
+  return keys.length === 0 ? 'none' : keys.map(showKey).join(', ');
+}
+
+function unknownKind(kind: string): string {
+  const guess = suggest(kind, TRIGGER_KINDS);
+  const didYouMean = guess ? ` (did you mean ${guess}?)` : '';
+  return `unknown trigger kind${didYouMean}; the kinds are ${TRIGGER_KINDS.join(', ')}`;
+}
+
+function notATrigger({ input }: Refused): string {
+  return `must be a map with one key, the trigger kind, like ${TRIGGER_EXAMPLE} ${got(input)}`;
 }
 
 /**
- * Reads a whole document. `manifest` is only meaningful when `errors` is empty: readers report
- * and carry on with a stand-in value, so one pass finds every error.
+ * `- http: {...}`: a map with exactly one key, the kind. The key count is checked first, as a
+ * wrong count is most often wrong indentation, which also makes every other error misleading.
  */
-export function checkManifest(raw: unknown): { manifest: Manifest; errors: string[]; routes: RouteClaim[] } {
-  const root: Field = { value: raw, path: '', errors: [], routes: [] };
-  const manifest = { functions: readDocument(root) };
-  return { manifest, errors: root.errors, routes: root.routes };
+const triggerSchema = z
+  .custom<Record<string, unknown>>(isMap, { error: notATrigger, abort: true })
+  .refine((item) => Object.keys(item).length === 1, {
+    error: ({ input }) =>
+      `must have exactly one key, the trigger kind (got ${triggerKeys(input)}); check the indentation: ${TRIGGER_EXAMPLE}`,
+  })
+  .pipe(
+    strictMap(
+      {
+        // exactOptional: a kind that is there must be valid even when its value is undefined
+        http: httpSchema.exactOptional(),
+        ...Object.fromEntries(
+          LATER_TRIGGER_KINDS.map((kind) => [
+            kind,
+            z.never({ error: `${kind} triggers are ${NOT_YET}` }).exactOptional(),
+          ]),
+        ),
+      },
+      notATrigger,
+      unknownKind,
+    ),
+  )
+  // One key, and every kind but http refused: a trigger that passed is an http one.
+  .transform(({ http }) => http!);
+
+/** Nothing, `[]` or `{}`. */
+function isEmpty(value: unknown): boolean {
+  return absent(value) || ((Array.isArray(value) || isMap(value)) && Object.keys(value).length === 0);
 }
 
-function readDocument(f: Field): FunctionSpec[] {
-  if (absent(f.value)) return fail(f, `the manifest is empty; start with ${EXAMPLE}`, []);
-  if (!isMap(f.value)) return fail(f, `the manifest must be a map with a functions key ${got(f.value)}`, []);
-  checkKeys(f, TOP_KEYS);
-  refuseResources(entry(f, 'buckets'), 'storage');
-  refuseResources(entry(f, 'kv'), 'storage');
-  refuseResources(entry(f, 'topics'), 'topics');
-  return readFunctions(entry(f, 'functions'));
+/** A setting that is coming: refused unless left empty. */
+const comingSchema = z.custom(isEmpty, { error: `${NOT_YET}; remove it` }).optional();
+
+function functionError({ input, path }: Refused): string {
+  const name = String(path?.at(-1));
+  const hint =
+    typeof input === 'string'
+      ? `{ handler: ${describe(input)} }`
+      : `{ handler: src/${FUNCTION_NAME.test(name) ? name : 'hello'}.ts }`;
+  return `must be a map of settings with at least a handler, like ${hint} ${got(input)}`;
 }
 
-function refuseResources(f: Field, comingWith: string): void {
-  if (absent(f.value)) return;
-  if (!Array.isArray(f.value)) report(f, `must be a list of names, like [uploads] ${got(f.value)}`);
-  else if (f.value.length > 0) report(f, `${NOT_YET} (coming with ${comingWith})`);
+const functionSchema = strictMap(
+  {
+    handler: handlerSchema,
+    runtime: choice(['node'], { isolate: `isolate is ${NOT_YET}; use node` }),
+    memory: withDefault(whole(LIMITS.memoryMb, 'a whole number of MB'), LIMITS.memoryMb.default),
+    timeout: duration(LIMITS.timeoutMs),
+    concurrency: withDefault(whole(LIMITS.concurrency, 'a whole number'), LIMITS.concurrency.default),
+    // an empty scale map reads as every default
+    scale: withDefault(scaleSchema, scaleSchema.parse({})),
+    env: withDefault(envSchema, {}),
+    secrets: comingSchema,
+    permissions: list(permissionSchema, 'like [kv:jobs:write]').transform(unique),
+    events: choice(['cloudevents', 'aws']),
+    input: comingSchema,
+    retries: comingSchema,
+    triggers: list(triggerSchema, 'like [{ http: { path: /hello } }]'),
+  },
+  functionError,
+);
+
+const functionsSchema = namedMap(
+  z.string().regex(FUNCTION_NAME, {
+    error: 'function names are lower-case letters, digits and -, start with a letter, 63 at most',
+  }),
+  functionSchema,
+  ({ input }) =>
+    absent(input)
+      ? `required: a map of function name to settings, like ${EXAMPLE}`
+      : `must be a map of function name to settings, like ${EXAMPLE} ${got(input)}`,
+)
+  .refine((functions) => functions.size > 0, { error: `must declare at least one function, like ${EXAMPLE}` })
+  // Key by key, in the order of FunctionSpec: a version's hash is over JSON.stringify(spec), so a
+  // new order would make every unchanged function a new version on its next deploy.
+  .transform((functions) =>
+    [...functions].map(
+      ([name, f]): FunctionSpec => ({
+        name,
+        handler: f.handler,
+        runtime: f.runtime,
+        memoryMb: f.memory,
+        timeoutMs: f.timeout,
+        concurrency: f.concurrency,
+        scale: f.scale,
+        env: f.env,
+        permissions: f.permissions,
+        events: f.events,
+        triggers: f.triggers,
+      }),
+    ),
+  );
+
+/** `buckets`, `kv`, `topics`: declared resources, refused until the feature they need lands. */
+function resourcesSchema(comingWith: string) {
+  return z
+    .array(z.unknown(), { error: ({ input }) => `must be a list of names, like [uploads] ${got(input)}` })
+    .refine((names) => names.length === 0, { error: `${NOT_YET} (coming with ${comingWith})` })
+    .nullish();
 }
 
-function readFunctions(f: Field): FunctionSpec[] {
-  if (absent(f.value)) return fail(f, `required: a map of function name to settings, like ${EXAMPLE}`, []);
-  if (!isMap(f.value))
-    return fail(f, `must be a map of function name to settings, like ${EXAMPLE} ${got(f.value)}`, []);
-  const names = Object.keys(f.value);
-  if (names.length === 0) return fail(f, `must declare at least one function, like ${EXAMPLE}`, []);
-  return names.flatMap((name) => readFunction(name, entry(f, name)) ?? []);
-}
-
-function readFunction(name: string, f: Field): FunctionSpec | undefined {
-  if (!FUNCTION_NAME.test(name)) {
-    report(f, 'function names are lower-case letters, digits and -, start with a letter, 63 at most');
-  }
-  if (!isMap(f.value)) {
-    const hint =
-      typeof f.value === 'string'
-        ? `{ handler: ${describe(f.value)} }`
-        : `{ handler: src/${FUNCTION_NAME.test(name) ? name : 'hello'}.ts }`;
-    return fail(f, `must be a map of settings with at least a handler, like ${hint} ${got(f.value)}`);
-  }
-  checkKeys(f, FUNCTION_KEYS);
-  const setting = (key: string) => entry(f, key);
-  for (const key of ['secrets', 'input', 'retries']) refuseIfSet(setting(key));
-  return {
-    name,
-    handler: readHandler(setting('handler')),
-    runtime: readChoice(setting('runtime'), ['node'], { isolate: `isolate is ${NOT_YET}; use node` }),
-    memoryMb: readWhole(setting('memory'), LIMITS.memoryMb, 'a whole number of MB'),
-    timeoutMs: readDuration(setting('timeout'), LIMITS.timeoutMs),
-    concurrency: readWhole(setting('concurrency'), LIMITS.concurrency, 'a whole number'),
-    scale: readScale(setting('scale')),
-    env: readEnv(setting('env')),
-    permissions: readPermissions(setting('permissions')),
-    events: readChoice(setting('events'), ['cloudevents', 'aws'], {}),
-    triggers: readTriggers(setting('triggers')),
-  };
-}
-
-function refuseIfSet(f: Field): void {
-  const v = f.value;
-  const empty =
-    absent(v) || (Array.isArray(v) && v.length === 0) || (isMap(v) && Object.keys(v).length === 0);
-  if (!empty) report(f, `${NOT_YET}; remove it`);
-}
-
-function readHandler(f: Field): FunctionSpec['handler'] {
-  const standIn = { path: '' };
-  const example = 'like src/hello.ts or src/hello.ts#handler';
-  if (absent(f.value))
-    return fail(f, `required: the file to run and optionally its export, ${example}`, standIn);
-  if (typeof f.value !== 'string') return fail(f, `must be a string, ${example} ${got(f.value)}`, standIn);
-  const hash = f.value.indexOf('#');
-  const [file, name] = hash === -1 ? [f.value, undefined] : [f.value.slice(0, hash), f.value.slice(hash + 1)];
-  const badExport = name !== undefined && !IDENTIFIER.test(name);
-  const exportProblem = badExport ? 'the export after # must be a JavaScript identifier' : undefined;
-  const problem = handlerFileProblem(file) ?? exportProblem;
-  if (problem) return fail(f, `${problem}, ${example} ${got(f.value)}`, standIn);
-  return name === undefined ? { path: file } : { path: file, export: name };
-}
-
-function handlerFileProblem(file: string): string | undefined {
-  if (file.startsWith('/') || file.includes('\\') || /^[A-Za-z]:/.test(file)) {
-    return 'the file must be a path relative to gust.yaml, with / between folders';
-  }
-  // Bundling reads the file on the deployer's machine: keep it inside the project folder.
-  if (file.split('/').includes('..')) return 'the file must be inside the folder of gust.yaml (no ..)';
-  if (!/\.(?:ts|mts|js|mjs)$/.test(file)) return 'the file must end with .ts, .mts, .js or .mjs';
-  return undefined;
-}
-
-/** One of `choices` (the first is the default); `refused` explains known values not accepted yet. */
-function readChoice<T extends string>(f: Field, choices: readonly T[], refused: Record<string, string>): T {
-  const fallback = choices[0]!;
-  const value = f.value;
-  if (absent(value)) return fallback;
-  if (typeof value === 'string' && (choices as readonly string[]).includes(value)) return value as T;
-  if (typeof value === 'string' && Object.hasOwn(refused, value)) return fail(f, refused[value]!, fallback);
-  const accepted = choices.length === 1 ? fallback : `one of ${choices.join(', ')}`;
-  return fail(f, `must be ${accepted} ${got(value)}`, fallback);
-}
-
-function readWhole(f: Field, range: Range, what: string): number {
-  const value = f.value;
-  if (absent(value)) return range.default;
-  if (typeof value === 'number' && Number.isInteger(value) && value >= range.min && value <= range.max)
-    return value;
-  return fail(f, `must be ${what} from ${range.min} to ${range.max} ${got(value)}`, range.default);
-}
-
-function readDuration(f: Field, range: Range): number {
-  const value = f.value;
-  if (absent(value)) return range.default;
-  const bounds = `from ${formatDuration(range.min)} to ${formatDuration(range.max)}`;
-  const ms = typeof value === 'string' ? parseDuration(value) : undefined;
-  if (ms === undefined) {
-    // A bare number is the likeliest mistake, and its unit would be a guess: ask for one.
-    const hint = typeof value === 'number' ? `(got ${value}: add a unit, like ${value}s)` : got(value);
-    return fail(f, `must be a duration like 500ms, 30s, 5m or 1h, ${bounds} ${hint}`, range.default);
-  }
-  if (ms < range.min || ms > range.max) return fail(f, `must be ${bounds} ${got(value)}`, range.default);
-  return ms;
-}
-
-function readScale(f: Field): FunctionSpec['scale'] {
-  const { scaleMin, scaleMax, idleMs } = LIMITS;
-  const defaults = { min: scaleMin.default, max: scaleMax.default, idleMs: idleMs.default };
-  if (absent(f.value)) return defaults;
-  if (!isMap(f.value))
-    return fail(f, `must be a map like { min: 0, max: 10, idle: 60s } ${got(f.value)}`, defaults);
-  checkKeys(f, ['min', 'max', 'idle']);
-  const errorsBefore = f.errors.length;
-  const max = readWhole(entry(f, 'max'), scaleMax, 'a whole number');
-  const min = readWhole(entry(f, 'min'), scaleMin, 'a whole number');
-  // Compare only two values the user got right, or the message would quote a stand-in.
-  if (f.errors.length === errorsBefore && min > max) {
-    const which = absent(entry(f, 'max').value) ? `${max}, the default` : `${max}`;
-    report(entry(f, 'min'), `must be at most scale.max (${which}); lower min or raise max`);
-  }
-  return { min, max, idleMs: readDuration(entry(f, 'idle'), idleMs) };
-}
-
-function readEnv(f: Field): Record<string, string> {
-  if (absent(f.value)) return {};
-  if (!isMap(f.value))
-    return fail(f, `must be a map of NAME: value, like { SIZE: "512" } ${got(f.value)}`, {});
-  // fromEntries defines own properties, so a variable named __proto__ stays a variable.
-  return Object.fromEntries(Object.keys(f.value).map((name) => [name, readEnvValue(name, entry(f, name))]));
-}
-
-function readEnvValue(name: string, f: Field): string {
-  const value = f.value;
-  if (!ENV_NAME.test(name)) return fail(f, 'names are letters, digits and _, not starting with a digit', '');
-  if (name === 'NODE_OPTIONS') {
-    return fail(f, 'reserved: Gust sets NODE_OPTIONS itself to enforce memory and sandbox limits', '');
-  }
-  if (name.startsWith('GUST_')) {
-    return fail(f, 'reserved: names starting with GUST_ are set by the platform; choose another name', '');
-  }
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (typeof value !== 'string') return fail(f, `must be a string, a number or true/false ${got(value)}`, '');
-  // A process environment cannot hold NUL: the instance would fail to start.
-  return value.includes('\0') ? fail(f, 'must not contain a NUL character', '') : value;
-}
-
-function readPermissions(f: Field): string[] {
-  const valid = readList(f, 'like [kv:jobs:write]').flatMap((item) => {
-    if (typeof item.value === 'string' && PERMISSION.test(item.value)) return [item.value];
-    return fail(item, `must be one of ${PERMISSION_FORMS} ${got(item.value)}`, []);
-  });
-  return [...new Set(valid)];
-}
-
-function readTriggers(f: Field): HttpTrigger[] {
-  return readList(f, 'like [{ http: { path: /hello } }]').flatMap((item) => readTrigger(item) ?? []);
-}
-
-function readTrigger(f: Field): HttpTrigger | undefined {
-  const example = '- http: { path: /hello }';
-  if (!isMap(f.value)) {
-    return fail(f, `must be a map with one key, the trigger kind, like ${example} ${got(f.value)}`);
-  }
-  const kinds = Object.keys(f.value);
-  if (kinds.length !== 1) {
-    const keys = kinds.length === 0 ? 'none' : kinds.map(showKey).join(', ');
-    const message = `must have exactly one key, the trigger kind (got ${keys}); check the indentation: ${example}`;
-    return fail(f, message);
-  }
-  const kind = kinds[0]!;
-  const body = entry(f, kind);
-  if (kind === 'http') return readHttp(body);
-  if (TRIGGER_KINDS.includes(kind)) return fail(body, `${kind} triggers are ${NOT_YET}`);
-  const guess = suggest(kind, TRIGGER_KINDS);
-  const didYouMean = guess ? ` (did you mean ${guess}?)` : '';
-  return fail(body, `unknown trigger kind${didYouMean}; the kinds are ${TRIGGER_KINDS.join(', ')}`);
-}
-
-function readHttp(f: Field): HttpTrigger | undefined {
-  if (!isMap(f.value)) {
-    return fail(f, `must be a map like { path: /hello, methods: [GET] } ${got(f.value)}`);
-  }
-  checkKeys(f, ['path', 'methods', 'auth']);
-  const route = readRoutePath(entry(f, 'path'));
-  const methods = readMethods(entry(f, 'methods'));
-  const auth = readChoice(entry(f, 'auth'), ['public', 'key'], {});
-  if (route === undefined) return undefined;
-  f.routes.push({ where: f.path, path: route.path, shape: route.shape, methods });
-  return { type: 'http', path: route.path, methods, auth };
-}
-
-function readRoutePath(f: Field): { path: string; shape: string } | undefined {
-  const example = 'the URL path, like /hello or /items/:id';
-  if (absent(f.value)) return fail(f, `required: ${example}`);
-  if (typeof f.value !== 'string') return fail(f, `must be a string, ${example} ${got(f.value)}`);
-  const parsed = parseRoutePath(f.value);
-  if (!parsed.ok) return fail(f, parsed.error);
-  const first = parsed.segments[0];
-  if (first?.kind === 'literal' && RESERVED_PATH_PREFIXES.includes(first.text)) {
-    const reserved = RESERVED_PATH_PREFIXES.map((p) => `/${p}/`).join(' and ');
-    return fail(f, `is reserved: Gust serves ${reserved} itself; choose another path`);
-  }
-  return { path: f.value, shape: routeShape(parsed.segments) };
-}
-
-function readMethods(f: Field): HttpMethod[] {
-  const every = 'leave methods out to accept every method';
-  const methods = readList(f, `like [GET, POST]; ${every}`).flatMap((item) => {
-    const upper = typeof item.value === 'string' ? item.value.toUpperCase() : '';
-    if ((HTTP_METHODS as readonly string[]).includes(upper)) return [upper as HttpMethod];
-    return fail(item, `must be one of ${HTTP_METHODS.join(', ')} ${got(item.value)}; ${every}`, []);
-  });
-  return [...new Set(methods)];
-}
-
-// ---- the reading kit ----
-
-/** The items of a list field (absent: none), each as a field of its own. */
-function readList(f: Field, example: string): Field[] {
-  if (absent(f.value)) return [];
-  if (!Array.isArray(f.value)) return fail(f, `must be a list, ${example} ${got(f.value)}`, []);
-  return f.value.map((value: unknown, i) => ({ ...f, value, path: at(f.path, i) }));
-}
-
-/** The entry `key` of a map field. Own properties only: `constructor` must not find Object's. */
-function entry(f: Field, key: string): Field {
-  const value = isMap(f.value) && Object.hasOwn(f.value, key) ? f.value[key] : undefined;
-  return { ...f, value, path: at(f.path, key) };
-}
-
-function report(f: Field, message: string): void {
-  f.errors.push(f.path === '' ? message : `${f.path}: ${message}`);
-}
-
-/** Reports an error and hands back a stand-in value, so reading goes on and finds the rest. */
-function fail(f: Field, message: string): undefined;
-function fail<T>(f: Field, message: string, standIn: T): T;
-function fail<T>(f: Field, message: string, standIn?: T): T | undefined {
-  report(f, message);
-  return standIn;
-}
-
-function checkKeys(f: Field, known: readonly string[]): void {
-  if (!isMap(f.value)) return;
-  for (const key of Object.keys(f.value)) {
-    if (known.includes(key)) continue;
-    const guess = suggest(key, known);
-    const message = guess
-      ? `unknown key (did you mean ${guess}?)`
-      : `unknown key; the keys here are ${known.join(', ')}`;
-    report(entry(f, key), message);
-  }
-}
-
-function absent(value: unknown): value is null | undefined {
-  return value === undefined || value === null;
-}
-
-function isMap(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-const SIMPLE_KEY = /^[A-Za-z_][\w-]*$/;
-
-/** Extends a key path: `functions` + `api` -> `functions.api`; odd keys are quoted: `env["A B"]`. */
-function at(path: string, key: string | number): string {
-  if (typeof key === 'number') return `${path}[${key}]`;
-  if (!SIMPLE_KEY.test(key)) return `${path}[${showKey(key)}]`;
-  return path === '' ? key : `${path}.${key}`;
-}
-
-/** A key as messages show it: as is when plain, else quoted so that errors stay on one line. */
-function showKey(key: string): string {
-  return SIMPLE_KEY.test(key) ? key : describe(key);
-}
-
-/** `(got "lots")`: how a wrong value is quoted back, short and safe whatever its type. */
-function got(value: unknown): string {
-  return `(got ${describe(value)})`;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
-  if (absent(value)) return 'nothing';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a map';
-  if (typeof value === 'function' || typeof value === 'symbol') return `a ${typeof value}`;
-  return String(value);
-}
-
-/** The known word a typo most likely meant: edit distance of 1 (2 for words over 4 letters). */
-function suggest(word: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of known) {
-    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance && d <= (candidate.length > 4 ? 2 : 1)) [best, bestDistance] = [candidate, d];
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 2) return Number.POSITIVE_INFINITY; // too far to suggest anyway
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
-}
+const manifestSchema = strictMap(
+  // resources first: what this version cannot run matters more than the errors of the rest
+  {
+    buckets: resourcesSchema('storage'),
+    kv: resourcesSchema('storage'),
+    topics: resourcesSchema('topics'),
+    functions: functionsSchema,
+  },
+  ({ input }) =>
+    absent(input)
+      ? `the manifest is empty; start with ${EXAMPLE}`
+      : `the manifest must be a map with a functions key ${got(input)}`,
+  (key) => unknownKey(key, TOP_KEYS),
+).transform(({ functions }): Manifest => ({ functions }));
