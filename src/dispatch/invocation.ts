@@ -2,7 +2,7 @@
  * invocation: what every trigger hands to dispatch, whatever the source. HTTP routes, the
  * control API, the Lambda Invoke API (and later schedules, topics, buckets...) all build one.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { WireRequest } from '../runtime/types.js';
 
 export type Invocation = {
@@ -20,11 +20,20 @@ export type Invocation = {
   | { readonly kind: 'event'; readonly event: unknown }
 );
 
-export const newInvocationId = (): string => randomUUID();
+/**
+ * A UUIDv7: the first 48 bits are the time in ms, so ids sort by arrival and the record index
+ * grows at its end instead of splitting pages at random. The random part comes from randomUUID,
+ * whose entropy is buffered (a tenth of the cost of randomBytes per id).
+ */
+export function newInvocationId(now = Date.now()): string {
+  const time = now.toString(16).padStart(12, '0');
+  const random = randomUUID();
+  return `${time.slice(0, 8)}-${time.slice(8)}-7${random.slice(15)}`;
+}
 
 /** W3C trace id: the caller's from `traceparent` when valid, else a new one. */
 export function traceIdFrom(traceparent: string | undefined): string {
   const m = traceparent ? /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(traceparent.trim()) : null;
   const id = m?.[1];
-  return id && !/^0+$/.test(id) ? id : randomBytes(16).toString('hex');
+  return id && !/^0+$/.test(id) ? id : randomUUID().replaceAll('-', '');
 }

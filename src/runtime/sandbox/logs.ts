@@ -80,10 +80,24 @@ function captureStream(stream: NodeJS.WriteStream, level: string): void {
 }
 
 /** `ctx.log`: a console-like logger bound to one invocation, usable from callbacks that lost the async context. */
-export function boundLogger(buffer: LogBuffer): Record<keyof typeof LEVELS, (...args: unknown[]) => void> {
-  const entries = Object.entries(LEVELS).map(([method, level]) => [
-    method,
-    (...args: unknown[]) => buffer.add(level, format(...args)),
-  ]);
-  return Object.fromEntries(entries) as Record<keyof typeof LEVELS, (...args: unknown[]) => void>;
+export class InvocationLogger {
+  constructor(private readonly buffer: LogBuffer) {}
+  log(...args: unknown[]): void {
+    this.buffer.add(LEVELS.log, format(...args));
+  }
+  info(...args: unknown[]): void {
+    this.buffer.add(LEVELS.info, format(...args));
+  }
+  warn(...args: unknown[]): void {
+    this.buffer.add(LEVELS.warn, format(...args));
+  }
+  error(...args: unknown[]): void {
+    this.buffer.add(LEVELS.error, format(...args));
+  }
+  debug(...args: unknown[]): void {
+    this.buffer.add(LEVELS.debug, format(...args));
+  }
+  trace(...args: unknown[]): void {
+    this.buffer.add(LEVELS.trace, format(...args));
+  }
 }
