@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { decodeSandbox, encodeHost } from '../sandbox/codec.js';
+import { decodeSandbox, encodeHost, Outbox } from '../sandbox/codec.js';
 import type { HostMessage, SandboxMessage } from '../sandbox/protocol.js';
 
 export interface CellOptions {
@@ -53,6 +53,9 @@ export class Cell {
   private stderrTail = '';
   private fatal: string | undefined;
   private listener: ((message: SandboxMessage) => void) | undefined;
+  private readonly outbox = new Outbox((batch) => {
+    if (this.child.connected) this.child.send(batch);
+  });
 
   private constructor(opts: CellOptions) {
     this.id = opts.id;
@@ -70,17 +73,18 @@ export class Cell {
       this.child.once('exit', (code, signal) => resolve(this.deathReason(code, signal)));
       this.child.once('error', (e) => resolve(`the instance could not start: ${e.message}`));
     });
+    let becameReady: (ready: boolean) => void = () => {};
     this.ready = new Promise((resolve) => {
-      const onMessage = (m: SandboxMessage) => {
-        if (m.t === 'ready') resolve(true);
-      };
-      this.child.once('message', onMessage);
+      becameReady = resolve;
       void this.exited.then(() => resolve(false));
     });
-    this.child.on('message', (raw: unknown) => {
-      const m = decodeSandbox(raw);
-      if (m.t === 'fatal') this.fatal = `${m.error.name}: ${m.error.message}`;
-      this.listener?.(m);
+    this.child.on('message', (batch: unknown[]) => {
+      for (const raw of batch) {
+        const m = decodeSandbox(raw);
+        if (m.t === 'ready') becameReady(true);
+        else if (m.t === 'fatal') this.fatal = `${m.error.name}: ${m.error.message}`;
+        this.listener?.(m);
+      }
     });
   }
 
@@ -98,7 +102,7 @@ export class Cell {
   }
 
   send(message: HostMessage): void {
-    if (this.child.connected) this.child.send(encodeHost(message) as object);
+    this.outbox.push(encodeHost(message));
   }
 
   kill(): void {

@@ -41,3 +41,33 @@ export function decodeSandbox(raw: unknown): SandboxMessage {
   }
   return m;
 }
+
+/**
+ * Outbox: the messages of one turn of the event loop leave in one write. Under load the gateway
+ * reads many requests per turn (and an instance answers many per turn), so this saves a write and
+ * a wake-up of the other process per message. `now` sends at once, with what is queued before it
+ * (logs must get out even if the function then hangs the event loop).
+ */
+export class Outbox {
+  private queue: unknown[] = [];
+  private scheduled = false;
+
+  constructor(private readonly write: (batch: unknown[]) => void) {}
+
+  push(message: unknown, now = false): void {
+    this.queue.push(message);
+    if (now) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    this.write(batch);
+  };
+}

@@ -4,18 +4,22 @@
  * It imports nothing from the rest of src/: only node builtins and its siblings.
  */
 import { pathToFileURL } from 'node:url';
-import { decodeHost, encodeSandbox } from './codec.js';
+import { decodeHost, encodeSandbox, Outbox } from './codec.js';
 import { callLambda, type Entry, pickEntry } from './handler.js';
 import { fromLambdaResult, toApiGatewayV2Event } from './lambda-http.js';
-import { boundLogger, captureConsole, initLogs, LogBuffer, runWithLogs } from './logs.js';
+import { captureConsole, InvocationLogger, initLogs, LogBuffer, runWithLogs } from './logs.js';
 import type { FunctionInfo, HostMessage, SandboxMessage, WireError } from './protocol.js';
 import { isResponse, readWebResponse, toWebRequest } from './web-http.js';
 
 type InvokeMessage = Extract<HostMessage, { t: 'invoke' }>;
 
-function send(message: SandboxMessage, then?: () => void): void {
-  if (!process.connected) return;
-  process.send?.(encodeSandbox(message), undefined, undefined, then);
+const outbox = new Outbox((batch) => {
+  if (process.connected) process.send?.(batch);
+});
+
+/** Queued for this turn's batch; log lines and the last words of a dying instance go at once. */
+function send(message: SandboxMessage): void {
+  outbox.push(encodeSandbox(message), message.t === 'log');
 }
 
 function toWireError(e: unknown): WireError {
@@ -34,14 +38,15 @@ function safeJson(value: unknown): string {
 }
 
 let entry: Entry | undefined;
-let fnInfo: FunctionInfo | undefined;
+/** The fields of `ctx` that are the same for every invocation of this function: made once, at load. */
+let contextBase: Readonly<Record<string, unknown>> = {};
 
 async function load(message: Extract<HostMessage, { t: 'load' }>): Promise<void> {
   const started = performance.now();
   // The instance was started with an empty environment; it now gets exactly the function's own.
   for (const key of Object.keys(process.env)) delete process.env[key];
   Object.assign(process.env, message.env);
-  fnInfo = message.fn;
+  contextBase = baseContext(message.fn, message.env);
   try {
     const mod = (await import(pathToFileURL(message.bundle).href)) as Record<string, unknown>;
     const picked = pickEntry(mod, message.exportName);
@@ -53,11 +58,8 @@ async function load(message: Extract<HostMessage, { t: 'load' }>): Promise<void>
   }
 }
 
-function makeContext(message: InvokeMessage, logs: LogBuffer): Record<string, unknown> {
-  const info = fnInfo!;
+function baseContext(info: FunctionInfo, env: Readonly<Record<string, string>>): Record<string, unknown> {
   return {
-    invocationId: message.id,
-    awsRequestId: message.id,
     functionName: info.name,
     functionVersion: String(info.version),
     version: info.version,
@@ -65,11 +67,20 @@ function makeContext(message: InvokeMessage, logs: LogBuffer): Record<string, un
     invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${info.name}`,
     logGroupName: `/gust/functions/${info.name}`,
     logStreamName: `${info.name}/${info.version}/${process.pid}`,
+    // A snapshot: reading process.env costs tens of microseconds, and it only changes at load.
+    env: Object.freeze({ ...env }),
+    callbackWaitsForEmptyEventLoop: true,
+  };
+}
+
+function makeContext(message: InvokeMessage, logs: LogBuffer): Record<string, unknown> {
+  return {
+    ...contextBase,
+    invocationId: message.id,
+    awsRequestId: message.id,
     traceId: message.traceId,
     params: message.kind === 'http' ? message.request.params : {},
-    env: { ...process.env },
-    log: boundLogger(logs),
-    callbackWaitsForEmptyEventLoop: true,
+    log: new InvocationLogger(logs),
     getRemainingTimeInMillis: () => Math.max(0, message.deadline - Date.now()),
   };
 }
@@ -141,7 +152,9 @@ function invoke(message: InvokeMessage): void {
 }
 
 function dieWith(e: unknown): void {
-  send({ t: 'fatal', error: toWireError(e) }, () => process.exit(1));
+  outbox.flush();
+  if (process.connected)
+    process.send?.([{ t: 'fatal', error: toWireError(e) }], undefined, undefined, () => process.exit(1));
   setTimeout(() => process.exit(1), 200).unref();
 }
 
@@ -150,11 +163,14 @@ process.on('uncaughtException', dieWith);
 process.on('unhandledRejection', dieWith);
 // The host is gone (or stopped us): nothing may outlive it.
 process.on('disconnect', () => process.exit(0));
-process.on('message', (raw: unknown) => {
-  const message = decodeHost(raw);
+process.on('message', (batch: unknown[]) => {
+  for (const raw of batch) receive(decodeHost(raw));
+});
+
+function receive(message: HostMessage): void {
   if (message.t === 'invoke') invoke(message);
   else if (message.t === 'load') void load(message);
-});
+}
 // Node loads its fetch classes (undici) on first use: do it now, in the stem cell, not in the
 // first invocation of a function.
 void new Response(new Request('http://localhost/', { method: 'POST', body: 'x' }).body)
