@@ -167,7 +167,13 @@ export class Dispatcher {
       const created: Pool = new Pool(
         this.deps.factory,
         {
-          fn: { name: spec.name, version: v.version, memoryMb: spec.memoryMb, timeoutMs: spec.timeoutMs },
+          fn: {
+            name: spec.name,
+            version: v.version,
+            memoryMb: spec.memoryMb,
+            timeoutMs: spec.timeoutMs,
+            concurrency: spec.concurrency,
+          },
           bundlePath: v.bundlePath,
           exportName: spec.handler.export,
           env: spec.env,

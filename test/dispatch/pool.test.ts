@@ -59,7 +59,13 @@ function pool(
   opts: { bundle?: string; onEmpty?: () => void; via?: SandboxFactory } = {},
 ) {
   const spec: LoadSpec = {
-    fn: { name: 'unit', version: ++versions, memoryMb: 128, timeoutMs: 10_000 },
+    fn: {
+      name: 'unit',
+      version: ++versions,
+      memoryMb: 128,
+      timeoutMs: 10_000,
+      concurrency: limits.concurrency ?? 1,
+    },
     bundlePath: path.join(dir, opts.bundle ?? 'worker.mjs'),
     exportName: undefined,
     env: {},

@@ -68,7 +68,19 @@ functions:
       - http: { path: /aws/users/:user/posts/:post }
       - http: { path: /aws/bin, methods: [POST] }
       - http: { path: /aws/plain }
+  chatter:
+    handler: src/chatter.mjs
+    concurrency: 4
+    triggers:
+      - http: { path: /chatter/:n }
 `,
+    'src/chatter.mjs': `export default async (req, ctx) => {
+  console.log('start ' + ctx.params.n);
+  await new Promise((r) => setTimeout(r, 50 + 20 * Number(ctx.params.n)));
+  console.log('end ' + ctx.params.n);
+  ctx.log.info('via ctx ' + ctx.params.n);
+  return new Response(ctx.params.n);
+};`,
     'src/web.ts': WEB,
     'src/aws.js': LAMBDA,
   });
@@ -157,6 +169,23 @@ describe('Lambda-style handlers', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json');
     expect(await res.json()).toMatchObject({ plain: true, id: res.headers.get('x-gust-invocation-id') });
+  });
+});
+
+describe('console output', () => {
+  it('is kept apart per invocation when one instance serves several at once', async () => {
+    const answers = await Promise.all(
+      [1, 2, 3, 4].map(async (n) => (await fetch(`${g.url}/chatter/${n}`)).text()),
+    );
+    expect(answers).toEqual(['1', '2', '3', '4']);
+    const list = await records(g, 'chatter');
+    expect(new Set(list.map((r) => r.instance)).size).toBe(1);
+    for (const r of list) {
+      const n = r.logs.match(/start (\d)/)?.[1];
+      expect(r.logs).toContain(`end ${n}`);
+      expect(r.logs).toContain(`via ctx ${n}`);
+      expect(r.logs.match(/start \d/g)).toHaveLength(1);
+    }
   });
 });
 

@@ -39,12 +39,33 @@ export class LogBuffer {
   }
 }
 
-const current = new AsyncLocalStorage<LogBuffer>();
 export const initLogs = new LogBuffer();
 
-export function runWithLogs<T>(buffer: LogBuffer, fn: () => T): T {
-  return current.run(buffer, fn);
+/**
+ * Whose lines these are. With one invocation at a time, simply the one running; with several at
+ * once, AsyncLocalStorage tells them apart, at the price of promise hooks that slow every
+ * invocation by a few microseconds, so it is used only then.
+ */
+const concurrentOwner = new AsyncLocalStorage<LogBuffer>();
+let concurrent = false;
+let soleOwner: LogBuffer | undefined;
+
+export function setConcurrent(yes: boolean): void {
+  concurrent = yes;
 }
+
+export function runWithLogs<T>(buffer: LogBuffer, fn: () => T): T {
+  if (concurrent) return concurrentOwner.run(buffer, fn);
+  soleOwner = buffer;
+  return fn();
+}
+
+/** Lines written after the invocation ended (a stray timer) belong to no one. */
+export function endLogs(buffer: LogBuffer): void {
+  if (soleOwner === buffer) soleOwner = undefined;
+}
+
+const owner = (): LogBuffer => (concurrent ? concurrentOwner.getStore() : soleOwner) ?? initLogs;
 
 const LEVELS = {
   log: 'INFO',
@@ -62,7 +83,7 @@ const LEVELS = {
 export function captureConsole(): void {
   for (const [method, level] of Object.entries(LEVELS)) {
     (console as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
-      (current.getStore() ?? initLogs).add(level, format(...args));
+      owner().add(level, format(...args));
     };
   }
   captureStream(process.stdout, 'INFO');
@@ -72,7 +93,7 @@ export function captureConsole(): void {
 function captureStream(stream: NodeJS.WriteStream, level: string): void {
   stream.write = ((chunk: unknown, encoding?: unknown, callback?: unknown) => {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
-    (current.getStore() ?? initLogs).add(level, text.replace(/\n$/, ''));
+    owner().add(level, text.replace(/\n$/, ''));
     const done = typeof encoding === 'function' ? encoding : callback;
     if (typeof done === 'function') queueMicrotask(() => (done as () => void)());
     return true;

@@ -7,7 +7,15 @@ import { pathToFileURL } from 'node:url';
 import { decodeHost, encodeSandbox, Outbox } from './codec.js';
 import { callLambda, type Entry, pickEntry } from './handler.js';
 import { fromLambdaResult, toApiGatewayV2Event } from './lambda-http.js';
-import { captureConsole, InvocationLogger, initLogs, LogBuffer, runWithLogs } from './logs.js';
+import {
+  captureConsole,
+  endLogs,
+  InvocationLogger,
+  initLogs,
+  LogBuffer,
+  runWithLogs,
+  setConcurrent,
+} from './logs.js';
 import type { FunctionInfo, HostMessage, SandboxMessage, WireError } from './protocol.js';
 import { isResponse, readWebResponse, toWebRequest } from './web-http.js';
 
@@ -39,7 +47,7 @@ function safeJson(value: unknown): string {
 
 let entry: Entry | undefined;
 /** The fields of `ctx` that are the same for every invocation of this function: made once, at load. */
-let contextBase: Readonly<Record<string, unknown>> = {};
+let contextBase: ContextBase;
 
 async function load(message: Extract<HostMessage, { t: 'load' }>): Promise<void> {
   const started = performance.now();
@@ -47,6 +55,7 @@ async function load(message: Extract<HostMessage, { t: 'load' }>): Promise<void>
   for (const key of Object.keys(process.env)) delete process.env[key];
   Object.assign(process.env, message.env);
   contextBase = baseContext(message.fn, message.env);
+  setConcurrent(message.fn.concurrency > 1);
   try {
     const mod = (await import(pathToFileURL(message.bundle).href)) as Record<string, unknown>;
     const picked = pickEntry(mod, message.exportName);
@@ -58,7 +67,18 @@ async function load(message: Extract<HostMessage, { t: 'load' }>): Promise<void>
   }
 }
 
-function baseContext(info: FunctionInfo, env: Readonly<Record<string, string>>): Record<string, unknown> {
+interface ContextBase {
+  readonly functionName: string;
+  readonly functionVersion: string;
+  readonly version: number;
+  readonly memoryLimitInMB: string;
+  readonly invokedFunctionArn: string;
+  readonly logGroupName: string;
+  readonly logStreamName: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+function baseContext(info: FunctionInfo, env: Readonly<Record<string, string>>): ContextBase {
   return {
     functionName: info.name,
     functionVersion: String(info.version),
@@ -69,19 +89,29 @@ function baseContext(info: FunctionInfo, env: Readonly<Record<string, string>>):
     logStreamName: `${info.name}/${info.version}/${process.pid}`,
     // A snapshot: reading process.env costs tens of microseconds, and it only changes at load.
     env: Object.freeze({ ...env }),
-    callbackWaitsForEmptyEventLoop: true,
   };
 }
 
+/** `ctx`: a plain object (handlers spread and serialize it), its fields set one by one (cheaper than a spread). */
 function makeContext(message: InvokeMessage, logs: LogBuffer): Record<string, unknown> {
+  const base = contextBase;
+  const deadline = message.deadline;
   return {
-    ...contextBase,
     invocationId: message.id,
     awsRequestId: message.id,
+    functionName: base.functionName,
+    functionVersion: base.functionVersion,
+    version: base.version,
+    memoryLimitInMB: base.memoryLimitInMB,
+    invokedFunctionArn: base.invokedFunctionArn,
+    logGroupName: base.logGroupName,
+    logStreamName: base.logStreamName,
     traceId: message.traceId,
     params: message.kind === 'http' ? message.request.params : {},
+    env: base.env,
     log: new InvocationLogger(logs),
-    getRemainingTimeInMillis: () => Math.max(0, message.deadline - Date.now()),
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
 }
 
@@ -145,9 +175,9 @@ function describe(value: unknown): string {
 function invoke(message: InvokeMessage): void {
   const logs = new LogBuffer((text) => send({ t: 'log', id: message.id, text }));
   void runWithLogs(logs, () =>
-    run(message, logs).catch((e: unknown) =>
-      send({ t: 'error', id: message.id, error: toWireError(e), logs: logs.take() }),
-    ),
+    run(message, logs)
+      .catch((e: unknown) => send({ t: 'error', id: message.id, error: toWireError(e), logs: logs.take() }))
+      .finally(() => endLogs(logs)),
   );
 }
 

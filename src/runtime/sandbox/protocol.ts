@@ -32,6 +32,8 @@ export interface FunctionInfo {
   readonly version: number;
   readonly memoryMb: number;
   readonly timeoutMs: number;
+  /** Invocations one instance serves at once. */
+  readonly concurrency: number;
 }
 
 /** Host -> sandbox. */
