@@ -172,17 +172,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
       'GET',
       '/keys',
       'admin',
-      async () => ({
-        keys: (await keys.list()).map((k) => ({
-          id: k.id,
-          prefix: `gust_${k.id.slice(0, 6)}…`,
-          scope: k.scope,
-          function: k.function,
-          createdAt: k.createdAt,
-          expiresAt: k.expiresAt,
-          revoked: k.revokedAt !== null,
-        })),
-      }),
+      async () => ({ keys: (await keys.list()).map(keyInfo) }),
     ],
     [
       'DELETE',

@@ -1,0 +1,61 @@
+/**
+ * gust: a real platform, started as a user starts it (`gust up DIR --port 0 --data TMP`), and
+ * the control API with its admin key.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { start, stop, waitForLine } from './procs.mjs';
+
+export const ROOT = path.resolve(fileURLToPath(import.meta.url), '../../..');
+const BIN = path.join(ROOT, 'bin', 'gust.js');
+
+const made = new Set();
+
+/** A new temporary folder, removed by removeTempDirs at the end. */
+export async function tempDir(prefix) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  made.add(dir);
+  return dir;
+}
+
+export async function removeTempDirs() {
+  for (const dir of made) await rm(dir, { recursive: true, force: true });
+  made.clear();
+}
+
+/** Writes a project (paths relative to a new temp folder) and returns the folder. */
+export async function writeProject(files) {
+  const dir = await tempDir('gust-bench-project-');
+  for (const [name, content] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    await writeFile(path.join(dir, name), content);
+  }
+  return dir;
+}
+
+/** Starts `gust up DIR` and resolves once it listens: `{url, key, dataDir, proc}`. */
+export async function startGust({ dir, env = {} }) {
+  const dataDir = await tempDir('gust-bench-data-');
+  const proc = start(process.execPath, [BIN, 'up', dir, '--port', '0', '--data', dataDir], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+  });
+  try {
+    const url = await waitForLine(proc, /Gust is listening on (http:\/\/\S+)/, 60_000);
+    const key = (await readFile(path.join(dataDir, 'admin.key'), 'utf8')).trim();
+    return { url, key, dataDir, proc };
+  } catch (e) {
+    await stop(proc);
+    await rm(dataDir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** GET on the control API with the admin key; throws unless 200. */
+export async function apiGet(g, route) {
+  const res = await fetch(`${g.url}/_gust/api/v1${route}`, { headers: { authorization: `Bearer ${g.key}` } });
+  const body = await res.json();
+  if (res.status !== 200) throw new Error(`GET ${route} answered ${res.status}: ${JSON.stringify(body)}`);
+  return body;
+}

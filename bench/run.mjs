@@ -1,0 +1,234 @@
+/**
+ * The Gust bench, in one run on 127.0.0.1: throughput against a bare node:http server, cold start
+ * after scale to zero, and idle memory of a warm instance. Prints a table and writes
+ * bench/results/latest.json. Everything it starts is killed at the end, even on error.
+ * Settings (environment, read here only): BENCH_GENERATOR=wrk|autocannon, BENCH_ROUNDS,
+ * BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_COLD_RUNS.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { apiGet, removeTempDirs, startGust, writeProject } from './lib/gust.mjs';
+import { pickGenerator } from './lib/load.mjs';
+import { stopAll } from './lib/procs.mjs';
+import { fmt, table } from './lib/table.mjs';
+import { coldStart, nodeSpawnBaseline } from './scenarios/cold-start.mjs';
+import { idleMemory } from './scenarios/memory.mjs';
+import { throughput } from './scenarios/throughput.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const TARGETS = { ratioMin: 0.6, ratioAim: 0.75, coldP50MaxMs: 15, coldP50AimMs: 8 };
+
+const int = (name, fallback) => {
+  const v = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(v) || v < 1)
+    throw new Error(`${name} must be a whole number >= 1 (got ${process.env[name]})`);
+  return v;
+};
+const config = {
+  generator: process.env.BENCH_GENERATOR || undefined,
+  rounds: int('BENCH_ROUNDS', 3),
+  seconds: int('BENCH_SECONDS', 10),
+  warmupSeconds: int('BENCH_WARMUP_SECONDS', 3),
+  connections: int('BENCH_CONNECTIONS', 50),
+  coldRuns: int('BENCH_COLD_RUNS', 20),
+  coldSettleMs: 100,
+};
+
+const HANDLER = "export default async function () {\n  return Response.json({ hello: 'world' });\n}\n";
+const MANIFEST = `functions:
+  hello:
+    handler: hello.mjs
+    concurrency: 100
+    scale: { min: 1, max: 1 }
+    triggers:
+      - http: { path: /hello, methods: [GET] }
+  cold:
+    handler: hello.mjs
+    memory: 256
+    scale: { min: 0, max: 1, idle: 200ms }
+    triggers:
+      - http: { path: /cold, methods: [GET] }
+`;
+
+const progress = (text) => process.stderr.write(`  .. ${text}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function main() {
+  const began = Date.now();
+  const gen = pickGenerator(config.generator);
+  const machine = {
+    nproc: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    memGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    generator: `${gen.name} (${gen.version})`,
+  };
+  const command = {
+    run: 'npm run bench   (= npm run build && node bench/run.mjs)',
+    load: gen
+      .argv('URL', config.seconds, config.connections)
+      .map((a) => path.basename(a))
+      .join(' '),
+  };
+  console.log(`Gust bench, ${new Date().toISOString()}`);
+  console.log(`command:   ${command.run}`);
+  console.log(
+    `load:      ${command.load}  (after a ${config.warmupSeconds} s warm-up, ${config.rounds} rounds each, alternating)`,
+  );
+  console.log(
+    `machine:   ${machine.nproc} CPUs (${machine.cpu}), ${machine.memGiB} GiB, ${machine.os}, node ${machine.node}, generator ${machine.generator}\n`,
+  );
+
+  try {
+    const dir = await writeProject({ 'hello.mjs': HANDLER, 'gust.yaml': MANIFEST });
+    progress('starting gust up (stem cells: default)');
+    const g = await startGust({ dir });
+    await waitFor(
+      async () => (await apiGet(g, '/functions/hello')).instances === 1,
+      'hello to have its warm instance',
+    );
+    const tp = await throughput({ gen, gustUrl: `${g.url}/hello`, ...config, progress });
+    const cold = await coldStart({
+      g,
+      name: 'cold',
+      runs: config.coldRuns,
+      settleMs: config.coldSettleMs,
+      progress,
+    });
+    await stopAll();
+    const spawn = await nodeSpawnBaseline({ runs: config.coldRuns });
+    const memory = await idleMemory({ handler: HANDLER, progress });
+    const results = {
+      date: new Date().toISOString(),
+      command,
+      machine,
+      config,
+      targets: TARGETS,
+      throughput: tp,
+      coldStart: cold,
+      nodeSpawn: spawn,
+      memory,
+    };
+    results.elapsedSeconds = Math.round((Date.now() - began) / 1000);
+    print(results);
+    await mkdir(path.join(HERE, 'results'), { recursive: true });
+    const micro = (_key, v) => (typeof v === 'number' ? Math.round(v * 1000) / 1000 : v);
+    await writeFile(path.join(HERE, 'results', 'latest.json'), `${JSON.stringify(results, micro, 2)}\n`);
+    console.log(`\nwritten: bench/results/latest.json   (whole run: ${results.elapsedSeconds} s)`);
+  } finally {
+    await cleanUp();
+  }
+}
+
+function print(results) {
+  const { throughput: tp, coldStart: cold, nodeSpawn, memory, config: c } = results;
+  const verdict = (v, ok, aim) => (aim(v) ? 'meets aim' : ok(v) ? 'meets target' : 'MISSES target');
+  console.log(
+    `1. Throughput: GET {"hello":"world"}, ${c.connections} keep-alive connections, ${c.seconds} s per round`,
+  );
+  const rows = [];
+  const rounds = Math.max(tp.runs.bare.length, tp.runs.gust.length);
+  for (let i = 0; i < rounds; i++) {
+    for (const name of ['bare', 'gust']) {
+      const r = tp.runs[name][i];
+      if (r)
+        rows.push([
+          label(name),
+          String(r.round),
+          fmt(r.rps, 0),
+          fmt(r.p50Ms, 2),
+          fmt(r.p99Ms, 2),
+          String(r.failed),
+        ]);
+    }
+  }
+  for (const name of ['bare', 'gust']) {
+    const s = tp[name];
+    rows.push([
+      `${label(name)}, median`,
+      '-',
+      fmt(s.rps, 0),
+      fmt(s.p50Ms, 2),
+      fmt(s.p99Ms, 2),
+      String(s.failed),
+    ]);
+  }
+  console.log(table(['target', 'round', 'req/s', 'p50 ms', 'p99 ms', 'failed'], rows));
+  if (results.machine.generator.startsWith('autocannon'))
+    console.log('(autocannon reports latency in whole milliseconds)');
+  const ratio = tp.ratio;
+  console.log(
+    `ratio gust/bare of median req/s: ${fmt(ratio, 2)}   (target >= ${TARGETS.ratioMin}, aim ${TARGETS.ratioAim}: ${verdict(
+      ratio,
+      (v) => v >= TARGETS.ratioMin,
+      (v) => v >= TARGETS.ratioAim,
+    )})\n`,
+  );
+
+  console.log(
+    `2. Cold start after scale to zero: request -> first byte, fresh connection, ${cold.runs} runs`,
+  );
+  console.log(
+    table(
+      ['measure', 'p50 ms', 'p99 ms'],
+      [
+        ['gust cold request (scaled to zero)', fmt(cold.p50Ms, 2), fmt(cold.p99Ms, 2)],
+        ['  of which initMs (record: module load)', fmt(cold.initMsP50, 2), '-'],
+        ['gust warm request (same function, next)', fmt(cold.warmP50Ms, 2), fmt(cold.warmP99Ms, 2)],
+        ['baseline: spawn node -e, to first line', fmt(nodeSpawn.p50Ms, 2), fmt(nodeSpawn.p99Ms, 2)],
+      ],
+    ),
+  );
+  console.log(
+    `cold confirmed by the records: ${cold.confirmedCold}/${cold.runs}   (cold p50 target <= ${TARGETS.coldP50MaxMs} ms, aim ${TARGETS.coldP50AimMs} ms: ${verdict(
+      cold.p50Ms,
+      (v) => v <= TARGETS.coldP50MaxMs,
+      (v) => v <= TARGETS.coldP50AimMs,
+    )})\n`,
+  );
+
+  console.log('3. Idle memory (VmRSS), one warm instance after one invocation, GUST_STEM_CELLS=0');
+  console.log(
+    table(
+      ['process', 'MiB'],
+      [
+        ['gust instance (node, sandboxed)', fmt(memory.instanceMiB, 1)],
+        ['gust platform (gust up itself)', fmt(memory.platformMiB, 1)],
+        ['baseline: idle bare node', fmt(memory.bareNodeMiB, 1)],
+      ],
+    ),
+  );
+}
+
+const label = (name) => (name === 'bare' ? 'bare node:http' : 'gust hello fn');
+
+async function waitFor(check, what, timeoutMs = 30_000) {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`gave up waiting for ${what} after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+async function cleanUp() {
+  await stopAll();
+  await removeTempDirs();
+}
+
+let exiting = false;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    if (exiting) return;
+    exiting = true;
+    process.stderr.write(`\n${sig}: stopping everything the bench started\n`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});
