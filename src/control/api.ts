@@ -168,12 +168,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
         });
       },
     ],
-    [
-      'GET',
-      '/keys',
-      'admin',
-      async () => ({ keys: (await keys.list()).map(keyInfo) }),
-    ],
+    ['GET', '/keys', 'admin', async () => ({ keys: (await keys.list()).map(keyInfo) })],
     [
       'DELETE',
       '/keys/:id',
