@@ -24,6 +24,7 @@ import { json } from './gateway/http.js';
 import { lambdaApi } from './gateway/lambda-api.js';
 import { Router } from './gateway/router.js';
 import { Gateway } from './gateway/server.js';
+import { isAlive } from './lib/processes.js';
 import { MANIFEST_FILES, readManifest } from './manifest/load.js';
 import { Recorder } from './observe/records.js';
 import { NodeSandboxFactory } from './runtime/node/factory.js';
@@ -151,15 +152,6 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   }
   await writeFile(file, `${process.pid}\n`, { mode: 0o600 });
   return () => rm(file, { force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function secretFile(file: string): Promise<Buffer> {

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, cp, link, mkdir, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { isAlive } from '../../lib/processes.js';
 import type { LoadSpec, SandboxFactory, StartOutcome } from '../types.js';
 import { Cell } from './cell.js';
 import { NodeInstance } from './instance.js';
@@ -165,14 +166,5 @@ async function removeStaleRunDirs(): Promise<void> {
     const pid = Number(name.slice(RUN_PREFIX.length).split('-')[0]);
     if (!name.startsWith(RUN_PREFIX) || !Number.isInteger(pid) || isAlive(pid)) continue;
     await rm(path.join(tmp, name), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

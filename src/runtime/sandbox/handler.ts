@@ -3,6 +3,7 @@
  * web (`export default (req, ctx) => Response`) or Lambda (`export const handler = (event, context)`,
  * including the older callback form `(event, context, callback)`).
  */
+import type { Context } from './context.js';
 
 export type Style = 'web' | 'lambda';
 export type HandlerFn = (...args: unknown[]) => unknown;
@@ -41,11 +42,7 @@ function cjsExports(mod: Record<string, unknown>): Record<string, unknown> | und
 }
 
 /** Calls a Lambda-style handler, whether it returns a promise or answers through a callback. */
-export function callLambda(
-  fn: HandlerFn,
-  event: unknown,
-  context: Record<string, unknown>,
-): Promise<unknown> {
+export function callLambda(fn: HandlerFn, event: unknown, context: Context): Promise<unknown> {
   if (fn.length < 3) return Promise.resolve(fn(event, context));
   return new Promise((resolve, reject) => {
     const callback = (err: unknown, result?: unknown) => (err ? reject(err) : resolve(result));

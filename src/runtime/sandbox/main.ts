@@ -5,18 +5,11 @@
  */
 import { pathToFileURL } from 'node:url';
 import { decodeHost, encodeSandbox, Outbox } from './codec.js';
+import { baseContext, type Context, type ContextBase, makeContext } from './context.js';
 import { callLambda, type Entry, pickEntry } from './handler.js';
 import { fromLambdaResult, toApiGatewayV2Event } from './lambda-http.js';
-import {
-  captureConsole,
-  endLogs,
-  InvocationLogger,
-  initLogs,
-  LogBuffer,
-  runWithLogs,
-  setConcurrent,
-} from './logs.js';
-import type { FunctionInfo, HostMessage, SandboxMessage, WireError } from './protocol.js';
+import { captureConsole, endLogs, initLogs, LogBuffer, runWithLogs, setConcurrent } from './logs.js';
+import type { HostMessage, SandboxMessage, WireError } from './protocol.js';
 import { isResponse, readWebResponse, toWebRequest } from './web-http.js';
 
 type InvokeMessage = Extract<HostMessage, { t: 'invoke' }>;
@@ -46,7 +39,6 @@ function safeJson(value: unknown): string {
 }
 
 let entry: Entry | undefined;
-/** The fields of `ctx` that are the same for every invocation of this function: made once, at load. */
 let contextBase: ContextBase;
 
 async function load(message: Extract<HostMessage, { t: 'load' }>): Promise<void> {
@@ -67,57 +59,14 @@ async function load(message: Extract<HostMessage, { t: 'load' }>): Promise<void>
   }
 }
 
-interface ContextBase {
-  readonly functionName: string;
-  readonly functionVersion: string;
-  readonly version: number;
-  readonly memoryLimitInMB: string;
-  readonly invokedFunctionArn: string;
-  readonly logGroupName: string;
-  readonly logStreamName: string;
-  readonly env: Readonly<Record<string, string>>;
-}
-
-function baseContext(info: FunctionInfo, env: Readonly<Record<string, string>>): ContextBase {
-  return {
-    functionName: info.name,
-    functionVersion: String(info.version),
-    version: info.version,
-    memoryLimitInMB: String(info.memoryMb),
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${info.name}`,
-    logGroupName: `/gust/functions/${info.name}`,
-    logStreamName: `${info.name}/${info.version}/${process.pid}`,
-    // A snapshot: reading process.env costs tens of microseconds, and it only changes at load.
-    env: Object.freeze({ ...env }),
-  };
-}
-
-/** `ctx`: a plain object (handlers spread and serialize it), its fields set one by one (cheaper than a spread). */
-function makeContext(message: InvokeMessage, logs: LogBuffer): Record<string, unknown> {
-  const base = contextBase;
-  const deadline = message.deadline;
-  return {
-    invocationId: message.id,
-    awsRequestId: message.id,
-    functionName: base.functionName,
-    functionVersion: base.functionVersion,
-    version: base.version,
-    memoryLimitInMB: base.memoryLimitInMB,
-    invokedFunctionArn: base.invokedFunctionArn,
-    logGroupName: base.logGroupName,
-    logStreamName: base.logStreamName,
-    traceId: message.traceId,
-    params: message.kind === 'http' ? message.request.params : {},
-    env: base.env,
-    log: new InvocationLogger(logs),
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-  };
-}
-
 async function run(message: InvokeMessage, logs: LogBuffer): Promise<void> {
   const { fn, style } = entry!;
-  const context = makeContext(message, logs);
+  const params = message.kind === 'http' ? message.request.params : {};
+  const context = makeContext(
+    contextBase,
+    { id: message.id, traceId: message.traceId, deadline: message.deadline, params },
+    logs,
+  );
   const { id } = message;
   if (message.kind === 'http' && style === 'web') {
     const res = await fn(toWebRequest(message.request), context);
@@ -147,7 +96,7 @@ async function run(message: InvokeMessage, logs: LogBuffer): Promise<void> {
 }
 
 /** An event given to a web-standard handler arrives as a JSON POST; a JSON answer is parsed back. */
-async function callWeb(fn: Entry['fn'], event: unknown, context: Record<string, unknown>): Promise<unknown> {
+async function callWeb(fn: Entry['fn'], event: unknown, context: Context): Promise<unknown> {
   const req = new Request('http://localhost/', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

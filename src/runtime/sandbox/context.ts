@@ -1,0 +1,86 @@
+/**
+ * context: `ctx`, the second argument of every handler. Its type is the one function authors
+ * import (`import type { Context } from 'gust'` re-exports it), so the two cannot drift apart.
+ */
+import { InvocationLogger, type LogBuffer } from './logs.js';
+import type { FunctionInfo } from './protocol.js';
+
+export interface Logger {
+  log(...args: unknown[]): void;
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+  debug(...args: unknown[]): void;
+  trace(...args: unknown[]): void;
+}
+
+/** The fields that are the same for every invocation of a function version: made once, at load. */
+export interface ContextBase {
+  readonly functionName: string;
+  readonly functionVersion: string;
+  readonly version: number;
+  readonly memoryLimitInMB: string;
+  readonly invokedFunctionArn: string;
+  readonly logGroupName: string;
+  readonly logStreamName: string;
+  /** The function's own environment: its manifest `env`, nothing of the platform's. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Lambda-style handlers find the fields of AWS's context here too. */
+export interface Context extends ContextBase {
+  readonly invocationId: string;
+  /** Same as invocationId, under AWS's name. */
+  readonly awsRequestId: string;
+  /** W3C trace id of the invocation. */
+  readonly traceId: string;
+  /** The route's path parameters (`/items/:id` -> `{ id }`); `proxy` holds what a final `*` caught. */
+  readonly params: Readonly<Record<string, string>>;
+  /** Writes to this invocation's logs (console.* does the same). */
+  readonly log: Logger;
+  callbackWaitsForEmptyEventLoop: boolean;
+  getRemainingTimeInMillis(): number;
+}
+
+export function baseContext(info: FunctionInfo, env: Readonly<Record<string, string>>): ContextBase {
+  return {
+    functionName: info.name,
+    functionVersion: String(info.version),
+    version: info.version,
+    memoryLimitInMB: String(info.memoryMb),
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${info.name}`,
+    logGroupName: `/gust/functions/${info.name}`,
+    logStreamName: `${info.name}/${info.version}/${process.pid}`,
+    // A snapshot: reading process.env costs tens of microseconds, and it only changes at load.
+    env: Object.freeze({ ...env }),
+  };
+}
+
+export interface InvocationFacts {
+  readonly id: string;
+  readonly traceId: string;
+  readonly deadline: number;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/** A plain object (handlers spread and serialize it), its fields set one by one: cheaper than a spread. */
+export function makeContext(base: ContextBase, facts: InvocationFacts, logs: LogBuffer): Context {
+  const { deadline } = facts;
+  return {
+    invocationId: facts.id,
+    awsRequestId: facts.id,
+    functionName: base.functionName,
+    functionVersion: base.functionVersion,
+    version: base.version,
+    memoryLimitInMB: base.memoryLimitInMB,
+    invokedFunctionArn: base.invokedFunctionArn,
+    logGroupName: base.logGroupName,
+    logStreamName: base.logStreamName,
+    traceId: facts.traceId,
+    params: facts.params,
+    env: base.env,
+    log: new InvocationLogger(logs),
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  };
+}
