@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fromLambdaResult, toApiGatewayV2Event } from '../../src/runtime/sandbox/lambda-http.js';
 import type { WireRequest, WireResponse } from '../../src/runtime/sandbox/protocol.js';
 
-const goldenUrl = new URL('../../../shared/reference/aws-events/apigw-v2-request.json', import.meta.url);
+const goldenUrl = new URL('../fixtures/aws-events/apigw-v2-request.json', import.meta.url);
 const golden: unknown = JSON.parse(readFileSync(goldenUrl, 'utf8'));
 
 const encoder = new TextEncoder();

@@ -1,7 +1,7 @@
 /**
  * lambda-http: API Gateway HTTP API payload format 2.0, so that Lambda handlers written for AWS
  * run unmodified on an HTTP route. Pure: the request becomes an event, the returned value a response.
- * Reference: the golden sample in shared/reference/aws-events/apigw-v2-request.json.
+ * Reference: the golden sample in test/fixtures/aws-events/apigw-v2-request.json.
  */
 import { Buffer } from 'node:buffer';
 import type { WireRequest, WireResponse } from './protocol.js';
