@@ -24,6 +24,7 @@ export interface NodeFactoryOptions {
 
 const RUN_PREFIX = 'gust-run-';
 const UID_RANGE = 100_000;
+const REFILL_DELAY_MS = 100;
 const MAX_STEM_SIZES = 4;
 
 export class NodeSandboxFactory implements SandboxFactory {
@@ -69,8 +70,10 @@ export class NodeSandboxFactory implements SandboxFactory {
       return { type: 'crashed', reason: await cell.exited };
     }
     const bundle = path.join(cell.dir, 'fn.mjs');
-    await link(spec.bundlePath, bundle).catch(() => copyFile(spec.bundlePath, bundle));
-    await chmod(bundle, 0o644);
+    await link(spec.bundlePath, bundle).catch(async () => {
+      await copyFile(spec.bundlePath, bundle);
+      await chmod(bundle, 0o644);
+    });
     return new Promise((resolve) => {
       cell.onMessage((m) => {
         if (m.t === 'loaded')
@@ -94,11 +97,15 @@ export class NodeSandboxFactory implements SandboxFactory {
     await rm(this.runDir, { recursive: true, force: true });
   }
 
-  /** An idle stem cell of that size if one is ready, else a new process. */
+  /**
+   * An idle stem cell of that size if one is ready, else a new process. The replacement starts a
+   * little later: starting a process blocks this event loop for milliseconds and its boot takes a
+   * core for tens, which the cold start that took the cell needs now.
+   */
   private async take(memoryMb: number): Promise<Cell> {
     const cells = this.stem.get(memoryMb) ?? [];
     const cell = cells.shift() ?? (await this.spawn(memoryMb));
-    this.refill(memoryMb);
+    setTimeout(() => this.refill(memoryMb), REFILL_DELAY_MS).unref();
     return cell;
   }
 

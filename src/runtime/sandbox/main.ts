@@ -10,6 +10,7 @@ import { callLambda, type Entry, pickEntry } from './handler.js';
 import { fromLambdaResult, toApiGatewayV2Event } from './lambda-http.js';
 import { captureConsole, endLogs, initLogs, LogBuffer, runWithLogs, setConcurrent } from './logs.js';
 import type { HostMessage, SandboxMessage, WireError } from './protocol.js';
+import { warmUp } from './warm.js';
 import { isResponse, readWebResponse, toWebRequest } from './web-http.js';
 
 type InvokeMessage = Extract<HostMessage, { t: 'invoke' }>;
@@ -150,8 +151,4 @@ function receive(message: HostMessage): void {
   if (message.t === 'invoke') invoke(message);
   else if (message.t === 'load') void load(message);
 }
-// Node loads its fetch classes (undici) on first use: do it now, in the stem cell, not in the
-// first invocation of a function.
-void new Response(new Request('http://localhost/', { method: 'POST', body: 'x' }).body)
-  .text()
-  .then(() => send({ t: 'ready' }));
+void warmUp().then(() => send({ t: 'ready' }));
