@@ -87,7 +87,12 @@ export class Dispatcher {
   async invoke(inv: Invocation, sink?: HttpSink): Promise<DispatchResult> {
     this.inflight++;
     try {
-      return await this.run(inv, sink);
+      const version = inv.version ?? this.active.get(inv.function);
+      // Known versions are found without waiting: this is every call but the first of a version.
+      const known = version === undefined ? undefined : this.versions.get(key(inv.function, version));
+      const v = known ?? (version === undefined ? undefined : await this.load(inv.function, version));
+      if (!v) throw new Error(`dispatch: no version of ${inv.function} to run (the caller checks first)`);
+      return await this.run(inv, v, sink);
     } finally {
       if (--this.inflight === 0) this.idle?.();
     }
@@ -101,12 +106,14 @@ export class Dispatcher {
     this.retired.clear();
   }
 
-  private async run(inv: Invocation, sink: HttpSink | undefined): Promise<DispatchResult> {
-    const version = inv.version ?? this.active.get(inv.function);
-    const v = version === undefined ? undefined : await this.resolve(inv.function, version);
-    if (!v) throw new Error(`dispatch: no version of ${inv.function} to run (the caller checks first)`);
+  private async run(
+    inv: Invocation,
+    v: RunnableVersion,
+    sink: HttpSink | undefined,
+  ): Promise<DispatchResult> {
     const pool = this.poolFor(v);
-    const lease = await pool.acquire(inv.received + v.spec.timeoutMs);
+    const deadline = inv.received + v.spec.timeoutMs;
+    const lease = pool.tryAcquire() ?? (await pool.acquire(deadline));
     if (lease.type !== 'ok') return this.finish(inv, v, lease, failedStart(lease), 0);
     const started = performance.now();
     const work = toWork(inv, Date.now() + v.spec.timeoutMs);
@@ -150,9 +157,7 @@ export class Dispatcher {
     return { record, outcome };
   }
 
-  private async resolve(name: string, version: number): Promise<RunnableVersion | undefined> {
-    const known = this.versions.get(key(name, version));
-    if (known) return known;
+  private async load(name: string, version: number): Promise<RunnableVersion | undefined> {
     const loaded = await this.deps.loadVersion(name, version);
     if (loaded) this.versions.set(key(name, version), loaded);
     return loaded;

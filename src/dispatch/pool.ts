@@ -72,6 +72,13 @@ export class Pool {
     return this.waiters.length > 0 || [...this.slots].some((s) => s.inflight > 0);
   }
 
+  /** A warm slot at once, when one is free and nobody waits before us; otherwise `acquire`. */
+  tryAcquire(): Lease | undefined {
+    if (this.waiters.length > 0) return undefined;
+    const free = this.freeSlot();
+    return free && this.lease(free);
+  }
+
   acquire(deadline: number): Promise<Lease> {
     const free = this.freeSlot();
     if (free && this.waiters.length === 0) return Promise.resolve(this.lease(free));

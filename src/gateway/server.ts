@@ -68,7 +68,8 @@ export class Gateway {
     const pathname = q < 0 ? url : url.slice(0, q);
     if (pathname === '/_gust/healthz') return write(res, this.doors.health());
     if (this.closing) return write(res, errorResponse(new GustError('UNAVAILABLE', 'Gust is shutting down')));
-    const body = await readBody(req, this.opts.maxBodyBytes);
+    const read = readBody(req, this.opts.maxBodyBytes);
+    const body = Buffer.isBuffer(read) ? read : await read;
     if (body === undefined) {
       const limit = `${this.opts.maxBodyBytes / (1024 * 1024)} MB`;
       res.setHeader('connection', 'close');
@@ -98,8 +99,13 @@ export class Gateway {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** The whole body, or undefined when it is over the limit (the rest is discarded, unread). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> | Buffer {
+  // Without a length or chunked encoding, HTTP/1.1 has no body: nothing to wait for.
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined)
+    return EMPTY;
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) {
     req.resume();
