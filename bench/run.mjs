@@ -37,6 +37,8 @@ const config = {
 };
 
 const HANDLER = "export default async function () {\n  return Response.json({ hello: 'world' });\n}\n";
+const AWS_HANDLER =
+  "export const handler = async () => ({\n  statusCode: 200,\n  headers: { 'content-type': 'application/json' },\n  body: JSON.stringify({ hello: 'world' }),\n});\n";
 const MANIFEST = `functions:
   hello:
     handler: hello.mjs
@@ -44,6 +46,12 @@ const MANIFEST = `functions:
     scale: { min: 1, max: 1 }
     triggers:
       - http: { path: /hello, methods: [GET] }
+  hello-aws:
+    handler: hello-aws.mjs
+    concurrency: 100
+    scale: { min: 1, max: 1 }
+    triggers:
+      - http: { path: /hello-aws, methods: [GET] }
   cold:
     handler: hello.mjs
     memory: 256
@@ -83,14 +91,21 @@ async function main() {
   );
 
   try {
-    const dir = await writeProject({ 'hello.mjs': HANDLER, 'gust.yaml': MANIFEST });
+    const dir = await writeProject({
+      'hello.mjs': HANDLER,
+      'hello-aws.mjs': AWS_HANDLER,
+      'gust.yaml': MANIFEST,
+    });
     progress('starting gust up (stem cells: default)');
     const g = await startGust({ dir });
     await waitFor(
-      async () => (await apiGet(g, '/functions/hello')).instances === 1,
+      async () =>
+        (await apiGet(g, '/functions/hello')).instances === 1 &&
+        (await apiGet(g, '/functions/hello-aws')).instances === 1,
       'hello to have its warm instance',
     );
-    const tp = await throughput({ gen, gustUrl: `${g.url}/hello`, ...config, progress });
+    const gustUrls = { gust: `${g.url}/hello`, 'gust-aws': `${g.url}/hello-aws` };
+    const tp = await throughput({ gen, gustUrls, ...config, progress });
     const cold = await coldStart({
       g,
       name: 'cold',
@@ -130,9 +145,9 @@ function print(results) {
     `1. Throughput: GET {"hello":"world"}, ${c.connections} keep-alive connections, ${c.seconds} s per round`,
   );
   const rows = [];
-  const rounds = Math.max(tp.runs.bare.length, tp.runs.gust.length);
+  const rounds = Math.max(...tp.names.map((name) => tp.runs[name].length));
   for (let i = 0; i < rounds; i++) {
-    for (const name of ['bare', 'gust']) {
+    for (const name of tp.names) {
       const r = tp.runs[name][i];
       if (r)
         rows.push([
@@ -145,7 +160,7 @@ function print(results) {
         ]);
     }
   }
-  for (const name of ['bare', 'gust']) {
+  for (const name of tp.names) {
     const s = tp[name];
     rows.push([
       `${label(name)}, median`,
@@ -159,14 +174,16 @@ function print(results) {
   console.log(table(['target', 'round', 'req/s', 'p50 ms', 'p99 ms', 'failed'], rows));
   if (results.machine.generator.startsWith('autocannon'))
     console.log('(autocannon reports latency in whole milliseconds)');
-  const ratio = tp.ratio;
-  console.log(
-    `ratio gust/bare of median req/s: ${fmt(ratio, 2)}   (target >= ${TARGETS.ratioMin}, aim ${TARGETS.ratioAim}: ${verdict(
-      ratio,
-      (v) => v >= TARGETS.ratioMin,
-      (v) => v >= TARGETS.ratioAim,
-    )})\n`,
-  );
+  for (const [name, ratio] of Object.entries(tp.ratios)) {
+    console.log(
+      `ratio ${name}/bare of median req/s: ${fmt(ratio, 2)}   (target >= ${TARGETS.ratioMin}, aim ${TARGETS.ratioAim}: ${verdict(
+        ratio,
+        (v) => v >= TARGETS.ratioMin,
+        (v) => v >= TARGETS.ratioAim,
+      )})`,
+    );
+  }
+  console.log('');
 
   console.log(
     `2. Cold start after scale to zero: request -> first byte, fresh connection, ${cold.runs} runs`,
@@ -203,7 +220,8 @@ function print(results) {
   );
 }
 
-const label = (name) => (name === 'bare' ? 'bare node:http' : 'gust hello fn');
+const LABELS = { bare: 'bare node:http', gust: 'gust hello (web)', 'gust-aws': 'gust hello (Lambda)' };
+const label = (name) => LABELS[name] ?? name;
 
 async function waitFor(check, what, timeoutMs = 30_000) {
   const until = Date.now() + timeoutMs;

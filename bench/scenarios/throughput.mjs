@@ -13,13 +13,14 @@ import { median } from '../lib/stats.mjs';
 const BARE = path.resolve(fileURLToPath(import.meta.url), '../../servers/bare-hello.mjs');
 const EXPECTED = JSON.stringify({ hello: 'world' });
 
-export async function throughput({ gen, gustUrl, rounds, seconds, warmupSeconds, connections, progress }) {
+/** `gustUrls`: name -> URL of each Gust hello function measured (web-standard, Lambda style). */
+export async function throughput({ gen, gustUrls, rounds, seconds, warmupSeconds, connections, progress }) {
   const bare = start(process.execPath, [BARE]);
   try {
     const bareUrl = `${await waitForLine(bare, /listening on (http:\/\/\S+)/)}/hello`;
-    const targets = { bare: bareUrl, gust: gustUrl };
+    const targets = { bare: bareUrl, ...gustUrls };
     for (const [name, url] of Object.entries(targets)) await expectHello(name, url);
-    const runs = { bare: [], gust: [] };
+    const runs = Object.fromEntries(Object.keys(targets).map((name) => [name, []]));
     for (let round = 1; round <= rounds; round++) {
       for (const [name, url] of Object.entries(targets)) {
         progress(`throughput round ${round}/${rounds}: ${name} (${warmupSeconds} s warm-up + ${seconds} s)`);
@@ -33,8 +34,12 @@ export async function throughput({ gen, gustUrl, rounds, seconds, warmupSeconds,
       p99Ms: median(list.map((r) => r.p99Ms)),
       failed: list.reduce((n, r) => n + r.failed, 0),
     });
-    const result = { bare: summary(runs.bare), gust: summary(runs.gust), runs };
-    return { ...result, ratio: result.gust.rps / result.bare.rps };
+    const result = { runs };
+    for (const name of Object.keys(targets)) result[name] = summary(runs[name]);
+    const ratios = Object.fromEntries(
+      Object.keys(gustUrls).map((name) => [name, result[name].rps / result.bare.rps]),
+    );
+    return { ...result, ratios, names: Object.keys(targets) };
   } finally {
     await stop(bare);
   }
