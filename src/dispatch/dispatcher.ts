@@ -54,7 +54,8 @@ export class Dispatcher {
     this.versions.set(key(name, v.version), v);
     this.active.set(name, v.version);
     if (previous !== undefined && previous !== v.version) this.retire(name, previous);
-    this.poolFor(v);
+    // The pool may exist already, made for a call to this version while it was not the active one.
+    this.poolFor(v).keepWarm(v.spec.scale.min);
     this.deps.factory.prepare([
       ...new Set([128, ...[...this.versions.values()].map((x) => x.spec.memoryMb)]),
     ]);
@@ -168,7 +169,6 @@ export class Dispatcher {
     let pool = this.pools.get(k);
     if (!pool) {
       const { spec } = v;
-      const isActive = this.active.get(spec.name) === v.version;
       const created: Pool = new Pool(
         this.deps.factory,
         {
@@ -185,7 +185,8 @@ export class Dispatcher {
         },
         {
           concurrency: spec.concurrency,
-          min: isActive ? spec.scale.min : 0,
+          min: 0, // the active version's pool is told its scale.min by activate
+
           max: spec.scale.max,
           idleMs: spec.scale.idleMs,
           queue: this.deps.queuePerFunction,

@@ -47,6 +47,7 @@ interface Waiter {
 }
 
 const MAX_START_CRASHES = 3;
+const WARM_RETRY_MS = 1000;
 
 export class Pool {
   private readonly slots = new Set<Slot>();
@@ -58,10 +59,10 @@ export class Pool {
   constructor(
     private readonly factory: SandboxFactory,
     private readonly spec: LoadSpec,
-    private readonly limits: PoolLimits,
+    private limits: PoolLimits,
     private readonly onEmpty: () => void = () => {},
   ) {
-    for (let i = 0; i < limits.min; i++) this.startInstance(true);
+    this.fillWarm();
   }
 
   get size(): number {
@@ -166,9 +167,25 @@ export class Pool {
         for (const w of this.waiters.splice(0))
           this.settle(w, { type: 'initError', error, logs: '', crashed: true });
       }
+      if (outcome.type !== 'ok' && warm) this.retryWarm();
       this.pump();
       this.checkEmpty();
     });
+  }
+
+  /** Sets how many instances are kept warm (a version that becomes active keeps its scale.min). */
+  keepWarm(min: number): void {
+    this.limits = { ...this.limits, min };
+    this.fillWarm();
+  }
+
+  private fillWarm(): void {
+    while (!this.draining && this.slots.size + this.starting < this.limits.min) this.startInstance(true);
+  }
+
+  /** A warm instance that failed to start is tried again a little later, not at once (no restart storm). */
+  private retryWarm(): void {
+    setTimeout(() => this.fillWarm(), WARM_RETRY_MS).unref();
   }
 
   private addSlot(sandbox: Sandbox, fresh: Slot['fresh']): void {
@@ -181,7 +198,7 @@ export class Pool {
     void sandbox.exited.then(() => {
       if (!this.slots.delete(slot)) return;
       clearTimeout(slot.idleTimer);
-      if (!this.draining && this.slots.size + this.starting < this.limits.min) this.startInstance(true);
+      this.fillWarm();
       this.pump();
       this.checkEmpty();
     });

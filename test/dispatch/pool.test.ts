@@ -207,6 +207,16 @@ describe('Pool with real instances', () => {
     expect(p.size).toBe(1);
   });
 
+  it('starts warm instances when told to keep more (a version that becomes active)', async () => {
+    const p = pool({ min: 0 });
+    expect(p.size).toBe(0);
+    p.keepWarm(2);
+    await vi.waitFor(() => expect(p.size).toBe(2));
+    const lease = ok(await p.acquire(soon()));
+    expect(lease.cold).toBe(false);
+    p.release(lease.slot);
+  });
+
   it('replaces a `min` instance that dies', async () => {
     const p = pool({ min: 1 });
     await vi.waitFor(() => expect(p.size).toBe(1));
