@@ -3,7 +3,7 @@
  * every part in plain sight, embedded mode (SQLite and files under the data folder).
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -24,6 +24,7 @@ import { json } from './gateway/http.js';
 import { lambdaApi } from './gateway/lambda-api.js';
 import { Router } from './gateway/router.js';
 import { Gateway } from './gateway/server.js';
+import { isDirectory, isFile } from './lib/files.js';
 import { isAlive } from './lib/processes.js';
 import { MANIFEST_FILES, readManifest } from './manifest/load.js';
 import { Recorder } from './observe/records.js';
@@ -45,6 +46,7 @@ const CLOSE_GRACE_MS = 30_000;
 export async function startPlatform(config: PlatformConfig, log: Logger): Promise<Platform> {
   const { dataDir } = config;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await chmod(dataDir, 0o700); // a folder that already existed is made private too
   const releaseLock = await lockDataDir(dataDir);
   const db = openDatabase(path.join(dataDir, 'gust.db'));
   const registry = new SqliteRegistry(db);
@@ -154,14 +156,32 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   return () => rm(file, { force: true });
 }
 
+const SECRET_BYTES = 32;
+
+/**
+ * The master secret (each key's SigV4 secret derives from it). Made once, written whole or not at
+ * all (temporary file, then rename); a damaged one is refused, never used as a weak key.
+ */
 async function secretFile(file: string): Promise<Buffer> {
-  try {
-    return Buffer.from(await readFile(file, 'utf8'), 'base64url');
-  } catch {
-    const secret = randomBytes(32);
-    await writeFile(file, secret.toString('base64url'), { mode: 0o600, flag: 'wx' });
+  const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw new GustError('UNAVAILABLE', `cannot read ${file}: ${e.message}`);
+  });
+  if (text === undefined) {
+    const secret = randomBytes(SECRET_BYTES);
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, secret.toString('base64url'), { mode: 0o600 });
+    await rename(tmp, file);
     return secret;
   }
+  const secret = Buffer.from(text.trim(), 'base64url');
+  if (secret.length !== SECRET_BYTES) {
+    throw new GustError(
+      'UNAVAILABLE',
+      `${file} is damaged (not ${SECRET_BYTES} bytes): restore it from a backup, or delete it and create every key again`,
+    );
+  }
+  return secret;
 }
 
 /** The admin key is made on first start (or when the one on file no longer opens this platform). */
@@ -173,14 +193,4 @@ async function ensureAdminKey(keys: Keys, file: string): Promise<void> {
   await chmod(file, 0o600);
 }
 
-const isDirectory = (p: string) =>
-  stat(p).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-const isFile = (p: string) =>
-  stat(p).then(
-    (s) => s.isFile(),
-    () => false,
-  );
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());

@@ -2,9 +2,9 @@
  * bundle: each handler becomes one self-contained ES module (esbuild), the unit a deploy uploads.
  * npm dependencies resolve from the project's own node_modules; node builtins stay external.
  */
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { build, type Message, type Plugin } from 'esbuild';
+import { isFile } from '../lib/files.js';
 import type { FunctionSpec } from '../manifest/types.js';
 
 export type BundleResult = { ok: true; bundles: Record<string, string> } | { ok: false; errors: string[] };
@@ -112,12 +112,4 @@ function formatMessage(m: Message, entryFile: string): string {
 function esbuildErrors(e: unknown): Message[] | undefined {
   if (typeof e !== 'object' || e === null || !('errors' in e) || !Array.isArray(e.errors)) return undefined;
   return e.errors as Message[];
-}
-
-async function isFile(file: string): Promise<boolean> {
-  try {
-    return (await stat(file)).isFile();
-  } catch {
-    return false;
-  }
 }

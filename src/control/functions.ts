@@ -13,8 +13,7 @@ import type {
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { GustError } from '../errors.js';
 import type { Router } from '../gateway/router.js';
-import { parseManifest, type RouteClaim, routeConflicts, validateManifest } from '../manifest/load.js';
-import { parseRoutePath, routeShape } from '../manifest/route.js';
+import { parseManifest, routeClaims, routeConflicts, validateManifest } from '../manifest/load.js';
 import type { FunctionSpec } from '../manifest/types.js';
 
 export interface ControlDeps {
@@ -163,21 +162,6 @@ export class FunctionControl {
   /** Routes of the incoming functions against those of the other functions already deployed. */
   private async checkRoutesAgainstDeployed(incoming: readonly FunctionSpec[]): Promise<void> {
     const names = new Set(incoming.map((s) => s.name));
-    const claims = (
-      specs: readonly FunctionSpec[],
-      where: (s: FunctionSpec, i: number) => string,
-    ): RouteClaim[] =>
-      specs.flatMap((s) =>
-        s.triggers.map((t, i) => {
-          const parsed = parseRoutePath(t.path);
-          return {
-            where: where(s, i),
-            path: t.path,
-            shape: parsed.ok ? routeShape(parsed.segments) : t.path,
-            methods: t.methods,
-          };
-        }),
-      );
     const others: FunctionSpec[] = [];
     for (const f of await this.deps.registry.listFunctions()) {
       if (names.has(f.name)) continue;
@@ -185,8 +169,8 @@ export class FunctionControl {
       if (v) others.push(v.spec);
     }
     const errors = routeConflicts([
-      ...claims(others, (s) => `deployed function ${s.name}`),
-      ...claims(incoming, (s, i) => `functions.${s.name}.triggers[${i}].http`),
+      ...routeClaims(others, (s) => `deployed function ${s.name}`),
+      ...routeClaims(incoming),
     ]);
     if (errors.length > 0) {
       throw new GustError(

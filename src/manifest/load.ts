@@ -3,9 +3,10 @@
  * API receives it as JSON) to a normalized `Manifest`, or every error by key path.
  */
 
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
+import { exists } from '../lib/files.js';
 import { checkManifest, claimRoute, type RouteClaim } from './schema.js';
 import type { FunctionSpec, HttpMethod, Manifest } from './types.js';
 
@@ -80,13 +81,6 @@ async function readText(file: string): Promise<string | { code: string | undefin
     const error = e as NodeJS.ErrnoException;
     return { code: error.code, message: `cannot read ${file}: ${error.message}` };
   }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return stat(file).then(
-    () => true,
-    () => false,
-  );
 }
 
 /**

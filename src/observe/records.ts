@@ -7,6 +7,8 @@ import type { InvocationRecord, InvocationStore } from '../backends/ports.js';
 
 const FLUSH_EVERY_MS = 50;
 const FLUSH_AT = 500;
+const RETRY_AFTER_MS = 1000;
+const MAX_PENDING = 100_000;
 
 /** A cold start bills its init time too (as Lambda does for on-demand functions). */
 export function meter(input: { durationMs: number; initMs: number; cold: boolean; memoryMb: number }): {
@@ -44,6 +46,10 @@ export class Recorder {
         await this.store.add(batch);
       } catch (e) {
         this.onError(e);
+        // Kept for the next flush (a full disk, a busy database), within a bound: billing needs them.
+        const keep = batch.slice(-Math.max(0, MAX_PENDING - this.buffer.length));
+        this.buffer = [...keep, ...this.buffer];
+        this.timer ??= setTimeout(() => void this.flush(), RETRY_AFTER_MS);
       }
     });
     return this.writing;

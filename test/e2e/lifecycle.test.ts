@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   api,
@@ -72,6 +74,17 @@ describe('restart', () => {
     const after = await records(second, 'slow');
     expect(after.map((r) => r.id)).toEqual(expect.arrayContaining(before.map((r) => r.id)));
     expect(after.length).toBe(before.length + 1);
+  });
+});
+
+describe('the master secret', () => {
+  it('is refused when damaged, rather than used as a weak key', async () => {
+    const first = await start();
+    expect(await first.stop('SIGTERM')).toBe(0);
+    await writeFile(path.join(first.dataDir, 'master.key'), 'short');
+    const r = await cli(undefined, ['up', '--port', '0', '--data', first.dataDir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('master.key is damaged');
   });
 });
 

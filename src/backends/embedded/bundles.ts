@@ -1,7 +1,8 @@
 /** embedded/bundles: content-addressed bundle files under <data>/bundles. */
 import { createHash } from 'node:crypto';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { exists } from '../../lib/files.js';
 import type { BundleStore } from '../ports.js';
 
 export class FileBundles implements BundleStore {
@@ -26,11 +27,4 @@ export class FileBundles implements BundleStore {
   private file(hash: string): string {
     return path.join(this.dir, `${hash}.mjs`);
   }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return stat(file).then(
-    () => true,
-    () => false,
-  );
 }
