@@ -46,8 +46,9 @@ export function registerUpCommand(program: Command, cli: Cli): void {
         adminKeyPath: platform.adminKeyPath,
         deployed: platform.deployed,
       };
-      emit(cli, flags, ready, () => readyText(platform));
+      // Before saying it is ready: whoever reads that line may stop it at once.
       stopOnSignal(cli, platform);
+      emit(cli, flags, ready, () => readyText(platform));
     });
 }
 
