@@ -76,7 +76,6 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
   const router = new Router();
   const control = new FunctionControl({ registry, bundles, dispatcher, router });
   await control.restore();
-  factory.prepare([128]);
 
   const gateway = new Gateway(
     {

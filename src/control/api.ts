@@ -60,7 +60,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
       '/deploy',
       'deploy',
       async ({ req }) => {
-        const body = object(parseJsonBody(req));
+        const body = bodyOf(req, ['manifest', 'bundles']);
         return { functions: await control.deploy(body.manifest, body.bundles) };
       },
     ],
@@ -86,7 +86,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
       '/functions/:name/rollback',
       'deploy',
       ({ req, params }) => {
-        const version = object(parseJsonBody(req) ?? {}).version;
+        const version = bodyOf(req, ['version'], { optional: true }).version;
         if (version !== undefined && !(Number.isInteger(version) && (version as number) > 0)) {
           throw new GustError('BAD_REQUEST', 'version must be a positive whole number');
         }
@@ -149,12 +149,16 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
       '/keys',
       'admin',
       async ({ req }) => {
-        const body = object(parseJsonBody(req));
+        const body = bodyOf(req, ['scope', 'function', 'expires']);
         const scope = body.scope;
         if (!SCOPES.includes(scope as KeyScope))
           throw new GustError('BAD_REQUEST', `scope must be one of ${SCOPES.join(', ')}`);
         const fn = body.function;
-        if (fn !== undefined && fn !== null) await control.need(String(fn));
+        if (fn !== undefined && fn !== null) {
+          // anything but a name would make a key for every function
+          if (typeof fn !== 'string') throw new GustError('BAD_REQUEST', 'function must be a function name');
+          await control.need(fn);
+        }
         let expiresInMs: number | undefined;
         if (body.expires !== undefined) {
           expiresInMs = parseExpiry(String(body.expires));
@@ -210,7 +214,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
 
 async function invoke(deps: ControlApiDeps, req: EdgeRequest, name: string): Promise<unknown> {
   await deps.control.need(name);
-  const body = object(parseJsonBody(req) ?? {});
+  const body = bodyOf(req, ['data', 'async'], { optional: true });
   if (body.async === true)
     throw new GustError('BAD_REQUEST', 'async invocations are not supported yet by this version of Gust');
   const result = await deps.dispatcher.invoke({
@@ -229,9 +233,27 @@ async function invoke(deps: ControlApiDeps, req: EdgeRequest, name: string): Pro
   return { invocation: record, ...(json === undefined ? {} : { result: JSON.parse(json) as unknown }) };
 }
 
-function object(value: unknown): Record<string, unknown> {
+/**
+ * The body: a JSON object of these fields only (a misspelt field must not be silently ignored).
+ * `optional`: an empty body reads as `{}`; a JSON `null` is still refused, as any non-object.
+ */
+function bodyOf(
+  req: EdgeRequest,
+  fields: readonly string[],
+  { optional = false } = {},
+): Record<string, unknown> {
+  const value = parseJsonBody(req);
+  if (value === undefined && optional) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new GustError('BAD_REQUEST', 'the request body must be a JSON object');
+  }
+  const unknown = Object.keys(value).find((k) => !fields.includes(k));
+  if (unknown !== undefined) {
+    const name = JSON.stringify(unknown.slice(0, 40));
+    throw new GustError(
+      'BAD_REQUEST',
+      `unknown field ${name} in the request body; the fields here are ${fields.join(', ')}`,
+    );
   }
   return value as Record<string, unknown>;
 }

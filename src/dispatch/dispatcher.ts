@@ -2,7 +2,7 @@
  * dispatcher: the one path of an invocation: find the pool of the function's version, lease an
  * instance (maybe cold), run, release, record. Every trigger comes through `invoke`.
  */
-import type { InvocationRecord, InvocationStatus } from '../backends/ports.js';
+import type { InvocationRecord } from '../backends/ports.js';
 import type { FunctionSpec } from '../manifest/types.js';
 import type { Recorder } from '../observe/records.js';
 import { meter } from '../observe/records.js';
@@ -16,7 +16,14 @@ export interface RunnableVersion {
   readonly bundlePath: string;
 }
 
-export type Outcome = InvokeOutcome | { readonly type: 'throttled'; readonly reason: string };
+/**
+ * What became of an invocation. Besides what an instance answers: `throttled` (no instance free,
+ * the queue full) and `rejected` (the function was removed before it could run).
+ */
+export type Outcome =
+  | InvokeOutcome
+  | { readonly type: 'throttled'; readonly reason: string }
+  | { readonly type: 'rejected'; readonly reason: string };
 
 export interface DispatchResult {
   readonly record: InvocationRecord;
@@ -31,69 +38,75 @@ export interface DispatcherDeps {
   readonly queuePerFunction: number;
 }
 
-const key = (name: string, version: number) => `${name}@${version}`;
+/** A version and the pool of its instances. */
+interface Served {
+  readonly v: RunnableVersion;
+  readonly pool: Pool;
+}
+
+interface FunctionPools {
+  /** The version that serves the function's calls. */
+  active: Served;
+  /** Other versions called by number (Lambda Qualifier). */
+  readonly others: Map<number, Served>;
+  /**
+   * Pools of versions no longer active, finishing their calls. Kept apart from `others` so that a
+   * later call or a rollback to such a version gets a fresh pool, not one that stops each instance
+   * after a call.
+   */
+  readonly retired: Set<Pool>;
+}
+
+/** Stem cells of the default memory size are always kept: the next deploy most likely uses it. */
+const DEFAULT_MEMORY_MB = 128;
+const REMOVED = 'the function was removed';
 
 export class Dispatcher {
-  private readonly pools = new Map<string, Pool>();
-  /**
-   * Draining pools of versions no longer active, with their function's name: kept out of `pools` so
-   * that a rollback to such a version gets a fresh pool, not one that stops each instance after a call.
-   */
-  private readonly retired = new Map<Pool, string>();
-  private readonly versions = new Map<string, RunnableVersion>();
-  private readonly active = new Map<string, number>();
+  private readonly functions = new Map<string, FunctionPools>();
   private inflight = 0;
   private idle: (() => void) | undefined;
 
-  constructor(private readonly deps: DispatcherDeps) {}
+  constructor(private readonly deps: DispatcherDeps) {
+    this.prepareStemCells();
+  }
 
   /** Makes `v` the version that serves its function; the previous one drains. */
   activate(v: RunnableVersion): void {
     const name = v.spec.name;
-    const previous = this.active.get(name);
-    this.versions.set(key(name, v.version), v);
-    this.active.set(name, v.version);
-    if (previous !== undefined && previous !== v.version) this.retire(name, previous);
-    // The pool may exist already, made for a call to this version while it was not the active one.
-    this.poolFor(v).keepWarm(v.spec.scale.min);
-    this.deps.factory.prepare([
-      ...new Set([128, ...[...this.versions.values()].map((x) => x.spec.memoryMb)]),
-    ]);
+    const fn = this.functions.get(name);
+    if (!fn) {
+      this.functions.set(name, { active: this.serve(v), others: new Map(), retired: new Set() });
+    } else if (fn.active.v.version !== v.version) {
+      const previous = fn.active.pool;
+      // The pool may exist already, made for calls to this version while it was not the active one.
+      fn.active = fn.others.get(v.version) ?? this.serve(v);
+      fn.others.delete(v.version);
+      fn.retired.add(previous);
+      previous.drain();
+    }
+    this.functions.get(name)?.active.pool.keepWarm(v.spec.scale.min);
+    this.prepareStemCells();
   }
 
   remove(name: string): void {
-    this.active.delete(name);
-    for (const [k, pool] of this.pools) {
-      if (k.startsWith(`${name}@`)) {
-        pool.close();
-        this.pools.delete(k);
-        this.versions.delete(k);
-      }
-    }
-    for (const [pool, fn] of this.retired) {
-      if (fn === name) {
-        pool.close();
-        this.retired.delete(pool);
-      }
-    }
+    const fn = this.functions.get(name);
+    if (!fn) return;
+    this.functions.delete(name);
+    for (const pool of poolsOf(fn)) pool.close();
+    this.prepareStemCells();
   }
 
   instances(name: string): number {
-    let n = 0;
-    for (const [k, pool] of this.pools) if (k.startsWith(`${name}@`)) n += pool.size;
-    for (const [pool, fn] of this.retired) if (fn === name) n += pool.size;
-    return n;
+    const fn = this.functions.get(name);
+    return fn ? poolsOf(fn).reduce((n, pool) => n + pool.size, 0) : 0;
   }
 
   async invoke(inv: Invocation, sink?: HttpSink): Promise<DispatchResult> {
     this.inflight++;
     try {
-      const version = inv.version ?? this.active.get(inv.function);
-      // Known versions are found without waiting: this is every call but the first of a version.
-      const known = version === undefined ? undefined : this.versions.get(key(inv.function, version));
-      const v = known ?? (version === undefined ? undefined : await this.load(inv.function, version));
-      if (!v) throw new Error(`dispatch: no version of ${inv.function} to run (the caller checks first)`);
-      return await this.run(inv, v, sink);
+      const found = await this.find(inv);
+      if (typeof found === 'string') return this.rejected(inv, found);
+      return await this.run(inv, found, sink);
     } finally {
       if (--this.inflight === 0) this.idle?.();
     }
@@ -102,23 +115,46 @@ export class Dispatcher {
   /** Resolves once no invocation is running; then stops every instance. */
   async close(): Promise<void> {
     if (this.inflight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
-    for (const pool of [...this.pools.values(), ...this.retired.keys()]) pool.close();
-    this.pools.clear();
-    this.retired.clear();
+    for (const fn of this.functions.values()) for (const pool of poolsOf(fn)) pool.close();
+    this.functions.clear();
+  }
+
+  /**
+   * The version the call asks for: at once when known (every call but the first of a version by
+   * number), else loaded; or why nothing can run it.
+   */
+  private find(inv: Invocation): Served | string | Promise<Served | string> {
+    const fn = this.functions.get(inv.function);
+    if (!fn) return REMOVED;
+    if (inv.version === undefined || inv.version === fn.active.v.version) return fn.active;
+    return fn.others.get(inv.version) ?? this.load(inv.function, inv.version);
+  }
+
+  /** A version called by number for the first time (Lambda Qualifier). */
+  private async load(name: string, version: number): Promise<Served | string> {
+    const loaded = await this.deps.loadVersion(name, version);
+    // While it loaded, the function may have been removed, or that version activated or loaded.
+    const fn = this.functions.get(name);
+    if (!fn) return REMOVED;
+    const current = version === fn.active.v.version ? fn.active : fn.others.get(version);
+    if (current) return current;
+    if (!loaded) return `${name} has no version ${version}`;
+    const served = this.serve(loaded);
+    fn.others.set(version, served);
+    return served;
   }
 
   private async run(
     inv: Invocation,
-    v: RunnableVersion,
+    { v, pool }: Served,
     sink: HttpSink | undefined,
   ): Promise<DispatchResult> {
-    const pool = this.poolFor(v);
+    // One deadline from the call's arrival: a caller that waited for an instance runs for what is left.
     const deadline = inv.received + v.spec.timeoutMs;
     const lease = pool.tryAcquire() ?? (await pool.acquire(deadline));
-    if (lease.type !== 'ok') return this.finish(inv, v, lease, failedStart(lease), 0);
+    if (lease.type !== 'ok') return this.finish(inv, v, lease, unleased(lease), 0);
     const started = performance.now();
-    const work = toWork(inv, Date.now() + v.spec.timeoutMs);
-    const outcome = await lease.slot.sandbox.invoke(work, sink);
+    const outcome = await lease.slot.sandbox.invoke(toWork(inv, deadline), sink);
     const durationMs = performance.now() - started;
     pool.release(lease.slot);
     return this.finish(inv, v, lease, outcome, durationMs);
@@ -132,85 +168,102 @@ export class Dispatcher {
     durationMs: number,
   ): DispatchResult {
     const ok = lease.type === 'ok';
-    const cold = ok ? lease.cold : lease.type === 'initError';
+    // Waiting for a cold start that did not finish in time is part of a cold start too.
+    const cold = ok ? lease.cold : lease.type === 'initError' || lease.type === 'timeout';
     const initMs = ok ? lease.initMs : 0;
+    const ran = ok || lease.type === 'initError';
     const { billedMs, gbSeconds } = meter({ durationMs, initMs, cold, memoryMb: v.spec.memoryMb });
     const initLogs = ok ? lease.initLogs : lease.type === 'initError' ? lease.logs : '';
-    const record: InvocationRecord = {
-      id: inv.id,
+    return this.save(inv, outcome, {
       function: v.spec.name,
       version: v.version,
-      trigger: inv.trigger,
       instance: ok ? lease.slot.sandbox.id : null,
-      start: new Date(inv.received).toISOString(),
       durationMs: Math.round(durationMs * 1000) / 1000,
-      billedMs: outcome.type === 'throttled' ? 0 : billedMs,
+      billedMs: ran ? billedMs : 0,
       memoryMb: v.spec.memoryMb,
-      gbSeconds: outcome.type === 'throttled' ? 0 : gbSeconds,
+      gbSeconds: ran ? gbSeconds : 0,
       cold,
       initMs: Math.round(initMs * 1000) / 1000,
-      status: statusOf(outcome),
-      error: errorOf(outcome, v.spec),
+      error: lease.type === 'timeout' ? lease.reason : errorOf(outcome, v.spec),
       logs: initLogs + ('logs' in outcome ? outcome.logs : ''),
+    });
+  }
+
+  /** A call no version could take: the function was removed between routing and dispatch, or has no such version. */
+  private rejected(inv: Invocation, reason: string): DispatchResult {
+    return this.save(
+      inv,
+      { type: 'rejected', reason },
+      {
+        function: inv.function,
+        version: inv.version ?? 0, // no version served it
+        instance: null,
+        durationMs: 0,
+        billedMs: 0,
+        memoryMb: 0,
+        gbSeconds: 0,
+        cold: false,
+        initMs: 0,
+        error: reason,
+        logs: '',
+      },
+    );
+  }
+
+  private save(
+    inv: Invocation,
+    outcome: Outcome,
+    fields: Omit<InvocationRecord, 'id' | 'trigger' | 'start' | 'status' | 'traceId'>,
+  ): DispatchResult {
+    const record: InvocationRecord = {
+      id: inv.id,
+      trigger: inv.trigger,
+      start: new Date(inv.received).toISOString(),
+      status: outcome.type,
       traceId: inv.traceId,
+      ...fields,
     };
     this.deps.recorder.record(record);
     return { record, outcome };
   }
 
-  private async load(name: string, version: number): Promise<RunnableVersion | undefined> {
-    const loaded = await this.deps.loadVersion(name, version);
-    if (loaded) this.versions.set(key(name, version), loaded);
-    return loaded;
-  }
-
-  private poolFor(v: RunnableVersion): Pool {
-    const k = key(v.spec.name, v.version);
-    let pool = this.pools.get(k);
-    if (!pool) {
-      const { spec } = v;
-      const created: Pool = new Pool(
-        this.deps.factory,
-        {
-          fn: {
-            name: spec.name,
-            version: v.version,
-            memoryMb: spec.memoryMb,
-            timeoutMs: spec.timeoutMs,
-            concurrency: spec.concurrency,
-          },
-          bundlePath: v.bundlePath,
-          exportName: spec.handler.export,
-          env: spec.env,
-        },
-        {
+  private serve(v: RunnableVersion): Served {
+    const { spec } = v;
+    const pool: Pool = new Pool(
+      this.deps.factory,
+      {
+        fn: {
+          name: spec.name,
+          version: v.version,
+          memoryMb: spec.memoryMb,
+          timeoutMs: spec.timeoutMs,
           concurrency: spec.concurrency,
-          min: 0, // the active version's pool is told its scale.min by activate
-
-          max: spec.scale.max,
-          idleMs: spec.scale.idleMs,
-          queue: this.deps.queuePerFunction,
         },
-        () => {
-          if (this.pools.get(k) === created) this.pools.delete(k);
-          this.retired.delete(created);
-        },
-      );
-      this.pools.set(k, created);
-      pool = created;
-    }
-    return pool;
+        bundlePath: v.bundlePath,
+        exportName: spec.handler.export,
+        env: spec.env,
+      },
+      {
+        concurrency: spec.concurrency,
+        min: 0, // the active version's pool is told its scale.min by activate
+        max: spec.scale.max,
+        idleMs: spec.scale.idleMs,
+        queue: this.deps.queuePerFunction,
+      },
+      () => this.functions.get(spec.name)?.retired.delete(pool),
+    );
+    return { v, pool };
   }
 
-  private retire(name: string, version: number): void {
-    const k = key(name, version);
-    this.versions.delete(k);
-    const pool = this.pools.get(k);
-    if (!pool) return;
-    this.pools.delete(k);
-    this.retired.set(pool, name);
-    pool.drain();
+  /** Stem cells for the memory sizes of the active versions: this alone tells the factory. */
+  private prepareStemCells(): void {
+    const sizes = [...this.functions.values()].map((fn) => fn.active.v.spec.memoryMb);
+    this.deps.factory.prepare([...new Set([DEFAULT_MEMORY_MB, ...sizes])]);
   }
+}
+
+function poolsOf(fn: FunctionPools): Pool[] {
+  return [fn.active.pool, ...[...fn.others.values()].map((s) => s.pool), ...fn.retired];
 }
 
 function toWork(inv: Invocation, deadline: number): Work {
@@ -220,18 +273,22 @@ function toWork(inv: Invocation, deadline: number): Work {
     : { ...base, kind: 'event', event: inv.event };
 }
 
-function failedStart(lease: Exclude<Lease, { type: 'ok' }>): Outcome {
-  if (lease.type === 'throttled') return lease;
-  if (lease.crashed) return { type: 'crashed', reason: lease.error.message, logs: '', streamed: false };
-  return {
-    type: 'error',
-    error: { ...lease.error, message: `init failed: ${lease.error.message}` },
-    logs: '',
-  };
-}
-
-function statusOf(outcome: Outcome): InvocationStatus {
-  return outcome.type;
+/** What a caller that got no instance is answered. */
+function unleased(lease: Exclude<Lease, { type: 'ok' }>): Outcome {
+  switch (lease.type) {
+    case 'throttled':
+    case 'rejected':
+      return { type: lease.type, reason: lease.reason };
+    case 'timeout':
+      return { type: 'timeout', logs: '', streamed: false };
+    case 'initError':
+      if (lease.crashed) return { type: 'crashed', reason: lease.error.message, logs: '', streamed: false };
+      return {
+        type: 'error',
+        error: { ...lease.error, message: `init failed: ${lease.error.message}` },
+        logs: '',
+      };
+  }
 }
 
 function errorOf(outcome: Outcome, spec: FunctionSpec): string | null {
@@ -244,6 +301,7 @@ function errorOf(outcome: Outcome, spec: FunctionSpec): string | null {
       return `the function ran past its timeout of ${spec.timeoutMs} ms`;
     case 'crashed':
     case 'throttled':
+    case 'rejected':
       return outcome.reason;
   }
 }

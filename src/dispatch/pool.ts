@@ -1,8 +1,9 @@
 /**
  * pool: the instances of one function version. Each instance serves up to `concurrency`
- * invocations at once; a new one starts when all are busy, up to `scale.max`; past that callers
- * wait in a bounded queue, then are throttled. Idle instances stop after `scale.idle`; `scale.min`
- * stay warm. Waiters belong to the pool, not to an instance: when one dies, they go to another.
+ * invocations at once; new ones start when all are busy, as many as the waiting callers need, up to
+ * `scale.max`; past that callers wait in a bounded queue, then are throttled. Idle instances stop
+ * after `scale.idle`; `scale.min` stay warm. Waiters belong to the pool, not to an instance: when one
+ * dies, they go to another.
  */
 import type { LoadSpec, Sandbox, SandboxFactory, WireError } from '../runtime/types.js';
 
@@ -11,9 +12,26 @@ export interface PoolLimits {
   readonly min: number;
   readonly max: number;
   readonly idleMs: number;
-  /** Callers that may wait for a busy pool before it answers 429. */
+  /** Callers that may wait, past those the starting instances will take, before the pool answers 429. */
   readonly queue: number;
+  /** How warm instances that keep failing come back; RESTARTS unless given. */
+  readonly restarts?: Restarts;
 }
+
+/**
+ * A start fails when the instance dies starting, its module throws at load, or it dies on its own
+ * within `earlyExitMs` of its start. After a failure, warm (`scale.min`) instances come back after
+ * `firstMs`, doubling up to `maxMs`; after `tries` failures in a row, no more: only a call starts
+ * one. An instance that lasts `earlyExitMs` clears the count.
+ */
+export interface Restarts {
+  readonly earlyExitMs: number;
+  readonly firstMs: number;
+  readonly maxMs: number;
+  readonly tries: number;
+}
+
+export const RESTARTS: Restarts = { earlyExitMs: 5000, firstMs: 1000, maxMs: 30_000, tries: 6 };
 
 export interface Slot {
   readonly sandbox: Sandbox;
@@ -31,7 +49,12 @@ export type Lease =
       readonly initMs: number;
       readonly initLogs: string;
     }
-  | { readonly type: 'throttled'; readonly reason: string }
+  /**
+   * No instance for this caller. `throttled`: every instance busy at scale.max and the queue full,
+   * or busy until the caller's deadline; `timeout`: the instance started for it was not ready by its
+   * deadline; `rejected`: the pool was closed (the function was removed).
+   */
+  | { readonly type: 'throttled' | 'timeout' | 'rejected'; readonly reason: string }
   /** The function failed to start: its module threw at load, or instances keep dying at start. */
   | {
       readonly type: 'initError';
@@ -41,20 +64,25 @@ export type Lease =
     };
 
 interface Waiter {
-  readonly deadline: number;
   readonly resolve: (lease: Lease) => void;
   timer: NodeJS.Timeout | undefined;
 }
 
+const REMOVED = 'the function was removed';
+/** Failed starts in a row after which waiters hear the function cannot start. */
 const MAX_START_CRASHES = 3;
-const WARM_RETRY_MS = 1000;
 
 export class Pool {
   private readonly slots = new Set<Slot>();
   private readonly waiters: Waiter[] = [];
+  private readonly restarts: Restarts;
   private starting = 0;
-  private startCrashes = 0;
+  /** Starts in a row that gave no lasting instance (see Restarts). */
+  private failedStarts = 0;
+  /** Set while warm instances wait to be started again after a failure. */
+  private restartTimer: NodeJS.Timeout | undefined;
   private draining = false;
+  private closed = false;
 
   constructor(
     private readonly factory: SandboxFactory,
@@ -62,15 +90,12 @@ export class Pool {
     private limits: PoolLimits,
     private readonly onEmpty: () => void = () => {},
   ) {
+    this.restarts = limits.restarts ?? RESTARTS;
     this.fillWarm();
   }
 
   get size(): number {
     return this.slots.size;
-  }
-
-  get busy(): boolean {
-    return this.waiters.length > 0 || [...this.slots].some((s) => s.inflight > 0);
   }
 
   /** A warm slot at once, when one is free and nobody waits before us; otherwise `acquire`. */
@@ -81,16 +106,17 @@ export class Pool {
   }
 
   acquire(deadline: number): Promise<Lease> {
-    const free = this.freeSlot();
-    if (free && this.waiters.length === 0) return Promise.resolve(this.lease(free));
-    if (this.waiters.length >= this.limits.queue) {
+    const now = this.tryAcquire();
+    if (now) return Promise.resolve(now);
+    if (this.closed) return Promise.resolve({ type: 'rejected', reason: REMOVED });
+    if (this.queueFull()) {
       return Promise.resolve({
         type: 'throttled',
         reason: 'every instance is busy and the wait queue is full',
       });
     }
     return new Promise((resolve) => {
-      const waiter: Waiter = { deadline, resolve, timer: undefined };
+      const waiter: Waiter = { resolve, timer: undefined };
       waiter.timer = setTimeout(() => this.expire(waiter), Math.max(0, deadline - Date.now()));
       this.waiters.push(waiter);
       this.pump();
@@ -111,16 +137,35 @@ export class Pool {
     this.checkEmpty();
   }
 
-  /** Stops everything now; waiters are throttled. */
+  /** Stops everything now; waiters are rejected (the function was removed). */
   close(): void {
     this.draining = true;
-    for (const w of this.waiters.splice(0))
-      this.settle(w, { type: 'throttled', reason: 'the function is being removed' });
+    this.closed = true;
+    clearTimeout(this.restartTimer);
+    for (const w of this.waiters.splice(0)) this.settle(w, { type: 'rejected', reason: REMOVED });
     for (const slot of this.slots) this.stopSlot(slot);
   }
 
+  /** Sets how many instances are kept warm (a version that becomes active keeps its scale.min). */
+  keepWarm(min: number): void {
+    this.limits = { ...this.limits, min };
+    this.fillWarm();
+  }
+
+  /**
+   * Full only when no more instances may start and the callers past what the starting ones will
+   * take already fill the queue: callers waiting for a cold start are not queued behind busy ones.
+   */
+  private queueFull(): boolean {
+    if (this.slots.size + this.starting < this.limits.max) return false;
+    return this.waiters.length - this.starting * this.limits.concurrency >= this.limits.queue;
+  }
+
+  /** A slot with room that still takes calls (not timed out, stopped or dying). */
   private freeSlot(): Slot | undefined {
-    for (const slot of this.slots) if (slot.inflight < this.limits.concurrency) return slot;
+    for (const slot of this.slots) {
+      if (slot.sandbox.accepting && slot.inflight < this.limits.concurrency) return slot;
+    }
     return undefined;
   }
 
@@ -139,17 +184,15 @@ export class Pool {
     };
   }
 
-  /** Hands free capacity to waiters, and starts instances for those still waiting. */
+  /** Hands free capacity to waiters, and starts the instances those still waiting need, up to max. */
   private pump(): void {
-    let slot = this.freeSlot();
-    while (this.waiters.length > 0 && slot) {
+    for (let slot = this.freeSlot(); slot && this.waiters.length > 0; slot = this.freeSlot()) {
       this.settle(this.waiters.shift()!, this.lease(slot));
-      slot = this.freeSlot();
     }
-    const capacityComing = this.starting * this.limits.concurrency;
-    if (this.waiters.length > capacityComing && this.slots.size + this.starting < this.limits.max) {
-      this.startInstance(false);
-    }
+    const { concurrency, max } = this.limits;
+    const uncovered = this.waiters.length - this.starting * concurrency;
+    const needed = Math.min(max - this.slots.size - this.starting, Math.ceil(uncovered / concurrency));
+    for (let i = 0; i < needed; i++) this.startInstance(false);
   }
 
   private startInstance(warm: boolean): void {
@@ -157,47 +200,60 @@ export class Pool {
     void this.factory.start(this.spec).then((outcome) => {
       this.starting--;
       if (outcome.type === 'ok') {
-        this.startCrashes = 0;
         this.addSlot(outcome.sandbox, warm ? undefined : { initMs: outcome.initMs, logs: outcome.logs });
-      } else if (outcome.type === 'error') {
-        this.failOne({ type: 'initError', error: outcome.error, logs: outcome.logs, crashed: false });
-      } else if (++this.startCrashes >= MAX_START_CRASHES) {
-        // The function cannot start: every waiter hears it now, not one more crashed process each.
-        const error = { name: 'StartError', message: outcome.reason };
-        for (const w of this.waiters.splice(0))
-          this.settle(w, { type: 'initError', error, logs: '', crashed: true });
+      } else {
+        this.startFailed();
+        // Every start would fail alike: every waiter hears it now, not one more process each.
+        if (outcome.type === 'error') {
+          this.failWaiters({ type: 'initError', error: outcome.error, logs: outcome.logs, crashed: false });
+        } else if (this.failedStarts >= MAX_START_CRASHES) {
+          const error = { name: 'StartError', message: outcome.reason };
+          this.failWaiters({ type: 'initError', error, logs: '', crashed: true });
+        }
       }
-      if (outcome.type !== 'ok' && warm) this.retryWarm();
       this.pump();
       this.checkEmpty();
     });
   }
 
-  /** Sets how many instances are kept warm (a version that becomes active keeps its scale.min). */
-  keepWarm(min: number): void {
-    this.limits = { ...this.limits, min };
-    this.fillWarm();
-  }
-
   private fillWarm(): void {
-    while (!this.draining && this.slots.size + this.starting < this.limits.min) this.startInstance(true);
+    if (this.draining || this.restartTimer || this.failedStarts > this.restarts.tries) return;
+    while (this.slots.size + this.starting < this.limits.min) this.startInstance(true);
   }
 
-  /** A warm instance that failed to start is tried again a little later, not at once (no restart storm). */
-  private retryWarm(): void {
-    setTimeout(() => this.fillWarm(), WARM_RETRY_MS).unref();
+  /** Counts a failed start; missing warm instances come back later each time, then no more (no restart storm). */
+  private startFailed(): void {
+    this.failedStarts++;
+    const { firstMs, maxMs, tries } = this.restarts;
+    if (this.restartTimer || this.failedStarts > tries) return;
+    if (this.draining || this.slots.size + this.starting >= this.limits.min) return;
+    const delay = Math.min(maxMs, firstMs * 2 ** (this.failedStarts - 1));
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.fillWarm();
+    }, delay).unref();
   }
 
   private addSlot(sandbox: Sandbox, fresh: Slot['fresh']): void {
-    const slot: Slot = { sandbox, inflight: 0, fresh, idleTimer: undefined };
     if (this.draining && this.waiters.length === 0) {
       sandbox.stop();
       return;
     }
+    const slot: Slot = { sandbox, inflight: 0, fresh, idleTimer: undefined };
+    const started = Date.now();
     this.slots.add(slot);
+    // An instance that lasts shows the function starts: earlier failures no longer count.
+    setTimeout(() => {
+      if (!this.slots.has(slot)) return;
+      this.failedStarts = 0;
+      this.fillWarm();
+    }, this.restarts.earlyExitMs).unref();
     void sandbox.exited.then(() => {
-      if (!this.slots.delete(slot)) return;
+      if (!this.slots.delete(slot)) return; // stopped by the pool
       clearTimeout(slot.idleTimer);
+      // Dying on its own soon after its start (a module that exits or crashes at once, a call
+      // timing out at once) is a failed start: its warm replacement waits.
+      if (Date.now() - started < this.restarts.earlyExitMs) this.startFailed();
       this.fillWarm();
       this.pump();
       this.checkEmpty();
@@ -205,9 +261,8 @@ export class Pool {
     if (this.waiters.length === 0) this.armIdle(slot);
   }
 
-  private failOne(lease: Lease): void {
-    const waiter = this.waiters.shift();
-    if (waiter) this.settle(waiter, lease);
+  private failWaiters(lease: Lease): void {
+    for (const w of this.waiters.splice(0)) this.settle(w, lease);
   }
 
   private armIdle(slot: Slot): void {
@@ -229,11 +284,22 @@ export class Pool {
     slot.sandbox.stop();
   }
 
+  /**
+   * A waiter whose deadline (the function's timeout, counted from the call's arrival) passed.
+   * Waiters take instances in order, so the first `starting x concurrency` of them wait for the
+   * instances being started: for such a one the cold start outlasted the timeout, which is a
+   * `timeout` (504). Any other waited while every instance stayed busy at scale.max: a matter of
+   * capacity, which a retry later may find, so `throttled` (429, Retry-After).
+   */
   private expire(waiter: Waiter): void {
     const i = this.waiters.indexOf(waiter);
     if (i < 0) return;
     this.waiters.splice(i, 1);
-    waiter.resolve({ type: 'throttled', reason: 'no instance became free before the timeout' });
+    waiter.resolve(
+      i < this.starting * this.limits.concurrency
+        ? { type: 'timeout', reason: 'no instance could be started within the timeout' }
+        : { type: 'throttled', reason: 'no instance became free before the timeout' },
+    );
   }
 
   private settle(waiter: Waiter, lease: Lease): void {

@@ -9,7 +9,7 @@ import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { newInvocationId, traceIdFrom } from '../dispatch/invocation.js';
 import type { HttpSink, WireRequest, WireResponse } from '../runtime/types.js';
 import { authenticate } from './auth.js';
-import { type EdgeRequest, header, json } from './http.js';
+import { type EdgeRequest, type EdgeResponse, header, json } from './http.js';
 import { failureResponse } from './outcome.js';
 import type { Router } from './router.js';
 import { write } from './server.js';
@@ -70,7 +70,7 @@ export function functionDoor(
     };
     const result = await deps.dispatcher.invoke(inv, streamTo(res, id));
     const { outcome } = result;
-    if (outcome.type === 'ok' && outcome.response) return writeWhole(res, outcome.response, id);
+    if (outcome.type === 'ok' && outcome.response) return writeWhole(res, outcome.response, inv);
     if (outcome.type === 'ok') return; // streamed
     if (res.headersSent) {
       res.destroy(); // a stream cut short: the client must not take it for a whole answer
@@ -91,11 +91,34 @@ function streamTo(res: ServerResponse, id: string): HttpSink {
   };
 }
 
-function writeWhole(res: ServerResponse, r: WireResponse, id: string): void {
-  const headers = flatHeaders(r.headers, id);
+/**
+ * A Lambda-style result is not checked in the sandbox as a web Response is: its status may be
+ * interim (1xx: the client would wait for an answer that never comes), its headers may not be HTTP.
+ */
+function writeWhole(res: ServerResponse, r: WireResponse, inv: { id: string; function: string }): void {
+  if (r.status < 200) {
+    write(res, unsendable(inv, `status ${r.status} is not a final answer (200 to 599)`));
+    return;
+  }
+  const headers = flatHeaders(r.headers, inv.id);
   headers.push('content-length', String(r.body?.byteLength ?? 0));
-  res.writeHead(r.status, headers);
+  try {
+    res.writeHead(r.status, headers);
+  } catch (e) {
+    res.statusMessage = ''; // writeHead set it before refusing a header: let the error's status pick its own
+    write(res, unsendable(inv, (e as Error).message));
+    return;
+  }
   res.end(r.body ?? undefined);
+}
+
+function unsendable({ id, function: fn }: { id: string; function: string }, why: string): EdgeResponse {
+  const message = `${fn} (invocation ${id}): its answer cannot be sent over HTTP: ${why}`;
+  return json(
+    500,
+    { error: { code: 'FUNCTION_ERROR', message, invocationId: id } },
+    { 'x-gust-invocation-id': id },
+  );
 }
 
 function flatHeaders(pairs: WireResponse['headers'], id: string): string[] {

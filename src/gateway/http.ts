@@ -35,14 +35,48 @@ export function errorResponse(e: unknown): EdgeResponse {
   return json(err.status, err.toJSON(), extra);
 }
 
+/**
+ * Deeper JSON is refused at the door: JSON.parse takes any depth, but JSON.stringify recurses, and
+ * the value is stringified again on its way to an instance (a stack overflow there kills Gust).
+ */
+export const MAX_JSON_DEPTH = 1000;
+
 /** Parses a JSON body, or throws BAD_REQUEST saying why. An empty body is `undefined`. */
 export function parseJsonBody(req: EdgeRequest): unknown {
   if (req.body.length === 0) return undefined;
+  const text = req.body.toString('utf8');
+  let value: unknown;
   try {
-    return JSON.parse(req.body.toString('utf8')) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch (e) {
     throw new GustError('BAD_REQUEST', `the request body is not valid JSON: ${(e as Error).message}`);
   }
+  if (nestsTooDeep(text)) {
+    throw new GustError(
+      'BAD_REQUEST',
+      `the request body nests arrays and objects over ${MAX_JSON_DEPTH} deep`,
+    );
+  }
+  return value;
+}
+
+/** Whether the arrays and objects of a valid JSON text nest deeper than MAX_JSON_DEPTH. */
+export function nestsTooDeep(json: string): boolean {
+  if (json.length <= 2 * MAX_JSON_DEPTH) return false; // each level takes two characters
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    // in a string, a backslash escapes the next character (which may be a quote)
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_JSON_DEPTH) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }
 
 export function header(req: { headers: IncomingHttpHeaders }, name: string): string | undefined {

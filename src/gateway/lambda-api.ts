@@ -9,7 +9,14 @@ import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { newInvocationId, traceIdFrom } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
 import { authenticate } from './auth.js';
-import { type EdgeHandler, type EdgeRequest, type EdgeResponse, header } from './http.js';
+import {
+  type EdgeHandler,
+  type EdgeRequest,
+  type EdgeResponse,
+  header,
+  MAX_JSON_DEPTH,
+  nestsTooDeep,
+} from './http.js';
 
 export interface LambdaApiDeps {
   readonly registry: RegistryStore;
@@ -33,11 +40,25 @@ const AWS_TYPES: Partial<Record<GustError['code'], [number, string]>> = {
   FORBIDDEN: [403, 'AccessDeniedException'],
 };
 
-/** `NAME`, `NAME:QUALIFIER` or a function ARN; the `Qualifier` query wins. */
-function target(rawName: string, query: URLSearchParams): { name: string; qualifier: string | undefined } {
-  const decoded = decodeURIComponent(rawName);
-  const parts = decoded.startsWith('arn:') ? decoded.split(':').slice(6) : decoded.split(':');
-  return { name: parts[0] ?? '', qualifier: query.get('Qualifier') ?? parts[1] };
+const NAME_FORMS =
+  'NAME[:QUALIFIER], ACCOUNT:function:NAME[:QUALIFIER] or arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]';
+
+/**
+ * `NAME`, `NAME:QUALIFIER`, a partial ARN (`ACCOUNT:function:NAME`) or a function ARN; the
+ * `Qualifier` query wins. Anything else is refused, as AWS does, rather than half understood.
+ * Throws URIError when the name is not validly percent-encoded.
+ */
+function target(
+  rawName: string,
+  query: URLSearchParams,
+): { name: string; qualifier: string | undefined } | undefined {
+  const parts = decodeURIComponent(rawName).split(':');
+  let rest = parts;
+  if (parts[0] === 'arn' && parts[2] === 'lambda' && parts[5] === 'function') rest = parts.slice(6);
+  else if (parts[1] === 'function') rest = parts.slice(2);
+  const [name, qualifier, ...extra] = rest;
+  if (!name || qualifier === '' || extra.length > 0) return undefined;
+  return { name, qualifier: query.get('Qualifier') ?? qualifier };
 }
 
 export function lambdaApi(deps: LambdaApiDeps): EdgeHandler {
@@ -61,18 +82,27 @@ export function lambdaApi(deps: LambdaApiDeps): EdgeHandler {
 }
 
 async function invoke(deps: LambdaApiDeps, req: EdgeRequest, rawName: string): Promise<EdgeResponse> {
-  let name: string;
-  let qualifier: string | undefined;
+  let found: ReturnType<typeof target>;
   try {
-    ({ name, qualifier } = target(rawName, new URLSearchParams(req.query)));
+    found = target(rawName, new URLSearchParams(req.query));
   } catch {
     return awsError(400, 'InvalidParameterValueException', 'the function name is not validly URL-encoded');
   }
+  if (!found) {
+    return awsError(400, 'InvalidParameterValueException', `the function name must read ${NAME_FORMS}`);
+  }
+  const { name, qualifier } = found;
   const key = await authenticate(req, deps.keys, { sigv4: 'lambda' });
   authorize(key, { scope: 'invoke', function: name });
   const fn = await deps.registry.getFunction(name);
   if (!fn) return awsError(404, 'ResourceNotFoundException', `Function not found: ${name}`);
-  const version = qualifier === undefined || qualifier === '$LATEST' ? fn.activeVersion : Number(qualifier);
+  // versions are whole numbers as written (`1e0` and ` 1` are no version); there are no aliases yet
+  const version =
+    qualifier === undefined || qualifier === '$LATEST'
+      ? fn.activeVersion
+      : /^[1-9][0-9]{0,14}$/.test(qualifier)
+        ? Number(qualifier)
+        : Number.NaN;
   if (!Number.isInteger(version) || !(await deps.registry.getVersion(name, version))) {
     return awsError(404, 'ResourceNotFoundException', `Function not found: ${name}:${qualifier}`);
   }
@@ -94,13 +124,21 @@ async function invoke(deps: LambdaApiDeps, req: EdgeRequest, rawName: string): P
   }
   let event: unknown = {};
   if (req.body.length > 0) {
+    const text = req.body.toString('utf8');
     try {
-      event = JSON.parse(req.body.toString('utf8')) as unknown;
+      event = JSON.parse(text) as unknown;
     } catch {
       return awsError(
         400,
         'InvalidRequestContentException',
         'Could not parse request body into json: the payload must be JSON',
+      );
+    }
+    if (nestsTooDeep(text)) {
+      return awsError(
+        400,
+        'InvalidRequestContentException',
+        `the payload nests arrays and objects over ${MAX_JSON_DEPTH} deep`,
       );
     }
   }
@@ -117,6 +155,8 @@ async function invoke(deps: LambdaApiDeps, req: EdgeRequest, rawName: string): P
   });
   if (outcome.type === 'throttled')
     return awsError(429, 'TooManyRequestsException', `Rate exceeded: ${outcome.reason}`);
+  if (outcome.type === 'rejected')
+    return awsError(404, 'ResourceNotFoundException', `Function not found: ${name} (${outcome.reason})`);
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'x-amz-executed-version': String(record.version),

@@ -8,6 +8,8 @@ const CODES: Record<string, ErrorCode> = {
   timeout: 'FUNCTION_TIMEOUT',
   crashed: 'FUNCTION_CRASHED',
   throttled: 'THROTTLED',
+  // The function was removed while the call waited or was on its way.
+  rejected: 'NOT_FOUND',
 };
 
 /** The error an unsuccessful invocation answers with; undefined when it succeeded. */

@@ -1,8 +1,11 @@
 /**
  * router: the function routes of the active versions, rebuilt at deploy (never per request).
  * More specific routes win: literal segments before parameters, parameters before `*`.
+ * A route without `methods` serves every method of the manifest (HTTP_METHODS); any other method
+ * (TRACE, PROPFIND, ...) is refused here, before an instance sees it.
  */
 import { compileRoute, parseRoutePath } from '../manifest/route.js';
+import { HTTP_METHODS } from '../manifest/schema.js';
 import type { FunctionSpec, HttpTrigger } from '../manifest/types.js';
 
 interface Route {
@@ -64,11 +67,9 @@ export class Router {
     for (const route of this.routes) {
       const params = route.match(pathname);
       if (!params) continue;
-      const methods = route.trigger.methods;
-      const accepts =
-        methods.length === 0 ||
-        methods.includes(method as never) ||
-        (method === 'HEAD' && methods.includes('GET'));
+      const any = route.trigger.methods.length === 0;
+      const methods = any ? HTTP_METHODS : route.trigger.methods;
+      const accepts = methods.includes(method as never) || (method === 'HEAD' && methods.includes('GET'));
       if (!accepts) {
         for (const m of methods) allow.add(m);
         continue;
@@ -78,7 +79,7 @@ export class Router {
         function: route.function,
         auth: route.trigger.auth,
         params,
-        routeKey: `${methods.length === 0 ? 'ANY' : method} ${route.routeKeyPath}`,
+        routeKey: `${any ? 'ANY' : method} ${route.routeKeyPath}`,
       };
     }
     return allow.size > 0 ? { type: 'methodNotAllowed', allow: [...allow] } : { type: 'notFound' };

@@ -43,6 +43,11 @@ export type InvokeOutcome =
 
 export interface Sandbox {
   readonly id: string;
+  /**
+   * False once it takes no new invocation: stopped, dead, or being killed (a timeout, a protocol
+   * violation) while its process has not exited yet. A pool must not lease it then.
+   */
+  readonly accepting: boolean;
   invoke(work: Work, sink?: HttpSink): Promise<InvokeOutcome>;
   /** Stops the instance; in-flight invocations end as crashed. */
   stop(): void;
@@ -52,12 +57,13 @@ export interface Sandbox {
 
 export type StartOutcome =
   | { readonly type: 'ok'; readonly sandbox: Sandbox; readonly initMs: number; readonly logs: string }
-  /** The function's module failed to load (it threw, or has no handler): every start would fail alike. */
+  /** The function's module failed to load (it threw, has no handler, or never finished): every start would fail alike. */
   | { readonly type: 'error'; readonly error: WireError; readonly logs: string }
   /** The instance died while starting. */
   | { readonly type: 'crashed'; readonly reason: string };
 
 export interface SandboxFactory {
+  /** Never rejects: whatever goes wrong ends as an outcome. */
   start(spec: LoadSpec): Promise<StartOutcome>;
   /** Memory sizes in use, so that idle stem cells of those sizes are kept ready. */
   prepare(memorySizesMb: readonly number[]): void;

@@ -27,6 +27,10 @@ export const handler = async (event) => {
 };
 `;
 const THROWS_AT_LOAD = `throw new Error('no database url'); export const handler = async () => 1;`;
+/** Loads, then exits 20 ms later, call or no call. */
+const EXITS_SOON = `setTimeout(() => process.exit(1), 20); export const handler = async () => 1;`;
+/** Takes 1.5 s to load. */
+const SLOW_INIT = `await new Promise((r) => setTimeout(r, 1500)); export const handler = async () => 1;`;
 
 let factory: NodeSandboxFactory;
 let dir: string;
@@ -43,6 +47,8 @@ beforeAll(async () => {
   dir = await tempDir('gust-pool-');
   await writeFile(path.join(dir, 'worker.mjs'), WORKER);
   await writeFile(path.join(dir, 'throws.mjs'), THROWS_AT_LOAD);
+  await writeFile(path.join(dir, 'exits.mjs'), EXITS_SOON);
+  await writeFile(path.join(dir, 'slow.mjs'), SLOW_INIT);
 });
 
 afterEach(() => {
@@ -93,6 +99,24 @@ function run(slot: Slot, event: { sleepMs?: number; exit?: boolean } = {}): Prom
     event,
   });
 }
+
+/** The real factory, counting the instances it is asked to start, and the starts that finished. */
+function counting(inner: SandboxFactory): SandboxFactory & { starts: number; finished: number } {
+  return {
+    starts: 0,
+    finished: 0,
+    async start(spec) {
+      this.starts++;
+      const outcome = await inner.start(spec);
+      this.finished++;
+      return outcome;
+    },
+    prepare: (sizes) => inner.prepare(sizes),
+    close: () => inner.close(),
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The promise's state without waiting for it. */
 async function settled(p: Promise<unknown>): Promise<boolean> {
@@ -160,6 +184,32 @@ describe('Pool with real instances', () => {
     p.release(ok(await waiting).slot);
   });
 
+  it('starts as many instances as the waiting callers need, and throttles only past max x concurrency + queue', async () => {
+    const p = pool({ concurrency: 10, max: 6, queue: 20 });
+    const acquired = Array.from({ length: 81 }, () => p.acquire(soon()));
+    expect(await acquired[80]).toMatchObject({
+      type: 'throttled',
+      reason: expect.stringMatching(/queue is full/),
+    });
+    const first = (await Promise.all(acquired.slice(0, 60))).map(ok);
+    expect(new Set(first.map((l) => l.slot)).size).toBe(6);
+    expect(p.size).toBe(6);
+    expect(await settled(acquired[60]!)).toBe(false);
+    for (const l of first) p.release(l.slot);
+    for (const l of (await Promise.all(acquired.slice(60, 80))).map(ok)) p.release(l.slot);
+    expect(p.size).toBe(6);
+  });
+
+  it('ends a waiter as timeout, not throttled, when the instance started for it is not ready by its deadline', async () => {
+    const p = pool({ max: 1 }, { bundle: 'slow.mjs' });
+    const started = Date.now();
+    expect(await p.acquire(Date.now() + 300)).toMatchObject({
+      type: 'timeout',
+      reason: expect.stringMatching(/start/),
+    });
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
   it('throttles a waiter whose deadline passes before an instance is free', async () => {
     const p = pool({ max: 1 });
     const held = ok(await p.acquire(soon()));
@@ -217,9 +267,11 @@ describe('Pool with real instances', () => {
     p.release(lease.slot);
   });
 
-  it('replaces a `min` instance that dies', async () => {
-    const p = pool({ min: 1 });
+  it('replaces at once a `min` instance that dies after it lasted', async () => {
+    const restarts = { earlyExitMs: 200, firstMs: 5000, maxMs: 5000, tries: 3 };
+    const p = pool({ min: 1, restarts });
     await vi.waitFor(() => expect(p.size).toBe(1));
+    await sleep(300);
     const lease = ok(await p.acquire(soon()));
     expect((await run(lease.slot, { exit: true, sleepMs: 5000 })).type).toBe('crashed');
     p.release(lease.slot);
@@ -228,6 +280,48 @@ describe('Pool with real instances', () => {
     expect(next.slot.sandbox.id).not.toBe(lease.slot.sandbox.id);
     expect(next.cold).toBe(false);
     p.release(next.slot);
+  });
+
+  it('restarts a `min` instance that keeps dying soon after its start later each time, not at once', async () => {
+    const via = counting(factory);
+    pool({ min: 1 }, { bundle: 'exits.mjs', via });
+    await sleep(3000);
+    // At 0 s, then after 1 s and 2 s more; without a backoff, dozens.
+    expect(via.starts).toBeGreaterThanOrEqual(2);
+    expect(via.starts).toBeLessThanOrEqual(3);
+  });
+
+  it('stops restarting `min` instances after `tries` early deaths in a row; a call still starts one', async () => {
+    const via = counting(factory);
+    const p = pool(
+      { min: 1, restarts: { earlyExitMs: 5000, firstMs: 50, maxMs: 100, tries: 3 } },
+      { bundle: 'exits.mjs', via },
+    );
+    // Once at first, then `tries` times, each dying soon after it loaded; then no more.
+    await vi.waitFor(() => expect(via.finished).toBe(4), { timeout: 5000 });
+    await vi.waitFor(() => expect(p.size).toBe(0));
+    await sleep(1200); // past any restart delay (100 ms at most here)
+    expect(via.starts).toBe(4);
+    const lease = ok(await p.acquire(soon()));
+    expect(lease.cold).toBe(true);
+    expect(via.starts).toBe(5);
+    p.release(lease.slot);
+  });
+
+  it('retries a `min` instance whose module throws at load a bounded number of times', async () => {
+    const via = counting(factory);
+    const p = pool(
+      { min: 1, restarts: { earlyExitMs: 5000, firstMs: 50, maxMs: 100, tries: 3 } },
+      { bundle: 'throws.mjs', via },
+    );
+    await vi.waitFor(() => expect(via.finished).toBe(4), { timeout: 5000 });
+    await sleep(1200); // past any restart delay (100 ms at most here)
+    expect(via.starts).toBe(4);
+    expect(await p.acquire(soon())).toMatchObject({
+      type: 'initError',
+      error: { message: 'no database url' },
+    });
+    expect(via.starts).toBe(5);
   });
 
   it('hands the callers waiting for an instance that dies to a new instance', async () => {
@@ -274,12 +368,24 @@ describe('Pool with real instances', () => {
     expect(p.size).toBe(0);
   });
 
-  it('on close, throttles the waiters and stops every instance', async () => {
+  it('does not lease an instance that no longer accepts calls (stopped, timed out, dying)', async () => {
+    const p = pool({ concurrency: 2, max: 2 });
+    const first = ok(await p.acquire(soon()));
+    first.slot.sandbox.stop();
+    expect(p.tryAcquire()).toBeUndefined();
+    const next = ok(await p.acquire(soon()));
+    expect(next.slot).not.toBe(first.slot);
+    expect((await run(next.slot)).type).toBe('ok');
+    p.release(first.slot);
+    p.release(next.slot);
+  });
+
+  it('on close, rejects the waiters (the function was removed) and stops every instance', async () => {
     const p = pool({ max: 1 });
     const held = ok(await p.acquire(soon()));
     const waiting = p.acquire(soon());
     p.close();
-    expect(await waiting).toMatchObject({ type: 'throttled', reason: expect.stringMatching(/removed/) });
+    expect(await waiting).toMatchObject({ type: 'rejected', reason: 'the function was removed' });
     await held.slot.sandbox.exited;
     expect(p.size).toBe(0);
   });

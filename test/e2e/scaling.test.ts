@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   api,
@@ -6,7 +7,6 @@ import {
   type Gust,
   type InvocationRecord,
   livePids,
-  records,
   sleep,
   startGust,
 } from '../helpers/gust.js';
@@ -14,8 +14,10 @@ import {
 /**
  * One handler for every function here, steered by the query: `ms` to sleep, `exit=1` to make the
  * process exit `after` ms into the call. It answers with its TAG and how many calls it ran at once at most.
+ * Its module takes INIT_MS to load.
  */
 const HANDLER = `
+await new Promise((r) => setTimeout(r, Number(process.env.INIT_MS ?? 0)));
 let running = 0;
 let peak = 0;
 export default async function (req: Request): Promise<Response> {
@@ -62,6 +64,8 @@ beforeAll(async () => {
       zero: ['scale: { idle: 300ms }'],
       burst: ['concurrency: 1', 'scale: { max: 3 }'],
       single: ['timeout: 3s', 'concurrency: 1', 'scale: { max: 1 }'],
+      narrow: ['timeout: 10s', 'concurrency: 1', 'scale: { max: 1 }'],
+      reborn: ['timeout: 4s', 'concurrency: 1', 'scale: { max: 1 }', 'env: { INIT_MS: "2500" }'],
       wide: ['concurrency: 5', 'scale: { max: 1 }'],
       quits: ['concurrency: 1', 'scale: { max: 1 }'],
       redeploy: ['env: { TAG: v1 }'],
@@ -92,13 +96,14 @@ async function call(name: string, query = ''): Promise<Answer> {
 }
 
 async function recordOf(name: string, answer: Answer): Promise<InvocationRecord> {
-  const found = (await records(g, name)).find((r) => r.id === answer.id);
-  if (!found) throw new Error(`no record of invocation ${answer.id} of ${name}`);
-  return found;
+  const r = await api<InvocationRecord>(g, 'GET', `/invocations/${answer.id}`);
+  if (r.status !== 200 || r.body.function !== name)
+    throw new Error(`no record of invocation ${answer.id} of ${name}`);
+  return r.body;
 }
 
-async function instances(name: string): Promise<number> {
-  const r = await api<{ instances: number }>(g, 'GET', `/functions/${name}`);
+async function instances(name: string, on: Gust = g): Promise<number> {
+  const r = await api<{ instances: number }>(on, 'GET', `/functions/${name}`);
   return r.body.instances;
 }
 
@@ -152,25 +157,58 @@ describe('instances', () => {
   });
 });
 
-describe('throttling', () => {
-  it('answers 429 with Retry-After, recorded as throttled, to a caller that waited past the timeout', async () => {
+describe('timeouts and throttling', () => {
+  it('give a call that waited for a busy instance only what is left of its timeout', async () => {
     expect((await call('single')).status).toBe(200); // warm, so that no cold start shifts the timeline
-    // One instance, one call at a time, 2 s per call, 3 s timeout: the first runs, the second waits
-    // for it, the others cannot be served before their timeout.
-    const answers = await Promise.all(Array.from({ length: 4 }, () => call('single', 'ms=2000')));
-    const ok = answers.filter((a) => a.status === 200);
+    // One instance, one call at a time, 3 s timeout: the second call waits 2 s for the first, so it
+    // has 1 s left to run, not 3.
+    const first = call('single', 'ms=2000');
+    await sleep(100);
+    const sent = Date.now();
+    const second = await call('single', 'ms=2000');
+    expect((await first).status).toBe(200);
+    expect(second.status).toBe(504);
+    expect(Date.now() - sent).toBeLessThan(3500);
+    const r = await recordOf('single', second);
+    expect(r.status).toBe('timeout');
+    expect(r.durationMs).toBeLessThan(1500);
+  });
+
+  it('answer 429 with Retry-After, recorded as throttled, when every instance is busy and the wait queue is full', async () => {
+    expect((await call('narrow')).status).toBe(200);
+    const busy = call('narrow', 'ms=1500');
+    await sleep(200);
+    // One instance at scale.max, busy: 100 callers wait (the queue), the other 5 are throttled at once.
+    const answers = await Promise.all(Array.from({ length: 105 }, () => call('narrow')));
+    expect((await busy).status).toBe(200);
     const throttled = answers.filter((a) => a.status === 429);
-    expect(ok.length + throttled.length).toBe(4);
-    expect(ok.length).toBeGreaterThanOrEqual(1);
-    expect(throttled.length).toBeGreaterThanOrEqual(2);
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(100);
+    expect(throttled).toHaveLength(5);
     for (const a of throttled) {
       expect(a.headers.get('retry-after')).toBe('1');
       expect(a.headers.get('x-gust-status')).toBe('throttled');
       expect(a.body).toMatchObject({ error: { code: 'THROTTLED' } });
-      const r = await recordOf('single', a);
+      const r = await recordOf('narrow', a);
       expect(r).toMatchObject({ status: 'throttled', instance: null, billedMs: 0 });
-      expect(r.error).toMatch(/timeout/);
+      expect(r.error).toMatch(/queue is full/);
     }
+  });
+
+  it('answer 504, recorded as timeout, to a caller whose instance is still starting at its timeout', async () => {
+    expect((await call('reborn')).status).toBe(200); // warm: its module takes 2.5 s to load
+    // The only instance dies 1.8 s into a call; the caller waiting behind it has 2.2 s left, less
+    // than the new instance needs to load.
+    const dying = call('reborn', 'exit=1&after=1800&ms=5000');
+    await sleep(50);
+    const sent = Date.now();
+    const waiting = await call('reborn');
+    expect((await dying).status).toBe(502);
+    expect(waiting.status).toBe(504);
+    expect(waiting.headers.get('x-gust-status')).toBe('timeout');
+    expect(Date.now() - sent).toBeLessThan(4500);
+    const r = await recordOf('reborn', waiting);
+    expect(r).toMatchObject({ status: 'timeout', instance: null, billedMs: 0 });
+    expect(r.error).toMatch(/start/);
   });
 });
 
@@ -253,5 +291,40 @@ describe('an instance that dies', () => {
       expect(r.instance).not.toBe(dead.instance);
     }
     expect(await livePids(dead.instance!)).toEqual([]);
+  });
+});
+
+/** Command lines of the live processes whose command line contains every one of `parts`. */
+async function commandLines(...parts: string[]): Promise<string[]> {
+  const out = await new Promise<string>((resolve) =>
+    execFile('ps', ['-eo', 'stat=,args='], (_e, stdout) => resolve(stdout)),
+  );
+  return out.split('\n').filter((l) => !l.trim().startsWith('Z') && parts.every((p) => l.includes(p)));
+}
+
+describe('stem cells', () => {
+  it('are kept for the memory size of a deployed function after a restart, and refilled after a cold start', async () => {
+    const first = await startGust();
+    await deployProject(first, project({ roomy: ['memory: 256'] }));
+    await first.stop();
+    const again = await startGust({ dataDir: first.dataDir });
+    try {
+      const idle256 = async (instance: string) =>
+        (await commandLines(`gust-run-${again.proc.pid}-`, '--max-old-space-size=256')).filter(
+          (l) => !l.includes(instance),
+        );
+      await vi.waitFor(async () => expect(await idle256('none')).not.toEqual([]), { timeout: 5000 });
+      // The cold start takes that cell; another is started in its place.
+      const res = await fetch(`${again.url}/roomy`);
+      expect(res.status).toBe(200);
+      const id = res.headers.get('x-gust-invocation-id') ?? '';
+      const r = await api<InvocationRecord>(again, 'GET', `/invocations/${id}`);
+      expect(r.body).toMatchObject({ cold: true, memoryMb: 256 });
+      await vi.waitFor(async () => expect(await idle256(r.body.instance!)).not.toEqual([]), {
+        timeout: 5000,
+      });
+    } finally {
+      await again.stop();
+    }
   });
 });

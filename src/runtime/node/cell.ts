@@ -8,8 +8,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { decodeSandbox, encodeHost, Outbox } from '../sandbox/codec.js';
+import { encodeHost, Outbox } from '../sandbox/codec.js';
 import type { HostMessage, SandboxMessage } from '../sandbox/protocol.js';
+import { readSandboxMessage } from './wire.js';
 
 export interface CellOptions {
   readonly id: string;
@@ -52,6 +53,11 @@ export class Cell {
   private readonly child: ChildProcess;
   private stderrTail = '';
   private fatal: string | undefined;
+  /** Why the instance was killed for what it sent, if it was. */
+  private violation: string | undefined;
+  /** The channel failed (EPIPE on a send): what was sent may be lost, so the cell is killed. */
+  private channelError: string | undefined;
+  private becameReady: (ready: boolean) => void = () => {};
   private listener: ((message: SandboxMessage) => void) | undefined;
   private readonly outbox = new Outbox((batch) => {
     if (this.child.connected) this.child.send(batch);
@@ -71,21 +77,21 @@ export class Cell {
     this.child.stderr?.on('data', (b: Buffer) => this.keepTail(b));
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => resolve(this.deathReason(code, signal)));
-      this.child.once('error', (e) => resolve(`the instance could not start: ${e.message}`));
+      // Not `once`: errors also come after the start, and one without a listener would kill Gust.
+      this.child.on('error', (e) => {
+        // A process that never started has no exit to wait for.
+        if (this.child.pid === undefined) resolve(`the instance could not start: ${e.message}`);
+        else {
+          this.channelError ??= e.message;
+          this.kill();
+        }
+      });
     });
-    let becameReady: (ready: boolean) => void = () => {};
     this.ready = new Promise((resolve) => {
-      becameReady = resolve;
+      this.becameReady = resolve;
       void this.exited.then(() => resolve(false));
     });
-    this.child.on('message', (batch: unknown[]) => {
-      for (const raw of batch) {
-        const m = decodeSandbox(raw);
-        if (m.t === 'ready') becameReady(true);
-        else if (m.t === 'fatal') this.fatal = `${m.error.name}: ${m.error.message}`;
-        this.listener?.(m);
-      }
-    });
+    this.child.on('message', (batch: unknown) => this.receive(batch));
   }
 
   static async spawn(opts: CellOptions): Promise<Cell> {
@@ -105,6 +111,12 @@ export class Cell {
     this.outbox.push(encodeHost(message));
   }
 
+  /** The instance broke the protocol: it is killed, and that is the reason its invocations hear. */
+  violate(why: string): void {
+    this.violation ??= why;
+    this.kill();
+  }
+
   kill(): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
@@ -112,7 +124,36 @@ export class Cell {
   async dispose(): Promise<void> {
     this.kill();
     await this.exited;
-    await rm(this.dir, { recursive: true, force: true });
+    await rm(this.dir, { recursive: true, force: true }).catch(() => {});
+  }
+
+  /**
+   * Nothing that arrives is trusted: a batch that is not an array, a malformed message, or one the
+   * listener refuses (it calls `violate`, or throws: a sink that refused it) kills the instance,
+   * never the platform. Whatever follows a violation is ignored.
+   */
+  private receive(batch: unknown): void {
+    if (this.violation !== undefined) return;
+    try {
+      if (!Array.isArray(batch)) {
+        this.violate(`a message batch is ${batch === null ? 'null' : typeof batch}, not an array`);
+        return;
+      }
+      for (const raw of batch) {
+        const read = readSandboxMessage(raw);
+        if (!read.ok) {
+          this.violate(read.why);
+          return;
+        }
+        const m = read.message;
+        if (m.t === 'ready') this.becameReady(true);
+        else if (m.t === 'fatal') this.fatal = `${m.error.name}: ${m.error.message}`;
+        this.listener?.(m);
+        if (this.violation !== undefined) return;
+      }
+    } catch (e) {
+      this.violate(`its message could not be handled: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   private keepTail(chunk: Buffer): void {
@@ -120,10 +161,12 @@ export class Cell {
   }
 
   private deathReason(code: number | null, signal: NodeJS.Signals | null): string {
+    if (this.violation) return `protocol violation: ${this.violation}`;
     if (this.fatal) return `the function crashed: ${this.fatal}`;
     if (/heap out of memory|Reached heap limit/.test(this.stderrTail)) {
       return `out of memory: the function went past its ${this.memoryMb} MB heap limit`;
     }
+    if (this.channelError) return `the channel to the instance failed: ${this.channelError}`;
     if (signal) return `the instance was killed by ${signal}`;
     return `the instance exited with code ${code ?? '?'} (process.exit or a fatal error)`;
   }

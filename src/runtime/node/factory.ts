@@ -11,8 +11,9 @@ import path from 'node:path';
 import { isAlive } from '../../lib/processes.js';
 import type { LoadSpec, SandboxFactory, StartOutcome } from '../types.js';
 import { Cell } from './cell.js';
-import { NodeInstance } from './instance.js';
+import { LOG_LIMIT, NodeInstance } from './instance.js';
 import { UidPool } from './uids.js';
+import { cut } from './wire.js';
 
 export interface NodeFactoryOptions {
   /** The built sandbox runtime (dist/runtime/sandbox). */
@@ -20,12 +21,21 @@ export interface NodeFactoryOptions {
   readonly stemCellsPerSize: number;
   /** When the platform runs as root, each instance runs as its own uid from here on. */
   readonly sandboxUid: number;
+  /** How long a new cell may take to boot and say `ready` (default 10 s). */
+  readonly readyTimeoutMs?: number;
 }
 
 const RUN_PREFIX = 'gust-run-';
 const UID_RANGE = 100_000;
 const REFILL_DELAY_MS = 100;
 const MAX_STEM_SIZES = 4;
+/**
+ * A module load gets most of the function's timeout, at most 10 s (as Lambda bounds its init
+ * phase): the caller waiting for this cold start gives up at its timeout and must hear why before.
+ */
+const INIT_SHARE = 0.9;
+const MAX_INIT_MS = 10_000;
+const READY_TIMEOUT_MS = 10_000;
 
 export class NodeSandboxFactory implements SandboxFactory {
   private readonly stem = new Map<number, Cell[]>();
@@ -63,29 +73,24 @@ export class NodeSandboxFactory implements SandboxFactory {
     for (const size of this.wanted) this.refill(size);
   }
 
+  /** Never rejects (the pool has nobody to tell): a failure to spawn or to copy the bundle is a crashed start. */
   async start(spec: LoadSpec): Promise<StartOutcome> {
-    const cell = await this.take(spec.fn.memoryMb);
-    if (!(await cell.ready)) {
-      void this.discard(cell);
-      return { type: 'crashed', reason: await cell.exited };
+    let cell: Cell;
+    try {
+      cell = await this.take(spec.fn.memoryMb);
+    } catch (e) {
+      return { type: 'crashed', reason: `the instance could not start: ${errorText(e)}` };
     }
-    const bundle = path.join(cell.dir, 'fn.mjs');
-    await link(spec.bundlePath, bundle).catch(async () => {
-      await copyFile(spec.bundlePath, bundle);
-      await chmod(bundle, 0o644);
-    });
-    return new Promise((resolve) => {
-      cell.onMessage((m) => {
-        if (m.t === 'loaded')
-          resolve({ type: 'ok', sandbox: new NodeInstance(cell), initMs: m.initMs, logs: m.logs });
-        if (m.t === 'loadError') {
-          void this.discard(cell);
-          resolve({ type: 'error', error: m.error, logs: m.logs });
-        }
-      });
-      void cell.exited.then((reason) => resolve({ type: 'crashed', reason }));
-      cell.send({ t: 'load', bundle, exportName: spec.exportName, env: spec.env, fn: spec.fn });
-    });
+    const notReady = await this.notReady(cell);
+    if (notReady !== undefined) return this.abandon(cell, notReady);
+    const placed = await placeBundle(spec.bundlePath, cell.dir);
+    if (!placed.ok) return this.abandon(cell, placed.reason);
+    return this.load(cell, spec, placed.bundle);
+  }
+
+  private abandon(cell: Cell, reason: string): StartOutcome {
+    void this.discard(cell);
+    return { type: 'crashed', reason };
   }
 
   async close(): Promise<void> {
@@ -109,14 +114,70 @@ export class NodeSandboxFactory implements SandboxFactory {
     return cell;
   }
 
+  /** Why the cell cannot take a function: it died, or it never said `ready`; undefined when it is ready. */
+  private async notReady(cell: Cell): Promise<string | undefined> {
+    const limitMs = this.opts.readyTimeoutMs ?? READY_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), limitMs);
+    });
+    const ready = await Promise.race([cell.ready, late]);
+    clearTimeout(timer);
+    if (ready === 'late') return `the instance did not become ready within ${limitMs} ms`;
+    return ready ? undefined : cell.exited;
+  }
+
+  /**
+   * Sends `load` and waits for its answer. A module whose top level never finishes (a loop, an
+   * await that never settles) would hold the start forever: past the init timeout the cell is
+   * killed and the start fails like a module that threw.
+   */
+  private load(cell: Cell, spec: LoadSpec, bundle: string): Promise<StartOutcome> {
+    const limitMs = Math.floor(Math.min(spec.fn.timeoutMs * INIT_SHARE, MAX_INIT_MS));
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        void this.discard(cell);
+        const message = `the module did not finish loading within ${limitMs} ms`;
+        resolve({ type: 'error', error: { name: 'InitTimeout', message }, logs: '' });
+      }, limitMs);
+      const done = (outcome: StartOutcome): void => {
+        clearTimeout(timer);
+        resolve(outcome);
+      };
+      cell.onMessage((m) => {
+        if (m.t === 'loaded') {
+          done({
+            type: 'ok',
+            sandbox: new NodeInstance(cell),
+            initMs: m.initMs,
+            logs: cut(m.logs, LOG_LIMIT),
+          });
+        } else if (m.t === 'loadError') {
+          void this.discard(cell);
+          done({ type: 'error', error: m.error, logs: cut(m.logs, LOG_LIMIT) });
+        } else if (m.t !== 'fatal') {
+          // Only the function's own code, at its top level, could have sent it.
+          cell.violate(`a '${m.t}' message while the module was loading`);
+        }
+      });
+      void cell.exited.then((reason) => done({ type: 'crashed', reason }));
+      cell.send({ t: 'load', bundle, exportName: spec.exportName, env: spec.env, fn: spec.fn });
+    });
+  }
+
   private refill(memoryMb: number): void {
     if (this.closed || !this.wanted.includes(memoryMb)) return;
     const cells = this.stem.get(memoryMb) ?? [];
     this.stem.set(memoryMb, cells);
     let spawning = this.spawningStem.get(memoryMb) ?? 0;
+    const spawned = (): void => {
+      this.spawningStem.set(memoryMb, (this.spawningStem.get(memoryMb) ?? 1) - 1);
+    };
     for (; cells.length + spawning < this.opts.stemCellsPerSize; spawning++) {
+      // A cell that could not be spawned (no space for its folder, no uid left) is not retried
+      // here: the next take or prepare tries again.
       void this.spawn(memoryMb).then((cell) => {
-        this.spawningStem.set(memoryMb, (this.spawningStem.get(memoryMb) ?? 1) - 1);
+        spawned();
         cells.push(cell);
         // An idle stem cell that dies is replaced; one that never became ready is not (no restart storm).
         void cell.exited.then(async () => {
@@ -125,7 +186,7 @@ export class NodeSandboxFactory implements SandboxFactory {
           cells.splice(i, 1);
           if (await cell.ready) this.refill(memoryMb);
         });
-      });
+      }, spawned);
     }
     this.spawningStem.set(memoryMb, spawning);
   }
@@ -133,18 +194,24 @@ export class NodeSandboxFactory implements SandboxFactory {
   private async spawn(memoryMb: number): Promise<Cell> {
     const id = `i-${process.pid.toString(36)}-${(++this.seq).toString(36)}-${randomBytes(3).toString('hex')}`;
     const uid = this.uids?.take();
+    const release = (): void => {
+      if (uid !== undefined) this.uids?.release(uid);
+    };
     const cell = await Cell.spawn({
       id,
       runtimeDir: path.join(this.runDir, 'runtime'),
       dir: path.join(this.runDir, 'cells', id),
       memoryMb,
       uid,
+    }).catch((e: unknown) => {
+      release();
+      throw e;
     });
     this.live.add(cell);
     void cell.exited.then(() => {
-      if (uid !== undefined) this.uids?.release(uid);
+      release();
       this.live.delete(cell);
-      void rm(cell.dir, { recursive: true, force: true });
+      void rm(cell.dir, { recursive: true, force: true }).catch(() => {});
     });
     if (this.closed) cell.kill();
     return cell;
@@ -155,6 +222,26 @@ export class NodeSandboxFactory implements SandboxFactory {
     await cell.dispose();
   }
 }
+
+type Placed =
+  | { readonly ok: true; readonly bundle: string }
+  | { readonly ok: false; readonly reason: string };
+
+/** The bundle into the cell's folder, the only place besides the runtime that the cell may read. */
+async function placeBundle(bundlePath: string, cellDir: string): Promise<Placed> {
+  const bundle = path.join(cellDir, 'fn.mjs');
+  try {
+    await link(bundlePath, bundle).catch(async () => {
+      await copyFile(bundlePath, bundle);
+      await chmod(bundle, 0o644);
+    });
+    return { ok: true, bundle };
+  } catch (e) {
+    return { ok: false, reason: `the function's bundle could not be put in the instance: ${errorText(e)}` };
+  }
+}
+
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** Folders 0755, files 0644: the instance user must read the runtime, never write it. */
 async function makeReadable(dir: string): Promise<void> {

@@ -4,29 +4,40 @@
  * every invocation still running on it then ends as crashed. The timed-out invocation itself is
  * answered once the process is gone: answered earlier, its caller would release the instance to
  * the pool, which would hand the dying process to the next invocation.
+ * What the instance sends is held to the protocol: per invocation, a head at most once, chunks only
+ * after it, nothing after the end. A breach kills the instance (see wire.ts for why it can happen).
  */
 import type { SandboxMessage } from '../sandbox/protocol.js';
 import type { HttpSink, InvokeOutcome, Sandbox, Work } from '../types.js';
 import type { Cell } from './cell.js';
+import { cut } from './wire.js';
 
 /** A little over the sandbox's own bound, which already truncates; this guards against a hostile instance. */
-const LOG_LIMIT = 80 * 1024;
+export const LOG_LIMIT = 80 * 1024;
+const TRUNCATED = '\n[gust: log truncated]\n';
+
+/** running: no answer yet; streaming: the head went out, chunks and the end may follow. */
+type Phase = 'running' | 'streaming';
 
 interface Pending {
   readonly sink: HttpSink | undefined;
   readonly resolve: (outcome: InvokeOutcome) => void;
   readonly timer: NodeJS.Timeout;
-  streamed: boolean;
+  phase: Phase;
   logs: string;
   /** Past its deadline: the process is being killed; its late messages are ignored. */
   timedOut: boolean;
 }
+
+type InvocationMessage = Extract<SandboxMessage, { id: string }>;
 
 export class NodeInstance implements Sandbox {
   readonly id: string;
   readonly exited: Promise<string>;
   private readonly pending = new Map<string, Pending>();
   private timedOut = false;
+  /** Stopped, timed out or in breach: no new invocation may be sent to it. */
+  private closing = false;
   /** Why the process died, once it has. */
   private dead: string | undefined;
 
@@ -37,18 +48,23 @@ export class NodeInstance implements Sandbox {
     void cell.exited.then((reason) => this.failAll(reason));
   }
 
+  get accepting(): boolean {
+    return !this.closing && this.dead === undefined;
+  }
+
   invoke(work: Work, sink?: HttpSink): Promise<InvokeOutcome> {
     if (this.dead !== undefined) {
       return Promise.resolve({ type: 'crashed', reason: this.dead, logs: '', streamed: false });
     }
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.timeout(work.id), Math.max(0, work.deadline - Date.now()));
-      this.pending.set(work.id, { sink, resolve, timer, streamed: false, logs: '', timedOut: false });
+      this.pending.set(work.id, { sink, resolve, timer, phase: 'running', logs: '', timedOut: false });
       this.cell.send({ t: 'invoke', ...work });
     });
   }
 
   stop(): void {
+    this.closing = true;
     void this.cell.dispose();
   }
 
@@ -61,43 +77,66 @@ export class NodeInstance implements Sandbox {
   }
 
   private onMessage(m: SandboxMessage): void {
-    if ('id' in m && this.pending.get(m.id)?.timedOut) return;
+    if (m.t === 'fatal') return; // the cell keeps it as the reason of the coming death
+    if (!('id' in m)) {
+      this.violate(`a '${m.t}' message after the function was loaded`);
+      return;
+    }
+    const p = this.pending.get(m.id);
+    if (m.t === 'log') {
+      // Lines may come after the end (a stray timer holding ctx.log): they belong to no one.
+      if (p && !p.timedOut) p.logs = appendLogs(p.logs, m.text);
+      return;
+    }
+    if (!p) {
+      this.violate(`a '${m.t}' message for invocation ${clipId(m.id)}, which is not running on it`);
+      return;
+    }
+    if (p.timedOut) return;
+    const breach = this.deliver(p, m);
+    if (breach) this.violate(`invocation ${clipId(m.id)}: ${breach}`);
+  }
+
+  /** One step of the invocation's state machine; what is wrong with the message, if anything. */
+  private deliver(p: Pending, m: Exclude<InvocationMessage, { t: 'log' }>): string | undefined {
     switch (m.t) {
-      case 'log': {
-        const p = this.pending.get(m.id);
-        if (p && p.logs.length < LOG_LIMIT) p.logs += m.text;
-        return;
-      }
+      case 'head':
+        if (p.phase !== 'running') return 'a second response head';
+        p.phase = 'streaming';
+        p.sink?.head(m.status, m.headers);
+        return undefined;
+      case 'chunk':
+        if (p.phase !== 'streaming') return 'a body chunk before the response head';
+        p.sink?.chunk(m.data);
+        return undefined;
+      case 'end':
+        if (p.phase !== 'streaming') return 'the end of a response that has no head';
+        this.settle(m.id, () => {
+          p.sink?.end();
+          return { type: 'ok', streamed: true, logs: appendLogs(p.logs, m.logs) };
+        });
+        return undefined;
       case 'result':
-        this.settle(m.id, (p) => ({
+        if (p.phase !== 'running') return 'a whole result after a streamed head';
+        this.settle(m.id, () => ({
           type: 'ok',
           streamed: false,
-          logs: p.logs + m.logs,
+          logs: appendLogs(p.logs, m.logs),
           ...(m.response ? { response: m.response } : {}),
           ...(m.json === undefined ? {} : { json: m.json }),
         }));
-        return;
-      case 'head': {
-        const p = this.pending.get(m.id);
-        if (p) p.streamed = true;
-        p?.sink?.head(m.status, m.headers);
-        return;
-      }
-      case 'chunk':
-        this.pending.get(m.id)?.sink?.chunk(m.data);
-        return;
-      case 'end':
-        this.settle(m.id, (p) => {
-          p.sink?.end();
-          return { type: 'ok', streamed: true, logs: p.logs + m.logs };
-        });
-        return;
+        return undefined;
       case 'error':
-        this.settle(m.id, (p) => ({ type: 'error', error: m.error, logs: p.logs + m.logs }));
-        return;
-      default:
-        return;
+        // Also after the head: a stream that failed midway.
+        this.settle(m.id, () => ({ type: 'error', error: m.error, logs: appendLogs(p.logs, m.logs) }));
+        return undefined;
     }
+  }
+
+  /** Its invocations end as crashed once the process is gone (failAll), with the cell's reason. */
+  private violate(why: string): void {
+    this.closing = true;
+    this.cell.violate(why);
   }
 
   /** Settled by failAll once the process has exited: its caller resumes after every watcher of `exited` (the pool) saw the death. */
@@ -106,6 +145,7 @@ export class NodeInstance implements Sandbox {
     if (!p) return;
     p.timedOut = true;
     this.timedOut = true;
+    this.closing = true;
     this.cell.kill();
   }
 
@@ -115,11 +155,21 @@ export class NodeInstance implements Sandbox {
       : reason;
     this.dead = why;
     for (const id of [...this.pending.keys()]) {
-      this.settle(id, (p) =>
-        p.timedOut
-          ? { type: 'timeout', logs: p.logs, streamed: p.streamed }
-          : { type: 'crashed', reason: why, logs: p.logs, streamed: p.streamed },
-      );
+      this.settle(id, (p) => {
+        const streamed = p.phase === 'streaming';
+        return p.timedOut
+          ? { type: 'timeout', logs: p.logs, streamed }
+          : { type: 'crashed', reason: why, logs: p.logs, streamed };
+      });
     }
   }
 }
+
+/** Logs kept per invocation stay within LOG_LIMIT, however much an instance sends. */
+export function appendLogs(kept: string, text: string): string {
+  const room = LOG_LIMIT - kept.length;
+  if (text.length <= room) return kept + text;
+  return room > 0 ? kept + cut(text, room) + TRUNCATED : kept;
+}
+
+const clipId = (id: string): string => JSON.stringify(id.length > 60 ? `${id.slice(0, 60)}…` : id);

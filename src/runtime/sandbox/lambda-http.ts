@@ -4,6 +4,7 @@
  * Reference: the golden sample in test/fixtures/aws-events/apigw-v2-request.json.
  */
 import { Buffer } from 'node:buffer';
+import { checkResponseHeaders } from './headers.js';
 import type { WireRequest, WireResponse } from './protocol.js';
 
 export interface ApiGatewayV2Event {
@@ -215,11 +216,9 @@ function structuredResponse(result: Record<string, unknown>): WireResponse {
       `Lambda result statusCode must be an integer from 100 to 599, got ${JSON.stringify(statusCode)}`,
     );
   }
-  return {
-    status: statusCode,
-    headers: [...headerPairs(headers), ...cookiePairs(cookies)],
-    body: responseBody(body, isBase64Encoded === true),
-  };
+  const pairs = [...headerPairs(headers), ...cookiePairs(cookies)];
+  checkResponseHeaders(pairs);
+  return { status: statusCode, headers: pairs, body: responseBody(body, isBase64Encoded === true) };
 }
 
 function headerPairs(headers: unknown): [string, string][] {

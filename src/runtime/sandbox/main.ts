@@ -9,7 +9,7 @@ import { baseContext, type Context, type ContextBase, makeContext } from './cont
 import { callLambda, type Entry, pickEntry } from './handler.js';
 import { fromLambdaResult, toApiGatewayV2Event } from './lambda-http.js';
 import { captureConsole, endLogs, initLogs, LogBuffer, runWithLogs, setConcurrent } from './logs.js';
-import type { HostMessage, SandboxMessage, WireError } from './protocol.js';
+import { type HostMessage, MAX_CHUNK_BYTES, type SandboxMessage, type WireError } from './protocol.js';
 import { warmUp } from './warm.js';
 import { isResponse, readWebResponse, toWebRequest } from './web-http.js';
 
@@ -77,7 +77,7 @@ async function run(message: InvokeMessage, logs: LogBuffer): Promise<void> {
     await readWebResponse(res, {
       whole: (response) => send({ t: 'result', id, response, logs: logs.take() }),
       head: (status, headers) => send({ t: 'head', id, status, headers }),
-      chunk: (data) => send({ t: 'chunk', id, data }),
+      chunk: (data) => sendChunk(id, data),
       end: () => send({ t: 'end', id, logs: logs.take() }),
     });
     return;
@@ -94,6 +94,13 @@ async function run(message: InvokeMessage, logs: LogBuffer): Promise<void> {
       : await callWeb(fn, message.event, context);
   const json = value === undefined ? undefined : JSON.stringify(value);
   send({ t: 'result', id, ...(json === undefined ? {} : { json }), logs: logs.take() });
+}
+
+/** In pieces of at most MAX_CHUNK_BYTES: the host refuses a bigger chunk message. */
+function sendChunk(id: string, data: Uint8Array): void {
+  for (let at = 0; at < data.byteLength; at += MAX_CHUNK_BYTES) {
+    send({ t: 'chunk', id, data: data.subarray(at, at + MAX_CHUNK_BYTES) });
+  }
 }
 
 /** An event given to a web-standard handler arrives as a JSON POST; a JSON answer is parsed back. */

@@ -57,6 +57,9 @@ export type HostMessage =
       | { readonly kind: 'event'; readonly event: unknown }
     ));
 
+/** The most bytes one `chunk` message carries: a bigger piece of a body goes in several. */
+export const MAX_CHUNK_BYTES = 1024 * 1024;
+
 export interface WireError {
   readonly name: string;
   readonly message: string;

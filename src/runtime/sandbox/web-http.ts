@@ -3,6 +3,7 @@
  * that `export default (req: Request) => Response` handlers speak. Pure: no I/O beyond reading
  * the Response body the handler gave us.
  */
+import { checkResponseHeaders } from './headers.js';
 import type { WireRequest, WireResponse } from './protocol.js';
 
 /** Where a Response goes: either one `whole`, or `head`, any number of `chunk`s, then `end`. */
@@ -72,6 +73,7 @@ export async function readWebResponse(res: Response, send: ResponseSender): Prom
   const native = nativeResponse(res);
   const status = native.status;
   const headers = responseHeaders(native.headers);
+  checkResponseHeaders(headers);
   if (native.body === null) {
     send.whole({ status, headers, body: null });
     return;
