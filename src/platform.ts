@@ -101,6 +101,11 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     throw e;
   });
   log.info({ url, dataDir }, 'Gust is listening');
+  if (process.getuid?.() !== 0) {
+    log.warn(
+      'not running as root: instances share this user id, so a hostile function could signal Gust or another instance; run as root (each instance then gets its own uid) where functions are not trusted',
+    );
+  }
 
   let deployed: DeployedFunction[] = [];
   if (config.deployDir !== undefined) {
