@@ -157,6 +157,14 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
         if (fn !== undefined && fn !== null) {
           // anything but a name would make a key for every function
           if (typeof fn !== 'string') throw new GustError('BAD_REQUEST', 'function must be a function name');
+          // Only invocations are checked against a key's function: a deploy key limited to one
+          // function would be a promise the platform does not keep.
+          if (scope !== 'invoke') {
+            throw new GustError(
+              'BAD_REQUEST',
+              `--function limits invoke keys only; a ${String(scope)} key covers every function`,
+            );
+          }
           await control.need(fn);
         }
         let expiresInMs: number | undefined;

@@ -105,6 +105,15 @@ describe('the control API', () => {
     expect(Date.parse(created.expiresAt) - Date.now()).toBeGreaterThan(29 * 86_400_000);
   });
 
+  it('refuses to limit a key to one function unless it is an invoke key', async () => {
+    const r = await api<{ error: { code: string; message: string } }>(g, 'POST', '/keys', {
+      scope: 'deploy',
+      function: 'open',
+    });
+    expect(r.status).toBe(400);
+    expect(r.body.error.message).toContain('invoke keys only');
+  });
+
   it('refuses a scope that does not exist', async () => {
     const r = await cli(g, ['keys', 'create', '--scope', 'root']);
     expect(r.code).not.toBe(0);
