@@ -88,6 +88,11 @@ function streamTo(res: ServerResponse, id: string): HttpSink {
     },
     chunk: (data) => res.write(data),
     end: () => res.end(),
+    onClose: (listener) => {
+      res.once('close', () => {
+        if (!res.writableEnded) listener();
+      });
+    },
   };
 }
 

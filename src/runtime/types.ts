@@ -25,6 +25,8 @@ export interface HttpSink {
   head(status: number, headers: WireResponse['headers']): void;
   chunk(data: Uint8Array): void;
   end(): void;
+  /** Calls `listener` if the client goes away before the end: the stream is then cancelled. */
+  onClose?(listener: () => void): void;
 }
 
 export type InvokeOutcome =

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployProject, type Gust, records, startGust } from '../helpers/gust.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { api, deployProject, type Gust, type InvocationRecord, records, startGust } from '../helpers/gust.js';
 
 const WEB = `
 import type { Context } from 'gust';
@@ -68,12 +68,31 @@ functions:
       - http: { path: /aws/users/:user/posts/:post }
       - http: { path: /aws/bin, methods: [POST] }
       - http: { path: /aws/plain }
+  forever:
+    handler: src/forever.mjs
+    timeout: 20s
+    triggers:
+      - http: { path: /forever }
   chatter:
     handler: src/chatter.mjs
     concurrency: 4
     triggers:
       - http: { path: /chatter/:n }
 `,
+    'src/forever.mjs': `export default () => {
+  let n = 0;
+  let timer;
+  const stream = new ReadableStream({
+    start(controller) {
+      timer = setInterval(() => controller.enqueue(new TextEncoder().encode('data: ' + n++ + '\\n\\n')), 50);
+    },
+    cancel() {
+      clearInterval(timer);
+      console.log('cancelled after ' + n);
+    },
+  });
+  return new Response(stream, { headers: { 'content-type': 'text/event-stream' } });
+};`,
     'src/chatter.mjs': `export default async (req, ctx) => {
   console.log('start ' + ctx.params.n);
   await new Promise((r) => setTimeout(r, 50 + 20 * Number(ctx.params.n)));
@@ -130,6 +149,42 @@ describe('web-standard handlers', () => {
     expect(arrivals.length).toBeGreaterThanOrEqual(3);
     // The pieces came apart in time: the first long before the last.
     expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThan(200);
+  });
+});
+
+describe('a streamed response whose client goes away', () => {
+  it('is cancelled in the function, recorded ok, and leaves its instance serving', async () => {
+    const abort = new AbortController();
+    const res = await fetch(`${g.url}/forever`, { signal: abort.signal });
+    const id = res.headers.get('x-gust-invocation-id')!;
+    const reader = res.body!.getReader();
+    await reader.read();
+    await reader.read();
+    abort.abort();
+    await vi.waitFor(
+      async () => {
+        const r = await api<InvocationRecord>(g, 'GET', `/invocations/${id}`);
+        expect(r.status).toBe(200);
+        expect(r.body.status).toBe('ok');
+        expect(r.body.logs).toContain('cancelled after');
+      },
+      { timeout: 5000, interval: 100 },
+    );
+    const first = (await api<InvocationRecord>(g, 'GET', `/invocations/${id}`)).body;
+    const again = new AbortController();
+    const next = await fetch(`${g.url}/forever`, { signal: again.signal });
+    const nextId = next.headers.get('x-gust-invocation-id')!;
+    await next.body!.getReader().read();
+    again.abort();
+    await vi.waitFor(
+      async () => {
+        const r = await api<InvocationRecord>(g, 'GET', `/invocations/${nextId}`);
+        expect(r.body.status).toBe('ok');
+        expect(r.body.cold).toBe(false);
+        expect(r.body.instance).toBe(first.instance);
+      },
+      { timeout: 5000, interval: 100 },
+    );
   });
 });
 

@@ -104,6 +104,9 @@ export class NodeInstance implements Sandbox {
         if (p.phase !== 'running') return 'a second response head';
         p.phase = 'streaming';
         p.sink?.head(m.status, m.headers);
+        p.sink?.onClose?.(() => {
+          if (this.pending.get(m.id) === p) this.cell.send({ t: 'cancel', id: m.id });
+        });
         return undefined;
       case 'chunk':
         if (p.phase !== 'streaming') return 'a body chunk before the response head';

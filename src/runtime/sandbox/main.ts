@@ -79,6 +79,7 @@ async function run(message: InvokeMessage, logs: LogBuffer): Promise<void> {
       head: (status, headers) => send({ t: 'head', id, status, headers }),
       chunk: (data) => sendChunk(id, data),
       end: () => send({ t: 'end', id, logs: logs.take() }),
+      onCancel: (cancel) => cancellers.set(id, cancel),
     });
     return;
   }
@@ -129,12 +130,18 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+/** How to stop each streamed response still being read, by invocation id. */
+const cancellers = new Map<string, () => void>();
+
 function invoke(message: InvokeMessage): void {
   const logs = new LogBuffer((text) => send({ t: 'log', id: message.id, text }));
   void runWithLogs(logs, () =>
     run(message, logs)
       .catch((e: unknown) => send({ t: 'error', id: message.id, error: toWireError(e), logs: logs.take() }))
-      .finally(() => endLogs(logs)),
+      .finally(() => {
+        endLogs(logs);
+        cancellers.delete(message.id);
+      }),
   );
 }
 
@@ -156,6 +163,7 @@ process.on('message', (batch: unknown[]) => {
 
 function receive(message: HostMessage): void {
   if (message.t === 'invoke') invoke(message);
+  else if (message.t === 'cancel') cancellers.get(message.id)?.();
   else if (message.t === 'load') void load(message);
 }
 void warmUp().then(() => send({ t: 'ready' }));

@@ -55,7 +55,9 @@ export type HostMessage =
     } & (
       | { readonly kind: 'http'; readonly request: WireRequest }
       | { readonly kind: 'event'; readonly event: unknown }
-    ));
+    ))
+  /** The client of a streamed response went away: stop reading the function's stream. */
+  | { readonly t: 'cancel'; readonly id: string };
 
 /** The most bytes one `chunk` message carries: a bigger piece of a body goes in several. */
 export const MAX_CHUNK_BYTES = 1024 * 1024;

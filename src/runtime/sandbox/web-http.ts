@@ -12,6 +12,8 @@ export interface ResponseSender {
   head(status: number, headers: [string, string][]): void;
   chunk(data: Uint8Array): void;
   end(): void;
+  /** Once streaming: how to stop reading the body if its reader goes away. */
+  onCancel?(cancel: () => void): void;
 }
 
 /** Methods that must not carry a body: the Request constructor throws if given one. */
@@ -94,6 +96,9 @@ export async function readWebResponse(res: Response, send: ResponseSender): Prom
       next = reader.read();
     }
     send.head(status, headers);
+    send.onCancel?.(() => {
+      reader.cancel(new Error('the client went away')).catch(() => {});
+    });
     for (const data of buffered) send.chunk(data);
     for (let step = await next; !step.done; step = await reader.read()) {
       const data = asBytes(step.value);
