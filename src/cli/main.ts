@@ -1,6 +1,6 @@
 /** main: the `gust` entry point (bin/gust.js imports the compiled file). Reads env and cwd, runs, exits. */
 import { readFileSync } from 'node:fs';
-import { loadClientConfig } from '../config/config.js';
+import { loadClientConfig, processEnv } from '../config/config.js';
 import { createCli } from './context.js';
 import { reportError } from './fail.js';
 import { createProgram } from './program.js';
@@ -9,10 +9,11 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
   version: string;
 };
 
+const env = processEnv();
 const cli = createCli({
-  env: process.env,
+  env,
   cwd: process.cwd(),
-  clientConfig: loadClientConfig(process.env, process.cwd()),
+  clientConfig: loadClientConfig(env, process.cwd()),
   stdout: process.stdout,
   stderr: process.stderr,
 });

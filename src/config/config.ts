@@ -80,3 +80,8 @@ export function loadClientConfig(env: Env, cwd: string): ClientConfig {
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
+
+/** The process's environment: read here, and handed to whoever needs it, nowhere else. */
+export function processEnv(): Env {
+  return process.env;
+}
