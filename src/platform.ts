@@ -19,7 +19,7 @@ import { FunctionControl } from './control/functions.js';
 import { Keys } from './control/keys.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { GustError } from './errors.js';
-import { functionDoor } from './gateway/functions.js';
+import { functionDoor, screenRoutes } from './gateway/functions.js';
 import { json } from './gateway/http.js';
 import { lambdaApi } from './gateway/lambda-api.js';
 import { Router } from './gateway/router.js';
@@ -89,6 +89,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       controlApi: controlApi({ control, keys, dispatcher, invocations, recorder }),
       lambdaApi: lambdaApi({ registry, dispatcher, keys }),
       functions: functionDoor({ router, dispatcher, keys }),
+      screenFunctions: screenRoutes(router),
     },
   );
   const url = await gateway.listen().catch(async (e: NodeJS.ErrnoException) => {

@@ -5,6 +5,8 @@ import { GustError } from '../errors.js';
 import { type EdgeRequest, header } from './http.js';
 import { hasSigV4, verifySigV4 } from './sigv4.js';
 
+export const KEY_NEEDED = 'a key is needed: send Authorization: Bearer <key> (gust keys create makes one)';
+
 /** `sigv4` names the AWS service a signature must be made for (`lambda`), or false where only bearer keys work. */
 export async function authenticate(
   req: EdgeRequest,
@@ -36,10 +38,7 @@ export async function authenticate(
   }
   const auth = header(req, 'authorization');
   if (!auth) {
-    throw new GustError(
-      'UNAUTHORIZED',
-      'a key is needed: send Authorization: Bearer <key> (gust keys create makes one)',
-    );
+    throw new GustError('UNAUTHORIZED', KEY_NEEDED);
   }
   const m = /^Bearer\s+(\S+)$/i.exec(auth);
   const record = m ? await keys.verifyBearer(m[1]!) : undefined;

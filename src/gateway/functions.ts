@@ -11,7 +11,7 @@ import type { HttpSink, WireRequest, WireResponse } from '../runtime/types.js';
 import { authenticate } from './auth.js';
 import { type EdgeRequest, type EdgeResponse, header, json } from './http.js';
 import { failureResponse } from './outcome.js';
-import type { Router } from './router.js';
+import type { RouteMatch, Router } from './router.js';
 import { write } from './server.js';
 
 export interface FunctionDoorDeps {
@@ -28,19 +28,7 @@ export function functionDoor(
 ): (req: EdgeRequest, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
     const route = deps.router.match(req.method, req.pathname);
-    if (route.type === 'notFound') {
-      return write(
-        res,
-        json(404, { error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.pathname}` } }),
-      );
-    }
-    if (route.type === 'methodNotAllowed') {
-      const message = `${req.method} is not allowed on ${req.pathname}; allowed: ${route.allow.join(', ')}`;
-      return write(
-        res,
-        json(405, { error: { code: 'METHOD_NOT_ALLOWED', message } }, { allow: route.allow.join(', ') }),
-      );
-    }
+    if (route.type !== 'found') return write(res, refusal(route, req.method, req.pathname));
     if (route.auth === 'key') {
       authorize(await authenticate(req, deps.keys, { sigv4: false }), {
         scope: 'invoke',
@@ -77,6 +65,27 @@ export function functionDoor(
       return;
     }
     write(res, failureResponse(result));
+  };
+}
+
+/** No route, or not for this method: said before the body is read (see `screenRoutes`). */
+function refusal(
+  route: Exclude<RouteMatch, { type: 'found' }>,
+  method: string,
+  pathname: string,
+): EdgeResponse {
+  if (route.type === 'notFound') {
+    return json(404, { error: { code: 'NOT_FOUND', message: `no route for ${method} ${pathname}` } });
+  }
+  const message = `${method} is not allowed on ${pathname}; allowed: ${route.allow.join(', ')}`;
+  return json(405, { error: { code: 'METHOD_NOT_ALLOWED', message } }, { allow: route.allow.join(', ') });
+}
+
+/** For the server: the answer to a request no route takes, before anyone reads its body. */
+export function screenRoutes(router: Router): (method: string, pathname: string) => EdgeResponse | undefined {
+  return (method, pathname) => {
+    const route = router.match(method, pathname);
+    return route.type === 'found' ? undefined : refusal(route, method, pathname);
   };
 }
 

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ERROR_CODES, GustError } from '../errors.js';
 import { HTTP_METHODS } from '../manifest/schema.js';
+import { KEY_NEEDED } from './auth.js';
 import { type EdgeHandler, type EdgeRequest, type EdgeResponse, errorResponse, json } from './http.js';
 
 export interface GatewayDoors {
@@ -17,6 +18,8 @@ export interface GatewayDoors {
   readonly lambdaApi: EdgeHandler;
   /** Function routes write to the socket themselves: their answers may stream. */
   readonly functions: (req: EdgeRequest, res: ServerResponse) => Promise<void>;
+  /** The answer to a function request no route takes, given before its body is read. */
+  readonly screenFunctions: (method: string, pathname: string) => EdgeResponse | undefined;
 }
 
 export interface GatewayOptions {
@@ -92,6 +95,13 @@ export class Gateway {
     }
     if (pathname === '/_gust/healthz') return write(res, this.doors.health());
     if (this.closing) return write(res, errorResponse(new GustError('UNAVAILABLE', 'Gust is shutting down')));
+    // Whatever can be refused from the head alone is, before a body of up to the limit is buffered.
+    const early = this.screen(req.method ?? 'GET', pathname, req);
+    if (early) {
+      // An unread body would follow on the connection: closing it spares reading that.
+      if (hasBody(req)) res.setHeader('connection', 'close');
+      return write(res, early);
+    }
     const read = readBody(req, this.opts.maxBodyBytes);
     const body = Buffer.isBuffer(read) ? read : await read;
     if (body === null) return; // the client left before its body was whole: nobody to answer
@@ -113,18 +123,30 @@ export class Gateway {
       sourceIp: req.socket.remoteAddress ?? '',
     };
     if (pathname.startsWith('/_gust/api/')) return write(res, await this.doors.controlApi(edge));
-    if (pathname.startsWith('/_gust/')) {
-      return write(
-        res,
-        json(404, { error: { code: 'NOT_FOUND', message: `no such Gust endpoint: ${pathname}` } }),
-      );
-    }
     if (pathname.startsWith('/2015-03-31/')) return write(res, await this.doors.lambdaApi(edge));
     return this.doors.functions(edge, res);
+  }
+
+  private screen(method: string, pathname: string, req: IncomingMessage): EdgeResponse | undefined {
+    if (pathname.startsWith('/_gust/api/')) {
+      return req.headers.authorization === undefined
+        ? errorResponse(new GustError('UNAUTHORIZED', KEY_NEEDED))
+        : undefined;
+    }
+    if (pathname.startsWith('/_gust/')) {
+      return json(404, { error: { code: 'NOT_FOUND', message: `no such Gust endpoint: ${pathname}` } });
+    }
+    if (pathname.startsWith('/2015-03-31/')) return undefined;
+    return this.doors.screenFunctions(method, pathname);
   }
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Without a length or chunked encoding, HTTP/1.1 has no body: nothing to wait for. */
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+}
 
 /**
  * The whole body; undefined when it is over the limit (the rest is discarded, unread); null when

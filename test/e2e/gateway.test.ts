@@ -1,4 +1,5 @@
-import { request } from 'node:http';
+import { request, STATUS_CODES } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployProject, type Gust, records, startGust } from '../helpers/gust.js';
 
@@ -47,6 +48,33 @@ describe('the gateway', () => {
     expect((await res.json()).error.code).toBe('PAYLOAD_TOO_LARGE');
     expect((await records(g, 'sink')).length).toBe(before);
   });
+
+  for (const [where, path, status] of [
+    ['a path no route takes', '/nowhere', 404],
+    ['a method the route does not take', '/sink', 405],
+    ['the control API without a key', '/_gust/api/v1/functions', 401],
+  ] as const) {
+    it(`refuses ${where} from the head alone, without waiting for the body`, async () => {
+      // 6 MB announced, 5 bytes sent: an answer can only come before the body.
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(new URL(g.url).port), '127.0.0.1', () => {
+          const method = status === 405 ? 'GET' : 'POST';
+          socket.write(`${method} ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 6000000\r\n\r\nhello`);
+        });
+        let text = '';
+        socket.on('data', (b) => {
+          text += b.toString();
+          if (text.includes('\r\n\r\n')) {
+            socket.destroy();
+            resolve(text);
+          }
+        });
+        socket.on('error', reject);
+        setTimeout(() => reject(new Error('no answer before the body')), 5000).unref();
+      });
+      expect(answer.split('\r\n')[0]).toBe(`HTTP/1.1 ${status} ${STATUS_CODES[status]}`);
+    });
+  }
 
   it('answers 413 to a chunked body that grows past 6 MB without a content-length', async () => {
     const status = await new Promise<number>((resolve, reject) => {
