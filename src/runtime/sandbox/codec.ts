@@ -48,6 +48,8 @@ export function decodeSandbox(raw: unknown): SandboxMessage {
  * a wake-up of the other process per message. `now` sends at once, with what is queued before it
  * (logs must get out even if the function then hangs the event loop).
  */
+const BATCH_MAX = 16;
+
 export class Outbox {
   private queue: unknown[] = [];
   private scheduled = false;
@@ -56,7 +58,8 @@ export class Outbox {
 
   push(message: unknown, now = false): void {
     this.queue.push(message);
-    if (now) this.flush();
+    // A bounded batch lets the other process start on it while this one reads more.
+    if (now || this.queue.length >= BATCH_MAX) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flush);
