@@ -4,7 +4,7 @@
  */
 import type { InvocationStatus, InvocationStore, KeyScope } from '../backends/ports.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
-import { newInvocationId, traceIdFrom } from '../dispatch/invocation.js';
+import { eventInvocation } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
 import { authenticate } from '../gateway/auth.js';
 import {
@@ -225,15 +225,14 @@ async function invoke(deps: ControlApiDeps, req: EdgeRequest, name: string): Pro
   const body = bodyOf(req, ['data', 'async'], { optional: true });
   if (body.async === true)
     throw new GustError('BAD_REQUEST', 'async invocations are not supported yet by this version of Gust');
-  const result = await deps.dispatcher.invoke({
-    id: newInvocationId(),
-    function: name,
-    trigger: 'invoke',
-    traceId: traceIdFrom(header(req, 'traceparent')),
-    received: Date.now(),
-    kind: 'event',
-    event: body.data ?? null,
-  });
+  const result = await deps.dispatcher.invoke(
+    eventInvocation({
+      function: name,
+      trigger: 'invoke',
+      traceparent: header(req, 'traceparent'),
+      event: body.data ?? null,
+    }),
+  );
   const { outcome, record } = result;
   const error = invocationError(result);
   if (error) return { invocation: record, error: { code: error.code, message: error.message } };

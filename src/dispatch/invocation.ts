@@ -37,3 +37,24 @@ export function traceIdFrom(traceparent: string | undefined): string {
   const id = m?.[1];
   return id && !/^0+$/.test(id) ? id : randomUUID().replaceAll('-', '');
 }
+
+/** An event invocation (gust invoke, the Lambda Invoke API; later schedules, topics, ...). */
+export function eventInvocation(opts: {
+  readonly function: string;
+  readonly version?: number | undefined;
+  readonly trigger: string;
+  readonly traceparent: string | undefined;
+  readonly event: unknown;
+}): Invocation & { kind: 'event' } {
+  const received = Date.now();
+  return {
+    id: newInvocationId(received),
+    function: opts.function,
+    ...(opts.version === undefined ? {} : { version: opts.version }),
+    trigger: opts.trigger,
+    traceId: traceIdFrom(opts.traceparent),
+    received,
+    kind: 'event',
+    event: opts.event,
+  };
+}

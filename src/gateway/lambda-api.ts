@@ -6,7 +6,7 @@
 import type { RegistryStore } from '../backends/ports.js';
 import { authorize, type Keys } from '../control/keys.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
-import { newInvocationId, traceIdFrom } from '../dispatch/invocation.js';
+import { eventInvocation } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
 import { authenticate } from './auth.js';
 import {
@@ -142,17 +142,15 @@ async function invoke(deps: LambdaApiDeps, req: EdgeRequest, rawName: string): P
       );
     }
   }
-  const id = newInvocationId();
-  const { record, outcome } = await deps.dispatcher.invoke({
-    id,
+  const inv = eventInvocation({
     function: name,
     version,
     trigger: 'lambda-api',
-    traceId: traceIdFrom(header(req, 'traceparent')),
-    received: Date.now(),
-    kind: 'event',
+    traceparent: header(req, 'traceparent'),
     event,
   });
+  const { id } = inv;
+  const { record, outcome } = await deps.dispatcher.invoke(inv);
   if (outcome.type === 'throttled')
     return awsError(429, 'TooManyRequestsException', `Rate exceeded: ${outcome.reason}`);
   if (outcome.type === 'rejected')

@@ -65,7 +65,10 @@ export class SqliteRegistry implements RegistryStore, KeyStore {
   }
 
   async getFunction(name: string): Promise<FunctionRecord | undefined> {
-    return (await this.listFunctions()).find((f) => f.name === name);
+    const r = this.db
+      .prepare('SELECT name, active_version, updated_at FROM functions WHERE name = ?')
+      .get(name) as { name: string; active_version: number; updated_at: string } | undefined;
+    return r && { name: r.name, activeVersion: r.active_version, updatedAt: r.updated_at };
   }
 
   async listVersions(name: string): Promise<VersionRecord[]> {
