@@ -1,4 +1,6 @@
-import { writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -75,6 +77,27 @@ describe('restart', () => {
     expect(after.map((r) => r.id)).toEqual(expect.arrayContaining(before.map((r) => r.id)));
     expect(after.length).toBe(before.length + 1);
   });
+});
+
+// /dev/shm is a tmpfs on Linux; where it shares a device with the temp folder there is nothing to test.
+const otherFs = existsSync('/dev/shm') && statSync('/dev/shm').dev !== statSync(os.tmpdir()).dev;
+
+describe('a data folder on another file system than the temp folder', () => {
+  it.skipIf(!otherFs)(
+    'copies each bundle once into the run folder, and cold starts link it from there',
+    async () => {
+      const dataDir = await mkdtemp('/dev/shm/gust-data-');
+      const g = await start({ dataDir });
+      await deployProject(g, project);
+      expect(await (await fetch(`${g.url}/slow?ms=1`)).text()).toBe('done after 1');
+      const [run] = (await readdir(os.tmpdir())).filter((n) => n.startsWith(marker(g)));
+      const copies = await readdir(path.join(os.tmpdir(), run!, 'bundles'));
+      expect(copies.filter((n) => n.endsWith('.mjs'))).toHaveLength(1);
+      const copy = path.join(os.tmpdir(), run!, 'bundles', copies.find((n) => n.endsWith('.mjs'))!);
+      // the copy, plus the hard link of the instance that runs it
+      expect(statSync(copy).nlink).toBeGreaterThanOrEqual(2);
+    },
+  );
 });
 
 describe('the master secret', () => {

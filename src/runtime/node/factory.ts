@@ -40,6 +40,8 @@ const READY_TIMEOUT_MS = 10_000;
 export class NodeSandboxFactory implements SandboxFactory {
   private readonly stem = new Map<number, Cell[]>();
   private readonly spawningStem = new Map<number, number>();
+  /** Bundle path -> a path to it on the run folder's file system. */
+  private readonly local = new Map<string, string>();
   private readonly live = new Set<Cell>();
   private wanted: number[] = [];
   private closed = false;
@@ -83,7 +85,8 @@ export class NodeSandboxFactory implements SandboxFactory {
     }
     const notReady = await this.notReady(cell);
     if (notReady !== undefined) return this.abandon(cell, notReady);
-    const placed = await placeBundle(spec.bundlePath, cell.dir);
+    const source = await this.linkable(spec.bundlePath).catch(() => spec.bundlePath);
+    const placed = await placeBundle(source, cell.dir);
     if (!placed.ok) return this.abandon(cell, placed.reason);
     return this.load(cell, spec, placed.bundle);
   }
@@ -91,6 +94,33 @@ export class NodeSandboxFactory implements SandboxFactory {
   private abandon(cell: Cell, reason: string): StartOutcome {
     void this.discard(cell);
     return { type: 'crashed', reason };
+  }
+
+  /**
+   * A path to the bundle on the run folder's file system, so that each cold start links it in an
+   * instant: when the data folder is elsewhere (a tmpfs /tmp), the bundle is copied here once per
+   * bundle, not once per cold start.
+   */
+  private async linkable(bundlePath: string): Promise<string> {
+    const known = this.local.get(bundlePath);
+    if (known) return known;
+    const probe = path.join(this.runDir, 'bundles', `probe-${randomBytes(4).toString('hex')}`);
+    await mkdir(path.dirname(probe), { recursive: true, mode: 0o755 });
+    const sameFs = await link(bundlePath, probe).then(
+      () => true,
+      () => false,
+    );
+    await rm(probe, { force: true });
+    let local = bundlePath;
+    if (!sameFs) {
+      local = path.join(this.runDir, 'bundles', path.basename(bundlePath));
+      await copyFile(bundlePath, local).catch(() => {
+        local = bundlePath; // placeBundle will say what is wrong
+      });
+      if (local !== bundlePath) await chmod(local, 0o644);
+    }
+    this.local.set(bundlePath, local);
+    return local;
   }
 
   async close(): Promise<void> {
@@ -228,6 +258,7 @@ type Placed =
   | { readonly ok: false; readonly reason: string };
 
 /** The bundle into the cell's folder, the only place besides the runtime that the cell may read. */
+/** Hard-links the bundle into the cell's folder (a copy where linking fails). */
 async function placeBundle(bundlePath: string, cellDir: string): Promise<Placed> {
   const bundle = path.join(cellDir, 'fn.mjs');
   try {
