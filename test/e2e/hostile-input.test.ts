@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deployProject, type Gust, records, sleep, startGust } from '../helpers/gust.js';
+import { seededRandom } from '../helpers/random.js';
 
 let g: Gust;
 
@@ -839,18 +840,6 @@ describe('the Lambda Invoke API under hostile requests', () => {
 
 // ---- seeded fuzz ---------------------------------------------------------------------------------
 
-/** mulberry32: a small PRNG, so that a failing case reproduces from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const FUZZ_SEED = 20_240_611;
 const FUZZ_REQUESTS = 300;
 
@@ -862,7 +851,7 @@ interface FuzzCase {
 }
 
 function fuzzCases(seed: number, n: number): FuzzCase[] {
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const segment = () =>
     pick([

@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type ManifestResult, parseManifest, validateManifest } from '../../src/manifest/load.js';
 import { LIMITS } from '../../src/manifest/schema.js';
-
-/** A small seeded generator, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../helpers/random.js';
 
 // Words the validator looks for, so random documents reach deep into the rules.
 const WORDS = [
@@ -142,7 +131,7 @@ function expectWellFormed(result: ManifestResult): void {
 
 describe('validateManifest under fuzzing', () => {
   it('never throws on random values and answers with well-formed errors', () => {
-    const next = random(1);
+    const next = seededRandom(1);
     for (let i = 0; i < 500; i++) {
       const raw = randomValue(next, 0);
       expect(() => expectWellFormed(validateManifest(raw)), JSON.stringify(raw)).not.toThrow();
@@ -150,7 +139,7 @@ describe('validateManifest under fuzzing', () => {
   });
 
   it('never throws on random documents shaped like manifests', () => {
-    const next = random(2);
+    const next = seededRandom(2);
     for (let i = 0; i < 300; i++) {
       const raw = {
         functions: { api: randomValue(next, 1), b: { handler: 'b.ts', triggers: [randomValue(next, 2)] } },
@@ -160,7 +149,7 @@ describe('validateManifest under fuzzing', () => {
   });
 
   it('never throws when one spot of a valid manifest is replaced by something random', () => {
-    const next = random(3);
+    const next = seededRandom(3);
     let refused = 0;
     for (let i = 0; i < 500; i++) {
       const raw = mutatedManifest(next);
@@ -172,7 +161,7 @@ describe('validateManifest under fuzzing', () => {
   });
 
   it('never throws on random YAML-looking text', () => {
-    const next = random(4);
+    const next = seededRandom(4);
     const pieces = [
       'functions:',
       '\n',
