@@ -103,7 +103,10 @@ async function invoke(deps: LambdaApiDeps, req: EdgeRequest, rawName: string): P
       : /^[1-9][0-9]{0,14}$/.test(qualifier)
         ? Number(qualifier)
         : Number.NaN;
-  if (!Number.isInteger(version) || !(await deps.registry.getVersion(name, version))) {
+  // The active version exists by definition; only a named one is looked up (it parses a stored spec).
+  const exists =
+    version === fn.activeVersion || (await deps.registry.getVersion(name, version)) !== undefined;
+  if (!Number.isInteger(version) || !exists) {
     return awsError(404, 'ResourceNotFoundException', `Function not found: ${name}:${qualifier}`);
   }
   const type = header(req, 'x-amz-invocation-type') ?? 'RequestResponse';
