@@ -11,11 +11,10 @@ import { FileBundles } from './backends/embedded/bundles.js';
 import { openDatabase } from './backends/embedded/database.js';
 import { SqliteInvocations } from './backends/embedded/invocations.js';
 import { SqliteRegistry } from './backends/embedded/registry.js';
-import type { DeployedFunction } from './backends/ports.js';
 import { bundleFunctions } from './build/bundle.js';
 import type { PlatformConfig } from './config/config.js';
 import { controlApi } from './control/api.js';
-import { FunctionControl } from './control/functions.js';
+import { type DeployAnswer, FunctionControl } from './control/functions.js';
 import { Keys } from './control/keys.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { GustError } from './errors.js';
@@ -27,6 +26,7 @@ import { Gateway } from './gateway/server.js';
 import { isDirectory, isFile } from './lib/files.js';
 import { isAlive } from './lib/processes.js';
 import { MANIFEST_FILES, readManifest } from './manifest/load.js';
+import { projectFromFolder } from './manifest/schema.js';
 import { Recorder } from './observe/records.js';
 import { NodeSandboxFactory } from './runtime/node/factory.js';
 
@@ -34,7 +34,8 @@ export interface Platform {
   readonly url: string;
   readonly dataDir: string;
   readonly adminKeyPath: string;
-  readonly deployed: readonly DeployedFunction[];
+  /** What `gust up DIR` deployed at start, if it had a folder with gust.yaml. */
+  readonly deployed: DeployAnswer | undefined;
   close(): Promise<void>;
 }
 
@@ -108,7 +109,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     );
   }
 
-  let deployed: DeployedFunction[] = [];
+  let deployed: DeployAnswer | undefined;
   if (config.deployDir !== undefined) {
     deployed = await deployFolder(control, config.deployDir).catch(async (e: unknown) => {
       await close();
@@ -133,10 +134,10 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
 }
 
 /** gust.yaml of a folder, bundled and deployed in-process (as `gust deploy` does over HTTP). */
-async function deployFolder(control: FunctionControl, dir: string): Promise<DeployedFunction[]> {
+async function deployFolder(control: FunctionControl, dir: string): Promise<DeployAnswer | undefined> {
   if (!(await isDirectory(dir))) throw new GustError('NOT_FOUND', `there is no folder ${dir} to deploy`);
   const present = await Promise.all(MANIFEST_FILES.map((f) => isFile(path.join(dir, f))));
-  if (!present.some(Boolean)) return []; // a folder without gust.yaml: start empty
+  if (!present.some(Boolean)) return undefined; // a folder without gust.yaml: start empty
   const found = await readManifest(dir);
   if (!found.ok) {
     throw new GustError('MANIFEST_INVALID', `${found.path} has errors; nothing was deployed`, found.errors);
@@ -144,7 +145,9 @@ async function deployFolder(control: FunctionControl, dir: string): Promise<Depl
   const built = await bundleFunctions(dir, found.manifest.functions);
   if (!built.ok)
     throw new GustError('BUILD_FAILED', `${found.path}: a handler could not be bundled`, built.errors);
-  return control.deploy(await readFile(found.path, 'utf8'), built.bundles);
+  return control.deploy(await readFile(found.path, 'utf8'), built.bundles, {
+    project: projectFromFolder(path.basename(path.resolve(dir))),
+  });
 }
 
 /** One platform per data folder: a second one would share its SQLite file and its keys. */

@@ -1,13 +1,9 @@
 /** api: the answers of the control API (docs/API.md) as the CLI reads them: the server's own types. */
-import type { DeployedFunction, InvocationRecord, LogEntry } from '../backends/ports.js';
-import type { FunctionSummary, VersionInfo } from '../control/functions.js';
+import type { InvocationRecord, LogEntry } from '../backends/ports.js';
+import type { DeployAnswer, FunctionSummary, VersionInfo } from '../control/functions.js';
 import type { CreatedKey, KeyInfo } from '../control/keys.js';
 
-export type { CreatedKey, FunctionSummary, InvocationRecord, KeyInfo, LogEntry, VersionInfo };
-
-export interface DeployAnswer {
-  readonly functions: readonly DeployedFunction[];
-}
+export type { CreatedKey, DeployAnswer, FunctionSummary, InvocationRecord, KeyInfo, LogEntry, VersionInfo };
 
 export interface InvokeAnswer {
   readonly invocation: InvocationRecord;

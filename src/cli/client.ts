@@ -44,8 +44,8 @@ export class GustClient {
     return this.request<T>('POST', apiPath, { ...options, body });
   }
 
-  delete<T>(apiPath: string): Promise<T> {
-    return this.request<T>('DELETE', apiPath);
+  delete<T>(apiPath: string, options: RequestOptions = {}): Promise<T> {
+    return this.request<T>('DELETE', apiPath, options);
   }
 
   async request<T>(method: string, apiPath: string, options: RequestOptions = {}): Promise<T> {

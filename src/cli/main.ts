@@ -14,6 +14,7 @@ const cli = createCli({
   env,
   cwd: process.cwd(),
   clientConfig: loadClientConfig(env, process.cwd()),
+  stdin: process.stdin,
   stdout: process.stdout,
   stderr: process.stderr,
 });

@@ -16,7 +16,9 @@ import {
   parseJsonBody,
 } from '../gateway/http.js';
 import { invocationError } from '../gateway/outcome.js';
+import { parseDuration } from '../manifest/duration.js';
 import { compileRoute } from '../manifest/route.js';
+import { PROJECT_NAME } from '../manifest/schema.js';
 import type { Recorder } from '../observe/records.js';
 import type { FunctionControl } from './functions.js';
 import { authorize, type Keys, keyInfo, parseExpiry, SCOPES } from './keys.js';
@@ -60,19 +62,37 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
       '/deploy',
       'deploy',
       async ({ req }) => {
-        const body = bodyOf(req, ['manifest', 'bundles']);
-        return { functions: await control.deploy(body.manifest, body.bundles) };
+        const body = bodyOf(req, ['manifest', 'bundles', 'project', 'prune', 'adopt']);
+        const project = body.project;
+        if (project !== undefined && (typeof project !== 'string' || !PROJECT_NAME.test(project))) {
+          throw new GustError(
+            'BAD_REQUEST',
+            'project must be a project name: lower-case letters, digits and -, starting with a letter',
+          );
+        }
+        return control.deploy(body.manifest, body.bundles, {
+          ...(project === undefined ? {} : { project: project as string }),
+          prune: flag(body, 'prune'),
+          adopt: flag(body, 'adopt'),
+        });
       },
     ],
-    ['GET', '/functions', 'deploy', async () => ({ functions: await control.list() })],
+    [
+      'GET',
+      '/functions',
+      'deploy',
+      async ({ query }) => ({ functions: await control.list(query.get('project') ?? undefined) }),
+    ],
     ['GET', '/functions/:name', 'deploy', ({ params }) => control.describe(params.name!)],
     [
       'DELETE',
       '/functions/:name',
       'deploy',
-      async ({ params }) => {
-        await control.remove(params.name!);
-        return { removed: params.name };
+      async ({ params, query }) => {
+        const force = boolParam(query, 'force');
+        const { project, pending, done } = await control.remove(params.name!, { force });
+        await done;
+        return { removed: params.name, project, force, calls: pending };
       },
     ],
     [
@@ -99,19 +119,43 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
       '/functions/:name/invocations',
       'deploy',
       async ({ params, query }) => {
-        await control.need(params.name!);
+        const name = params.name!;
         const status = query.get('status') ?? undefined;
         if (status !== undefined && !STATUSES.includes(status as InvocationStatus | 'failed')) {
           throw new GustError('BAD_REQUEST', `status must be one of ${STATUSES.join(', ')}`);
         }
+        const trigger = query.get('trigger') ?? undefined;
+        if (trigger !== undefined && !/^[a-z][a-z-]{0,30}$/.test(trigger)) {
+          throw new GustError('BAD_REQUEST', 'trigger must be a trigger name, like http, invoke or schedule');
+        }
+        const since = timeParam(query, 'since');
+        const until = timeParam(query, 'until');
+        const cursor = query.get('cursor') ?? undefined;
         const limit = intParam(query, 'limit', 20, 1000);
-        return flushed(async () => ({
-          invocations: await deps.invocations.list({
-            function: params.name!,
-            limit,
-            ...(status ? { status: status as InvocationStatus | 'failed' } : {}),
-          }),
-        }));
+        const page = await flushed(() =>
+          deps.invocations
+            .list({
+              function: name,
+              limit,
+              ...(status ? { status: status as InvocationStatus | 'failed' } : {}),
+              ...(trigger ? { trigger } : {}),
+              ...(since ? { since } : {}),
+              ...(until ? { until } : {}),
+              ...(cursor === undefined ? {} : { cursor }),
+            })
+            .catch((e: unknown) => {
+              if (e instanceof RangeError) {
+                throw new GustError(
+                  'BAD_REQUEST',
+                  'cursor is not one this platform gave: pass it back as it came',
+                );
+              }
+              throw e;
+            }),
+        );
+        // The records of a removed function stay readable; a name never deployed is an error.
+        if (page.records.length === 0 && cursor === undefined) await control.need(name);
+        return { invocations: page.records, cursor: page.cursor };
       },
     ],
     [
@@ -130,17 +174,25 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
       '/functions/:name/logs',
       'deploy',
       async ({ params, query }) => {
-        await control.need(params.name!);
+        const name = params.name!;
         const invocation = query.get('invocation') ?? undefined;
         const after = query.has('after') ? intParam(query, 'after', 0, Number.MAX_SAFE_INTEGER) : undefined;
         const { entries, cursor } = await flushed(() =>
           deps.invocations.logs({
-            function: params.name!,
+            function: name,
             limit: intParam(query, 'limit', 50, 1000),
             ...(invocation ? { invocation } : {}),
             ...(after === undefined ? {} : { after }),
           }),
         );
+        if (invocation !== undefined && entries.length === 0) {
+          throw new GustError(
+            'NOT_FOUND',
+            `no invocation ${clip(invocation)} of ${name}: gust invocations ${name} lists them`,
+          );
+        }
+        // As for records: the logs of a removed function stay readable.
+        if (entries.length === 0 && after === undefined) await control.need(name);
         return { logs: entries, cursor };
       },
     ],
@@ -264,6 +316,38 @@ function bodyOf(
   }
   return value as Record<string, unknown>;
 }
+
+/** A JSON boolean field, absent = false. */
+function flag(body: Record<string, unknown>, name: string): boolean {
+  const value = body[name];
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new GustError('BAD_REQUEST', `${name} must be true or false`);
+  return value;
+}
+
+function boolParam(query: URLSearchParams, name: string): boolean {
+  const raw = query.get(name);
+  if (raw === null || raw === 'false') return false;
+  if (raw === 'true' || raw === '') return true;
+  throw new GustError('BAD_REQUEST', `${name} must be true or false`);
+}
+
+/** An ISO time, or a duration back from now (`1h`, `30m`, `7d`): as an ISO time. */
+function timeParam(query: URLSearchParams, name: string): string | undefined {
+  const raw = query.get(name);
+  if (raw === null) return undefined;
+  const ago = parseDuration(raw);
+  const at = ago === undefined ? Date.parse(raw) : Date.now() - ago;
+  if (!/^\d/.test(raw) || Number.isNaN(at)) {
+    throw new GustError(
+      'BAD_REQUEST',
+      `${name} must be a time (2026-11-30T12:00:00Z) or a duration back from now (30m, 24h, 7d)`,
+    );
+  }
+  return new Date(at).toISOString();
+}
+
+const clip = (text: string): string => (text.length > 60 ? `${text.slice(0, 60)}…` : text);
 
 function intParam(query: URLSearchParams, name: string, fallback: number, max: number): number {
   const raw = query.get(name);

@@ -25,6 +25,8 @@ export interface ControlDeps {
 
 export interface FunctionSummary {
   readonly name: string;
+  /** Its owner; null for a function deployed before Gust had projects. */
+  readonly project: string | null;
   readonly version: number;
   readonly runtime: string;
   readonly memoryMb: number;
@@ -43,6 +45,27 @@ export interface VersionInfo {
   readonly active: boolean;
 }
 
+export interface DeployOptions {
+  /** The project when gust.yaml names none (the CLI sends the folder's name). */
+  readonly project?: string;
+  /** Remove the project's functions that gust.yaml no longer declares. */
+  readonly prune?: boolean;
+  /** Move functions that another project owns to this one. */
+  readonly adopt?: boolean;
+}
+
+export interface DeployAnswer {
+  readonly project: string;
+  readonly functions: readonly DeployedFunction[];
+  /** Functions of the project that gust.yaml no longer declares, removed (`prune`)... */
+  readonly removed: readonly string[];
+  /** ...or left running. */
+  readonly leftRunning: readonly string[];
+}
+
+/** The project of a deploy that names none at all (neither gust.yaml nor the caller). */
+export const DEFAULT_PROJECT = 'default';
+
 /** The most a bundle may weigh; bigger is a mistake (a bundled binary, a data file). */
 const MAX_BUNDLE_BYTES = 50 * 1024 * 1024;
 
@@ -57,27 +80,49 @@ export class FunctionControl {
     }
   }
 
-  /** A manifest (YAML text or parsed) and one bundle per function: all deployed, or nothing. */
-  async deploy(manifestInput: unknown, bundlesInput: unknown): Promise<DeployedFunction[]> {
+  /**
+   * A manifest (YAML text or parsed) and one bundle per function: all deployed, or nothing. The
+   * functions belong to the manifest's `project`, else to `options.project` (the folder's name).
+   * Functions of that project missing from the manifest are left running, or removed with `prune`
+   * (their calls in flight finish first, in the background).
+   */
+  async deploy(
+    manifestInput: unknown,
+    bundlesInput: unknown,
+    options: DeployOptions = {},
+  ): Promise<DeployAnswer> {
     const result =
       typeof manifestInput === 'string' ? parseManifest(manifestInput) : validateManifest(manifestInput);
     if (!result.ok)
       throw new GustError('MANIFEST_INVALID', 'gust.yaml has errors; nothing was deployed', result.errors);
     const { functions } = result.manifest;
+    const project = result.manifest.project ?? options.project ?? DEFAULT_PROJECT;
     const bundles = readBundles(bundlesInput, functions);
-    await this.checkRoutesAgainstDeployed(functions);
+    const names = new Set(functions.map((f) => f.name));
+    const leftOver = (await this.deps.registry.listFunctions(project))
+      .map((f) => f.name)
+      .filter((name) => !names.has(name));
+    const pruned = options.prune === true ? leftOver : [];
+    await this.checkRoutesAgainstDeployed(functions, new Set(pruned));
     const changes = [];
     for (const spec of functions) {
       const bundleHash = await this.deps.bundles.put(bundles[spec.name]!);
       const hash = createHash('sha256').update(bundleHash).update(JSON.stringify(spec)).digest('hex');
       changes.push({ spec, hash, bundleHash });
     }
-    const deployed = await this.deps.registry.deploy(changes);
-    for (const d of deployed.filter((x) => x.changed)) {
+    const deployed = await this.deps.registry.deploy({ project, adopt: options.adopt === true, changes });
+    if (!deployed.ok) throw ownedElsewhere(project, deployed.owned);
+    for (const d of deployed.functions.filter((x) => x.changed)) {
       const v = await this.deps.registry.getVersion(d.name, d.version);
       if (v) await this.serve(v);
     }
-    return deployed;
+    for (const name of pruned) await this.remove(name);
+    return {
+      project,
+      functions: deployed.functions,
+      removed: pruned,
+      leftRunning: options.prune === true ? [] : leftOver,
+    };
   }
 
   async rollback(name: string, version?: number): Promise<{ name: string; version: number }> {
@@ -96,16 +141,25 @@ export class FunctionControl {
     return { name, version: target };
   }
 
-  async remove(name: string): Promise<void> {
-    await this.need(name);
+  /**
+   * Removes the function: it is unrouted and unlisted at once; its calls running or waiting finish
+   * within their timeout (`force`: are stopped now, and recorded `rejected`). `done` resolves once
+   * its last instance has stopped. Its name keeps counting versions, so records stay unambiguous.
+   */
+  async remove(
+    name: string,
+    { force = false } = {},
+  ): Promise<{ project: string | null; pending: number; done: Promise<void> }> {
+    const fn = await this.need(name);
     await this.deps.registry.remove(name);
     this.deps.router.delete(name);
-    this.deps.dispatcher.remove(name);
+    const { pending, done } = this.deps.dispatcher.remove(name, { force });
+    return { project: fn.project, pending, done };
   }
 
-  async list(): Promise<FunctionSummary[]> {
+  async list(project?: string): Promise<FunctionSummary[]> {
     const out: FunctionSummary[] = [];
-    for (const f of await this.deps.registry.listFunctions()) {
+    for (const f of await this.deps.registry.listFunctions(project)) {
       const v = await this.deps.registry.getVersion(f.name, f.activeVersion);
       if (v) out.push(this.summary(f, v));
     }
@@ -147,6 +201,7 @@ export class FunctionControl {
     const { spec } = v;
     return {
       name: f.name,
+      project: f.project,
       version: v.version,
       runtime: spec.runtime,
       memoryMb: spec.memoryMb,
@@ -159,17 +214,27 @@ export class FunctionControl {
     };
   }
 
-  /** Routes of the incoming functions against those of the other functions already deployed. */
-  private async checkRoutesAgainstDeployed(incoming: readonly FunctionSpec[]): Promise<void> {
+  /**
+   * Routes of the incoming functions against those of the other functions deployed, but for those
+   * this deploy removes (`leaving`).
+   */
+  private async checkRoutesAgainstDeployed(
+    incoming: readonly FunctionSpec[],
+    leaving: ReadonlySet<string> = new Set(),
+  ): Promise<void> {
     const names = new Set(incoming.map((s) => s.name));
-    const others: FunctionSpec[] = [];
+    const others: { spec: FunctionSpec; project: string | null }[] = [];
     for (const f of await this.deps.registry.listFunctions()) {
-      if (names.has(f.name)) continue;
+      if (names.has(f.name) || leaving.has(f.name)) continue;
       const v = await this.deps.registry.getVersion(f.name, f.activeVersion);
-      if (v) others.push(v.spec);
+      if (v) others.push({ spec: v.spec, project: f.project });
     }
+    const owners = new Map(others.map((o) => [o.spec.name, o.project]));
     const errors = routeConflicts([
-      ...routeClaims(others, (s) => `deployed function ${s.name}`),
+      ...routeClaims(
+        others.map((o) => o.spec),
+        (s) => `function ${s.name}${owners.get(s.name) ? ` of project ${owners.get(s.name)}` : ''}`,
+      ),
       ...routeClaims(incoming),
     ]);
     if (errors.length > 0) {
@@ -180,6 +245,19 @@ export class FunctionControl {
       );
     }
   }
+}
+
+/** Functions another project owns: refused whole, saying whose they are and how to move them. */
+function ownedElsewhere(project: string, owned: readonly { name: string; project: string }[]): GustError {
+  const list = owned.map((o) => `${o.name} (project ${o.project})`).join(', ');
+  return new GustError(
+    'CONFLICT',
+    `${owned.length === 1 ? 'a function' : 'functions'} of another project: ${list}; nothing was deployed. ` +
+      `Rename ${owned.length === 1 ? 'it' : 'them'} in gust.yaml, or deploy with --adopt to move ${owned.length === 1 ? 'it' : 'them'} to project ${project} on purpose`,
+    owned.map(
+      (o) => `functions.${o.name}: owned by project ${o.project}; --adopt moves it to project ${project}`,
+    ),
+  );
 }
 
 function readBundles(input: unknown, functions: readonly FunctionSpec[]): Record<string, string> {

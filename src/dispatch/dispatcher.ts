@@ -60,9 +60,20 @@ interface FunctionPools {
 /** Stem cells of the default memory size are always kept: the next deploy most likely uses it. */
 const DEFAULT_MEMORY_MB = 128;
 const REMOVED = 'the function was removed';
+const FORCED = 'the function was removed (gust rm --force) while this call ran';
+
+/** Milliseconds to 3 decimals: records stay readable, sums stay exact enough. */
+const round = (ms: number): number => Math.round(ms * 1000) / 1000;
+
+/** Since the call arrived (epoch ms), at sub-millisecond resolution. */
+function sinceArrival(inv: Invocation): number {
+  return Math.max(0, performance.timeOrigin + performance.now() - inv.received);
+}
 
 export class Dispatcher {
   private readonly functions = new Map<string, FunctionPools>();
+  /** Pools of removed functions, finishing their calls (or being stopped). */
+  private readonly removing = new Set<Pool>();
   private inflight = 0;
   private idle: (() => void) | undefined;
 
@@ -88,12 +99,25 @@ export class Dispatcher {
     this.prepareStemCells();
   }
 
-  remove(name: string): void {
+  /**
+   * Takes the function out of service: new calls are rejected at once. By default the calls
+   * running or waiting finish (each within its timeout) before its instances stop; `force` stops
+   * them now, and those calls end `rejected`. `done` resolves once every instance has stopped.
+   */
+  remove(name: string, { force = false } = {}): { pending: number; done: Promise<void> } {
     const fn = this.functions.get(name);
-    if (!fn) return;
+    if (!fn) return { pending: 0, done: Promise.resolve() };
     this.functions.delete(name);
-    for (const pool of poolsOf(fn)) pool.close();
+    const pools = poolsOf(fn);
+    const pending = pools.reduce((n, pool) => n + pool.load, 0);
+    for (const pool of pools) {
+      this.removing.add(pool);
+      void pool.whenEmpty().then(() => this.removing.delete(pool));
+      if (force) pool.close();
+      else pool.drain();
+    }
     this.prepareStemCells();
+    return { pending, done: Promise.all(pools.map((p) => p.whenEmpty())).then(() => {}) };
   }
 
   instances(name: string): number {
@@ -116,6 +140,7 @@ export class Dispatcher {
   async close(): Promise<void> {
     if (this.inflight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     for (const fn of this.functions.values()) for (const pool of poolsOf(fn)) pool.close();
+    for (const pool of this.removing) pool.close();
     this.functions.clear();
   }
 
@@ -152,12 +177,16 @@ export class Dispatcher {
     // One deadline from the call's arrival: a caller that waited for an instance runs for what is left.
     const deadline = inv.received + v.spec.timeoutMs;
     const lease = pool.tryAcquire() ?? (await pool.acquire(deadline));
-    if (lease.type !== 'ok') return this.finish(inv, v, lease, unleased(lease), 0);
+    const queuedMs = sinceArrival(inv);
+    if (lease.type !== 'ok') return this.finish(inv, v, lease, unleased(lease), { queuedMs, durationMs: 0 });
     const started = performance.now();
-    const outcome = await lease.slot.sandbox.invoke(toWork(inv, deadline), sink);
+    const ran = await lease.slot.sandbox.invoke(toWork(inv, deadline), sink);
     const durationMs = performance.now() - started;
     pool.release(lease.slot);
-    return this.finish(inv, v, lease, outcome, durationMs);
+    // `gust rm --force` stopped its instance: the call did not crash, it was cut short on purpose.
+    const outcome: Outcome =
+      ran.type === 'crashed' && pool.stopped ? { type: 'rejected', reason: FORCED } : ran;
+    return this.finish(inv, v, lease, outcome, { queuedMs, durationMs });
   }
 
   private finish(
@@ -165,7 +194,7 @@ export class Dispatcher {
     v: RunnableVersion,
     lease: Lease,
     outcome: Outcome,
-    durationMs: number,
+    { queuedMs, durationMs }: { queuedMs: number; durationMs: number },
   ): DispatchResult {
     const ok = lease.type === 'ok';
     // Waiting for a cold start that did not finish in time is part of a cold start too.
@@ -178,13 +207,15 @@ export class Dispatcher {
       function: v.spec.name,
       version: v.version,
       instance: ok ? lease.slot.sandbox.id : null,
-      durationMs: Math.round(durationMs * 1000) / 1000,
+      queuedMs: round(queuedMs),
+      durationMs: round(durationMs),
       billedMs: ran ? billedMs : 0,
       memoryMb: v.spec.memoryMb,
       gbSeconds: ran ? gbSeconds : 0,
       cold,
-      initMs: Math.round(initMs * 1000) / 1000,
+      initMs: round(initMs),
       error: lease.type === 'timeout' ? lease.reason : errorOf(outcome, v.spec),
+      stack: outcome.type === 'error' ? (outcome.error.stack ?? null) : null,
       logs: initLogs + ('logs' in outcome ? outcome.logs : ''),
     });
   }
@@ -198,6 +229,7 @@ export class Dispatcher {
         function: inv.function,
         version: inv.version ?? 0, // no version served it
         instance: null,
+        queuedMs: round(sinceArrival(inv)),
         durationMs: 0,
         billedMs: 0,
         memoryMb: 0,
@@ -205,6 +237,7 @@ export class Dispatcher {
         cold: false,
         initMs: 0,
         error: reason,
+        stack: null,
         logs: '',
       },
     );

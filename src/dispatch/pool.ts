@@ -83,6 +83,8 @@ export class Pool {
   private restartTimer: NodeJS.Timeout | undefined;
   private draining = false;
   private closed = false;
+  private readonly emptied: Promise<void>;
+  private markEmptied: () => void = () => {};
 
   constructor(
     private readonly factory: SandboxFactory,
@@ -91,11 +93,31 @@ export class Pool {
     private readonly onEmpty: () => void = () => {},
   ) {
     this.restarts = limits.restarts ?? RESTARTS;
+    this.emptied = new Promise((resolve) => {
+      this.markEmptied = resolve;
+    });
     this.fillWarm();
   }
 
   get size(): number {
     return this.slots.size;
+  }
+
+  /** Calls running on its instances and calls waiting for one. */
+  get load(): number {
+    let running = 0;
+    for (const slot of this.slots) running += slot.inflight;
+    return running + this.waiters.length;
+  }
+
+  /** Whether `close` stopped it: the calls that were running on it were cut short on purpose. */
+  get stopped(): boolean {
+    return this.closed;
+  }
+
+  /** Resolves once the pool drains or closes and its last instance has stopped. */
+  whenEmpty(): Promise<void> {
+    return this.emptied;
   }
 
   /** A warm slot at once, when one is free and nobody waits before us; otherwise `acquire`. */
@@ -144,6 +166,7 @@ export class Pool {
     clearTimeout(this.restartTimer);
     for (const w of this.waiters.splice(0)) this.settle(w, { type: 'rejected', reason: REMOVED });
     for (const slot of this.slots) this.stopSlot(slot);
+    this.checkEmpty();
   }
 
   /** Sets how many instances are kept warm (a version that becomes active keeps its scale.min). */
@@ -308,6 +331,8 @@ export class Pool {
   }
 
   private checkEmpty(): void {
-    if (this.draining && this.slots.size === 0 && this.starting === 0) this.onEmpty();
+    if (!this.draining || this.slots.size > 0 || this.starting > 0) return;
+    this.onEmpty();
+    this.markEmptied();
   }
 }

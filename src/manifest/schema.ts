@@ -6,6 +6,7 @@
  *
  * | key                     | accepted                                                       | default       |
  * |-------------------------|----------------------------------------------------------------|---------------|
+ * | project                 | name `[a-z][a-z0-9-]{0,62}`: owner of the functions            | folder name   |
  * | functions               | map of name to function; name `[a-z][a-z0-9-]{0,62}`           | required      |
  * | buckets, kv, topics     | lists of names; refused when not empty (not supported yet)     | `[]`          |
  * | handler                 | `PATH[#EXPORT]`: PATH relative, no `..`, .ts .mts .js .mjs     | required      |
@@ -19,7 +20,8 @@
  * | env                     | `NAME: value`; NAME `[A-Za-z_][A-Za-z0-9_]*`, not NODE_OPTIONS | `{}`          |
  * |                         | nor GUST_*; value a string, or a number/boolean made a string  |               |
  * | permissions             | `bucket:NAME:read`, `bucket:NAME:write`, `kv:NS:read`,         | `[]`          |
- * |                         | `kv:NS:write`, `topic:NAME:publish`, `function:NAME:invoke`    |               |
+ * |                         | `kv:NS:write`, `topic:NAME:publish`, `function:NAME:invoke`;   |               |
+ * |                         | refused when not empty (no binding uses them yet)              |               |
  * | events                  | `cloudevents` or `aws`                                         | `cloudevents` |
  * | secrets, input, retries | refused when not empty (not supported yet)                     | none          |
  * | triggers                | list of one-key maps; only `http` is supported yet             | `[]`          |
@@ -59,13 +61,15 @@ export const LIMITS = {
 } as const satisfies Record<string, Range>;
 
 export const FUNCTION_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+/** Project names follow the same rule as function names. */
+export const PROJECT_NAME = FUNCTION_NAME;
 export const HTTP_METHODS = 'GET HEAD POST PUT PATCH DELETE OPTIONS'.split(' ') as readonly HttpMethod[];
 const LATER_TRIGGER_KINDS = 'schedule topic bucket webhook kv postgres stream'.split(' ');
 export const TRIGGER_KINDS = ['http', ...LATER_TRIGGER_KINDS];
 /** First path segments the platform serves itself (control API, Lambda Invoke API). */
 export const RESERVED_PATH_PREFIXES = ['_gust', '2015-03-31'];
 
-const TOP_KEYS = ['functions', 'buckets', 'kv', 'topics'];
+const TOP_KEYS = ['project', 'functions', 'buckets', 'kv', 'topics'];
 const RESOURCE = '[A-Za-z0-9][A-Za-z0-9._-]{0,62}';
 const FUNCTION_REF = FUNCTION_NAME.source.slice(1, -1);
 const PERMISSION = new RegExp(
@@ -334,7 +338,12 @@ const functionSchema = strictMap(
     scale: withDefault(scaleSchema, scaleSchema.parse({})),
     env: withDefault(envSchema, {}),
     secrets: comingSchema,
-    permissions: list(permissionSchema, 'like [kv:jobs:write]').transform(unique),
+    // Checked for form now, refused until a binding (ctx.publish, ctx.kv, ...) makes them mean something.
+    permissions: list(permissionSchema, 'like [kv:jobs:write]')
+      .transform(unique)
+      .refine((granted) => granted.length === 0, {
+        error: `${NOT_YET}: no binding (ctx.kv, ctx.bucket, ctx.publish, ctx.invoke) exists yet to use them; remove it`,
+      }),
     events: choice(['cloudevents', 'aws']),
     input: comingSchema,
     retries: comingSchema,
@@ -382,9 +391,21 @@ function resourcesSchema(comingWith: string) {
     .nullish();
 }
 
+const projectSchema = z
+  .string({
+    error: ({ input }) =>
+      `must be a project name, like shop ${got(input)}; leave it out to use the folder name`,
+  })
+  .regex(PROJECT_NAME, {
+    error: ({ input }) =>
+      `project names are lower-case letters, digits and -, start with a letter, 63 at most ${got(input)}`,
+  })
+  .nullish();
+
 const manifestSchema = strictMap(
   // resources first: what this version cannot run matters more than the errors of the rest
   {
+    project: projectSchema,
     buckets: resourcesSchema('storage'),
     kv: resourcesSchema('storage'),
     topics: resourcesSchema('topics'),
@@ -395,4 +416,18 @@ const manifestSchema = strictMap(
       ? `the manifest is empty; start with ${EXAMPLE}`
       : `the manifest must be a map with a functions key ${got(input)}`,
   (key) => unknownKey(key, TOP_KEYS),
-).transform(({ functions }): Manifest => ({ functions }));
+).transform(({ project, functions }): Manifest => (project ? { project, functions } : { functions }));
+
+/**
+ * The project of a folder that names none in gust.yaml: the folder's name, made a valid project
+ * name (`My Shop` -> `my-shop`), or `default` when nothing of it is usable.
+ */
+export function projectFromFolder(folderName: string): string {
+  const name = folderName
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^[^a-z]+/, '')
+    .slice(0, 63)
+    .replace(/-+$/, '');
+  return PROJECT_NAME.test(name) ? name : 'default';
+}

@@ -30,5 +30,7 @@ export interface FunctionSpec {
 }
 
 export interface Manifest {
+  /** The owner of the functions, when gust.yaml names it; else the deploying folder's name. */
+  readonly project?: string;
   readonly functions: readonly FunctionSpec[];
 }

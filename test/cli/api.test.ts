@@ -11,6 +11,7 @@ import { type Answer, type FakeApi, fakeApi, gust, ROOT } from './helpers.js';
 
 const summary = {
   name: 'api',
+  project: 'shop',
   version: 3,
   runtime: 'node',
   memoryMb: 128,
@@ -45,10 +46,13 @@ const answers: Record<string, Answer> = {
   'GET /functions': { body: { functions: [summary] } },
   'POST /deploy': {
     body: {
+      project: 'project',
       functions: [
         { name: 'api', version: 3, changed: true },
         { name: 'cron', version: 2, changed: false },
       ],
+      removed: [],
+      leftRunning: ['old'],
     },
   },
   'POST /functions/api/invoke': { body: { invocation, result: { sum: 3 } } },
@@ -143,8 +147,8 @@ describe('talking to the control API', () => {
     const { code, stdout } = await gust(['ls'], { env });
     expect(code).toBe(0);
     const [header, row] = stdout.trimEnd().split('\n');
-    expect(header).toMatch(/^NAME\s+VERSION\s+RUNTIME/);
-    expect(row).toMatch(/^api\s+v3\s+node\s+128 MB\s+3 s\s+1 \(0-10\)\s+GET \/items\/:id$/);
+    expect(header).toMatch(/^NAME\s+PROJECT\s+VERSION\s+RUNTIME/);
+    expect(row).toMatch(/^api\s+shop\s+v3\s+node\s+128 MB\s+3 s\s+1 \(0-10\)\s+GET \/items\/:id$/);
   });
 
   it('GUST_API_KEY wins over the admin key file', async () => {
@@ -301,8 +305,16 @@ describe('deploy', () => {
     const { code, stdout, stderr } = await gust(['deploy', 'project'], { env, cwd: tmp });
     expect(stderr).toMatch(/^bundling 2 functions…\nuploading \d+ kB to http:\/\/127\.0\.0\.1:\d+…\n$/);
     expect(code).toBe(0);
-    expect(stdout).toBe('api   v3  deployed\ncron  v2  unchanged\n');
-    const body = lastRequest()?.body as { manifest: string; bundles: Record<string, string> };
+    expect(stdout).toBe(
+      'project project\napi   v3  deployed\ncron  v2  unchanged\nold       left running: not in gust.yaml (gust deploy --prune removes it)\n',
+    );
+    const body = lastRequest()?.body as {
+      manifest: string;
+      bundles: Record<string, string>;
+      project: string;
+    };
+    // the folder's name: the project unless gust.yaml names one
+    expect(body.project).toBe('project');
     expect(body.manifest).toBe(yaml);
     expect(Object.keys(body.bundles).sort()).toEqual(['api', 'cron']);
     expect(body.bundles.api).toContain('new Response("hi")');

@@ -87,7 +87,8 @@ describe('gust up and the commands against it', () => {
   it('up prints where it listens, the admin key and every function it deployed', () => {
     const lines = upStdout.trimEnd().split('\n');
     expect(lines[1]).toBe(`Admin key: ${path.join(env.GUST_DATA_DIR!, 'admin.key')}`);
-    expect(lines.slice(2).sort()).toEqual([
+    expect(lines[2]).toMatch(/^project \S+$/);
+    expect(lines.slice(3).sort()).toEqual([
       expect.stringMatching(/^add\s+v1\s+deployed$/),
       expect.stringMatching(/^hello\s+v1\s+deployed$/),
     ]);
@@ -176,7 +177,7 @@ describe('gust up and the commands against it', () => {
   });
 
   it('rm removes a function', async () => {
-    expect((await gust(['rm', 'hello'], { env })).stdout).toBe('removed hello\n');
+    expect((await gust(['rm', 'hello'], { env })).stdout).toMatch(/^removed hello \(project \S+\)\n$/);
     const ls = await gust(['ls', '--json'], { env });
     expect((JSON.parse(ls.stdout) as { functions: { name: string }[] }).functions.map((f) => f.name)).toEqual(
       ['add'],

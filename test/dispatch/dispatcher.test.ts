@@ -12,7 +12,7 @@ import { type Invocation, newInvocationId } from '../../src/dispatch/invocation.
 import { parseManifest } from '../../src/manifest/load.js';
 import { Recorder } from '../../src/observe/records.js';
 import { NodeSandboxFactory } from '../../src/runtime/node/factory.js';
-import { ROOT, tempDir } from '../helpers/gust.js';
+import { ROOT, tempDir, WAIT } from '../helpers/gust.js';
 
 /** Sleeps `sleepMs`, then answers. */
 const WORKER = `export const handler = async (event) => {
@@ -102,17 +102,43 @@ describe('Dispatcher', () => {
     expect(await stored(record.id)).toMatchObject({ status: 'rejected', error: 'the function was removed' });
   });
 
-  it('rejects the callers waiting for an instance of a function that is removed', async () => {
+  it('rejects the calls running and waiting when a function is removed with force', async () => {
     const d = dispatcher();
     d.activate(version('leaving', 1, ['scale: { max: 1 }']));
     const running = d.invoke(call('leaving', { sleepMs: 1000 }));
-    await vi.waitFor(() => expect(d.instances('leaving')).toBe(1));
+    await vi.waitFor(() => expect(d.instances('leaving')).toBe(1), WAIT);
     const waiting = d.invoke(call('leaving'));
-    d.remove('leaving');
+    await new Promise((resolve) => setImmediate(resolve)); // it reached the pool's queue
+    const removal = d.remove('leaving', { force: true });
+    expect(removal.pending).toBe(2);
     const { outcome, record } = await waiting;
     expect(outcome).toEqual({ type: 'rejected', reason: 'the function was removed' });
     expect(record).toMatchObject({ status: 'rejected', version: 1, instance: null, billedMs: 0 });
-    expect((await running).outcome.type).toBe('crashed'); // its instance was stopped
+    // its instance was stopped on purpose: not a crash of the function
+    const cut = await running;
+    expect(cut.outcome.type).toBe('rejected');
+    expect(cut.record.error).toContain('gust rm --force');
+    await removal.done;
+    expect(d.instances('leaving')).toBe(0);
+  });
+
+  it('lets the calls running and waiting finish when a function is removed, then stops its instances', async () => {
+    const d = dispatcher();
+    d.activate(version('leaving', 1, ['scale: { max: 1 }']));
+    const running = d.invoke(call('leaving', { sleepMs: 400 }));
+    await vi.waitFor(() => expect(d.instances('leaving')).toBe(1), WAIT);
+    const waiting = d.invoke(call('leaving'));
+    await new Promise((resolve) => setImmediate(resolve)); // it reached the pool's queue
+    const removal = d.remove('leaving');
+    expect(removal.pending).toBe(2);
+    // a call that comes after the removal is refused at once
+    expect((await d.invoke(call('leaving'))).outcome.type).toBe('rejected');
+    expect((await running).outcome.type).toBe('ok');
+    const waited = await waiting;
+    expect(waited.outcome.type).toBe('ok');
+    // it waited for the first call to finish: that time is queuedMs, not part of its run
+    expect(waited.record.queuedMs).toBeGreaterThan(waited.record.durationMs);
+    await removal.done;
   });
 
   it('gives a call that waited for an instance only what is left of its timeout', async () => {

@@ -131,7 +131,7 @@ describe('a bad manifest', () => {
       bundles: { thief: handler('stolen') },
     });
     expect(r.status).toBe(409);
-    expect(r.body.error.details.join('\n')).toContain('deployed function greet');
+    expect(r.body.error.details.join('\n')).toContain('already served by function greet of project app');
     expect(await get('/greet')).toBe('two');
   });
 

@@ -69,9 +69,19 @@ export async function startGust(opts: StartOptions = {}): Promise<Gust> {
   };
 }
 
-/** Writes a function project (paths relative to a new temp folder) and returns the folder. */
-export async function writeProject(files: Record<string, string>): Promise<string> {
-  const dir = await tempDir('gust-project-');
+/**
+ * How long a test waits for a condition (vi.waitFor): long enough for a loaded two-core machine
+ * to start processes, short enough that a broken feature fails the test rather than hangs it.
+ */
+export const WAIT = { timeout: 20_000, interval: 25 } as const;
+
+/**
+ * Writes a function project (paths relative to a new folder) and returns the folder. The folder
+ * is named `folder` (default `app`), so its functions belong to project `app` unless gust.yaml
+ * names another: tests that deploy the same function from two folders act as one project.
+ */
+export async function writeProject(files: Record<string, string>, folder = 'app'): Promise<string> {
+  const dir = path.join(await tempDir('gust-project-'), folder);
   for (const [name, content] of Object.entries(files)) {
     await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
     await writeFile(path.join(dir, name), content);

@@ -72,7 +72,7 @@ describe('parseManifest', () => {
     // the anchor's holder is itself an unknown top-level key: the merge worked, the key did not
     expect(result).toEqual({
       ok: false,
-      errors: ['defaults: unknown key; the keys here are functions, buckets, kv, topics'],
+      errors: ['defaults: unknown key; the keys here are project, functions, buckets, kv, topics'],
     });
     const shared = parseManifest(
       'functions:\n  a: &a { handler: a.ts, memory: 512 }\n  b: { <<: *a, handler: b.ts }\n',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateManifest } from '../../src/manifest/load.js';
+import { projectFromFolder } from '../../src/manifest/schema.js';
 import type { FunctionSpec } from '../../src/manifest/types.js';
 
 /** A manifest with one function `api` whose settings are `settings` on top of a handler. */
@@ -64,7 +65,7 @@ describe('validateManifest normalization', () => {
         concurrency: 8,
         scale: { min: 1, max: 50, idle: '5m' },
         env: { SIZE: 512, DEBUG: true, NAME: 'x', RATIO: 0.5 },
-        permissions: ['bucket:uploads:read', 'kv:jobs:write', 'topic:done:publish', 'function:resize:invoke'],
+        permissions: [],
         events: 'aws',
         secrets: [],
         input: {},
@@ -80,10 +81,19 @@ describe('validateManifest normalization', () => {
       concurrency: 8,
       scale: { min: 1, max: 50, idleMs: 300_000 },
       env: { SIZE: '512', DEBUG: 'true', NAME: 'x', RATIO: '0.5' },
-      permissions: ['bucket:uploads:read', 'kv:jobs:write', 'topic:done:publish', 'function:resize:invoke'],
+      permissions: [],
       events: 'aws',
       triggers: [{ type: 'http', path: '/items/:id', methods: ['GET', 'POST'], auth: 'key' }],
     });
+  });
+
+  it('refuses permissions that are well formed as not supported yet, since no binding uses them', () => {
+    const result = validateManifest(withApi({ permissions: ['kv:jobs:write', 'function:resize:invoke'] }));
+    expect(!result.ok && result.errors).toEqual([
+      expect.stringMatching(
+        /^functions\.api\.permissions: not supported yet by this version of Gust: no binding/,
+      ),
+    ]);
   });
 
   it('keeps the functions in the order of the manifest', () => {
@@ -230,5 +240,34 @@ describe('validateManifest route conflicts', () => {
     });
     expect(errors).toHaveLength(2);
     expect(errors[1]).toMatch(/^functions\.a\.triggers\[1\]\.http: ANY \/x is already served/);
+  });
+});
+
+describe('validateManifest project', () => {
+  const fns = { functions: { api: { handler: 'a.ts' } } };
+
+  it('takes the project gust.yaml names, and leaves it out when it names none', () => {
+    const named = validateManifest({ project: 'shop', ...fns });
+    expect(named.ok && named.manifest.project).toBe('shop');
+    const unnamed = validateManifest(fns);
+    expect(unnamed.ok && 'project' in unnamed.manifest).toBe(false);
+  });
+
+  it('refuses a project name that is not one, saying what a name is', () => {
+    for (const project of ['Shop', '1shop', 'my shop', 'x'.repeat(64), 42, ['a']]) {
+      const result = validateManifest({ project, ...fns });
+      expect(!result.ok && result.errors).toEqual([expect.stringMatching(/^project: /)]);
+    }
+  });
+});
+
+describe('projectFromFolder', () => {
+  it('makes a project name of a folder name, or default when nothing of it is usable', () => {
+    expect(projectFromFolder('shop')).toBe('shop');
+    expect(projectFromFolder('My Shop_2')).toBe('my-shop-2');
+    expect(projectFromFolder('2024-reports')).toBe('reports');
+    expect(projectFromFolder('...')).toBe('default');
+    expect(projectFromFolder('')).toBe('default');
+    expect(projectFromFolder(`a${'b'.repeat(80)}`)).toMatch(/^ab{62}$/);
   });
 });

@@ -1,9 +1,16 @@
-/** embedded/database: the SQLite file of a single-machine Gust, and its schema. */
+/**
+ * embedded/database: the SQLite file of a single-machine Gust, and its schema. The schema grows by
+ * numbered migrations (`PRAGMA user_version` says how many ran), so a data folder made by an
+ * earlier Gust opens in a later one with everything it held.
+ */
 import Database from 'better-sqlite3';
 
 export type Db = Database.Database;
 
-const SCHEMA = `
+/** Each entry runs once, in order, in one transaction with the version bump. Never edit one: add. */
+const MIGRATIONS: readonly string[] = [
+  // 1: the core (IF NOT EXISTS: data folders made before migrations were numbered have these)
+  `
 CREATE TABLE IF NOT EXISTS functions (
   name TEXT PRIMARY KEY,
   active_version INTEGER NOT NULL,
@@ -47,13 +54,42 @@ CREATE TABLE IF NOT EXISTS invocations (
   trace_id TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS invocations_by_function ON invocations (function, seq);
-`;
+`,
+  // 2: projects own functions (NULL: deployed before projects existed); version numbers are never
+  // reused, even after a function is removed; records say how long a call waited, and the stack
+  `
+ALTER TABLE functions ADD COLUMN project TEXT;
+CREATE TABLE function_names (
+  name TEXT PRIMARY KEY,
+  last_version INTEGER NOT NULL
+);
+INSERT INTO function_names (name, last_version) SELECT function, MAX(version) FROM versions GROUP BY function;
+ALTER TABLE invocations ADD COLUMN queued_ms REAL NOT NULL DEFAULT 0;
+ALTER TABLE invocations ADD COLUMN stack TEXT;
+`,
+];
 
 export function openDatabase(file: string): Db {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
-  db.exec(SCHEMA);
+  migrate(db);
   return db;
+}
+
+function migrate(db: Db): void {
+  const done = db.pragma('user_version', { simple: true }) as number;
+  if (done > MIGRATIONS.length) {
+    db.close();
+    throw new Error(
+      `the database was written by a newer Gust (schema ${done}, this one knows ${MIGRATIONS.length}): upgrade Gust`,
+    );
+  }
+  MIGRATIONS.slice(done).forEach((sql, i) => {
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${done + i + 1}`);
+    })();
+  });
 }

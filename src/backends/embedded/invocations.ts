@@ -1,5 +1,6 @@
 /** embedded/invocations: invocation records and their logs in SQLite. */
 import type {
+  InvocationPage,
   InvocationQuery,
   InvocationRecord,
   InvocationStatus,
@@ -17,6 +18,7 @@ interface Row {
   trigger: string;
   instance: string | null;
   start: string;
+  queued_ms: number;
   duration_ms: number;
   billed_ms: number;
   memory_mb: number;
@@ -25,6 +27,7 @@ interface Row {
   init_ms: number;
   status: string;
   error: string | null;
+  stack: string | null;
   logs: string;
   trace_id: string;
 }
@@ -36,6 +39,7 @@ const toRecord = (r: Row): InvocationRecord => ({
   trigger: r.trigger,
   instance: r.instance,
   start: r.start,
+  queuedMs: r.queued_ms,
   durationMs: r.duration_ms,
   billedMs: r.billed_ms,
   memoryMb: r.memory_mb,
@@ -44,17 +48,25 @@ const toRecord = (r: Row): InvocationRecord => ({
   initMs: r.init_ms,
   status: r.status as InvocationStatus,
   error: r.error,
+  stack: r.stack,
   logs: r.logs,
   traceId: r.trace_id,
 });
+
+/** Cursors are `s<seq>`: opaque to clients, checked here. */
+function readCursor(cursor: string): number {
+  const m = /^s([1-9]\d{0,15})$/.exec(cursor);
+  if (!m) throw new RangeError('not a cursor of this store');
+  return Number(m[1]);
+}
 
 export class SqliteInvocations implements InvocationStore {
   private readonly insert;
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare(`INSERT OR IGNORE INTO invocations
-      (id, function, version, trigger, instance, start, duration_ms, billed_ms, memory_mb, gb_seconds, cold, init_ms, status, error, logs, trace_id)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      (id, function, version, trigger, instance, start, queued_ms, duration_ms, billed_ms, memory_mb, gb_seconds, cold, init_ms, status, error, stack, logs, trace_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   }
 
   async add(records: readonly InvocationRecord[]): Promise<void> {
@@ -68,6 +80,7 @@ export class SqliteInvocations implements InvocationStore {
           r.trigger,
           r.instance,
           r.start,
+          r.queuedMs,
           r.durationMs,
           r.billedMs,
           r.memoryMb,
@@ -76,6 +89,7 @@ export class SqliteInvocations implements InvocationStore {
           r.initMs,
           r.status,
           r.error,
+          r.stack,
           r.logs,
           r.traceId,
         );
@@ -89,20 +103,27 @@ export class SqliteInvocations implements InvocationStore {
     return row && toRecord(row);
   }
 
-  async list(query: InvocationQuery): Promise<InvocationRecord[]> {
+  async list(query: InvocationQuery): Promise<InvocationPage> {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (query.function !== undefined) {
-      where.push('function = ?');
-      args.push(query.function);
-    }
+    const when = (clause: string, value: unknown) => {
+      where.push(clause);
+      args.push(value);
+    };
+    if (query.function !== undefined) when('function = ?', query.function);
     if (query.status === 'failed') where.push("status != 'ok'");
-    else if (query.status !== undefined) {
-      where.push('status = ?');
-      args.push(query.status);
-    }
+    else if (query.status !== undefined) when('status = ?', query.status);
+    if (query.trigger !== undefined) when('trigger = ?', query.trigger);
+    if (query.since !== undefined) when('start >= ?', query.since);
+    if (query.until !== undefined) when('start < ?', query.until);
+    if (query.cursor !== undefined) when('seq < ?', readCursor(query.cursor));
+    // One more than asked: whether it comes tells if there is a next page.
     const sql = `SELECT * FROM invocations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, query.limit) as Row[]).map(toRecord);
+    const rows = this.db.prepare(sql).all(...args, query.limit + 1) as Row[];
+    const more = rows.length > query.limit;
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    return { records: page.map(toRecord), cursor: more && last ? `s${last.seq}` : null };
   }
 
   async logs(query: LogQuery): Promise<{ entries: LogEntry[]; cursor: number }> {

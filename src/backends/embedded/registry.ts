@@ -1,8 +1,9 @@
 /** embedded/registry: functions, versions and keys in SQLite. */
 import type { FunctionSpec } from '../../manifest/types.js';
 import type {
-  DeployChange,
   DeployedFunction,
+  DeployRequest,
+  DeployResult,
   FunctionRecord,
   KeyRecord,
   KeyScope,
@@ -50,25 +51,41 @@ const toKey = (r: KeyRow): KeyRecord => ({
   revokedAt: r.revoked_at,
 });
 
+interface FunctionRow {
+  name: string;
+  project: string | null;
+  active_version: number;
+  updated_at: string;
+}
+
+const toFunction = (r: FunctionRow): FunctionRecord => ({
+  name: r.name,
+  project: r.project,
+  activeVersion: r.active_version,
+  updatedAt: r.updated_at,
+});
+
+const FUNCTION_COLUMNS = 'name, project, active_version, updated_at';
+
 export class SqliteRegistry implements RegistryStore, KeyStore {
   constructor(private readonly db: Db) {}
 
-  async listFunctions(): Promise<FunctionRecord[]> {
-    const rows = this.db
-      .prepare('SELECT name, active_version, updated_at FROM functions ORDER BY name')
-      .all() as {
-      name: string;
-      active_version: number;
-      updated_at: string;
-    }[];
-    return rows.map((r) => ({ name: r.name, activeVersion: r.active_version, updatedAt: r.updated_at }));
+  async listFunctions(project?: string): Promise<FunctionRecord[]> {
+    const rows = (
+      project === undefined
+        ? this.db.prepare(`SELECT ${FUNCTION_COLUMNS} FROM functions ORDER BY name`).all()
+        : this.db
+            .prepare(`SELECT ${FUNCTION_COLUMNS} FROM functions WHERE project = ? ORDER BY name`)
+            .all(project)
+    ) as FunctionRow[];
+    return rows.map(toFunction);
   }
 
   async getFunction(name: string): Promise<FunctionRecord | undefined> {
-    const r = this.db
-      .prepare('SELECT name, active_version, updated_at FROM functions WHERE name = ?')
-      .get(name) as { name: string; active_version: number; updated_at: string } | undefined;
-    return r && { name: r.name, activeVersion: r.active_version, updatedAt: r.updated_at };
+    const r = this.db.prepare(`SELECT ${FUNCTION_COLUMNS} FROM functions WHERE name = ?`).get(name) as
+      | FunctionRow
+      | undefined;
+    return r && toFunction(r);
   }
 
   async listVersions(name: string): Promise<VersionRecord[]> {
@@ -85,29 +102,46 @@ export class SqliteRegistry implements RegistryStore, KeyStore {
     return row && toVersion(row);
   }
 
-  async deploy(changes: readonly DeployChange[]): Promise<DeployedFunction[]> {
+  async deploy({ project, adopt, changes }: DeployRequest): Promise<DeployResult> {
     const now = new Date().toISOString();
-    const active = this.db.prepare(
-      'SELECT v.version, v.hash FROM functions f JOIN versions v ON v.function = f.name AND v.version = f.active_version WHERE f.name = ?',
+    const current = this.db.prepare(
+      'SELECT f.project, v.version, v.hash FROM functions f JOIN versions v ON v.function = f.name AND v.version = f.active_version WHERE f.name = ?',
     );
-    const latest = this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM versions WHERE function = ?');
+    const last = this.db.prepare('SELECT last_version AS v FROM function_names WHERE name = ?');
     const insertVersion = this.db.prepare(
       'INSERT INTO versions (function, version, hash, bundle_hash, spec, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
     const upsertFunction = this.db.prepare(
-      'INSERT INTO functions (name, active_version, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET active_version = excluded.active_version, updated_at = excluded.updated_at',
+      'INSERT INTO functions (name, project, active_version, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET project = excluded.project, active_version = excluded.active_version, updated_at = excluded.updated_at',
     );
-    const run = this.db.transaction((list: readonly DeployChange[]) =>
-      list.map((c): DeployedFunction => {
-        const current = active.get(c.spec.name) as { version: number; hash: string } | undefined;
-        if (current?.hash === c.hash) return { name: c.spec.name, version: current.version, changed: false };
-        const version = (latest.get(c.spec.name) as { v: number }).v + 1;
-        insertVersion.run(c.spec.name, version, c.hash, c.bundleHash, JSON.stringify(c.spec), now);
-        upsertFunction.run(c.spec.name, version, now);
-        return { name: c.spec.name, version, changed: true };
-      }),
+    const setProject = this.db.prepare('UPDATE functions SET project = ?, updated_at = ? WHERE name = ?');
+    const upsertName = this.db.prepare(
+      'INSERT INTO function_names (name, last_version) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET last_version = excluded.last_version',
     );
-    return run(changes);
+    type Current = { project: string | null; version: number; hash: string };
+    const run = this.db.transaction((): DeployResult => {
+      const found = changes.map((c) => ({ c, now: current.get(c.spec.name) as Current | undefined }));
+      // A function of no project (deployed before projects) is taken by the first that deploys it.
+      const owned = found.flatMap(({ c, now: f }) =>
+        f?.project != null && f.project !== project ? [{ name: c.spec.name, project: f.project }] : [],
+      );
+      if (owned.length > 0 && !adopt) return { ok: false, owned };
+      const functions = found.map(({ c, now: f }): DeployedFunction => {
+        const name = c.spec.name;
+        const moved = f !== undefined && f.project !== project ? { movedFrom: f.project } : {};
+        if (f?.hash === c.hash) {
+          if (f.project !== project) setProject.run(project, now, name);
+          return { name, version: f.version, changed: false, ...moved };
+        }
+        const version = ((last.get(name) as { v: number } | undefined)?.v ?? 0) + 1;
+        insertVersion.run(name, version, c.hash, c.bundleHash, JSON.stringify(c.spec), now);
+        upsertFunction.run(name, project, version, now);
+        upsertName.run(name, version);
+        return { name, version, changed: true, ...moved };
+      });
+      return { ok: true, functions };
+    });
+    return run();
   }
 
   async activate(name: string, version: number): Promise<boolean> {

@@ -1,31 +1,52 @@
 /** ls, rm, versions, rollback: what is deployed, and moving between versions. */
 import { type Command, InvalidArgumentError } from 'commander';
 import type { FunctionSummary, VersionInfo } from '../api.js';
+import { confirm } from '../ask.js';
 import type { Cli } from '../context.js';
+import { CliError } from '../fail.js';
 import { emit, formatMs, formatTime, type JsonFlag, table } from '../output.js';
 
 export function registerFunctionCommands(program: Command, cli: Cli): void {
   program
     .command('ls')
     .description('list deployed functions')
+    .option('--project <name>', 'only the functions of this project')
     .option('--json', 'print JSON')
-    .action(async (flags: JsonFlag) => {
-      const answer = await cli.client().get<{ functions: FunctionSummary[] }>('/functions');
-      emit(cli, flags, answer, ({ functions }) =>
-        functions.length === 0
+    .action(async (flags: JsonFlag & { project?: string }) => {
+      const answer = await cli
+        .client()
+        .get<{ functions: FunctionSummary[] }>('/functions', { query: { project: flags.project } });
+      emit(cli, flags, answer, ({ functions }) => {
+        if (functions.length > 0) return functionTable(functions);
+        return flags.project === undefined
           ? 'no functions deployed (deploy with `gust deploy DIR`)'
-          : functionTable(functions),
-      );
+          : `no functions in project ${flags.project}`;
+      });
     });
 
   program
     .command('rm')
-    .description('remove a function and all its versions')
+    .description('remove a function: its routes stop at once, calls in flight finish first')
     .argument('<name>', 'function name')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .option('--force', 'stop calls in flight now (they are recorded as rejected)')
     .option('--json', 'print JSON')
-    .action(async (name: string, flags: JsonFlag) => {
-      const answer = await cli.client().delete<{ removed: string }>(`/functions/${encodeURIComponent(name)}`);
-      emit(cli, flags, answer, ({ removed }) => `removed ${removed}`);
+    .action(async (name: string, flags: RmFlags) => {
+      const path = `/functions/${encodeURIComponent(name)}`;
+      if (flags.yes !== true && cli.interactive) {
+        const fn = await cli.client().get<FunctionSummary>(path);
+        const owner = fn.project === null ? '' : ` of project ${fn.project}`;
+        const how = flags.force === true ? 'calls in flight are stopped now' : 'calls in flight finish first';
+        if (!(await confirm(cli, `Remove ${name}${owner} and its versions? (${how})`))) {
+          throw new CliError(`kept ${name}: nothing was removed`);
+        }
+      }
+      if (flags.force !== true)
+        cli.err(`removing ${name}: calls in flight finish first (--force stops them)…`);
+      const answer = await cli
+        .client()
+        .delete<RemoveAnswer>(path, { query: flags.force === true ? { force: 'true' } : {}, timeoutMs: 0 });
+      emit(cli, flags, answer, removedText);
     });
 
   program
@@ -66,10 +87,31 @@ export function registerFunctionCommands(program: Command, cli: Cli): void {
     });
 }
 
+interface RmFlags extends JsonFlag {
+  readonly yes?: boolean;
+  readonly force?: boolean;
+}
+
+interface RemoveAnswer {
+  readonly removed: string;
+  readonly project: string | null;
+  readonly force: boolean;
+  /** Calls that were running or waiting when it was removed. */
+  readonly calls: number;
+}
+
+function removedText(a: RemoveAnswer): string {
+  const what = `removed ${a.removed}${a.project === null ? '' : ` (project ${a.project})`}`;
+  const calls = `${a.calls} call${a.calls === 1 ? '' : 's'} in flight`;
+  if (a.calls === 0) return what;
+  return a.force ? `${what}: stopped ${calls} (recorded as rejected)` : `${what}: ${calls} finished first`;
+}
+
 function functionTable(functions: readonly FunctionSummary[]): string {
   return table(
     functions.map((f) => [
       f.name,
+      f.project ?? '-',
       `v${f.version}`,
       f.runtime,
       `${f.memoryMb} MB`,
@@ -77,7 +119,7 @@ function functionTable(functions: readonly FunctionSummary[]): string {
       `${f.instances} (${f.scale.min}-${f.scale.max})`,
       f.routes.length === 0 ? '-' : f.routes.join(', '),
     ]),
-    ['NAME', 'VERSION', 'RUNTIME', 'MEMORY', 'TIMEOUT', 'INSTANCES', 'ROUTES'],
+    ['NAME', 'PROJECT', 'VERSION', 'RUNTIME', 'MEMORY', 'TIMEOUT', 'INSTANCES', 'ROUTES'],
   );
 }
 

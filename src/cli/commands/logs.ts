@@ -17,8 +17,17 @@ interface LogsFlags {
 
 interface InvocationsFlags {
   readonly status?: string;
+  readonly trigger?: string;
+  readonly since?: string;
   readonly limit?: number;
+  readonly cursor?: string;
   readonly json?: boolean;
+}
+
+interface InvocationsAnswer {
+  readonly invocations: InvocationRecord[];
+  /** Pass back as --cursor for the next (older) page; null on the last one. */
+  readonly cursor: string | null;
 }
 
 export function registerLogCommands(program: Command, cli: Cli): void {
@@ -39,21 +48,43 @@ export function registerLogCommands(program: Command, cli: Cli): void {
 
   program
     .command('invocations')
-    .description("list a function's invocations, newest first")
+    .description("list a function's invocations, newest first, a page at a time")
     .argument('<name>', 'function name')
     .addOption(new Option('--status <status>', 'only invocations with this status').choices(STATUSES))
-    .option('--limit <n>', 'at most this many', parseLimit)
-    .option('--json', 'print JSON')
+    .option('--trigger <trigger>', 'only invocations from this trigger (http, invoke, lambda-api, ...)')
+    .option('--since <when>', 'only since then: a duration back from now (30m, 24h, 7d) or an ISO time')
+    .option('--limit <n>', 'at most this many per page, 1 to 1000 (default 20)', parseLimit)
+    .option('--cursor <cursor>', 'the next page, from the previous page')
+    .option('--json', 'print JSON ({"invocations", "cursor"})')
     .action(async (name: string, flags: InvocationsFlags) => {
       const answer = await cli
         .client()
-        .get<{ invocations: InvocationRecord[] }>(`/functions/${encodeURIComponent(name)}/invocations`, {
-          query: { status: flags.status, limit: flags.limit },
+        .get<InvocationsAnswer>(`/functions/${encodeURIComponent(name)}/invocations`, {
+          query: {
+            status: flags.status,
+            trigger: flags.trigger,
+            since: flags.since,
+            limit: flags.limit,
+            cursor: flags.cursor,
+          },
         });
       emit(cli, flags, answer, ({ invocations }) =>
         invocations.length === 0 ? `no invocations of ${name}` : invocationTable(invocations),
       );
+      if (flags.json !== true && answer.cursor !== null) {
+        cli.err(`more: gust invocations ${name} --cursor ${answer.cursor}${sameFilters(flags)}`);
+      }
     });
+}
+
+/** The filters of this page, to repeat for the next one. */
+function sameFilters(flags: InvocationsFlags): string {
+  const parts: string[] = [];
+  if (flags.status !== undefined) parts.push(`--status ${flags.status}`);
+  if (flags.trigger !== undefined) parts.push(`--trigger ${flags.trigger}`);
+  if (flags.since !== undefined) parts.push(`--since ${flags.since}`);
+  if (flags.limit !== undefined) parts.push(`--limit ${flags.limit}`);
+  return parts.length === 0 ? '' : ` ${parts.join(' ')}`;
 }
 
 /** Polls with the cursor until Ctrl-C; a full page is followed at once so a backlog catches up. */
@@ -126,6 +157,8 @@ function invocationTable(invocations: readonly InvocationRecord[]): string {
 
 function parseLimit(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number above 0.');
+  if (!Number.isInteger(n) || n < 1 || n > 1000) {
+    throw new InvalidArgumentError('expected a whole number from 1 to 1000 (--cursor pages past it).');
+  }
   return n;
 }

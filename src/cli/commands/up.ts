@@ -6,8 +6,8 @@ import type { Platform } from '../../platform.js';
 import type { Cli } from '../context.js';
 import { CliError, EXIT, usageError } from '../fail.js';
 import { createLogger } from '../logger.js';
-import { emit, table } from '../output.js';
-import { bundleFailure } from './deploy.js';
+import { emit } from '../output.js';
+import { bundleFailure, deployText } from './deploy.js';
 
 interface UpFlags {
   readonly port?: string;
@@ -69,11 +69,7 @@ function readyText(platform: Platform): string {
     `Gust is listening on ${platform.url} (embedded mode, data in ${platform.dataDir})`,
     `Admin key: ${platform.adminKeyPath}`,
   ];
-  if (platform.deployed.length > 0) {
-    lines.push(
-      table(platform.deployed.map((f) => [f.name, `v${f.version}`, f.changed ? 'deployed' : 'unchanged'])),
-    );
-  }
+  if (platform.deployed !== undefined) lines.push(deployText(platform.deployed));
   return lines.join('\n');
 }
 
