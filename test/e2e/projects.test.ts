@@ -1,0 +1,313 @@
+/**
+ * Deploying as a team: projects own their functions, prune removes what gust.yaml dropped, rm
+ * drains (or stops with --force), and a name used again never reuses a version number.
+ */
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { gate } from '../helpers/gate.js';
+import {
+  api,
+  BIN,
+  cli,
+  deploy,
+  type Gust,
+  type InvocationRecord,
+  records,
+  startGust,
+  WAIT,
+  writeProject,
+} from '../helpers/gust.js';
+
+let g: Gust;
+
+beforeAll(async () => {
+  g = await startGust();
+});
+
+afterAll(async () => {
+  await g?.stop();
+});
+
+const says = (text: string) => `export default () => new Response(${JSON.stringify(text)});\n`;
+
+/** A project folder named `folder` whose function NAME answers TEXT on /PATH. */
+function project(folder: string, fns: Record<string, { path: string; text: string }>, head = '') {
+  const yaml = Object.entries(fns)
+    .map(
+      ([name, f]) =>
+        `  ${name}:\n    handler: ${name}.mjs\n    triggers:\n      - http: { path: ${f.path} }\n`,
+    )
+    .join('');
+  const files: Record<string, string> = { 'gust.yaml': `${head}functions:\n${yaml}` };
+  for (const [name, f] of Object.entries(fns)) files[`${name}.mjs`] = says(f.text);
+  return writeProject(files, folder);
+}
+
+const get = async (path: string) => {
+  const res = await fetch(`${g.url}${path}`);
+  return { status: res.status, text: await res.text() };
+};
+
+interface Listed {
+  name: string;
+  project: string | null;
+  version: number;
+}
+
+async function listed(): Promise<Listed[]> {
+  const r = await api<{ functions: Listed[] }>(g, 'GET', '/functions');
+  return r.body.functions;
+}
+
+describe('projects', () => {
+  it('refuse a function another project owns, naming the owner and --adopt, then move it on purpose', async () => {
+    const shop = await project('shop', { price: { path: '/price', text: 'shop price' } });
+    const web = await project('web', { price: { path: '/price', text: 'web price' } });
+    await deploy(g, shop);
+    expect(await get('/price')).toEqual({ status: 200, text: 'shop price' });
+
+    const refused = await cli(g, ['deploy', web]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('price (project shop)');
+    expect(refused.stderr).toContain('--adopt');
+    expect(refused.stderr).toContain('nothing was deployed');
+    // nothing changed: shop's code still answers on its route
+    expect(await get('/price')).toEqual({ status: 200, text: 'shop price' });
+    expect((await listed()).find((f) => f.name === 'price')).toMatchObject({ project: 'shop', version: 1 });
+
+    const adopted = await cli(g, ['deploy', web, '--adopt']);
+    expect(adopted.code).toBe(0);
+    expect(adopted.stdout).toMatch(/^price\s+v2\s+deployed \(moved from project shop\)$/m);
+    expect(await get('/price')).toEqual({ status: 200, text: 'web price' });
+    const ls = await cli(g, ['ls']);
+    expect(ls.stdout).toMatch(/^price\s+web\s+v2\s/m);
+  });
+
+  it('take the project gust.yaml names over the folder name', async () => {
+    const dir = await project(
+      'some-folder',
+      { named: { path: '/named', text: 'named' } },
+      'project: team-a\n',
+    );
+    const r = await cli(g, ['deploy', dir, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ project: 'team-a', functions: [{ name: 'named' }] });
+    expect((await listed()).find((f) => f.name === 'named')?.project).toBe('team-a');
+  });
+
+  it('refuse a route that a function of another project serves, naming that project', async () => {
+    await deploy(g, await project('owner', { holder: { path: '/held', text: 'held' } }));
+    const r = await cli(g, ['deploy', await project('taker', { taker: { path: '/held', text: 'taken' } })]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('already served by function holder of project owner');
+    expect(await get('/held')).toEqual({ status: 200, text: 'held' });
+  });
+});
+
+describe('deploy --prune', () => {
+  it('lists the functions gust.yaml dropped as left running, and removes them only with --prune', async () => {
+    const both = await project('prunable', {
+      keep: { path: '/keep', text: 'keep' },
+      drop: { path: '/drop', text: 'drop' },
+    });
+    await deploy(g, both);
+    const one = await project('prunable', { keep: { path: '/keep', text: 'keep' } });
+
+    const left = await cli(g, ['deploy', one]);
+    expect(left.code).toBe(0);
+    expect(left.stdout).toMatch(
+      /^drop\s+left running: not in gust\.yaml \(gust deploy --prune removes it\)$/m,
+    );
+    expect(await get('/drop')).toEqual({ status: 200, text: 'drop' });
+
+    const pruned = await cli(g, ['deploy', one, '--prune', '--json']);
+    expect(pruned.code).toBe(0);
+    expect(JSON.parse(pruned.stdout)).toMatchObject({
+      project: 'prunable',
+      removed: ['drop'],
+      leftRunning: [],
+    });
+    expect((await get('/drop')).status).toBe(404);
+    expect(await get('/keep')).toEqual({ status: 200, text: 'keep' });
+    expect((await listed()).map((f) => f.name)).not.toContain('drop');
+  });
+
+  it('frees the routes of what it removes for the functions it deploys', async () => {
+    await deploy(g, await project('moving', { before: { path: '/moving', text: 'before' } }));
+    const moved = await project('moving', { after: { path: '/moving', text: 'after' } });
+    // without --prune, `before` stays and still holds the route
+    expect((await cli(g, ['deploy', moved])).code).toBe(1);
+    expect((await cli(g, ['deploy', moved, '--prune'])).code).toBe(0);
+    expect(await get('/moving')).toEqual({ status: 200, text: 'after' });
+  });
+
+  it('leaves the functions of other projects alone', async () => {
+    await deploy(g, await project('neighbour', { nb: { path: '/nb', text: 'nb' } }));
+    await deploy(g, await project('lonely', { solo: { path: '/solo', text: 'solo' } }));
+    const r = await cli(g, [
+      'deploy',
+      await project('lonely', { solo: { path: '/solo', text: 'solo' } }),
+      '--prune',
+    ]);
+    expect(r.code).toBe(0);
+    expect(await get('/nb')).toEqual({ status: 200, text: 'nb' });
+  });
+});
+
+const STREAMER = `export default () => {
+  const body = new ReadableStream({
+    async start(c) {
+      c.enqueue(new TextEncoder().encode('first\\n'));
+      await fetch(process.env.GATE);
+      c.enqueue(new TextEncoder().encode('last\\n'));
+      c.close();
+    },
+  });
+  return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+};
+`;
+
+async function deployStreamer(name: string, gateUrl: string): Promise<void> {
+  const dir = await writeProject(
+    {
+      'gust.yaml': `functions:\n  ${name}:\n    handler: s.mjs\n    env: { GATE: "${gateUrl}" }\n    triggers:\n      - http: { path: /${name} }\n`,
+      's.mjs': STREAMER,
+    },
+    'streams',
+  );
+  await deploy(g, dir);
+}
+
+/** Starts a streamed call and resolves once its first chunk arrived, with a way to read the rest. */
+async function streaming(path: string) {
+  const res = await fetch(`${g.url}${path}`);
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = decoder.decode((await reader.read()).value);
+  return {
+    id: res.headers.get('x-gust-invocation-id')!,
+    text: () => text,
+    /** The rest of the body, or the error that cut it. */
+    rest: async (): Promise<{ text: string; cut: boolean }> => {
+      try {
+        for (let r = await reader.read(); !r.done; r = await reader.read()) text += decoder.decode(r.value);
+        return { text, cut: false };
+      } catch {
+        return { text, cut: true };
+      }
+    },
+  };
+}
+
+async function recordOf(fn: string, id: string): Promise<InvocationRecord> {
+  let found: InvocationRecord | undefined;
+  await vi.waitFor(async () => {
+    found = (await records(g, fn)).find((r) => r.id === id);
+    expect(found).toBeDefined();
+  }, WAIT);
+  return found!;
+}
+
+describe('gust rm', () => {
+  it('lets a live stream finish before it stops the instance, and the record says ok', async () => {
+    const door = await gate();
+    try {
+      await deployStreamer('drained', door.url);
+      const call = await streaming('/drained');
+      expect(call.text()).toBe('first\n');
+      const removal = cli(g, ['rm', 'drained', '--yes']);
+      // the function goes at once (its route with it), while the call in flight goes on
+      await vi.waitFor(
+        async () => expect((await api(g, 'GET', '/functions/drained')).status).toBe(404),
+        WAIT,
+      );
+      expect((await get('/drained')).status).toBe(404);
+      door.open();
+      expect(await call.rest()).toEqual({ text: 'first\nlast\n', cut: false });
+      const done = await removal;
+      expect(done.code).toBe(0);
+      expect(done.stdout).toMatch(/^removed drained \(project streams\): 1 call in flight finished first$/m);
+      const record = await recordOf('drained', call.id);
+      expect(record.status).toBe('ok');
+    } finally {
+      await door.close();
+    }
+  });
+
+  it('with --force stops the stream at once and records the call as rejected', async () => {
+    const door = await gate();
+    try {
+      await deployStreamer('forced', door.url);
+      const call = await streaming('/forced');
+      const done = await cli(g, ['rm', 'forced', '--force', '--yes']);
+      expect(done.code).toBe(0);
+      expect(done.stdout).toMatch(/stopped 1 call in flight \(recorded as rejected\)/);
+      const rest = await call.rest();
+      expect(rest.text).toBe('first\n'); // never got its last chunk
+      const record = await recordOf('forced', call.id);
+      expect(record.status).toBe('rejected');
+      expect(record.error).toContain('gust rm --force');
+    } finally {
+      await door.close();
+    }
+  });
+
+  it('asks for confirmation on a terminal, and keeps the function when the answer is not yes', async () => {
+    await deploy(g, await project('asked', { asked: { path: '/asked', text: 'still here' } }));
+    const onTerminal = (answer: string) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        // `script` runs the CLI on a pseudo-terminal, as a person would; the answer comes on its stdin
+        const child = spawn('script', ['-qec', `${process.execPath} ${BIN} rm asked`, '/dev/null'], {
+          env: { PATH: process.env.PATH ?? '', GUST_URL: g.url, GUST_API_KEY: g.key },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let out = '';
+        child.stdout.on('data', (b: Buffer) => {
+          out += b.toString();
+          if (out.includes('[y/N]')) child.stdin.end(`${answer}\n`);
+        });
+        child.on('close', (code) => resolve({ code, out }));
+      });
+    const no = await onTerminal('n');
+    expect(no.out).toContain('Remove asked of project asked and its versions?');
+    expect(no.out).toContain('kept asked: nothing was removed');
+    expect(no.code).toBe(1);
+    expect(await get('/asked')).toEqual({ status: 200, text: 'still here' });
+    const yes = await onTerminal('y');
+    expect(yes.code).toBe(0);
+    expect(yes.out).toContain('removed asked (project asked)');
+    expect((await get('/asked')).status).toBe(404);
+  });
+
+  it('refuses a function that does not exist, exit 1', async () => {
+    const r = await cli(g, ['rm', 'never-was', '--yes']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('no function named never-was');
+  });
+});
+
+describe('a name used again after rm', () => {
+  it('never reuses a version number, and the old records keep their versions', async () => {
+    const v1 = await project('reuse', { again: { path: '/again', text: 'old one' } });
+    await deploy(g, v1);
+    await deploy(g, await project('reuse', { again: { path: '/again', text: 'old two' } }));
+    expect(await get('/again')).toEqual({ status: 200, text: 'old two' });
+    const old = (await fetch(`${g.url}/again`)).headers.get('x-gust-invocation-id')!;
+    expect((await cli(g, ['rm', 'again', '--yes'])).code).toBe(0);
+
+    // the records of the removed function stay readable
+    const kept = await cli(g, ['invocations', 'again', '--json']);
+    expect(kept.code).toBe(0);
+    expect(
+      (JSON.parse(kept.stdout) as { invocations: InvocationRecord[] }).invocations.map((r) => r.id),
+    ).toContain(old);
+
+    await deploy(g, await project('reuse', { again: { path: '/again', text: 'new' } }));
+    expect(await get('/again')).toEqual({ status: 200, text: 'new' });
+    const versions = await api<{ versions: { version: number }[] }>(g, 'GET', '/functions/again/versions');
+    expect(versions.body.versions.map((v) => v.version)).toEqual([3]);
+    const all = await records(g, 'again');
+    expect(all.find((r) => r.id === old)?.version).toBe(2);
+    expect(all.filter((r) => r.version === 3)).toHaveLength(1);
+  });
+});
