@@ -90,7 +90,7 @@ export interface KeyStore {
 
 export type InvocationStatus = 'ok' | 'error' | 'timeout' | 'crashed' | 'throttled' | 'rejected';
 
-/** The invocation record of PRODUCT.md, field for field. */
+/** The invocation record users see (README, docs/API.md), field for field. */
 export interface InvocationRecord {
   readonly id: string;
   readonly function: string;
