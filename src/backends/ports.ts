@@ -164,3 +164,65 @@ export interface BundleStore {
   put(code: string): Promise<string>;
   localPath(hash: string): Promise<string>;
 }
+
+/**
+ * A message of a durable queue, as a consumer gets it. `handle` names this delivery (not the
+ * message): acking or nacking a delivery whose lease ran out, and which went to another consumer
+ * since, does nothing.
+ */
+export interface QueuedMessage {
+  readonly id: string;
+  readonly queue: string;
+  readonly body: string;
+  /** Deliveries so far, this one included: 1 on the first. */
+  readonly attempt: number;
+  /** Epoch ms it was enqueued. */
+  readonly enqueuedAt: number;
+  readonly handle: string;
+}
+
+export interface Enqueue {
+  readonly queue: string;
+  /** Unique per message: enqueuing an id already waiting in the queue does nothing (dedupe). */
+  readonly id: string;
+  readonly body: string;
+  /** Ready only after this long (a retry's backoff, a scheduled event). */
+  readonly delayMs?: number;
+}
+
+export type EnqueueResult =
+  | { readonly ok: true; readonly accepted: number; readonly duplicates: readonly string[] }
+  /** A queue is at its bound: nothing of the batch was enqueued. */
+  | { readonly ok: false; readonly full: string; readonly depth: number };
+
+export interface QueueDepth {
+  /** Messages waiting, ready or delayed, and not leased. */
+  readonly waiting: number;
+  /** Messages delivered and not yet acked or nacked. */
+  readonly leased: number;
+  /** Age in ms of the oldest message, 0 when empty. */
+  readonly oldestMs: number;
+}
+
+/**
+ * DurableQueue: at-least-once work queues, by name. The semantics are those of a NATS JetStream
+ * work-queue stream with a pull consumer, so a cluster adapter can provide them:
+ * - `enqueue` resolves once the messages are durable (all of a batch, or none);
+ * - `claim` leases ready messages (oldest first) for the queue's lease time; a message not acked
+ *   or nacked within it is delivered again, its attempt counted up (a consumer that died);
+ * - `ack` deletes; `nack` makes a message ready again after a delay (a retry's backoff), and
+ *   delayed messages never hold up the ready ones behind them;
+ * - every queue is bounded: past `maxDepth` waiting messages, enqueue refuses the batch.
+ * One conformance suite (test/backends/queue.conformance.ts) runs against every adapter.
+ */
+export interface DurableQueue {
+  enqueue(items: readonly Enqueue[]): Promise<EnqueueResult>;
+  claim(queue: string, max: number): Promise<QueuedMessage[]>;
+  ack(handles: readonly string[]): Promise<void>;
+  nack(handle: string, delayMs: number): Promise<void>;
+  /** Pushes the lease of a delivery still being worked on (a long run) out by a lease time. */
+  extend(handle: string): Promise<void>;
+  depth(queue: string): Promise<QueueDepth>;
+  /** Calls `listener` with a queue's name when messages may have become ready on it (a hint, not a promise). */
+  watch(listener: (queue: string) => void): () => void;
+}

@@ -67,6 +67,21 @@ INSERT INTO function_names (name, last_version) SELECT function, MAX(version) FR
 ALTER TABLE invocations ADD COLUMN queued_ms REAL NOT NULL DEFAULT 0;
 ALTER TABLE invocations ADD COLUMN stack TEXT;
 `,
+  // 3: durable queues (embedded/queue.ts); ready_at orders claims and finds the next wake-up
+  `
+CREATE TABLE queue (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL,
+  queue TEXT NOT NULL,
+  body TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  enqueued_at INTEGER NOT NULL,
+  ready_at INTEGER NOT NULL,
+  leased INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (queue, id)
+);
+CREATE INDEX queue_ready ON queue (queue, ready_at, seq);
+`,
 ];
 
 export function openDatabase(file: string): Db {
