@@ -226,3 +226,17 @@ export interface DurableQueue {
   /** Calls `listener` with a queue's name when messages may have become ready on it (a hint, not a promise). */
   watch(listener: (queue: string) => void): () => void;
 }
+
+export interface SealedSecret {
+  readonly name: string;
+  /** Encrypted by services/secrets.ts; the store never sees a value. */
+  readonly sealed: Buffer;
+  readonly updatedAt: string;
+}
+
+export interface SecretStore {
+  putSecret(secret: SealedSecret): Promise<void>;
+  listSecrets(): Promise<SealedSecret[]>;
+  /** false if there was none. */
+  removeSecret(name: string): Promise<boolean>;
+}

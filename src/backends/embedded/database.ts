@@ -82,6 +82,14 @@ CREATE TABLE queue (
 );
 CREATE INDEX queue_ready ON queue (queue, ready_at, seq);
 `,
+  // 4: secrets, sealed by services/secrets.ts
+  `
+CREATE TABLE secrets (
+  name TEXT PRIMARY KEY,
+  sealed BLOB NOT NULL,
+  updated_at TEXT NOT NULL
+);
+`,
 ];
 
 export function openDatabase(file: string): Db {

@@ -49,7 +49,9 @@ export class SqliteQueue implements DurableQueue {
       ),
       lease: db.prepare('UPDATE queue SET attempt = attempt + 1, ready_at = ?, leased = 1 WHERE seq = ?'),
       ack: db.prepare('DELETE FROM queue WHERE seq = ? AND attempt = ?'),
-      nack: db.prepare('UPDATE queue SET ready_at = ?, leased = 0 WHERE seq = ? AND attempt = ? AND leased = 1'),
+      nack: db.prepare(
+        'UPDATE queue SET ready_at = ?, leased = 0 WHERE seq = ? AND attempt = ? AND leased = 1',
+      ),
       extend: db.prepare('UPDATE queue SET ready_at = ? WHERE seq = ? AND attempt = ? AND leased = 1'),
       queueOf: db.prepare('SELECT queue FROM queue WHERE seq = ?'),
       next: db.prepare('SELECT MIN(ready_at) AS at FROM queue WHERE queue = ? AND ready_at > ?'),

@@ -9,6 +9,8 @@ import type {
   KeyScope,
   KeyStore,
   RegistryStore,
+  SealedSecret,
+  SecretStore,
   VersionRecord,
 } from '../ports.js';
 import type { Db } from './database.js';
@@ -67,7 +69,7 @@ const toFunction = (r: FunctionRow): FunctionRecord => ({
 
 const FUNCTION_COLUMNS = 'name, project, active_version, updated_at';
 
-export class SqliteRegistry implements RegistryStore, KeyStore {
+export class SqliteRegistry implements RegistryStore, KeyStore, SecretStore {
   constructor(private readonly db: Db) {}
 
   async listFunctions(project?: string): Promise<FunctionRecord[]> {
@@ -182,5 +184,26 @@ export class SqliteRegistry implements RegistryStore, KeyStore {
       this.db.prepare('UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id)
         .changes === 1
     );
+  }
+
+  async putSecret(secret: SealedSecret): Promise<void> {
+    this.db
+      .prepare(
+        'INSERT INTO secrets (name, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at',
+      )
+      .run(secret.name, secret.sealed, secret.updatedAt);
+  }
+
+  async listSecrets(): Promise<SealedSecret[]> {
+    const rows = this.db.prepare('SELECT name, sealed, updated_at FROM secrets ORDER BY name').all() as {
+      name: string;
+      sealed: Buffer;
+      updated_at: string;
+    }[];
+    return rows.map((r) => ({ name: r.name, sealed: r.sealed, updatedAt: r.updated_at }));
+  }
+
+  async removeSecret(name: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM secrets WHERE name = ?').run(name).changes === 1;
   }
 }
