@@ -45,9 +45,11 @@ import {
   whole,
   withDefault,
 } from './fields.js';
-import { absent, describe, formatIssues, got, isMap, keyPath, showKey, suggest } from './issues.js';
+import { compileInput } from './input.js';
+import { absent, describe, formatIssues, got, isMap, keyPath } from './issues.js';
 import { parseRoutePath, routeShape } from './route.js';
-import type { FunctionSpec, HttpMethod, HttpTrigger, Manifest } from './types.js';
+import { NOT_YET, RESOURCE_NAME, secretName, topicName, triggerSchema, triggersSchema } from './triggers.js';
+import type { FunctionSpec, HttpMethod, Manifest, Trigger } from './types.js';
 
 export const LIMITS = {
   memoryMb: { min: 64, max: 10_240, default: 128 },
@@ -58,19 +60,18 @@ export const LIMITS = {
   scaleMax: { min: 1, max: 1000, default: 10 },
   // capped so an idle timer always fits setTimeout (about 24.8 days) and still means "idle"
   idleMs: { min: 100, max: 24 * 3_600_000, default: 60_000 },
+  // as on Lambda: two retries after the first failure
+  retries: { min: 0, max: 10, default: 2 },
+  backoffMs: { min: 100, max: 3_600_000, default: 1000 },
 } as const satisfies Record<string, Range>;
 
 export const FUNCTION_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** Project names follow the same rule as function names. */
 export const PROJECT_NAME = FUNCTION_NAME;
-export const HTTP_METHODS = 'GET HEAD POST PUT PATCH DELETE OPTIONS'.split(' ') as readonly HttpMethod[];
-const LATER_TRIGGER_KINDS = 'schedule topic bucket webhook kv postgres stream'.split(' ');
-export const TRIGGER_KINDS = ['http', ...LATER_TRIGGER_KINDS];
-/** First path segments the platform serves itself (control API, Lambda Invoke API). */
-export const RESERVED_PATH_PREFIXES = ['_gust', '2015-03-31'];
+export { HTTP_METHODS, RESERVED_PATH_PREFIXES, TRIGGER_KINDS } from './triggers.js';
 
 const TOP_KEYS = ['project', 'functions', 'buckets', 'kv', 'topics'];
-const RESOURCE = '[A-Za-z0-9][A-Za-z0-9._-]{0,62}';
+const RESOURCE = RESOURCE_NAME.source.slice(1, -1);
 const FUNCTION_REF = FUNCTION_NAME.source.slice(1, -1);
 const PERMISSION = new RegExp(
   `^(?:(?:bucket|kv):${RESOURCE}:(?:read|write)|topic:${RESOURCE}:publish|function:${FUNCTION_REF}:invoke)$`,
@@ -81,7 +82,6 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const NOT_RELATIVE = /^\/|^[A-Za-z]:|\\/;
 const SOURCE_FILE = /\.(?:ts|mts|js|mjs)$/;
 const EXAMPLE = 'functions: { hello: { handler: src/hello.ts } }';
-const NOT_YET = 'not supported yet by this version of Gust';
 
 /** One http trigger as declared, kept for the check that spans functions (route conflicts). */
 export interface RouteClaim {
@@ -101,14 +101,16 @@ export function checkManifest(raw: unknown): { manifest: Manifest; errors: strin
   const parsed = manifestSchema.safeParse(raw);
   const routes = routeClaims(raw);
   if (parsed.success) return { manifest: parsed.data, errors: [], routes };
-  return { manifest: { functions: [] }, errors: formatIssues(parsed.error.issues), routes };
+  return { manifest: { topics: [], functions: [] }, errors: formatIssues(parsed.error.issues), routes };
 }
 
-/** The claim of a valid http trigger; `where` names it in errors. */
-export function claimRoute(where: string, trigger: HttpTrigger): RouteClaim[] {
+/** The route a valid http or webhook trigger serves (webhooks: POST only); `where` names it in errors. */
+export function claimRoute(where: string, trigger: Trigger): RouteClaim[] {
+  if (trigger.type !== 'http' && trigger.type !== 'webhook') return [];
   const parsed = parseRoutePath(trigger.path);
   if (!parsed.ok) return []; // validated triggers always parse
-  return [{ where, path: trigger.path, shape: routeShape(parsed.segments), methods: trigger.methods }];
+  const methods: readonly HttpMethod[] = trigger.type === 'http' ? trigger.methods : ['POST'];
+  return [{ where, path: trigger.path, shape: routeShape(parsed.segments), methods }];
 }
 
 // zod gives no output for a document with errors, so a second, lenient walk finds the triggers;
@@ -119,8 +121,8 @@ function routeClaims(raw: unknown): RouteClaim[] {
     const triggers: unknown[] = isMap(settings) && Array.isArray(settings.triggers) ? settings.triggers : [];
     return triggers.flatMap((item, index) => {
       const trigger = triggerSchema.safeParse(item);
-      const where = keyPath(['functions', name, 'triggers', index, 'http']);
-      return trigger.success ? claimRoute(where, trigger.data) : [];
+      if (!trigger.success) return [];
+      return claimRoute(keyPath(['functions', name, 'triggers', index, trigger.data.type]), trigger.data);
     });
   });
 }
@@ -222,101 +224,33 @@ const envSchema = namedMap(
 
 const permissionSchema = z
   .string({ error: ({ input }) => `must be one of ${PERMISSION_FORMS} ${got(input)}` })
-  .regex(PERMISSION);
-
-const EVERY_METHOD = 'leave methods out to accept every method';
-
-const methodSchema = z
-  .string({
-    error: ({ input }) => `must be one of ${HTTP_METHODS.join(', ')} ${got(input)}; ${EVERY_METHOD}`,
-  })
-  .refine((text) => (HTTP_METHODS as readonly string[]).includes(text.toUpperCase()))
-  .transform((text) => text.toUpperCase() as HttpMethod);
-
-const ROUTE_EXAMPLE = 'the URL path, like /hello or /items/:id';
-
-/** What is wrong with a route path, or undefined. */
-function routeProblem(path: string): string | undefined {
-  const parsed = parseRoutePath(path);
-  if (!parsed.ok) return parsed.error;
-  const first = parsed.segments[0];
-  if (first?.kind !== 'literal' || !RESERVED_PATH_PREFIXES.includes(first.text)) return undefined;
-  const reserved = RESERVED_PATH_PREFIXES.map((p) => `/${p}/`).join(' and ');
-  return `is reserved: Gust serves ${reserved} itself; choose another path`;
-}
-
-const routePathSchema = z
-  .string({
+  .regex(PERMISSION)
+  .refine((p) => !p.startsWith('bucket:') && !p.startsWith('kv:'), {
     error: ({ input }) =>
-      absent(input) ? `required: ${ROUTE_EXAMPLE}` : `must be a string, ${ROUTE_EXAMPLE} ${got(input)}`,
-  })
-  .superRefine((path, ctx) => {
-    const problem = routeProblem(path);
-    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      `${String(input).startsWith('kv:') ? 'KV' : 'bucket'} permissions are ${NOT_YET} (they come with ${String(input).startsWith('kv:') ? 'KV namespaces' : 'buckets'}); remove it`,
   });
 
-const httpSchema = strictMap(
-  {
-    path: routePathSchema,
-    methods: list(methodSchema, `like [GET, POST]; ${EVERY_METHOD}`).transform(unique),
-    auth: choice(['public', 'key']),
-  },
-  ({ input }) => `must be a map like { path: /hello, methods: [GET] } ${got(input)}`,
-).transform((http): HttpTrigger => ({ type: 'http', ...http }));
+const secretsSchema = list(secretName, 'like [STRIPE_KEY]').transform(unique);
 
-const TRIGGER_EXAMPLE = '- http: { path: /hello }';
-
-function triggerKeys(item: unknown): string {
-  const keys = isMap(item) ? Object.keys(item) : [];
-  return keys.length === 0 ? 'none' : keys.map(showKey).join(', ');
-}
-
-function unknownKind(kind: string): string {
-  const guess = suggest(kind, TRIGGER_KINDS);
-  const didYouMean = guess ? ` (did you mean ${guess}?)` : '';
-  return `unknown trigger kind${didYouMean}; the kinds are ${TRIGGER_KINDS.join(', ')}`;
-}
-
-function notATrigger({ input }: Refused): string {
-  return `must be a map with one key, the trigger kind, like ${TRIGGER_EXAMPLE} ${got(input)}`;
-}
-
-/**
- * `- http: {...}`: a map with exactly one key, the kind. The key count is checked first, as a
- * wrong count is most often wrong indentation, which also makes every other error misleading.
- */
-const triggerSchema = z
-  .custom<Record<string, unknown>>(isMap, { error: notATrigger, abort: true })
-  .refine((item) => Object.keys(item).length === 1, {
-    error: ({ input }) =>
-      `must have exactly one key, the trigger kind (got ${triggerKeys(input)}); check the indentation: ${TRIGGER_EXAMPLE}`,
+const inputSchema = z
+  .custom<Record<string, unknown>>(isMap, {
+    error: ({ input }) => `must be a JSON Schema, a map like { type: object, required: [id] } ${got(input)}`,
   })
-  .pipe(
-    strictMap(
-      {
-        // exactOptional: a kind that is there must be valid even when its value is undefined
-        http: httpSchema.exactOptional(),
-        ...Object.fromEntries(
-          LATER_TRIGGER_KINDS.map((kind) => [
-            kind,
-            z.never({ error: `${kind} triggers are ${NOT_YET}` }).exactOptional(),
-          ]),
-        ),
-      },
-      notATrigger,
-      unknownKind,
-    ),
-  )
-  // One key, and every kind but http refused: a trigger that passed is an http one.
-  .transform(({ http }) => http!);
+  .superRefine((schema, ctx) => {
+    const compiled = compileInput(schema);
+    if (!compiled.ok) ctx.addIssue({ code: 'custom', message: compiled.error });
+  })
+  .nullish()
+  .transform((schema) => schema ?? null);
 
-/** Nothing, `[]` or `{}`. */
-function isEmpty(value: unknown): boolean {
-  return absent(value) || ((Array.isArray(value) || isMap(value)) && Object.keys(value).length === 0);
-}
-
-/** A setting that is coming: refused unless left empty. */
-const comingSchema = z.custom(isEmpty, { error: `${NOT_YET}; remove it` }).optional();
+const retriesSchema = strictMap(
+  {
+    max: withDefault(whole(LIMITS.retries, 'a whole number of retries'), LIMITS.retries.default),
+    backoff: duration(LIMITS.backoffMs),
+    deadLetter: topicName.nullish(),
+  },
+  ({ input }) => `must be a map like { max: 3, backoff: 2s, deadLetter: failed } ${got(input)}`,
+).transform((r) => ({ max: r.max, backoffMs: r.backoff, deadLetter: r.deadLetter ?? null }));
 
 function functionError({ input, path }: Refused): string {
   const name = String(path?.at(-1));
@@ -337,17 +271,13 @@ const functionSchema = strictMap(
     // an empty scale map reads as every default
     scale: withDefault(scaleSchema, scaleSchema.parse({})),
     env: withDefault(envSchema, {}),
-    secrets: comingSchema,
-    // Checked for form now, refused until a binding (ctx.publish, ctx.kv, ...) makes them mean something.
-    permissions: list(permissionSchema, 'like [kv:jobs:write]')
-      .transform(unique)
-      .refine((granted) => granted.length === 0, {
-        error: `${NOT_YET}: no binding (ctx.kv, ctx.bucket, ctx.publish, ctx.invoke) exists yet to use them; remove it`,
-      }),
+    secrets: secretsSchema,
+    permissions: list(permissionSchema, 'like [topic:orders:publish]').transform(unique),
     events: choice(['cloudevents', 'aws']),
-    input: comingSchema,
-    retries: comingSchema,
-    triggers: list(triggerSchema, 'like [{ http: { path: /hello } }]'),
+    input: inputSchema,
+    // an empty retries map reads as every default
+    retries: withDefault(retriesSchema, retriesSchema.parse({})),
+    triggers: triggersSchema,
   },
   functionError,
 );
@@ -376,20 +306,25 @@ const functionsSchema = namedMap(
         concurrency: f.concurrency,
         scale: f.scale,
         env: f.env,
+        secrets: f.secrets,
         permissions: f.permissions,
         events: f.events,
+        input: f.input,
+        retries: f.retries,
         triggers: f.triggers,
       }),
     ),
   );
 
-/** `buckets`, `kv`, `topics`: declared resources, refused until the feature they need lands. */
+/** `buckets`, `kv`: declared resources, refused until the feature they need lands. */
 function resourcesSchema(comingWith: string) {
   return z
     .array(z.unknown(), { error: ({ input }) => `must be a list of names, like [uploads] ${got(input)}` })
     .refine((names) => names.length === 0, { error: `${NOT_YET} (coming with ${comingWith})` })
     .nullish();
 }
+
+const topicsSchema = list(topicName, 'like [orders, done]').transform(unique);
 
 const projectSchema = z
   .string({
@@ -408,7 +343,7 @@ const manifestSchema = strictMap(
     project: projectSchema,
     buckets: resourcesSchema('storage'),
     kv: resourcesSchema('storage'),
-    topics: resourcesSchema('topics'),
+    topics: topicsSchema,
     functions: functionsSchema,
   },
   ({ input }) =>
@@ -416,7 +351,10 @@ const manifestSchema = strictMap(
       ? `the manifest is empty; start with ${EXAMPLE}`
       : `the manifest must be a map with a functions key ${got(input)}`,
   (key) => unknownKey(key, TOP_KEYS),
-).transform(({ project, functions }): Manifest => (project ? { project, functions } : { functions }));
+).transform(
+  ({ project, topics, functions }): Manifest =>
+    project ? { project, topics, functions } : { topics, functions },
+);
 
 /**
  * The project of a folder that names none in gust.yaml: the folder's name, made a valid project

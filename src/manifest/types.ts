@@ -11,8 +11,44 @@ export interface HttpTrigger {
   readonly auth: 'public' | 'key';
 }
 
-/** Only `http` is served by the core; the other trigger kinds are refused until their issue lands. */
-export type Trigger = HttpTrigger;
+export interface ScheduleTrigger {
+  readonly type: 'schedule';
+  /** 5 fields, or 6 with seconds first. */
+  readonly cron: string;
+  /** An IANA time zone; `UTC` by default. */
+  readonly timezone: string;
+  /** Ticks missed while Gust was down that run once at start, newest first (0: none). */
+  readonly catchUp: number;
+}
+
+export interface TopicTrigger {
+  readonly type: 'topic';
+  readonly name: string;
+  /** Messages per invocation at most. */
+  readonly batch: number;
+}
+
+export type WebhookVerifier = 'github' | 'stripe' | 'hmac-sha256';
+
+export interface WebhookTrigger {
+  readonly type: 'webhook';
+  /** A route path, served for POST only. */
+  readonly path: string;
+  readonly verify: WebhookVerifier;
+  /** The name of the secret the sender signs with. */
+  readonly secret: string;
+}
+
+export type Trigger = HttpTrigger | ScheduleTrigger | TopicTrigger | WebhookTrigger;
+
+export interface Retries {
+  /** Retries after the first failed attempt (so max + 1 attempts in all). */
+  readonly max: number;
+  /** The first retry's delay; each next one doubles it (with jitter). */
+  readonly backoffMs: number;
+  /** The topic that gets what still fails, or null: then it is dropped, with its record. */
+  readonly deadLetter: string | null;
+}
 
 export interface FunctionSpec {
   readonly name: string;
@@ -24,13 +60,20 @@ export interface FunctionSpec {
   readonly concurrency: number;
   readonly scale: { readonly min: number; readonly max: number; readonly idleMs: number };
   readonly env: Readonly<Record<string, string>>;
+  /** Names of platform secrets, given to the function as environment variables. */
+  readonly secrets: readonly string[];
   readonly permissions: readonly string[];
   readonly events: 'cloudevents' | 'aws';
+  /** A JSON Schema (draft 2020-12) every event must match, or null. */
+  readonly input: Readonly<Record<string, unknown>> | null;
+  readonly retries: Retries;
   readonly triggers: readonly Trigger[];
 }
 
 export interface Manifest {
   /** The owner of the functions, when gust.yaml names it; else the deploying folder's name. */
   readonly project?: string;
+  /** Topics this project declares (shared by name with every project). */
+  readonly topics: readonly string[];
   readonly functions: readonly FunctionSpec[];
 }

@@ -28,8 +28,11 @@ const spec = (name: string): FunctionSpec => ({
   concurrency: 1,
   scale: { min: 0, max: 1, idleMs: 1000 },
   env: {},
+  secrets: [],
   permissions: [],
   events: 'cloudevents',
+  input: null,
+  retries: { max: 2, backoffMs: 1000, deadLetter: null },
   triggers: [],
 });
 

@@ -30,8 +30,11 @@ function spec(name: string, handlerPath: string, exportName?: string): FunctionS
     concurrency: 1,
     scale: { min: 0, max: 1, idleMs: 60_000 },
     env: {},
+    secrets: [],
     permissions: [],
     events: 'cloudevents',
+    input: null,
+    retries: { max: 2, backoffMs: 1000, deadLetter: null },
     triggers: [],
   };
 }

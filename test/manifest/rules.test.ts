@@ -34,7 +34,8 @@ describe('rules of the document', () => {
     ['an empty functions map', { functions: {} }, 'functions: must declare at least one function'],
     ['a non-empty buckets list', withTop({ buckets: ['up'] }), `buckets: ${NOT_YET} (coming with storage)`],
     ['a non-empty kv list', withTop({ kv: ['jobs'] }), `kv: ${NOT_YET} (coming with storage)`],
-    ['a non-empty topics list', withTop({ topics: ['done'] }), `topics: ${NOT_YET} (coming with topics)`],
+    ['a topic name with a space', withTop({ topics: ['a b'] }), 'topics[0]: must be a topic name'],
+    ['topics as a string', withTop({ topics: 'done' }), 'topics: must be a list, like [orders, done]'],
     ['buckets as a map', withTop({ buckets: { a: 1 } }), 'buckets: must be a list of names'],
   ])('reports %s', (...c) => expectError(c));
 });
@@ -135,9 +136,53 @@ describe('rules of a function', () => {
       api({ timeout: '16m' }),
       'functions.api.timeout: must be from 100ms to 15m (got "16m")',
     ],
-    ['secrets', api({ secrets: ['STRIPE_KEY'] }), `functions.api.secrets: ${NOT_YET}; remove it`],
-    ['input', api({ input: { type: 'object' } }), `functions.api.input: ${NOT_YET}; remove it`],
-    ['retries', api({ retries: { max: 3 } }), `functions.api.retries: ${NOT_YET}; remove it`],
+    [
+      'a secret name with a dash',
+      api({ secrets: ['STRIPE-KEY'] }),
+      'functions.api.secrets[0]: must be a secret name',
+    ],
+    ['secrets as a string', api({ secrets: 'STRIPE_KEY' }), 'functions.api.secrets: must be a list'],
+    ['input that is not a map', api({ input: 'object' }), 'functions.api.input: must be a JSON Schema'],
+    [
+      'input that is not a JSON Schema',
+      api({ input: { type: 'objekt' } }),
+      'functions.api.input: is not a valid JSON Schema (draft 2020-12)',
+    ],
+    [
+      'input with a misspelt keyword',
+      api({ input: { type: 'object', requird: ['id'] } }),
+      'functions.api.input: is not a valid JSON Schema (draft 2020-12): strict mode: unknown keyword: "requird"',
+    ],
+    [
+      'retries past 10',
+      api({ retries: { max: 11 } }),
+      'functions.api.retries.max: must be a whole number of retries from 0 to 10',
+    ],
+    [
+      'a retries backoff without unit',
+      api({ retries: { backoff: 2 } }),
+      'functions.api.retries.backoff: must be a duration',
+    ],
+    [
+      'a dead letter topic with a space',
+      api({ retries: { deadLetter: 'a b' } }),
+      'functions.api.retries.deadLetter: must be a topic name',
+    ],
+    [
+      'an unknown retries key',
+      api({ retries: { maximum: 3 } }),
+      'functions.api.retries.maximum: unknown key',
+    ],
+    [
+      'a kv permission',
+      api({ permissions: ['kv:jobs:write'] }),
+      `functions.api.permissions[0]: KV permissions are ${NOT_YET}`,
+    ],
+    [
+      'a bucket permission',
+      api({ permissions: ['bucket:up:read'] }),
+      `functions.api.permissions[0]: bucket permissions are ${NOT_YET}`,
+    ],
   ])('reports %s', (...c) => expectError(c));
 });
 
@@ -266,9 +311,69 @@ describe('rules of triggers', () => {
       'functions.api.triggers[0]: must have exactly one key, the trigger kind',
     ],
     [
-      'a webhook trigger',
-      trigger({ webhook: {} }),
-      `functions.api.triggers[0].webhook: webhook triggers are ${NOT_YET}`,
+      'a webhook without path',
+      trigger({ webhook: { verify: 'github', secret: 'S' } }),
+      'functions.api.triggers[0].webhook.path: required',
+    ],
+    [
+      'a webhook without verify',
+      trigger({ webhook: { path: '/h', secret: 'S' } }),
+      'functions.api.triggers[0].webhook.verify: required',
+    ],
+    [
+      'an unknown webhook verifier',
+      trigger({ webhook: { path: '/h', verify: 'gitlab', secret: 'S' } }),
+      'functions.api.triggers[0].webhook.verify: must be one of github, stripe, hmac-sha256',
+    ],
+    [
+      'a webhook without secret',
+      trigger({ webhook: { path: '/h', verify: 'stripe' } }),
+      'functions.api.triggers[0].webhook.secret: required: a secret name',
+    ],
+    [
+      'a webhook on a reserved path',
+      trigger({ webhook: { path: '/_gust/h', verify: 'stripe', secret: 'S' } }),
+      'functions.api.triggers[0].webhook.path: is reserved',
+    ],
+    [
+      'a schedule without cron',
+      trigger({ schedule: {} }),
+      'functions.api.triggers[0].schedule.cron: required',
+    ],
+    [
+      'a cron of 4 fields',
+      trigger({ schedule: { cron: '* * * *' } }),
+      'functions.api.triggers[0].schedule.cron: must have 5 fields',
+    ],
+    [
+      'a cron of 7 fields',
+      trigger({ schedule: { cron: '0 * * * * * 2030' } }),
+      'functions.api.triggers[0].schedule.cron: must have 5 fields (minute hour day month weekday), or 6 with seconds first (got 7)',
+    ],
+    [
+      'a cron minute of 61',
+      trigger({ schedule: { cron: '61 * * * *' } }),
+      'functions.api.triggers[0].schedule.cron: is not a cron expression',
+    ],
+    [
+      'an unknown time zone',
+      trigger({ schedule: { cron: '* * * * *', timezone: 'Mars/Base' } }),
+      'functions.api.triggers[0].schedule.timezone: is not a time zone',
+    ],
+    [
+      'a negative catchUp',
+      trigger({ schedule: { cron: '* * * * *', catchUp: -1 } }),
+      'functions.api.triggers[0].schedule.catchUp: must be a whole number of ticks',
+    ],
+    [
+      'a topic trigger without name',
+      trigger({ topic: { batch: 2 } }),
+      'functions.api.triggers[0].topic.name: required: a topic name',
+    ],
+    [
+      'a topic batch of 101',
+      trigger({ topic: { name: 'orders', batch: 101 } }),
+      'functions.api.triggers[0].topic.batch: must be a whole number of messages from 1 to 100',
     ],
     [
       'a misspelt kind',
@@ -330,7 +435,7 @@ describe('rules of triggers', () => {
   ])('reports %s', (...c) => expectError(c));
 
   it('refuses each trigger kind that is not served yet, by name and path', () => {
-    for (const kind of ['schedule', 'topic', 'bucket', 'webhook', 'kv', 'postgres', 'stream']) {
+    for (const kind of ['bucket', 'kv', 'postgres', 'stream']) {
       const raw = api({ triggers: [{ http: { path: '/a' } }, { [kind]: {} }] });
       expectError(['', raw, `functions.api.triggers[1].${kind}: ${kind} triggers are ${NOT_YET}`]);
     }
@@ -347,7 +452,7 @@ describe('rules of triggers', () => {
       '',
       trigger({ htpp: {} }),
       'functions.api.triggers[0].htpp: unknown trigger kind (did you mean http?); ' +
-        'the kinds are http, schedule, topic, bucket, webhook, kv, postgres, stream',
+        'the kinds are http, schedule, topic, webhook, bucket, kv, postgres, stream',
     ]);
   });
 });

@@ -32,8 +32,11 @@ describe('validateManifest defaults', () => {
       concurrency: 1,
       scale: { min: 0, max: 10, idleMs: 60_000 },
       env: {},
+      secrets: [],
       permissions: [],
       events: 'cloudevents',
+      input: null,
+      retries: { max: 2, backoffMs: 1000, deadLetter: null },
       triggers: [],
     });
   });
@@ -65,10 +68,11 @@ describe('validateManifest normalization', () => {
         concurrency: 8,
         scale: { min: 1, max: 50, idle: '5m' },
         env: { SIZE: 512, DEBUG: true, NAME: 'x', RATIO: 0.5 },
-        permissions: [],
+        permissions: ['topic:done:publish', 'function:resize:invoke', 'topic:done:publish'],
         events: 'aws',
-        secrets: [],
-        input: {},
+        secrets: ['STRIPE_KEY', 'STRIPE_KEY'],
+        input: { type: 'object', required: ['id'] },
+        retries: { max: 3, backoff: '2s', deadLetter: 'failed' },
         triggers: [{ http: { path: '/items/:id', methods: ['get', 'Post', 'GET'], auth: 'key' } }],
       }),
     );
@@ -81,17 +85,61 @@ describe('validateManifest normalization', () => {
       concurrency: 8,
       scale: { min: 1, max: 50, idleMs: 300_000 },
       env: { SIZE: '512', DEBUG: 'true', NAME: 'x', RATIO: '0.5' },
-      permissions: [],
+      secrets: ['STRIPE_KEY'],
+      permissions: ['topic:done:publish', 'function:resize:invoke'],
       events: 'aws',
+      input: { type: 'object', required: ['id'] },
+      retries: { max: 3, backoffMs: 2000, deadLetter: 'failed' },
       triggers: [{ type: 'http', path: '/items/:id', methods: ['GET', 'POST'], auth: 'key' }],
     });
   });
 
-  it('refuses permissions that are well formed as not supported yet, since no binding uses them', () => {
-    const result = validateManifest(withApi({ permissions: ['kv:jobs:write', 'function:resize:invoke'] }));
-    expect(!result.ok && result.errors).toEqual([
+  it('normalizes schedule, topic and webhook triggers with their defaults', () => {
+    const fn = onlyFunction(
+      withApi({
+        triggers: [
+          { schedule: { cron: ' */5 * * * * * ' } },
+          { schedule: { cron: '0 3 * * *', timezone: 'Europe/Paris', catchUp: 0 } },
+          { topic: { name: 'orders' } },
+          { topic: { name: 'orders', batch: 10 } },
+          { webhook: { path: '/hooks/github', verify: 'github', secret: 'GITHUB_SECRET' } },
+        ],
+      }),
+    );
+    expect(fn.triggers).toEqual([
+      { type: 'schedule', cron: '*/5 * * * * *', timezone: 'UTC', catchUp: 1 },
+      { type: 'schedule', cron: '0 3 * * *', timezone: 'Europe/Paris', catchUp: 0 },
+      { type: 'topic', name: 'orders', batch: 1 },
+      { type: 'topic', name: 'orders', batch: 10 },
+      { type: 'webhook', path: '/hooks/github', verify: 'github', secret: 'GITHUB_SECRET' },
+    ]);
+  });
+
+  it('refuses a webhook on a route an http trigger already serves for POST', () => {
+    const fine = validateManifest(
+      withApi({
+        triggers: [
+          { http: { path: '/hooks/:name', methods: ['POST'] } },
+          { webhook: { path: '/hooks/github', verify: 'github', secret: 'S' } },
+          { webhook: { path: '/other', verify: 'github', secret: 'S' } },
+          { http: { path: '/other', methods: ['GET'] } },
+        ],
+      }),
+    );
+    // a literal path beats a parameter, so only the same shape conflicts; GET beside a webhook is fine
+    expect(fine.ok).toBe(true);
+    expect(
+      errorsOf(
+        withApi({
+          triggers: [
+            { http: { path: '/hooks/github' } },
+            { webhook: { path: '/hooks/github', verify: 'github', secret: 'S' } },
+          ],
+        }),
+      ),
+    ).toEqual([
       expect.stringMatching(
-        /^functions\.api\.permissions: not supported yet by this version of Gust: no binding/,
+        /^functions\.api\.triggers\[1\]\.webhook: POST \/hooks\/github is already served/,
       ),
     ]);
   });
@@ -145,7 +193,7 @@ describe('validateManifest errors', () => {
       expect.stringMatching(/^functions\.a\.handler: /),
       expect.stringMatching(/^functions\.a\.memory: /),
       expect.stringMatching(/^functions\.a\.timeout: /),
-      expect.stringMatching(/^functions\.a\.triggers\[0\]\.schedule: /),
+      expect.stringMatching(/^functions\.a\.triggers\[0\]\.schedule\.cron: required/),
       expect.stringMatching(/^functions\.a\.triggers\[1\]\.http\.path: /),
       expect.stringMatching(/^functions\.b\.handler: required/),
       expect.stringMatching(/^functions\.b\.env\.GUST_X: reserved/),
