@@ -11,7 +11,7 @@ import path from 'node:path';
 import { ConfigError, type Env, envPort } from './config.js';
 import { type LocalPlatform, readUserConfig, savedFor, savedPlatform, userConfigFile } from './user.js';
 
-export const DEFAULT_URL = 'http://127.0.0.1:8080';
+const DEFAULT_URL = 'http://127.0.0.1:8080';
 
 export interface ClientConfig {
   /** Without a trailing slash. */
