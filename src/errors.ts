@@ -14,7 +14,11 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, kind: 'user', meaning: 'no such function, route, version or record' },
   METHOD_NOT_ALLOWED: { status: 405, kind: 'user', meaning: 'the route exists but not for this method' },
   CONFLICT: { status: 409, kind: 'user', meaning: 'the change conflicts with what is deployed' },
-  PAYLOAD_TOO_LARGE: { status: 413, kind: 'user', meaning: 'the request body is over the limit' },
+  PAYLOAD_TOO_LARGE: {
+    status: 413,
+    kind: 'user',
+    meaning: 'a body is over the limit: the request, or an answer the control API collects whole',
+  },
   THROTTLED: { status: 429, kind: 'user', meaning: 'every instance is busy and the wait queue is full' },
   FUNCTION_ERROR: { status: 500, kind: 'user', meaning: 'the function threw or failed to load' },
   FUNCTION_CRASHED: { status: 502, kind: 'user', meaning: 'the instance died (exit, crash, out of memory)' },
@@ -24,6 +28,32 @@ export const ERROR_CODES = {
 } as const satisfies Record<string, { status: number; kind: ErrorKind; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * Codes of the errors the CLI finds itself, before or instead of an answer of the API. They are
+ * printed as the API's are (`gust --json` too: `{"error": {"code", "message"}}`), with their exit code.
+ */
+export const CLI_ERROR_CODES = {
+  USAGE: {
+    exit: 2,
+    meaning:
+      'the command line is wrong: an unknown command or option, a missing argument, a value that makes no sense',
+  },
+  CONFIG_INVALID: {
+    exit: 2,
+    meaning: "a GUST_* variable, or the CLI's config file, holds a value that makes no sense",
+  },
+  UNREACHABLE: { exit: 1, meaning: 'nothing answers at the platform URL' },
+  NO_ANSWER: { exit: 1, meaning: 'the platform took the request but did not answer in time' },
+  NOT_GUST: { exit: 1, meaning: 'what answers at the platform URL is not Gust' },
+  FAILED: {
+    exit: 1,
+    meaning:
+      'another failure found by the CLI: a manifest or handler with errors before upload, a port in use at gust up, a removal not confirmed',
+  },
+} as const satisfies Record<string, { exit: 1 | 2; meaning: string }>;
+
+export type CliErrorCode = keyof typeof CLI_ERROR_CODES;
 
 export class GustError extends Error {
   readonly code: ErrorCode;

@@ -87,7 +87,15 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     },
     {
       health: () => json(200, { status: 'ok' }),
-      controlApi: controlApi({ control, keys, dispatcher, invocations, recorder }),
+      controlApi: controlApi({
+        control,
+        keys,
+        dispatcher,
+        router,
+        invocations,
+        recorder,
+        maxResponseBytes: config.maxBodyBytes,
+      }),
       lambdaApi: lambdaApi({ registry, dispatcher, keys }),
       functions: functionDoor({ router, dispatcher, keys }),
       screenFunctions: screenRoutes(router),

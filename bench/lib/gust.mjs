@@ -38,8 +38,10 @@ export async function writeProject(files) {
 /** Starts `gust up DIR` and resolves once it listens: `{url, key, dataDir, proc}`. */
 export async function startGust({ dir, env = {} }) {
   const dataDir = await tempDir('gust-bench-data-');
+  // `gust up` records itself in the CLI's config folder: a temporary one, not the user's
+  const configHome = await tempDir('gust-bench-config-');
   const proc = start(process.execPath, [BIN, 'up', dir, '--port', '0', '--data', dataDir], {
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', XDG_CONFIG_HOME: configHome, ...env },
   });
   try {
     const url = await waitForLine(proc, /Gust is listening on (http:\/\/\S+)/, 60_000);

@@ -1,14 +1,16 @@
 /**
  * client: the control API over HTTP (global fetch). Every failure becomes a CliError whose one line
- * says what went wrong and how to fix it: unreachable platform, refused key, the API's own error.
+ * says what went wrong and how to fix it (unreachable platform, refused key, the API's own error),
+ * naming where the URL and the key came from (GUST_*, `gust up`, `gust login`): that is what to fix.
  */
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import type { ClientConfig } from '../config/config.js';
-import { CliError, EXIT } from './fail.js';
+import type { ClientConfig } from '../config/client.js';
+import type { ErrorCode } from '../errors.js';
+import { CliError } from './fail.js';
 
 const API = '/_gust/api/v1';
 const DEFAULT_TIMEOUT_MS = 30_000;
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 export type Query = Readonly<Record<string, string | number | undefined>>;
 
@@ -21,19 +23,21 @@ export interface RequestOptions {
   readonly signal?: AbortSignal;
 }
 
-type KeySource = { from: 'env' | 'file'; key: string } | { from: 'none' };
+/** `using https://gust.example.com (from gust login)`: for a platform that is not this machine's own. */
+export function platformNote(config: ClientConfig): string | undefined {
+  const remote = !LOOPBACK.has(new URL(config.url).hostname);
+  if (config.urlFrom === 'login') return `using ${config.url} (from gust login)`;
+  if (remote && config.urlFrom === 'env') return `using ${config.url} (from GUST_URL)`;
+  return undefined;
+}
 
 export class GustClient {
-  private keySource: Promise<KeySource> | undefined;
+  private keyRead: Promise<string | undefined> | undefined;
 
   constructor(private readonly config: ClientConfig) {}
 
   get url(): string {
     return this.config.url;
-  }
-
-  get adminKeyPath(): string {
-    return path.join(this.config.dataDir, 'admin.key');
   }
 
   get<T>(apiPath: string, options: RequestOptions = {}): Promise<T> {
@@ -49,10 +53,13 @@ export class GustClient {
   }
 
   async request<T>(method: string, apiPath: string, options: RequestOptions = {}): Promise<T> {
-    const url = this.endpoint(apiPath, options.query);
-    const source = await this.key();
+    const url = new URL(`${this.config.url}${API}${apiPath}`);
+    for (const [name, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(name, String(value));
+    }
+    const key = await this.key();
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (source.from !== 'none') headers.authorization = `Bearer ${source.key}`;
+    if (key !== undefined) headers.authorization = `Bearer ${key}`;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const signals = [options.signal, timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined];
@@ -69,9 +76,10 @@ export class GustClient {
       if (e instanceof Error && e.name === 'TimeoutError') {
         throw new CliError(
           `Gust at ${this.url} did not answer ${method} ${apiPath} within ${timeoutMs / 1000} s (is it overloaded? try again)`,
+          { code: 'NO_ANSWER' },
         );
       }
-      throw new CliError(`cannot reach Gust at ${this.url} (is \`gust up\` running? set GUST_URL)`);
+      throw new CliError(this.unreachable(), { code: 'UNREACHABLE' });
     }
     const text = await res.text();
     const body = parseJson(text);
@@ -79,63 +87,58 @@ export class GustClient {
       if (body === undefined) throw this.notGust(res, method, apiPath);
       return body as T;
     }
-    if (res.status === 401) throw this.unauthorized(source);
     const error = apiError(body);
     if (error === undefined) throw this.notGust(res, method, apiPath);
-    throw new CliError(error.message, { details: error.details });
+    if (res.status === 401) throw new CliError(this.unauthorized(key), { code: 'UNAUTHORIZED' });
+    // the server's code, maybe one this CLI does not know yet (a newer platform): passed on as it is
+    throw new CliError(error.message, { code: error.code as ErrorCode, details: error.details });
   }
 
-  private endpoint(apiPath: string, query: Query | undefined): URL {
-    let url: URL;
-    try {
-      url = new URL(`${this.config.url}${API}${apiPath}`);
-    } catch {
-      throw new CliError(`GUST_URL "${this.config.url}" is not a URL (example: http://127.0.0.1:8080)`, {
-        exitCode: EXIT.usage,
-      });
-    }
-    for (const [name, value] of Object.entries(query ?? {})) {
-      if (value !== undefined) url.searchParams.set(name, String(value));
-    }
-    return url;
-  }
-
-  /** GUST_API_KEY, else the admin key `gust up` wrote into the data folder; read once. */
-  private key(): Promise<KeySource> {
-    this.keySource ??= (async (): Promise<KeySource> => {
-      if (this.config.apiKey !== undefined && this.config.apiKey !== '') {
-        return { from: 'env', key: this.config.apiKey };
-      }
-      try {
-        const key = (await readFile(this.adminKeyPath, 'utf8')).trim();
-        return key === '' ? { from: 'none' } : { from: 'file', key };
-      } catch {
-        return { from: 'none' };
-      }
+  /** The key of the config, a key file read once (none if there is no such file). */
+  private key(): Promise<string | undefined> {
+    this.keyRead ??= (async () => {
+      const { key } = this.config;
+      if (key.from !== 'file') return key.key;
+      const text = await readFile(key.path, 'utf8').catch(() => '');
+      return text.trim() === '' ? undefined : text.trim();
     })();
-    return this.keySource;
+    return this.keyRead;
   }
 
-  private unauthorized(source: KeySource): CliError {
-    switch (source.from) {
+  private unreachable(): string {
+    const { url, urlFrom, local } = this.config;
+    switch (urlFrom) {
+      case 'local':
+        return `cannot reach the local Gust at ${url} (recorded by \`gust up\`): has it stopped? start it again with \`gust up --data ${local?.dataDir ?? '.gust'}\``;
+      case 'login':
+        return `cannot reach Gust at ${url} (chosen by \`gust login\`): is it down, or the URL wrong? \`gust login URL\` or \`gust up\` switches to another platform`;
       case 'env':
-        return new CliError(
-          `Gust at ${this.url} refused the key in GUST_API_KEY (revoked or expired? set a valid key, or unset it to use ${this.adminKeyPath})`,
-        );
-      case 'file':
-        return new CliError(
-          `Gust at ${this.url} refused the admin key in ${this.adminKeyPath} (set GUST_DATA_DIR to that platform's data folder, or set GUST_API_KEY)`,
-        );
-      case 'none':
-        return new CliError(
-          `no API key: set GUST_API_KEY, or GUST_DATA_DIR to the data folder of \`gust up\` (no ${this.adminKeyPath})`,
-        );
+        return `cannot reach Gust at ${url} (from GUST_URL or GUST_PORT): is it running there?`;
+      case 'default':
+        return `cannot reach Gust at ${url} (is \`gust up\` running? set GUST_URL)`;
     }
+  }
+
+  private unauthorized(sent: string | undefined): string {
+    const { key } = this.config;
+    const at = `Gust at ${this.url}`;
+    if (key.from === 'env') {
+      return `${at} refused the key in GUST_API_KEY (revoked or expired? set a valid key, or unset it)`;
+    }
+    if (key.from === 'login') {
+      return `${at} refused the key \`gust login\` saved (revoked or expired? log in again: gust login ${this.url})`;
+    }
+    if (sent === undefined) {
+      return `no API key: set GUST_API_KEY, or GUST_DATA_DIR to the data folder of \`gust up\` (no ${key.path})`;
+    }
+    return `${at} refused the admin key in ${key.path} (set GUST_DATA_DIR to that platform's data folder, or set GUST_API_KEY)`;
   }
 
   private notGust(res: Response, method: string, apiPath: string): CliError {
+    const fix = this.config.urlFrom === 'login' ? 'gust login' : 'GUST_URL';
     return new CliError(
-      `${this.url} answered ${res.status} ${res.statusText} to ${method} ${API}${apiPath}, not as Gust does (does GUST_URL point at Gust?)`,
+      `${this.url} answered ${res.status} ${res.statusText} to ${method} ${API}${apiPath}, not as Gust does (does ${fix} point at Gust?)`,
+      { code: 'NOT_GUST' },
     );
   }
 }
@@ -149,7 +152,7 @@ function parseJson(text: string): unknown {
 }
 
 /** `{"error": {"code", "message", "details"?}}`, the shape of every control API error. */
-function apiError(body: unknown): { message: string; details: string[] } | undefined {
+function apiError(body: unknown): { code: string; message: string; details: string[] } | undefined {
   if (typeof body !== 'object' || body === null || !('error' in body)) return undefined;
   const error = body.error;
   if (
@@ -160,6 +163,7 @@ function apiError(body: unknown): { message: string; details: string[] } | undef
   ) {
     return undefined;
   }
+  const code = 'code' in error && typeof error.code === 'string' ? error.code : 'INTERNAL';
   const details = 'details' in error && Array.isArray(error.details) ? error.details.map(String) : [];
-  return { message: error.message, details };
+  return { code, message: error.message, details };
 }

@@ -1,39 +1,59 @@
 /** context: what every command gets from main: the environment, the folder, output, and a client. */
-import type { ClientConfig, Env } from '../config/config.js';
-import { GustClient } from './client.js';
+import type { ClientConfig } from '../config/client.js';
+import type { Env } from '../config/config.js';
+import { GustClient, platformNote } from './client.js';
+import type { ErrorSink } from './fail.js';
 import type { Output } from './output.js';
 
-export interface Cli extends Output {
+export interface Cli extends Output, ErrorSink {
   readonly env: Env;
   readonly cwd: string;
   /** Standard input: `--data -`, keys for `gust login`, answers to questions. */
   readonly stdin: NodeJS.ReadStream;
   /** Whether a person is there to answer a question (stdin and stderr are terminals). */
   readonly interactive: boolean;
-  /** Made on first use, so commands that never call the API never read a key. */
+  /** Bytes on stdout as they are (a response body of `gust invoke --path`), no newline added. */
+  write(data: string | Uint8Array): void;
+  /** Whether stdout is a terminal (a body without a final newline then gets one). */
+  readonly stdoutIsTTY: boolean;
+  /** Made on first use, so commands that never call the API never read a key or the config file. */
   client(): GustClient;
 }
 
 export interface CliDeps {
   readonly env: Env;
   readonly cwd: string;
-  readonly clientConfig: ClientConfig;
+  /** Read on first use: a damaged config file only matters to commands that need it. */
+  readonly clientConfig: () => ClientConfig;
+  /** `--json` is on the command line: errors are JSON too. */
+  readonly json: boolean;
   readonly stdin: NodeJS.ReadStream;
-  readonly stdout: NodeJS.WritableStream;
+  readonly stdout: NodeJS.WriteStream;
   readonly stderr: NodeJS.WriteStream;
 }
 
 export function createCli(deps: CliDeps): Cli {
   let client: GustClient | undefined;
+  const err = (text: string) => void deps.stderr.write(`${text}\n`);
   return {
     env: deps.env,
     cwd: deps.cwd,
+    json: deps.json,
     stdin: deps.stdin,
     interactive: deps.stdin.isTTY === true && deps.stderr.isTTY === true,
+    stdoutIsTTY: deps.stdout.isTTY === true,
     out: (text) => deps.stdout.write(`${text}\n`),
-    err: (text) => deps.stderr.write(`${text}\n`),
+    err,
+    write: (data) => void deps.stdout.write(data),
     client: () => {
-      client ??= new GustClient(deps.clientConfig);
+      if (client === undefined) {
+        const config = deps.clientConfig();
+        client = new GustClient(config);
+        // Say where commands go when it is not this machine's own platform (not with --json:
+        // stderr then holds nothing but a JSON error).
+        const note = platformNote(config);
+        if (note !== undefined && !deps.json) err(note);
+      }
       return client;
     },
   };

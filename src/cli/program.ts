@@ -4,11 +4,12 @@ import { registerDeployCommand } from './commands/deploy.js';
 import { registerFunctionCommands } from './commands/functions.js';
 import { registerInvokeCommand } from './commands/invoke.js';
 import { registerKeyCommands } from './commands/keys.js';
+import { registerLoginCommand } from './commands/login.js';
 import { registerLogCommands } from './commands/logs.js';
 import { registerUnsupportedCommands } from './commands/unsupported.js';
 import { registerUpCommand } from './commands/up.js';
 import type { Cli } from './context.js';
-import { formatCommanderError } from './fail.js';
+import { printCommanderError } from './fail.js';
 
 export function createProgram(cli: Cli, version: string): Command {
   const program = new Command('gust')
@@ -29,16 +30,17 @@ export function createProgram(cli: Cli, version: string): Command {
     registerFunctionCommands,
     registerLogCommands,
     registerKeyCommands,
+    registerLoginCommand,
     registerUnsupportedCommands,
   ]) {
     register(program, cli);
   }
-  oneLineUsageErrors(program, 'gust', cli);
+  oneLineUsageErrors(program, cli);
   return program;
 }
 
-/** Each command prints its usage errors as `gust: ... (see \`gust keys create --help\`)`. */
-function oneLineUsageErrors(command: Command, commandPath: string, cli: Cli): void {
-  command.configureOutput({ outputError: (text) => cli.err(formatCommanderError(text, commandPath)) });
-  for (const sub of command.commands) oneLineUsageErrors(sub, `${commandPath} ${sub.name()}`, cli);
+/** Each command prints its usage errors as `gust: ... (see \`gust keys create --help\`)`, or as JSON. */
+function oneLineUsageErrors(command: Command, cli: Cli): void {
+  command.configureOutput({ outputError: (text) => printCommanderError(cli, text, command) });
+  for (const sub of command.commands) oneLineUsageErrors(sub, cli);
 }

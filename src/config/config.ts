@@ -7,7 +7,17 @@ import { z } from 'zod';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-const port = z.coerce.number().int().min(0).max(65535);
+/** Digits only: `Number('')` is 0 and `Number('0x50')` is 80, neither of which anybody meant. */
+const wholeNumber = z
+  .union([
+    z.number(),
+    z
+      .string()
+      .regex(/^\d{1,10}$/)
+      .transform(Number),
+  ])
+  .pipe(z.number().int());
+const port = wholeNumber.pipe(z.number().min(0).max(65535));
 
 const PlatformSchema = z.object({
   host: z.string().min(1),
@@ -21,10 +31,10 @@ const PlatformSchema = z.object({
   natsUrl: z.string().optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   /** Idle pre-started processes kept per memory size. */
-  stemCells: z.coerce.number().int().min(0).max(16),
+  stemCells: wholeNumber.pipe(z.number().max(16)),
   /** When Gust runs as root, each instance runs as its own uid/gid from this one on (a range of 100000). */
-  sandboxUid: z.coerce.number().int().min(1000).max(4_000_000_000),
-  maxBodyBytes: z.coerce.number().int().min(1),
+  sandboxUid: wholeNumber.pipe(z.number().min(1000).max(4_000_000_000)),
+  maxBodyBytes: z.number().int().min(1),
 });
 
 export type PlatformConfig = z.infer<typeof PlatformSchema>;
@@ -55,26 +65,54 @@ export function loadPlatformConfig(flags: UpFlags, env: Env, cwd: string): Platf
     maxBodyBytes: 6 * 1024 * 1024,
   });
   if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    throw new ConfigError(`${first?.path.join('.') ?? 'config'}: ${first?.message ?? 'invalid'}`);
+    const issue = parsed.error.issues[0];
+    const field = String(issue?.path[0] ?? '') as keyof PlatformConfig;
+    throw new ConfigError(
+      `${settingName(field, flags, env)}: ${EXPECTED[field] ?? issue?.message ?? 'invalid'}`,
+    );
   }
   return parsed.data;
 }
 
-export interface ClientConfig {
-  readonly url: string;
-  readonly apiKey: string | undefined;
-  readonly dataDir: string;
+const PORT = 'a port is a whole number from 0 to 65535 (0: any free port)';
+/** What each setting must be, said the way a person fixing it needs to read it. */
+const EXPECTED: Partial<Record<keyof PlatformConfig, string>> = {
+  port: PORT,
+  s3Port: PORT,
+  stemCells: 'a whole number from 0 to 16',
+  sandboxUid: 'a whole number from 1000 to 4000000000',
+  logLevel: 'one of fatal, error, warn, info, debug, trace, silent',
+  clusterName: 'a lower-case name of letters, digits and _, starting with a letter',
+};
+
+/** Where a setting came from: `--port abc` when the flag gave it, else `GUST_PORT=abc`. */
+const SOURCES: Partial<Record<keyof PlatformConfig, { flag?: keyof UpFlags; option?: string; env: string }>> =
+  {
+    host: { env: 'GUST_HOST' },
+    port: { flag: 'port', option: '--port', env: 'GUST_PORT' },
+    s3Port: { flag: 's3Port', option: '--s3-port', env: 'GUST_S3_PORT' },
+    dataDir: { flag: 'data', option: '--data', env: 'GUST_DATA_DIR' },
+    clusterName: { env: 'GUST_CLUSTER_NAME' },
+    logLevel: { env: 'GUST_LOG_LEVEL' },
+    stemCells: { env: 'GUST_STEM_CELLS' },
+    sandboxUid: { env: 'GUST_SANDBOX_UID' },
+  };
+
+function settingName(field: keyof PlatformConfig, flags: UpFlags, env: Env): string {
+  const source = SOURCES[field];
+  if (source === undefined) return field;
+  const given = source.flag === undefined ? undefined : flags[source.flag];
+  if (given !== undefined) return `${source.option} ${JSON.stringify(String(given))}`;
+  return `${source.env}=${JSON.stringify(env[source.env] ?? '')}`;
 }
 
-/** What the CLI needs to reach a running platform. The key: GUST_API_KEY, else <data>/admin.key. */
-export function loadClientConfig(env: Env, cwd: string): ClientConfig {
-  const port = env.GUST_PORT ?? '8080';
-  return {
-    url: (env.GUST_URL ?? `http://127.0.0.1:${port}`).replace(/\/+$/, ''),
-    apiKey: env.GUST_API_KEY,
-    dataDir: path.resolve(cwd, env.GUST_DATA_DIR ?? '.gust'),
-  };
+/** GUST_PORT, checked as `gust up` checks it: the CLI's default URL is built from it. */
+export function envPort(env: Env): number | undefined {
+  const raw = env.GUST_PORT;
+  if (raw === undefined || raw === '') return undefined;
+  const parsed = port.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`GUST_PORT=${JSON.stringify(raw)}: ${PORT}`);
+  return parsed.data;
 }
 
 export class ConfigError extends Error {

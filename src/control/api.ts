@@ -3,30 +3,19 @@
  * the handler gets the parsed request and answers plain data.
  */
 import type { InvocationStatus, InvocationStore, KeyScope } from '../backends/ports.js';
-import type { Dispatcher } from '../dispatch/dispatcher.js';
-import { eventInvocation } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
 import { authenticate } from '../gateway/auth.js';
-import {
-  type EdgeHandler,
-  type EdgeRequest,
-  errorResponse,
-  header,
-  json,
-  parseJsonBody,
-} from '../gateway/http.js';
-import { invocationError } from '../gateway/outcome.js';
+import { type EdgeHandler, type EdgeRequest, errorResponse, json } from '../gateway/http.js';
 import { parseDuration } from '../manifest/duration.js';
 import { compileRoute } from '../manifest/route.js';
 import { PROJECT_NAME } from '../manifest/schema.js';
 import type { Recorder } from '../observe/records.js';
-import type { FunctionControl } from './functions.js';
-import { authorize, type Keys, keyInfo, parseExpiry, SCOPES } from './keys.js';
+import { bodyOf } from './body.js';
+import { type InvokeDeps, invoke } from './invoke.js';
+import { authorize, EXPIRY_RULE, type Keys, keyInfo, parseExpiry, SCOPES } from './keys.js';
 
-export interface ControlApiDeps {
-  readonly control: FunctionControl;
+export interface ControlApiDeps extends InvokeDeps {
   readonly keys: Keys;
-  readonly dispatcher: Dispatcher;
   readonly invocations: InvocationStore;
   readonly recorder: Recorder;
 }
@@ -222,8 +211,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
         let expiresInMs: number | undefined;
         if (body.expires !== undefined) {
           expiresInMs = parseExpiry(String(body.expires));
-          if (expiresInMs === undefined)
-            throw new GustError('BAD_REQUEST', 'expires must read like 45m, 12h or 30d');
+          if (expiresInMs === undefined) throw new GustError('BAD_REQUEST', `expires must be ${EXPIRY_RULE}`);
         }
         return keys.create({
           scope: scope as KeyScope,
@@ -270,51 +258,6 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
       return errorResponse(e);
     }
   };
-}
-
-async function invoke(deps: ControlApiDeps, req: EdgeRequest, name: string): Promise<unknown> {
-  await deps.control.need(name);
-  const body = bodyOf(req, ['data', 'async'], { optional: true });
-  if (body.async === true)
-    throw new GustError('BAD_REQUEST', 'async invocations are not supported yet by this version of Gust');
-  const result = await deps.dispatcher.invoke(
-    eventInvocation({
-      function: name,
-      trigger: 'invoke',
-      traceparent: header(req, 'traceparent'),
-      event: body.data ?? null,
-    }),
-  );
-  const { outcome, record } = result;
-  const error = invocationError(result);
-  if (error) return { invocation: record, error: { code: error.code, message: error.message } };
-  const json = outcome.type === 'ok' ? outcome.json : undefined;
-  return { invocation: record, ...(json === undefined ? {} : { result: JSON.parse(json) as unknown }) };
-}
-
-/**
- * The body: a JSON object of these fields only (a misspelt field must not be silently ignored).
- * `optional`: an empty body reads as `{}`; a JSON `null` is still refused, as any non-object.
- */
-function bodyOf(
-  req: EdgeRequest,
-  fields: readonly string[],
-  { optional = false } = {},
-): Record<string, unknown> {
-  const value = parseJsonBody(req);
-  if (value === undefined && optional) return {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new GustError('BAD_REQUEST', 'the request body must be a JSON object');
-  }
-  const unknown = Object.keys(value).find((k) => !fields.includes(k));
-  if (unknown !== undefined) {
-    const name = JSON.stringify(unknown.slice(0, 40));
-    throw new GustError(
-      'BAD_REQUEST',
-      `unknown field ${name} in the request body; the fields here are ${fields.join(', ')}`,
-    );
-  }
-  return value as Record<string, unknown>;
 }
 
 /** A JSON boolean field, absent = false. */

@@ -136,20 +136,25 @@ export class Keys {
 export function authorize(key: KeyRecord, need: Need): void {
   if (key.scope === 'admin') return;
   if (key.scope !== need.scope) {
-    throw new GustError(
-      'FORBIDDEN',
-      `this ${key.scope} key cannot do that: it needs a key of scope ${need.scope} or admin`,
-    );
+    const needed = need.scope === 'admin' ? 'an admin key' : `a key of scope ${need.scope} or admin`;
+    throw new GustError('FORBIDDEN', `this ${key.scope} key cannot do that: it needs ${needed}`);
   }
   if (key.function !== null && need.function !== undefined && key.function !== need.function) {
     throw new GustError('FORBIDDEN', `this key is limited to function ${key.function}`);
   }
 }
 
-/** `30d`, `12h`, `45m` -> ms. */
+/** How long a key may live at most: a date past it would not fit in an ISO time (999999d would). */
+const MAX_EXPIRY_MS = 36_500 * 86_400_000;
+
+/** What `expires` must read like; the CLI checks `--expires` with parseExpiry too. */
+export const EXPIRY_RULE = 'a duration from 1m to 36500d, like 45m, 12h or 30d';
+
+/** `30d`, `12h`, `45m` -> ms; undefined for anything else, 0 (a key born expired) and over 100 years. */
 export function parseExpiry(text: string): number | undefined {
   const m = /^(\d{1,6})(m|h|d)$/.exec(text.trim());
   if (!m) return undefined;
   const unit = { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
+  const ms = Number(m[1]) * unit;
+  return ms > 0 && ms <= MAX_EXPIRY_MS ? ms : undefined;
 }

@@ -58,3 +58,42 @@ export function eventInvocation(opts: {
     event: opts.event,
   };
 }
+
+/**
+ * An HTTP invocation: a request that one of the function's routes took. The gateway builds it for
+ * each request to a route; the control API for `gust invoke NAME --path P`, so that a handler
+ * cannot tell them apart but by `trigger`.
+ */
+export function httpInvocation(opts: {
+  readonly function: string;
+  readonly trigger: string;
+  readonly traceparent: string | undefined;
+  readonly route: { readonly params: Readonly<Record<string, string>>; readonly routeKey: string };
+  readonly method: string;
+  /** Raw path and query. */
+  readonly url: string;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly body: Uint8Array | null;
+  readonly sourceIp: string;
+}): Invocation & { kind: 'http' } {
+  const received = Date.now();
+  return {
+    id: newInvocationId(received),
+    function: opts.function,
+    trigger: opts.trigger,
+    traceId: traceIdFrom(opts.traceparent),
+    received,
+    kind: 'http',
+    request: {
+      method: opts.method,
+      url: opts.url,
+      headers: opts.headers,
+      body: opts.body,
+      params: opts.route.params,
+      routeKey: opts.route.routeKey,
+      sourceIp: opts.sourceIp,
+      protocol: 'HTTP/1.1',
+      timeEpoch: received,
+    },
+  };
+}

@@ -6,8 +6,8 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Keys } from '../control/keys.js';
 import { authorize } from '../control/keys.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
-import { newInvocationId, traceIdFrom } from '../dispatch/invocation.js';
-import type { HttpSink, WireRequest, WireResponse } from '../runtime/types.js';
+import { httpInvocation } from '../dispatch/invocation.js';
+import type { HttpSink, WireResponse } from '../runtime/types.js';
 import { authenticate } from './auth.js';
 import { type EdgeRequest, type EdgeResponse, header, json } from './http.js';
 import { failureResponse } from './outcome.js';
@@ -35,28 +35,18 @@ export function functionDoor(
         function: route.function,
       });
     }
-    const request: WireRequest = {
+    const inv = httpInvocation({
+      function: route.function,
+      trigger: 'http',
+      traceparent: header(req, 'traceparent'),
+      route,
       method: req.method,
       url: req.url,
       headers: wireHeaders(req.headers, route.auth === 'key'),
       body: req.body.length > 0 ? req.body : null,
-      params: route.params,
-      routeKey: route.routeKey,
       sourceIp: req.sourceIp,
-      protocol: 'HTTP/1.1',
-      timeEpoch: Date.now(),
-    };
-    const id = newInvocationId();
-    const inv = {
-      id,
-      function: route.function,
-      trigger: 'http',
-      traceId: traceIdFrom(header(req, 'traceparent')),
-      received: request.timeEpoch,
-      kind: 'http' as const,
-      request,
-    };
-    const result = await deps.dispatcher.invoke(inv, streamTo(res, id));
+    });
+    const result = await deps.dispatcher.invoke(inv, streamTo(res, inv.id));
     const { outcome } = result;
     if (outcome.type === 'ok' && outcome.response) return writeWhole(res, outcome.response, inv);
     if (outcome.type === 'ok') return; // streamed

@@ -52,7 +52,8 @@ export class Router {
           match: compiled.match,
           rank: rankOf(trigger.path),
         };
-      });
+      })
+      .sort(byRank);
     this.byFunction.set(spec.name, routes);
     this.rebuild();
   }
@@ -63,29 +64,41 @@ export class Router {
   }
 
   match(method: string, pathname: string): RouteMatch {
-    const allow = new Set<string>();
-    for (const route of this.routes) {
-      const params = route.match(pathname);
-      if (!params) continue;
-      const any = route.trigger.methods.length === 0;
-      const methods = any ? HTTP_METHODS : route.trigger.methods;
-      const accepts = methods.includes(method as never) || (method === 'HEAD' && methods.includes('GET'));
-      if (!accepts) {
-        for (const m of methods) allow.add(m);
-        continue;
-      }
-      return {
-        type: 'found',
-        function: route.function,
-        auth: route.trigger.auth,
-        params,
-        routeKey: `${any ? 'ANY' : method} ${route.routeKeyPath}`,
-      };
-    }
-    return allow.size > 0 ? { type: 'methodNotAllowed', allow: [...allow] } : { type: 'notFound' };
+    return matchAmong(this.routes, method, pathname);
+  }
+
+  /** Among the routes of one function only (`gust invoke NAME --path P`): notFound when it has none. */
+  matchIn(name: string, method: string, pathname: string): RouteMatch {
+    return matchAmong(this.byFunction.get(name) ?? [], method, pathname);
   }
 
   private rebuild(): void {
-    this.routes = [...this.byFunction.values()].flat().sort((a, b) => a.rank - b.rank);
+    this.routes = [...this.byFunction.values()].flat().sort(byRank);
   }
+}
+
+const byRank = (a: Route, b: Route): number => a.rank - b.rank;
+
+/** The first route (in rank order) that takes the path and the method; else why none does. */
+function matchAmong(routes: readonly Route[], method: string, pathname: string): RouteMatch {
+  const allow = new Set<string>();
+  for (const route of routes) {
+    const params = route.match(pathname);
+    if (!params) continue;
+    const any = route.trigger.methods.length === 0;
+    const methods = any ? HTTP_METHODS : route.trigger.methods;
+    const accepts = methods.includes(method as never) || (method === 'HEAD' && methods.includes('GET'));
+    if (!accepts) {
+      for (const m of methods) allow.add(m);
+      continue;
+    }
+    return {
+      type: 'found',
+      function: route.function,
+      auth: route.trigger.auth,
+      params,
+      routeKey: `${any ? 'ANY' : method} ${route.routeKeyPath}`,
+    };
+  }
+  return allow.size > 0 ? { type: 'methodNotAllowed', allow: [...allow] } : { type: 'notFound' };
 }

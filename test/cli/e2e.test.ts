@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gust, ROOT } from './helpers.js';
+import { cleanEnv, gust, ROOT } from './helpers.js';
 
 let tmp: string;
 let project: string;
@@ -65,9 +65,7 @@ beforeAll(async () => {
   up = spawn(
     process.execPath,
     [path.join(ROOT, 'bin/gust.js'), 'up', project, '--port', '0', '--data', data],
-    {
-      env: { ...process.env, GUST_LOG_LEVEL: 'warn' },
-    },
+    { env: cleanEnv({ GUST_LOG_LEVEL: 'warn' }) },
   );
   upExit = new Promise((resolve) => up.on('exit', resolve));
   // the URL, the admin key, the two functions

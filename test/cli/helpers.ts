@@ -1,10 +1,14 @@
-/** Runs the built CLI (`node bin/gust.js`, as users do) and a stand-in control API to talk to. */
+/**
+ * Runs the built CLI (`node bin/gust.js`, as users do), and servers that are NOT Gust, for the
+ * CLI's answers to them. How the CLI talks to Gust is tested against a real `gust up`.
+ */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CONFIG_HOME } from '../helpers/gust.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/gust.js');
@@ -19,13 +23,18 @@ export interface RunOptions {
   readonly env?: Readonly<Record<string, string>>;
   readonly cwd?: string;
   readonly timeoutMs?: number;
+  /** Written to standard input, which is then closed; without it, stdin is empty. */
+  readonly input?: string;
 }
 
-/** The environment of the test run without any GUST_* setting, so only `env` decides. */
-function cleanEnv(extra: Readonly<Record<string, string>>): Record<string, string> {
+/**
+ * The environment of the test run without any GUST_* setting, so only `env` decides; the config
+ * folder is the test file's own (see CONFIG_HOME), never the real ~/.config.
+ */
+export function cleanEnv(extra: Readonly<Record<string, string>>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GUST_') && v !== undefined) env[k] = v;
-  return { ...env, ...extra };
+  return { ...env, XDG_CONFIG_HOME: CONFIG_HOME, ...extra };
 }
 
 export function gust(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
@@ -36,7 +45,7 @@ export function gust(args: readonly string[], options: RunOptions = {}): Promise
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: options.cwd ?? ROOT,
       env: cleanEnv(options.env ?? {}),
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
       timeout: options.timeoutMs ?? 20_000,
     });
     let stdout = '';
@@ -47,57 +56,34 @@ export function gust(args: readonly string[], options: RunOptions = {}): Promise
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
+    child.stdin.end(options.input ?? '');
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
-export interface RecordedRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly authorization: string | undefined;
-  readonly body: unknown;
+/** The one JSON error `--json` prints on stderr: `{"error": {"code", "message"}}`, nothing else. */
+export function jsonError(stderr: string): { code: string; message: string; details?: string[] } {
+  const lines = stderr.trimEnd().split('\n');
+  if (lines.length !== 1) throw new Error(`expected one line of JSON on stderr, got: ${stderr}`);
+  return (JSON.parse(lines[0]!) as { error: { code: string; message: string; details?: string[] } }).error;
 }
 
-export interface Answer {
-  readonly status?: number;
-  readonly body: unknown;
-}
-
-export interface FakeApi {
+export interface NotGust {
   readonly url: string;
-  readonly requests: RecordedRequest[];
   close(): Promise<void>;
 }
 
-/**
- * A stand-in control API that answers what docs/API.md says, keyed by `METHOD /path?query`
- * (the part after /_gust/api/v1). Unknown routes answer 404 NOT_FOUND like the real one.
- */
-export async function fakeApi(answers: Readonly<Record<string, Answer>>): Promise<FakeApi> {
-  const requests: RecordedRequest[] = [];
-  const server: Server = createServer((req, res) => {
-    void readBody(req).then((text) => {
-      const url = (req.url ?? '').replace(/^\/_gust\/api\/v1/, '');
-      requests.push({
-        method: req.method ?? '',
-        url,
-        authorization: req.headers.authorization,
-        body: text === '' ? undefined : (JSON.parse(text) as unknown),
-      });
-      const answer = answers[`${req.method} ${url}`] ?? {
-        status: 404,
-        body: { error: { code: 'NOT_FOUND', message: `no route ${req.method} ${url}` } },
-      };
-      res.writeHead(answer.status ?? 200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(answer.body));
-    });
+/** A web server that is not Gust: it answers every request with this status and an HTML page. */
+export async function notGust(status = 200): Promise<NotGust> {
+  const server: Server = createServer((_req, res) => {
+    res.writeHead(status, { 'content-type': 'text/html' });
+    res.end('<html><body>It works!</body></html>');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    requests,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
@@ -109,10 +95,4 @@ export async function closedUrl(): Promise<string> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return `http://127.0.0.1:${port}`;
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closedUrl, gust } from './helpers.js';
+import { closedUrl, gust, jsonError, notGust } from './helpers.js';
 
 let tmp: string;
 let nowhere: string;
@@ -30,12 +30,39 @@ describe('usage errors', () => {
     [['bogus'], /unknown command 'bogus'/],
     [['invoke'], /missing required argument 'name'.*gust invoke --help/],
     [['ls', 'extra'], /too many arguments/],
-    [['rollback', 'api', 'x'], /version number/],
-    [['invocations', 'api', '--limit', '0'], /whole number/],
-    [['invocations', 'api', '--status', 'weird'], /Allowed choices/],
-    [['keys', 'create'], /required option '--scope <scope>'/],
-    [['keys', 'create', '--scope', 'root'], /admin, deploy, invoke, storage/],
-    [['up', '--port', 'eighty'], /invalid setting port/],
+    [['rollback', 'api', 'x'], /^gust: version x: expected a version number/],
+    [['invocations', 'api', '--limit', '0'], /^gust: --limit 0: expected a whole number/],
+    [
+      ['invocations', 'api', '--status', 'weird'],
+      /^gust: --status weird is not a choice: use ok, failed, error/,
+    ],
+    [['keys', 'create'], /^gust: --scope is required: admin, deploy, invoke or storage \(see/],
+    [['keys', 'create', '--scope'], /^gust: --scope needs a value: admin, deploy, invoke or storage \(see/],
+    [
+      ['keys', 'create', '--scope', 'root'],
+      /^gust: --scope root is not a choice: use admin, deploy, invoke or storage/,
+    ],
+    [
+      ['keys', 'create', '--scope', ''],
+      /^gust: --scope "" is not a choice: use admin, deploy, invoke or storage/,
+    ],
+    [
+      ['keys', 'create', '--scope', 'admin', '--expires', '0d'],
+      /^gust: --expires 0d: expected a duration from 1m/,
+    ],
+    [
+      ['keys', 'create', '--scope', 'admin', '--expires', 'forever'],
+      /^gust: --expires forever: expected a duration/,
+    ],
+    [['up', '--port', 'abc'], /^gust: --port "abc": a port is a whole number from 0 to 65535/],
+    [['up', '--port', '70000'], /^gust: --port "70000": a port is a whole number/],
+    [['invoke', 'api', '--method', 'PUT'], /^gust: --method and --header go with --path/],
+    [
+      ['invoke', 'api', '--path', '/x', '--header', 'no-colon'],
+      /^gust: --header no-colon: expected NAME:VALUE/,
+    ],
+    [['invoke', 'api', '--path', 'price/1'], /^gust: --path price\/1: a path starts with \//],
+    [['invoke', 'api', '--path', '/x', '--method', 'TRACE'], /^gust: --method TRACE: use GET, HEAD, POST/],
   ])('gust %j exits 2 with one line that says what is wrong', async (args, message) => {
     const { code, stderr, stdout } = await gust(args, { env: { GUST_URL: nowhere } });
     expect(code).toBe(2);
@@ -47,6 +74,15 @@ describe('usage errors', () => {
     const { code, stderr } = await gust(['invoke', 'api', '--data', '{nope'], { env: { GUST_URL: nowhere } });
     expect(code).toBe(2);
     expect(expectOneErrorLine(stderr)).toMatch(/^gust: --data value is not valid JSON/);
+  });
+
+  it('invoke with --data - that is not JSON on standard input is a usage error too', async () => {
+    const { code, stderr } = await gust(['invoke', 'api', '--data', '-'], {
+      env: { GUST_URL: nowhere },
+      input: '{"a": 1',
+    });
+    expect(code).toBe(2);
+    expect(expectOneErrorLine(stderr)).toMatch(/^gust: --data - \(standard input\) is not valid JSON/);
   });
 
   it('invoke with --data @file that holds no JSON names the file', async () => {
@@ -85,14 +121,27 @@ describe('failures', () => {
     const { code, stderr } = await gust(['ls'], { env: { GUST_URL: nowhere } });
     expect(code).toBe(1);
     expect(expectOneErrorLine(stderr)).toBe(
-      `gust: cannot reach Gust at ${nowhere} (is \`gust up\` running? set GUST_URL)`,
+      `gust: cannot reach Gust at ${nowhere} (from GUST_URL or GUST_PORT): is it running there?`,
     );
   });
 
-  it('GUST_URL that is not a URL is reported as such', async () => {
+  it('GUST_URL that is not a URL is reported as such, exit 2', async () => {
     const { code, stderr } = await gust(['ls'], { env: { GUST_URL: 'not a url' } });
     expect(code).toBe(2);
-    expect(expectOneErrorLine(stderr)).toMatch(/GUST_URL "not a url" is not a URL/);
+    expect(expectOneErrorLine(stderr)).toMatch(/GUST_URL "not a url" is not an http\(s\) URL/);
+  });
+
+  it('a server that is not Gust is named as such, exit 1', async () => {
+    const web = await notGust(200);
+    try {
+      const { code, stderr } = await gust(['ls'], { env: { GUST_URL: web.url } });
+      expect(code).toBe(1);
+      expect(expectOneErrorLine(stderr)).toBe(
+        `gust: ${web.url} answered 200 OK to GET /_gust/api/v1/functions, not as Gust does (does GUST_URL point at Gust?)`,
+      );
+    } finally {
+      await web.close();
+    }
   });
 
   it.each([
@@ -112,6 +161,60 @@ describe('failures', () => {
     const { code, stderr } = await gust(['up', '--cluster', '--data', path.join(tmp, 'data')]);
     expect(code).toBe(1);
     expect(expectOneErrorLine(stderr)).toMatch(/cluster mode is not supported yet/);
+  });
+});
+
+describe('--json errors', () => {
+  /** The same command with and without --json: the same exit code, and the JSON says the same. */
+  async function both(args: string[], env: Record<string, string>) {
+    const text = await gust(args, { env });
+    const json = await gust([...args, '--json'], { env });
+    expect(json.code).toBe(text.code);
+    expect(json.stdout).toBe('');
+    const error = jsonError(json.stderr);
+    expect(`gust: ${error.message}`).toBe(text.stderr.trimEnd());
+    return { code: json.code, error };
+  }
+
+  it("a usage error of commander's own is JSON, code USAGE, exit 2", async () => {
+    const { code, error } = await both(['keys', 'create', '--scope', 'bogus'], { GUST_URL: nowhere });
+    expect(code).toBe(2);
+    expect(error.code).toBe('USAGE');
+  });
+
+  it('a usage error found by the CLI is JSON, code USAGE, exit 2', async () => {
+    const { code, error } = await both(['invoke', 'api', '--data', '{nope'], { GUST_URL: nowhere });
+    expect(code).toBe(2);
+    expect(error).toMatchObject({
+      code: 'USAGE',
+      message: expect.stringMatching(/^--data value is not valid JSON/),
+    });
+  });
+
+  it('an unreachable platform is JSON, code UNREACHABLE, exit 1', async () => {
+    const { code, error } = await both(['ls'], { GUST_URL: nowhere });
+    expect(code).toBe(1);
+    expect(error.code).toBe('UNREACHABLE');
+  });
+
+  it('a server that is not Gust is JSON, code NOT_GUST, exit 1', async () => {
+    const web = await notGust(404);
+    try {
+      const { code, error } = await both(['ls'], { GUST_URL: web.url });
+      expect(code).toBe(1);
+      expect(error.code).toBe('NOT_GUST');
+    } finally {
+      await web.close();
+    }
+  });
+
+  it('a setting that makes no sense is JSON, code CONFIG_INVALID, exit 2', async () => {
+    const { code, error } = await both(['ls'], { GUST_PORT: 'http' });
+    expect(code).toBe(2);
+    expect(error).toEqual({
+      code: 'CONFIG_INVALID',
+      message: expect.stringMatching(/^GUST_PORT="http": a port/),
+    });
   });
 });
 

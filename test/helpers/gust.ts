@@ -3,14 +3,23 @@
  * and temporary function projects on disk. Nothing is mocked.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 import type { InvocationRecord } from '../../src/backends/ports.js';
 
 export const ROOT = path.resolve(fileURLToPath(import.meta.url), '../../..');
 export const BIN = path.join(ROOT, 'bin', 'gust.js');
+
+/**
+ * The config folder of every `gust` these helpers run (XDG_CONFIG_HOME): `gust up` records itself
+ * there, and no test may touch the real ~/.config. One per test file, removed after it.
+ */
+export const CONFIG_HOME = mkdtempSync(path.join(os.tmpdir(), 'gust-config-'));
+afterAll(() => rm(CONFIG_HOME, { recursive: true, force: true }));
 
 export interface Gust {
   readonly url: string;
@@ -38,7 +47,13 @@ export async function startGust(opts: StartOptions = {}): Promise<Gust> {
   const dataDir = opts.dataDir ?? (await tempDir('gust-data-'));
   const args = [BIN, 'up', ...(opts.dir ? [opts.dir] : []), '--port', '0', '--data', dataDir];
   const proc = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH ?? '', GUST_STEM_CELLS: '1', GUST_LOG_LEVEL: 'warn', ...opts.env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      XDG_CONFIG_HOME: CONFIG_HOME,
+      GUST_STEM_CELLS: '1',
+      GUST_LOG_LEVEL: 'warn',
+      ...opts.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -108,6 +123,7 @@ export function cli(
       {
         env: {
           PATH: process.env.PATH ?? '',
+          XDG_CONFIG_HOME: CONFIG_HOME,
           ...(g ? { GUST_URL: g.url, GUST_API_KEY: g.key } : {}),
           ...env,
         },

@@ -1,8 +1,18 @@
-/** invoke: call a function with a JSON event and print what it returned. */
+/**
+ * invoke: call a function with a JSON event and print what it returned; or, with --path, send an
+ * HTTP request to one of its routes (route parameters reach ctx.params) and print the response body.
+ * The exit code follows the invocation, not the HTTP status: a 404 the function chose to answer is
+ * an answer (exit 0, as curl does); a function that threw, crashed or timed out is a failure (exit 1).
+ */
+
 import { readFile } from 'node:fs/promises';
+import { STATUS_CODES } from 'node:http';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { ErrorCode } from '../../errors.js';
+import { HTTP_METHODS } from '../../manifest/schema.js';
 import type { InvokeAnswer } from '../api.js';
+import { readStdin } from '../ask.js';
 import type { Cli } from '../context.js';
 import { CliError, usageError } from '../fail.js';
 import { emit, formatMs, oneLine } from '../output.js';
@@ -11,57 +21,144 @@ interface InvokeFlags {
   readonly data?: string;
   readonly async?: boolean;
   readonly json?: boolean;
+  readonly path?: string;
+  readonly method?: string;
+  readonly header: readonly (readonly [string, string])[];
+}
+
+/** The --data text, and its JSON value. */
+interface Data {
+  readonly text: string;
+  readonly value: unknown;
 }
 
 export function registerInvokeCommand(program: Command, cli: Cli): void {
   program
     .command('invoke')
-    .description('invoke a function; prints its result on stdout, its logs on stderr')
+    .description('invoke a function with an event, or with an HTTP request to one of its routes (--path)')
     .argument('<name>', 'function name')
-    .option('-d, --data <JSON|@FILE>', 'the event: inline JSON, or @file.json')
+    .option(
+      '-d, --data <JSON|@FILE|->',
+      'the event (with --path: the request body): JSON, @file.json, or - for standard input',
+    )
+    .option(
+      '--path <path>',
+      'an HTTP request to the route of NAME that takes this path and query, e.g. /price/B-2',
+    )
+    .addOption(
+      new Option(
+        '--method <method>',
+        'with --path: the HTTP method (default GET, or POST with --data)',
+      ).argParser(parseMethod),
+    )
+    .option('--header <name:value>', 'with --path: a request header (repeatable)', collectHeader, [])
     .option('--async', 'queue the invocation and return at once')
-    .option('--json', 'print the invocation record and result as JSON')
+    .option('--json', 'print the invocation record and the result (or response) as JSON')
     .action(async (name: string, flags: InvokeFlags) => {
-      const data = flags.data === undefined ? undefined : await readData(flags.data, cli.cwd);
-      const body = {
-        ...(data === undefined ? {} : { data: data.value }),
-        ...(flags.async ? { async: true } : {}),
-      };
+      if (flags.path === undefined && (flags.method !== undefined || flags.header.length > 0)) {
+        throw usageError('--method and --header go with --path (an HTTP request to one of its routes)');
+      }
+      if (flags.path !== undefined && !flags.path.startsWith('/')) {
+        throw usageError(`--path ${flags.path}: a path starts with /, e.g. --path /price/B-2`);
+      }
+      const data = flags.data === undefined ? undefined : await readData(cli, flags.data);
       const answer = await cli
         .client()
-        .post<InvokeAnswer>(`/functions/${encodeURIComponent(name)}/invoke`, body, { timeoutMs: 0 });
+        .post<InvokeAnswer>(`/functions/${encodeURIComponent(name)}/invoke`, requestBody(flags, data), {
+          timeoutMs: 0,
+        });
       const { invocation } = answer;
       emit(cli, flags, answer, (a) => humanResult(a, flags.async === true));
       if (flags.async === true) return;
-      if (flags.json !== true && invocation.logs) cli.err(invocation.logs.trimEnd());
-      if (flags.json !== true && invocation.status === 'ok') cli.err(summary(answer));
+      if (flags.json !== true) {
+        if (answer.response !== undefined) writeBody(cli, answer.response);
+        if (invocation.logs) cli.err(invocation.logs.trimEnd());
+        if (invocation.status === 'ok') cli.err(summary(answer));
+      }
       if (invocation.status !== 'ok') {
         throw new CliError(
           `${name} ${invocation.status}${invocation.error ? `: ${oneLine(invocation.error)}` : ''} (see \`gust logs ${name} --invocation ${invocation.id}\`)`,
+          // the platform's code for the failure (FUNCTION_ERROR, FUNCTION_TIMEOUT, ...), as it sent it
+          { code: (answer.error?.code as ErrorCode | undefined) ?? 'FUNCTION_ERROR' },
         );
       }
     });
 }
 
-/** `--data '{"a":1}'` or `--data @event.json`; either way it must be JSON (a usage error if not). */
-async function readData(arg: string, cwd: string): Promise<{ value: unknown }> {
+/** The event form (`data`), or the HTTP form (`http`) with --path. */
+function requestBody(flags: InvokeFlags, data: Data | undefined): Record<string, unknown> {
+  if (flags.path === undefined) {
+    return { ...(data === undefined ? {} : { data: data.value }), ...(flags.async ? { async: true } : {}) };
+  }
+  const headers: Record<string, string[]> = {};
+  for (const [k, v] of flags.header) {
+    const name = k.toLowerCase();
+    headers[name] = [...(headers[name] ?? []), v];
+  }
+  if (data !== undefined) headers['content-type'] ??= ['application/json'];
+  const http = {
+    path: flags.path,
+    ...(flags.method === undefined ? {} : { method: flags.method }),
+    headers,
+    ...(data === undefined ? {} : { body: data.text }),
+  };
+  return { http, ...(flags.async ? { async: true } : {}) };
+}
+
+/** `--data '{"a":1}'`, `--data @event.json` or `--data -`; in any case JSON (a usage error if not). */
+async function readData(cli: Cli, arg: string): Promise<Data> {
   let text = arg;
-  if (arg.startsWith('@')) {
+  let source = 'value';
+  if (arg === '-') {
+    if (cli.stdin.isTTY === true) cli.err('reading the data from standard input (end it with Ctrl-D)…');
+    text = (await readStdin(cli)).toString('utf8');
+    source = '- (standard input)';
+  } else if (arg.startsWith('@')) {
     const file = arg.slice(1);
+    source = arg;
     try {
-      text = await readFile(path.resolve(cwd, file), 'utf8');
+      text = await readFile(path.resolve(cli.cwd, file), 'utf8');
     } catch (e) {
       const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
       throw usageError(`--data ${arg}: cannot read ${file}: ${reason}`);
     }
   }
   try {
-    return { value: JSON.parse(text) as unknown };
+    return { text, value: JSON.parse(text) as unknown };
   } catch (e) {
     throw usageError(
-      `--data ${arg.startsWith('@') ? arg : 'value'} is not valid JSON: ${(e as Error).message} (a string needs quotes: --data '"text"')`,
+      `--data ${source} is not valid JSON: ${(e as Error).message} (a string needs quotes: --data '"text"')`,
     );
   }
+}
+
+function parseMethod(value: string): string {
+  const method = value.toUpperCase();
+  if (!(HTTP_METHODS as readonly string[]).includes(method)) {
+    throw new InvalidArgumentError(`use ${HTTP_METHODS.join(', ')}`);
+  }
+  return method;
+}
+
+/** `--header 'accept: text/plain'`, once per header. */
+function collectHeader(
+  value: string,
+  previous: readonly (readonly [string, string])[],
+): readonly (readonly [string, string])[] {
+  const colon = value.indexOf(':');
+  const name = value.slice(0, Math.max(colon, 0)).trim();
+  if (colon < 0 || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+    throw new InvalidArgumentError('expected NAME:VALUE, e.g. --header "accept: text/plain"');
+  }
+  return [...previous, [name, value.slice(colon + 1).trim()]];
+}
+
+/** The response body as its bytes; a text without a final newline gets one at a terminal. */
+function writeBody(cli: Cli, response: NonNullable<InvokeAnswer['response']>): void {
+  const bytes = Buffer.from(response.body, response.base64 === true ? 'base64' : 'utf8');
+  if (bytes.length === 0) return;
+  cli.write(bytes);
+  if (cli.stdoutIsTTY && response.base64 !== true && !response.body.endsWith('\n')) cli.write('\n');
 }
 
 function humanResult({ invocation, result }: InvokeAnswer, isAsync: boolean): string {
@@ -71,7 +168,10 @@ function humanResult({ invocation, result }: InvokeAnswer, isAsync: boolean): st
   return typeof result === 'string' ? result : JSON.stringify(result, null, 2);
 }
 
-function summary({ invocation: i }: InvokeAnswer): string {
+/** `price v1  200 OK  3 ms (billed 3 ms, 128 MB)  ID`; an event's shows `ok` where the status is. */
+function summary({ invocation: i, response }: InvokeAnswer): string {
   const cold = i.cold === true ? `, cold start ${formatMs(i.initMs)}` : '';
-  return `${i.function} v${i.version}  ${i.status}  ${formatMs(i.durationMs)} (billed ${formatMs(i.billedMs)}, ${i.memoryMb ?? '?'} MB${cold})  ${i.id}`;
+  const status =
+    response === undefined ? i.status : `${response.status} ${STATUS_CODES[response.status] ?? ''}`.trimEnd();
+  return `${i.function} v${i.version}  ${status}  ${formatMs(i.durationMs)} (billed ${formatMs(i.billedMs)}, ${i.memoryMb ?? '?'} MB${cold})  ${i.id}`;
 }

@@ -1,5 +1,6 @@
 /** keys create | ls | revoke: API keys. A whole key is shown once, at creation. */
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { EXPIRY_RULE, parseExpiry } from '../../control/keys.js';
 import type { CreatedKey, KeyInfo } from '../api.js';
 import type { Cli } from '../context.js';
 import { emit, formatTime, type JsonFlag, table } from '../output.js';
@@ -22,7 +23,7 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
         .makeOptionMandatory(),
     )
     .option('--function <name>', 'limit an invoke key to one function')
-    .option('--expires <duration>', 'expire after this long, e.g. 30d or 12h (default: never)')
+    .option('--expires <duration>', 'expire after this long, e.g. 30d or 12h (default: never)', checkExpiry)
     .option('--json', 'print {key, accessKeyId, secretAccessKey, scope, ...} as JSON')
     .action(async (flags: CreateFlags) => {
       const body = {
@@ -75,6 +76,14 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
       const answer = await cli.client().delete<{ revoked: string }>(`/keys/${encodeURIComponent(id)}`);
       emit(cli, flags, answer, ({ revoked }) => `revoked ${revoked}`);
     });
+}
+
+/** Checked here as the platform checks it, so that a key that cannot be is a usage error (exit 2). */
+function checkExpiry(value: string): string {
+  if (parseExpiry(value) === undefined) {
+    throw new InvalidArgumentError(`expected ${EXPIRY_RULE}; leave it out for a key that never expires`);
+  }
+  return value;
 }
 
 function keyStatus(k: KeyInfo): string {

@@ -1,6 +1,12 @@
-/** up: start the platform in this process and deploy DIR/gust.yaml if there is one. */
+/**
+ * up: start the platform in this process and deploy DIR/gust.yaml if there is one. It records
+ * itself in the CLI's config file as the local platform, and the one in use, so that `gust`
+ * finds it from any folder. The record stays when it stops: commands then say it has stopped and
+ * how to start it again, rather than quietly turning to another platform.
+ */
 import type { Command } from 'commander';
 import { ConfigError, loadPlatformConfig, type PlatformConfig } from '../../config/config.js';
+import { recordLocalPlatform, userConfigFile } from '../../config/user.js';
 import { isGustError } from '../../errors.js';
 import type { Platform } from '../../platform.js';
 import type { Cli } from '../context.js';
@@ -46,8 +52,9 @@ export function registerUpCommand(program: Command, cli: Cli): void {
         adminKeyPath: platform.adminKeyPath,
         deployed: platform.deployed,
       };
-      // Before saying it is ready: whoever reads that line may stop it at once.
+      // Before saying it is ready: whoever reads that line may stop it at once, or call it.
       stopOnSignal(cli, platform);
+      await record(cli, platform);
       emit(cli, flags, ready, () => readyText(platform));
     });
 }
@@ -58,8 +65,24 @@ function platformConfig(cli: Cli, dir: string | undefined, flags: UpFlags): Plat
     return loadPlatformConfig({ dir, port, s3Port, data, cluster }, cli.env, cli.cwd);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    throw usageError(
-      `invalid setting ${e.message} (check the flags of \`gust up\` and the GUST_* environment)`,
+    throw usageError(e.message);
+  }
+}
+
+/** Into the config file; a failure to write it is said, but does not stop a running platform. */
+async function record(cli: Cli, platform: Platform): Promise<void> {
+  const file = userConfigFile(cli.env);
+  const local = { url: platform.url, keyFile: platform.adminKeyPath, dataDir: platform.dataDir };
+  try {
+    const before = await recordLocalPlatform(file, local);
+    if (before?.from === 'login') {
+      cli.err(
+        `gust commands now use this platform, not ${before.url} (gust login): \`gust login ${before.url}\` goes back`,
+      );
+    }
+  } catch (e) {
+    cli.err(
+      `gust: could not record this platform in ${file} (${e instanceof Error ? e.message : String(e)}): other folders reach it only with GUST_URL=${platform.url} and GUST_DATA_DIR=${platform.dataDir}`,
     );
   }
 }
@@ -109,7 +132,7 @@ function startupError(e: unknown): CliError {
     const [first = e.code, ...rest] = e.message.split('\n');
     const lines = [...rest, ...(e.details ?? [])].map((l) => l.trim());
     if (e.code === 'BUILD_FAILED') return bundleFailure([first, ...lines]);
-    return new CliError(first, { details: lines });
+    return new CliError(first, { code: e.code, details: lines });
   }
   return new CliError(`could not start: ${error.message ?? String(e)}`);
 }

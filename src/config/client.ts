@@ -1,0 +1,77 @@
+/**
+ * client: where the CLI sends its requests, and with which key. Each variable wins over the config
+ * file, which wins over the defaults:
+ * - URL: GUST_URL, else http://127.0.0.1:$GUST_PORT, else the platform in use in the config file
+ *   (the local one `gust up` recorded, or the last `gust login`), else http://127.0.0.1:8080;
+ * - key: GUST_API_KEY, else <GUST_DATA_DIR>/admin.key, else what the file knows of that URL (a
+ *   login's key, the local platform's admin key file), else ./.gust/admin.key.
+ * The file is read only when the environment leaves something open.
+ */
+import path from 'node:path';
+import { ConfigError, type Env, envPort } from './config.js';
+import { type LocalPlatform, readUserConfig, savedFor, savedPlatform, userConfigFile } from './user.js';
+
+const DEFAULT_URL = 'http://127.0.0.1:8080';
+
+export interface ClientConfig {
+  /** Without a trailing slash. */
+  readonly url: string;
+  /** Why this URL: GUST_URL or GUST_PORT, the local platform of `gust up`, `gust login`, or the default. */
+  readonly urlFrom: 'env' | 'local' | 'login' | 'default';
+  readonly key: ClientKey;
+  /** The recorded local platform, when requests go to it: to say how to start it again. */
+  readonly local: LocalPlatform | undefined;
+}
+
+export type ClientKey =
+  | { readonly from: 'env'; readonly key: string }
+  | { readonly from: 'login'; readonly key: string }
+  /** An admin key file: GUST_DATA_DIR's, the local platform's, or ./.gust's. */
+  | { readonly from: 'file'; readonly path: string };
+
+export function loadClientConfig(env: Env, cwd: string): ClientConfig {
+  const configFile = userConfigFile(env);
+  const port = envPort(env);
+  const envUrl = set(env.GUST_URL) ?? (port === undefined ? undefined : `http://127.0.0.1:${port}`);
+  const envKey = set(env.GUST_API_KEY);
+  const dataDir = set(env.GUST_DATA_DIR);
+  const decided = envUrl !== undefined && (envKey !== undefined || dataDir !== undefined);
+  const saved = decided ? {} : readUserConfig(configFile);
+  const current = envUrl === undefined ? savedPlatform(saved) : undefined;
+  const url = checkUrl(
+    (envUrl ?? current?.url ?? DEFAULT_URL).replace(/\/+$/, ''),
+    envUrl === undefined ? configFile : undefined,
+  );
+  // the platform in use as the file says; for a URL from the environment, what the file knows of it
+  const known = current ?? savedFor(saved, url);
+  let key: ClientKey;
+  if (envKey !== undefined) key = { from: 'env', key: envKey };
+  else if (dataDir !== undefined) key = { from: 'file', path: path.resolve(cwd, dataDir, 'admin.key') };
+  else if (known?.from === 'login') key = { from: 'login', key: known.key };
+  else if (known?.from === 'local') key = { from: 'file', path: known.local.keyFile };
+  else key = { from: 'file', path: path.resolve(cwd, '.gust', 'admin.key') };
+  return {
+    url,
+    urlFrom: envUrl !== undefined ? 'env' : (current?.from ?? 'default'),
+    key,
+    local: known?.from === 'local' ? known.local : undefined,
+  };
+}
+
+/** An http(s) URL, or an error that names where it came from. */
+function checkUrl(url: string, fromFile: string | undefined): string {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed?.protocol === 'http:' || parsed?.protocol === 'https:') return url;
+  const where = fromFile === undefined ? `GUST_URL ${JSON.stringify(url)}` : `the URL in ${fromFile}`;
+  throw new ConfigError(`${where} is not an http(s) URL (example: http://127.0.0.1:8080)`);
+}
+
+/** An empty variable counts as unset (`GUST_URL= gust ls`). */
+function set(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
