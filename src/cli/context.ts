@@ -44,6 +44,9 @@ export function createCli(deps: CliDeps): Cli {
     stdoutIsTTY: deps.stdout.isTTY === true,
     out: (text) => deps.stdout.write(`${text}\n`),
     err,
+    note: (text) => {
+      if (!deps.json) err(text);
+    },
     write: (data) => void deps.stdout.write(data),
     client: () => {
       if (client === undefined) {

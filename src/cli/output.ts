@@ -6,8 +6,10 @@
 export interface Output {
   /** One line (or several, joined by newlines) on stdout. */
   out(text: string): void;
-  /** Progress and diagnostics on stderr, never data. */
+  /** Errors and diagnostics on stderr, never data. */
   err(text: string): void;
+  /** Progress on stderr (`bundling…`), left out with --json: stderr then holds only a JSON error. */
+  note(text: string): void;
 }
 
 export interface JsonFlag {

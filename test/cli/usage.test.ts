@@ -208,6 +208,23 @@ describe('--json errors', () => {
     }
   });
 
+  it('a bad manifest and a handler that does not bundle are JSON with the codes the API would give', async () => {
+    const dir = path.join(tmp, 'json-deploy');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'gust.yaml'), 'functions:\n  a:\n    handler: a.mjs\n    memory: 1\n');
+    const invalid = await gust(['deploy', dir, '--json'], { env: { GUST_URL: nowhere } });
+    expect(invalid.code).toBe(1);
+    expect(jsonError(invalid.stderr)).toMatchObject({
+      code: 'MANIFEST_INVALID',
+      message: expect.stringMatching(/functions\.a\.memory/),
+    });
+    await writeFile(path.join(dir, 'gust.yaml'), 'functions:\n  a:\n    handler: a.mjs\n');
+    await writeFile(path.join(dir, 'a.mjs'), 'export default (;\n');
+    const broken = await gust(['deploy', dir, '--json'], { env: { GUST_URL: nowhere } });
+    expect(broken.code).toBe(1);
+    expect(jsonError(broken.stderr).code).toBe('BUILD_FAILED');
+  });
+
   it('a setting that makes no sense is JSON, code CONFIG_INVALID, exit 2', async () => {
     const { code, error } = await both(['ls'], { GUST_PORT: 'http' });
     expect(code).toBe(2);

@@ -50,7 +50,10 @@ export function deployText(answer: DeployAnswer): string {
 
 export function bundleFailure(errors: readonly string[]): CliError {
   const what = errors.length === 1 ? 'a handler' : 'handlers';
-  return new CliError(`${what} could not be bundled; nothing was deployed`, { details: errors });
+  return new CliError(`${what} could not be bundled; nothing was deployed`, {
+    details: errors,
+    code: 'BUILD_FAILED',
+  });
 }
 
 async function deploy(cli: Cli, dir: string, flags: DeployFlags): Promise<DeployAnswer> {
@@ -59,15 +62,15 @@ async function deploy(cli: Cli, dir: string, flags: DeployFlags): Promise<Deploy
   const source = relative.startsWith('..') ? read.path : relative;
   if (!read.ok) {
     const [first = '', ...rest] = formatManifestErrors(read.errors, source).split('\n');
-    throw new CliError(first, { details: rest.map((line) => line.trim()) });
+    throw new CliError(first, { details: rest.map((line) => line.trim()), code: 'MANIFEST_INVALID' });
   }
   const { functions } = read.manifest;
-  cli.err(`bundling ${functions.length} function${functions.length === 1 ? '' : 's'}…`);
+  cli.note(`bundling ${functions.length} function${functions.length === 1 ? '' : 's'}…`);
   const bundled = await bundleFunctions(dir, functions);
   if (!bundled.ok) throw bundleFailure(bundled.errors);
   const manifest = await readFile(read.path, 'utf8');
   const bytes = Object.values(bundled.bundles).reduce((n, code) => n + Buffer.byteLength(code), 0);
-  cli.err(`uploading ${Math.ceil(bytes / 1024)} kB to ${cli.client().url}…`);
+  cli.note(`uploading ${Math.ceil(bytes / 1024)} kB to ${cli.client().url}…`);
   const body = {
     manifest,
     bundles: bundled.bundles,

@@ -42,7 +42,7 @@ export function registerFunctionCommands(program: Command, cli: Cli): void {
         }
       }
       if (flags.force !== true)
-        cli.err(`removing ${name}: calls in flight finish first (--force stops them)…`);
+        cli.note(`removing ${name}: calls in flight finish first (--force stops them)…`);
       const answer = await cli
         .client()
         .delete<RemoveAnswer>(path, { query: flags.force === true ? { force: 'true' } : {}, timeoutMs: 0 });

@@ -110,7 +110,7 @@ async function readData(cli: Cli, arg: string): Promise<Data> {
   let text = arg;
   let source = 'value';
   if (arg === '-') {
-    if (cli.stdin.isTTY === true) cli.err('reading the data from standard input (end it with Ctrl-D)…');
+    if (cli.stdin.isTTY === true) cli.note('reading the data from standard input (end it with Ctrl-D)…');
     text = (await readStdin(cli)).toString('utf8');
     source = '- (standard input)';
   } else if (arg.startsWith('@')) {
