@@ -1,0 +1,72 @@
+/**
+ * events/types: what a queued event carries on its way to a function. A queue holds the raw facts
+ * of where an event came from (`EventSource`); the event the function receives is shaped at
+ * delivery (events/shapes.ts), from the function's `events` setting then (`cloudevents` or `aws`),
+ * so a redeploy that changes the setting changes what waiting events look like, consistently.
+ */
+import type { WebhookVerifier } from '../manifest/types.js';
+
+/** A CloudEvent 1.0 as Gust keeps it (its JSON form; extensions are top-level attributes). */
+export interface CloudEventJson {
+  readonly specversion: '1.0';
+  readonly id: string;
+  readonly source: string;
+  readonly type: string;
+  readonly time?: string;
+  readonly subject?: string;
+  readonly datacontenttype?: string;
+  readonly dataschema?: string;
+  /** JSON data; binary data travels as `data_base64` instead. */
+  readonly data?: unknown;
+  readonly data_base64?: string;
+  /** Extension attributes: lower-case a-z0-9 names, string values. */
+  readonly [extension: string]: unknown;
+}
+
+export type EventSource =
+  /** An asynchronous invocation: `gust invoke --async`, the API, Lambda `Event`, `ctx.invoke(.., {async: true})`. */
+  | { readonly kind: 'invoke'; readonly data: unknown }
+  /** A message published to a topic: a CloudEvent (as posted, or made by Gust around published data). */
+  | { readonly kind: 'topic'; readonly topic: string; readonly event: CloudEventJson }
+  /** A tick of a schedule trigger; `tick` is the ISO time it was due. */
+  | {
+      readonly kind: 'schedule';
+      readonly cron: string;
+      readonly timezone: string;
+      readonly tick: string;
+    }
+  /** A verified webhook delivery. */
+  | {
+      readonly kind: 'webhook';
+      readonly path: string;
+      readonly verify: WebhookVerifier;
+      /** The sender's name for the event (GitHub `X-GitHub-Event`, Stripe `type`), if it gave one. */
+      readonly eventName: string | null;
+      /** The sender's delivery id (GitHub `X-GitHub-Delivery`, Stripe event `id`), if it gave one. */
+      readonly deliveryId: string | null;
+      /** The body: parsed JSON when it is JSON, else the text. */
+      readonly payload: unknown;
+      readonly receivedAt: string;
+    };
+
+/** The body of a queue message (JSON): one event for one function. */
+export interface QueuedEvent {
+  readonly v: 1;
+  readonly function: string;
+  /** The record's trigger: `invoke`, `lambda-api`, `topic`, `schedule`, `webhook`. */
+  readonly trigger: string;
+  /** The invocation id of its delivery (the same for every attempt: records add `attempt`). */
+  readonly invocationId: string;
+  readonly traceId: string;
+  readonly source: EventSource;
+}
+
+/** A queued event as a delivery sees it: its queue message's id and attempt beside it. */
+export interface DeliveredEvent {
+  readonly messageId: string;
+  /** Deliveries so far, this one included. */
+  readonly attempt: number;
+  /** Epoch ms it was accepted (enqueued). */
+  readonly enqueuedAt: number;
+  readonly event: QueuedEvent;
+}
