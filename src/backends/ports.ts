@@ -93,6 +93,8 @@ export type InvocationStatus = 'ok' | 'error' | 'timeout' | 'crashed' | 'throttl
 /** The invocation record users see (README, docs/API.md), field for field. */
 export interface InvocationRecord {
   readonly id: string;
+  /** 1, or the delivery of a queued event this is (its retries keep its id). */
+  readonly attempt: number;
   readonly function: string;
   readonly version: number;
   readonly trigger: string;
@@ -152,6 +154,7 @@ export interface LogEntry {
 
 export interface InvocationStore {
   add(records: readonly InvocationRecord[]): Promise<void>;
+  /** The latest attempt of that invocation. */
   get(id: string): Promise<InvocationRecord | undefined>;
   /** Newest first, a page at a time. A cursor that is not one this store made is refused (RangeError). */
   list(query: InvocationQuery): Promise<InvocationPage>;
@@ -223,6 +226,8 @@ export interface DurableQueue {
   /** Pushes the lease of a delivery still being worked on (a long run) out by a lease time. */
   extend(handle: string): Promise<void>;
   depth(queue: string): Promise<QueueDepth>;
+  /** Deletes every message of a queue (its consumer is gone for good); how many there were. */
+  purge(queue: string): Promise<number>;
   /** Calls `listener` with a queue's name when messages may have become ready on it (a hint, not a promise). */
   watch(listener: (queue: string) => void): () => void;
 }

@@ -174,9 +174,11 @@ export class Dispatcher {
     { v, pool }: Served,
     sink: HttpSink | undefined,
   ): Promise<DispatchResult> {
-    // One deadline from the call's arrival: a caller that waited for an instance runs for what is left.
-    const deadline = inv.received + v.spec.timeoutMs;
-    const lease = pool.tryAcquire() ?? (await pool.acquire(deadline));
+    // One deadline from the call's arrival: a caller that waited for an instance runs for what is
+    // left. Queued work waits without one, and gets its whole timeout once it runs.
+    const patient = inv.patient === true;
+    const lease = pool.tryAcquire() ?? (await pool.acquire(patient ? undefined : inv.received + v.spec.timeoutMs));
+    const deadline = patient ? Date.now() + v.spec.timeoutMs : inv.received + v.spec.timeoutMs;
     const queuedMs = sinceArrival(inv);
     if (lease.type !== 'ok') return this.finish(inv, v, lease, unleased(lease), { queuedMs, durationMs: 0 });
     const started = performance.now();
@@ -246,10 +248,11 @@ export class Dispatcher {
   private save(
     inv: Invocation,
     outcome: Outcome,
-    fields: Omit<InvocationRecord, 'id' | 'trigger' | 'start' | 'status' | 'traceId'>,
+    fields: Omit<InvocationRecord, 'id' | 'attempt' | 'trigger' | 'start' | 'status' | 'traceId'>,
   ): DispatchResult {
     const record: InvocationRecord = {
       id: inv.id,
+      attempt: inv.attempt ?? 1,
       trigger: inv.trigger,
       start: new Date(inv.received).toISOString(),
       status: outcome.type,

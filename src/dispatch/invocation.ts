@@ -13,8 +13,15 @@ export type Invocation = {
   /** `http`, `invoke`, `lambda-api`; later `schedule`, `topic`, ... */
   readonly trigger: string;
   readonly traceId: string;
-  /** Epoch ms the invocation arrived. */
+  /** Epoch ms the invocation arrived (a queued event: when it was accepted). */
   readonly received: number;
+  /** Which delivery of a queued event this is (its retries keep its id); 1 otherwise. */
+  readonly attempt?: number;
+  /**
+   * Queued work: it waits for a free instance however long that takes (no wait-queue bound, never
+   * throttled), and its timeout counts from the moment it runs, not from `received`.
+   */
+  readonly patient?: boolean;
 } & (
   | { readonly kind: 'http'; readonly request: WireRequest }
   | { readonly kind: 'event'; readonly event: unknown }

@@ -127,11 +127,16 @@ export class Pool {
     return free && this.lease(free);
   }
 
-  acquire(deadline: number): Promise<Lease> {
+  /**
+   * A slot, once one is free. With a `deadline`, the caller is throttled when the queue is full, and
+   * expires at its deadline. Without one (queued work, which its consumer already bounds), it waits
+   * in line until a slot frees up, past the queue's bound.
+   */
+  acquire(deadline: number | undefined): Promise<Lease> {
     const now = this.tryAcquire();
     if (now) return Promise.resolve(now);
     if (this.closed) return Promise.resolve({ type: 'rejected', reason: REMOVED });
-    if (this.queueFull()) {
+    if (deadline !== undefined && this.queueFull()) {
       return Promise.resolve({
         type: 'throttled',
         reason: 'every instance is busy and the wait queue is full',
@@ -139,7 +144,9 @@ export class Pool {
     }
     return new Promise((resolve) => {
       const waiter: Waiter = { resolve, timer: undefined };
-      waiter.timer = setTimeout(() => this.expire(waiter), Math.max(0, deadline - Date.now()));
+      if (deadline !== undefined) {
+        waiter.timer = setTimeout(() => this.expire(waiter), Math.max(0, deadline - Date.now()));
+      }
       this.waiters.push(waiter);
       this.pump();
     });

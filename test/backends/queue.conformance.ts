@@ -164,6 +164,18 @@ export function queueConformance(adapter: string, h: QueueHarness): void {
       await h.close(queue);
     });
 
+    it('purges a queue whole, and leaves the others', async () => {
+      const { queue } = await h.open(LONG);
+      await queue.enqueue([msg('gone', 'a'), msg('gone', 'b', 'b', 60_000), msg('kept', 'c')]);
+      await queue.claim('gone', 1);
+      expect(await queue.purge('gone')).toBe(2);
+      expect(await queue.depth('gone')).toEqual({ waiting: 0, leased: 0, oldestMs: 0 });
+      expect((await queue.claim('kept', 10)).map((m) => m.id)).toEqual(['c']);
+      // the bound counts from zero again
+      expect(await queue.enqueue([msg('gone', 'd')])).toMatchObject({ ok: true, accepted: 1 });
+      await h.close(queue);
+    });
+
     it('counts waiting and leased messages and the age of the oldest', async () => {
       const { queue } = await h.open(LONG);
       expect(await queue.depth('q')).toEqual({ waiting: 0, leased: 0, oldestMs: 0 });

@@ -90,6 +90,40 @@ CREATE TABLE secrets (
   updated_at TEXT NOT NULL
 );
 `,
+  // 5: an event's retries keep its invocation id, so a record is one (id, attempt); SQLite cannot
+  // drop a UNIQUE constraint, so the table is rebuilt (rows keep their seq, hence their order)
+  `
+CREATE TABLE invocations_v5 (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL,
+  attempt INTEGER NOT NULL DEFAULT 1,
+  function TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  trigger TEXT NOT NULL,
+  instance TEXT,
+  start TEXT NOT NULL,
+  queued_ms REAL NOT NULL DEFAULT 0,
+  duration_ms REAL NOT NULL,
+  billed_ms INTEGER NOT NULL,
+  memory_mb INTEGER NOT NULL,
+  gb_seconds REAL NOT NULL,
+  cold INTEGER NOT NULL,
+  init_ms REAL NOT NULL,
+  status TEXT NOT NULL,
+  error TEXT,
+  stack TEXT,
+  logs TEXT NOT NULL,
+  trace_id TEXT NOT NULL,
+  UNIQUE (id, attempt)
+);
+INSERT INTO invocations_v5 (seq, id, function, version, trigger, instance, start, queued_ms, duration_ms,
+  billed_ms, memory_mb, gb_seconds, cold, init_ms, status, error, stack, logs, trace_id)
+  SELECT seq, id, function, version, trigger, instance, start, queued_ms, duration_ms, billed_ms, memory_mb,
+  gb_seconds, cold, init_ms, status, error, stack, logs, trace_id FROM invocations;
+DROP TABLE invocations;
+ALTER TABLE invocations_v5 RENAME TO invocations;
+CREATE INDEX invocations_by_function ON invocations (function, seq);
+`,
 ];
 
 export function openDatabase(file: string): Db {

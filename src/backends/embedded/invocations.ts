@@ -13,6 +13,7 @@ import type { Db } from './database.js';
 interface Row {
   seq: number;
   id: string;
+  attempt: number;
   function: string;
   version: number;
   trigger: string;
@@ -34,6 +35,7 @@ interface Row {
 
 const toRecord = (r: Row): InvocationRecord => ({
   id: r.id,
+  attempt: r.attempt,
   function: r.function,
   version: r.version,
   trigger: r.trigger,
@@ -65,8 +67,8 @@ export class SqliteInvocations implements InvocationStore {
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare(`INSERT OR IGNORE INTO invocations
-      (id, function, version, trigger, instance, start, queued_ms, duration_ms, billed_ms, memory_mb, gb_seconds, cold, init_ms, status, error, stack, logs, trace_id)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      (id, attempt, function, version, trigger, instance, start, queued_ms, duration_ms, billed_ms, memory_mb, gb_seconds, cold, init_ms, status, error, stack, logs, trace_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   }
 
   async add(records: readonly InvocationRecord[]): Promise<void> {
@@ -75,6 +77,7 @@ export class SqliteInvocations implements InvocationStore {
       for (const r of list) {
         this.insert.run(
           r.id,
+          r.attempt,
           r.function,
           r.version,
           r.trigger,
@@ -99,7 +102,9 @@ export class SqliteInvocations implements InvocationStore {
   }
 
   async get(id: string): Promise<InvocationRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM invocations WHERE id = ?').get(id) as Row | undefined;
+    const row = this.db.prepare('SELECT * FROM invocations WHERE id = ? ORDER BY attempt DESC LIMIT 1').get(id) as
+      | Row
+      | undefined;
     return row && toRecord(row);
   }
 

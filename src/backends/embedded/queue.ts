@@ -17,6 +17,8 @@ export interface SqliteQueueOptions {
   readonly now?: () => number;
 }
 
+
+
 interface Row {
   seq: number;
   id: string;
@@ -40,6 +42,9 @@ export class SqliteQueue implements DurableQueue {
     private readonly opts: SqliteQueueOptions,
   ) {
     this.now = opts.now ?? Date.now;
+    // One platform per data folder: what was leased when it opened was leased by a process that is
+    // gone (killed, or stopped mid-delivery). Those messages are ready again at once, not after their lease.
+    db.prepare('UPDATE queue SET leased = 0, ready_at = ? WHERE leased = 1').run(this.now());
     this.sql = {
       insert: db.prepare(
         'INSERT OR IGNORE INTO queue (id, queue, body, attempt, enqueued_at, ready_at) VALUES (?, ?, ?, 0, ?, ?)',
@@ -144,6 +149,12 @@ export class SqliteQueue implements DurableQueue {
     const r = this.sql.depth.get(now, queue) as { waiting: number | null; oldest: number | null; n: number };
     const waiting = r.waiting ?? 0;
     return { waiting, leased: r.n - waiting, oldestMs: r.oldest === null ? 0 : Math.max(0, now - r.oldest) };
+  }
+
+  async purge(queue: string): Promise<number> {
+    const n = this.db.prepare('DELETE FROM queue WHERE queue = ?').run(queue).changes;
+    this.sizes.set(queue, 0);
+    return n;
   }
 
   watch(listener: (queue: string) => void): () => void {
