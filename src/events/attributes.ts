@@ -1,0 +1,135 @@
+/**
+ * events/attributes: the context attributes of one CloudEvent received over HTTP (binary-mode
+ * headers, or a structured event), read by the cloudevents SDK and checked for what it lets
+ * through; its data is events/ingress.ts's business.
+ *
+ * - The SDK's `HTTP.toEvent` reads them (binary-mode headers to attributes, extensions included;
+ *   `time` normalized to UTC) and `CloudEvent#validate` checks them against the CloudEvents 1.0
+ *   JSON schema: non-empty strings, `source` a URI-reference, `dataschema` a URI, attribute names of
+ *   a-z0-9. Its errors are put in one line.
+ * - Checked here first, because the SDK would not see them: its binary and structured readers
+ *   build events unchecked, inventing an `id` (a UUID) and a `time` (now) when they are missing,
+ *   taking a missing `specversion` for 1.0 and a `time` it cannot parse for now; and its schema
+ *   check passes any specversion but 1.0 without a word. So: the required attributes, specversion
+ *   1.0, time as RFC 3339, extension names of at most 20 characters, extension values of the
+ *   CloudEvents type system as JSON carries it (string, integer, boolean). A `time` the sender left
+ *   out stays out.
+ */
+import { CloudEvent, HTTP, ValidationError } from 'cloudevents';
+
+export type AttributesRead =
+  | { readonly ok: true; readonly attributes: Record<string, unknown> }
+  | { readonly ok: false; readonly message: string };
+
+/** Context attributes of CloudEvents 1.0; every other attribute but the data is an extension. */
+const ATTRIBUTES = new Set([
+  'id',
+  'source',
+  'type',
+  'specversion',
+  'time',
+  'subject',
+  'datacontenttype',
+  'dataschema',
+]);
+const REQUIRED = ['id', 'source', 'type', 'specversion'] as const;
+const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+
+/** The attributes of a binary-mode message: its `ce-*` headers and content-type (names lower-case). */
+export function binaryAttributes(headers: Readonly<Record<string, string>>): AttributesRead {
+  // only what the binding reads goes to the SDK (never Authorization and the like)
+  const message: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.startsWith('ce-') || name === 'content-type') message[name] = value;
+  }
+  const extensions = Object.keys(message).flatMap((h) =>
+    h.startsWith('ce-') && isExtension(h.slice(3)) ? [h.slice(3)] : [],
+  );
+  const wrong = problem((name) => message[`ce-${name}`], extensions, 'ce-');
+  if (wrong !== undefined) return { ok: false, message: wrong };
+  // the SDK reads the headers alone: the data is decoded by the caller
+  return read({ headers: message, body: undefined }, 'ce-time' in message);
+}
+
+/** The attributes of a structured-mode event (a JSON object), its data left out. */
+export function structuredAttributes(event: Readonly<Record<string, unknown>>): AttributesRead {
+  const wrong = problem((name) => event[name], Object.keys(event).filter(isExtension), '');
+  if (wrong !== undefined) return { ok: false, message: wrong };
+  return read(
+    { headers: { 'content-type': 'application/cloudevents+json' }, body: event },
+    event.time !== undefined,
+  );
+}
+
+/** The first problem of the attributes that the SDK would let through or make up, if any. */
+function problem(
+  get: (name: string) => unknown,
+  extensions: readonly string[],
+  prefix: string,
+): string | undefined {
+  const missing = REQUIRED.filter((name) => get(name) === undefined).map((name) => prefix + name);
+  if (missing.length > 0)
+    return `missing required attribute${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`;
+  for (const name of REQUIRED) {
+    const value = get(name);
+    if (typeof value !== 'string' || value === '') return `${prefix}${name} must be a non-empty string`;
+  }
+  const version = get('specversion');
+  if (version !== '1.0')
+    return `${prefix}specversion ${JSON.stringify(version)} is not supported: Gust reads CloudEvents 1.0`;
+  const time = get('time');
+  if (
+    time !== undefined &&
+    !(typeof time === 'string' && RFC3339.test(time) && !Number.isNaN(Date.parse(time)))
+  ) {
+    return `${prefix}time ${JSON.stringify(time)} is not an RFC 3339 timestamp`;
+  }
+  for (const name of extensions) {
+    if (!EXTENSION_NAME.test(name)) {
+      return `extension name ${JSON.stringify(prefix + name)} is not allowed: at most 20 characters, lower-case a-z and 0-9`;
+    }
+    const value = get(name);
+    if (typeof value !== 'string' && typeof value !== 'boolean' && !Number.isInteger(value)) {
+      return `extension ${prefix}${name} must be a string, an integer or a boolean`;
+    }
+  }
+  return undefined;
+}
+
+function read(
+  message: { headers: Record<string, string>; body: unknown },
+  keepTime: boolean,
+): AttributesRead {
+  let event: CloudEvent<unknown>;
+  try {
+    const read = HTTP.toEvent<unknown>(message);
+    if (!(read instanceof CloudEvent)) return { ok: false, message: 'not one CloudEvent' };
+    read.validate();
+    event = read;
+  } catch (e) {
+    return { ok: false, message: sdkMessage(e) };
+  }
+  const attributes: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(event)) {
+    if (value === undefined || name === 'data' || name === 'data_base64' || (name === 'time' && !keepTime))
+      continue;
+    attributes[name] = value;
+  }
+  return { ok: true, attributes };
+}
+
+/** The SDK's error in a line: its schema errors come as a list under a generic message. */
+function sdkMessage(e: unknown): string {
+  if (e instanceof ValidationError) {
+    const first = e.errors?.[0];
+    if (typeof first === 'object' && first !== null && 'instancePath' in first) {
+      return `${first.instancePath.slice(1) || 'the event'} ${first.message ?? 'is not valid'}`;
+    }
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
+function isExtension(name: string): boolean {
+  return !ATTRIBUTES.has(name) && name !== 'data' && name !== 'data_base64';
+}

@@ -1,0 +1,178 @@
+/**
+ * events/shapes: the event a function receives for the queued events one invocation delivers,
+ * built at delivery from the raw facts the queue kept (events/types.ts) and the function's
+ * `events` setting then; and, back from the handler's result, which messages of a batch failed.
+ * Pure: no I/O, and big payloads are passed along by reference, never copied (the one exception:
+ * an SQS record's body, which must be text).
+ *
+ * `events: cloudevents` (the default): CloudEvents 1.0 in their JSON form.
+ * - topic: the message's own CloudEvent as it was published (the same object).
+ * - schedule: type `gust.schedule.tick`, source `/gust/functions/<fn>/schedule`, id `<fn>:<tick>`
+ *   (the same for every retry of the tick), time the tick, data `{cron, timezone, scheduledTime}`.
+ * - webhook: type `gust.webhook.received`, source `/gust/webhooks<path>`, id the sender's delivery
+ *   id (else the queue message id), time of receipt, data the payload (`application/json`, or
+ *   `text/plain` for a payload that is not JSON); extensions `webhookevent` and `webhookdelivery`
+ *   when the sender gave them, `webhookverifier` always.
+ * - invoke (async invocation): the data as it was given, not wrapped, as `gust invoke` and Lambda's
+ *   Event invocations pass their payload.
+ * Batches: a topic trigger with `batch` > 1 hands its handler an ARRAY of events, even when only
+ * one message was waiting, so that a handler written for batches never has to test which it got.
+ * With `batch: 1`, and for every other trigger, the handler gets the event itself. So with one
+ * message waiting, `batch: 10` gives `[event]` and `batch: 1` gives `event`.
+ *
+ * `events: aws`: the shapes AWS Lambda hands over (events/aws-shapes.ts).
+ * - topic: one SQS event `{Records}` with a record per message, one record when one message
+ *   (whatever `batch` says, as on AWS); `messageId` is the queue message id, so the identifiers of
+ *   `batchItemFailures` map back to messages (see failedMessages).
+ * - schedule: an EventBridge Scheduled Event; one tick per invocation, never a batch.
+ * - webhook: an SQS event of one record whose body is the payload as text. Not an API Gateway
+ *   request: by the time the function runs, the sender has had its answer (the delivery was checked,
+ *   queued and acknowledged), so a request event would promise a response that goes nowhere. What
+ *   the function gets is a queued message, delivered at least once and retried: what an SQS record
+ *   says. Handlers written for API Gateway -> SQS read their webhooks the same way, and the sender's
+ *   event name and delivery id travel as the `ce-webhookevent` / `ce-webhookdelivery` attributes.
+ * - invoke: the data as it was given, as in `cloudevents` mode. On AWS a function invoked with
+ *   InvocationType Event gets its payload itself, and `gust invoke` (synchronous) passes it so too:
+ *   an SQS wrapping on the async path alone would show one handler two shapes for one call.
+ */
+import type { FunctionSpec } from '../manifest/types.js';
+import { type SqsEvent, scheduledEvent, sqsRecord } from './aws-shapes.js';
+import type { CloudEventJson, DeliveredEvent, EventSource } from './types.js';
+
+export type EventsSetting = FunctionSpec['events'];
+
+export interface DeliveryTarget {
+  /** The function's name. */
+  readonly function: string;
+  /** Its `events` setting at delivery. */
+  readonly events: EventsSetting;
+  /** The `batch` of the topic trigger that delivers; 1 for every other source. */
+  readonly batch: number;
+}
+
+type SourceOf<K extends EventSource['kind']> = Extract<EventSource, { kind: K }>;
+
+/**
+ * The event value a handler receives (JSON-serializable) for what one invocation delivers: one
+ * event, or up to `batch` topic messages. Throws on what no caller should ask: nothing delivered,
+ * more than `batch`, or sources of different kinds in one delivery.
+ */
+export function shapeEvent(delivered: readonly DeliveredEvent[], target: DeliveryTarget): unknown {
+  const first = delivered[0];
+  if (first === undefined) throw new Error('shapeEvent: nothing was delivered');
+  const kind = first.event.source.kind;
+  if (delivered.length > 1) {
+    if (kind !== 'topic' || delivered.length > target.batch) {
+      throw new Error(
+        `shapeEvent: ${delivered.length} ${kind} events in one delivery (batch ${target.batch})`,
+      );
+    }
+    if (delivered.some((d) => d.event.source.kind !== kind)) {
+      throw new Error('shapeEvent: one delivery carries events of one kind');
+    }
+  }
+  if (target.events === 'aws') return awsShape(delivered, target.function);
+  if (kind === 'topic' && target.batch > 1) return delivered.map((d) => cloudEventShape(d, target.function));
+  return cloudEventShape(first, target.function);
+}
+
+/**
+ * Which messages of a delivery failed, read from the handler's return value, for an invocation that
+ * ended ok (one that failed failed for every message). For `events: aws` deliveries of SQS records
+ * (topics, webhooks) a handler may answer as Lambda's partial batch responses have it:
+ * `{batchItemFailures: [{itemIdentifier: messageId}, ...]}`. Then:
+ * - the message ids it names, in delivery order: those failed, the others succeeded;
+ * - `[]` when it names none, or its result has no `batchItemFailures` (or null): none failed;
+ * - every message id when the answer is malformed (not a list, an item without a string
+ *   `itemIdentifier`, an identifier of no message delivered), as AWS fails the whole batch then.
+ * `undefined` for every other delivery (`events: cloudevents`, EventBridge ticks, async
+ * invocations): there is no partial answer, the invocation's outcome holds for all.
+ */
+export function failedMessages(
+  result: unknown,
+  delivered: readonly DeliveredEvent[],
+  events: EventsSetting,
+): readonly string[] | undefined {
+  if (events !== 'aws' || delivered.some((d) => !SQS_KINDS.has(d.event.source.kind))) return undefined;
+  if (typeof result !== 'object' || result === null || !('batchItemFailures' in result)) return [];
+  const failures = result.batchItemFailures;
+  if (failures === null || failures === undefined) return [];
+  const all = delivered.map((d) => d.messageId);
+  if (!Array.isArray(failures)) return all;
+  const known = new Set(all);
+  const failed = new Set<string>();
+  for (const item of failures as unknown[]) {
+    const id =
+      typeof item === 'object' && item !== null
+        ? (item as { itemIdentifier?: unknown }).itemIdentifier
+        : null;
+    if (typeof id !== 'string' || !known.has(id)) return all;
+    failed.add(id);
+  }
+  return all.filter((id) => failed.has(id));
+}
+
+/** The sources `events: aws` delivers as SQS records. */
+const SQS_KINDS: ReadonlySet<EventSource['kind']> = new Set(['topic', 'webhook']);
+
+function cloudEventShape(d: DeliveredEvent, fn: string): unknown {
+  const source = d.event.source;
+  switch (source.kind) {
+    case 'topic':
+      return source.event;
+    case 'schedule':
+      return scheduleCloudEvent(source, fn);
+    case 'webhook':
+      return webhookCloudEvent(d, source);
+    case 'invoke':
+      return source.data;
+  }
+}
+
+function awsShape(delivered: readonly DeliveredEvent[], fn: string): unknown {
+  const source = delivered[0]!.event.source;
+  switch (source.kind) {
+    case 'schedule':
+      return scheduledEvent(fn, source.tick);
+    case 'invoke':
+      return source.data;
+    case 'topic':
+    case 'webhook':
+      return { Records: delivered.map((d) => awsRecord(d, fn)) } satisfies SqsEvent;
+  }
+}
+
+function awsRecord(d: DeliveredEvent, fn: string) {
+  const source = d.event.source;
+  if (source.kind === 'topic') return sqsRecord(d, source.event, source.topic);
+  if (source.kind === 'webhook') return sqsRecord(d, webhookCloudEvent(d, source), `${fn}-webhook`);
+  throw new Error(`awsRecord: a ${source.kind} event is not an SQS record`);
+}
+
+function scheduleCloudEvent(source: SourceOf<'schedule'>, fn: string): CloudEventJson {
+  return {
+    specversion: '1.0',
+    id: `${fn}:${source.tick}`,
+    source: `/gust/functions/${fn}/schedule`,
+    type: 'gust.schedule.tick',
+    time: source.tick,
+    datacontenttype: 'application/json',
+    data: { cron: source.cron, timezone: source.timezone, scheduledTime: source.tick },
+  };
+}
+
+function webhookCloudEvent(d: DeliveredEvent, source: SourceOf<'webhook'>): CloudEventJson {
+  return {
+    specversion: '1.0',
+    id: source.deliveryId ?? d.messageId,
+    source: `/gust/webhooks${source.path}`,
+    type: 'gust.webhook.received',
+    time: source.receivedAt,
+    // the payload was parsed when it was JSON; a string is the text of one that was not
+    datacontenttype: typeof source.payload === 'string' ? 'text/plain' : 'application/json',
+    data: source.payload,
+    ...(source.eventName !== null && { webhookevent: source.eventName }),
+    ...(source.deliveryId !== null && { webhookdelivery: source.deliveryId }),
+    webhookverifier: source.verify,
+  };
+}
