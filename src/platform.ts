@@ -10,14 +10,17 @@ import type { Logger } from 'pino';
 import { FileBundles } from './backends/embedded/bundles.js';
 import { openDatabase } from './backends/embedded/database.js';
 import { SqliteInvocations } from './backends/embedded/invocations.js';
+import { SqliteQueue } from './backends/embedded/queue.js';
 import { SqliteRegistry } from './backends/embedded/registry.js';
 import { bundleFunctions } from './build/bundle.js';
 import type { PlatformConfig } from './config/config.js';
 import { controlApi } from './control/api.js';
 import { type DeployAnswer, FunctionControl } from './control/functions.js';
 import { Keys } from './control/keys.js';
+import { Deliveries } from './dispatch/deliveries.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { GustError } from './errors.js';
+import { failedMessages, shapeEvent } from './events/shapes.js';
 import { functionDoor, screenRoutes } from './gateway/functions.js';
 import { json } from './gateway/http.js';
 import { lambdaApi } from './gateway/lambda-api.js';
@@ -42,6 +45,8 @@ export interface Platform {
 /** The built sandbox runtime, whether this file runs from src/ (tests) or dist/. */
 const RUNTIME_SOURCE = path.resolve(fileURLToPath(import.meta.url), '../../dist/runtime/sandbox');
 const WAIT_QUEUE_PER_FUNCTION = 100;
+/** A delivery not acked within this is given again (its consumer died); in-flight ones are extended. */
+const QUEUE_LEASE_MS = 60_000;
 const CLOSE_GRACE_MS = 30_000;
 
 export async function startPlatform(config: PlatformConfig, log: Logger): Promise<Platform> {
@@ -74,8 +79,22 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       return v && { spec: v.spec, version: v.version, bundlePath: await bundles.localPath(v.bundleHash) };
     },
   });
+  const queue = new SqliteQueue(db, { leaseMs: QUEUE_LEASE_MS, maxDepth: config.queueDepth });
+  const deliveries = new Deliveries({
+    queue,
+    dispatcher,
+    specOf: (name) => dispatcher.activeSpec(name),
+    shape: (delivered, spec, batch) =>
+      shapeEvent(delivered, { function: spec.name, events: spec.events, batch }),
+    failed: (result, delivered, spec) => failedMessages(result, delivered, spec.events),
+    deadLetter: async (topic, letter) => {
+      log.warn({ topic, letter }, 'dead letter: topics are not wired yet, so it is only logged');
+    },
+    leaseMs: QUEUE_LEASE_MS,
+    onError: (e, what) => log.error({ err: e }, what),
+  });
   const router = new Router();
-  const control = new FunctionControl({ registry, bundles, dispatcher, router });
+  const control = new FunctionControl({ registry, bundles, dispatcher, router, deliveries });
   await control.restore();
 
   const gateway = new Gateway(
@@ -91,12 +110,13 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
         control,
         keys,
         dispatcher,
+        deliveries,
         router,
         invocations,
         recorder,
         maxResponseBytes: config.maxBodyBytes,
       }),
-      lambdaApi: lambdaApi({ registry, dispatcher, keys }),
+      lambdaApi: lambdaApi({ registry, dispatcher, deliveries, keys }),
       functions: functionDoor({ router, dispatcher, keys }),
       screenFunctions: screenRoutes(router),
     },
@@ -127,10 +147,12 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
 
   async function close(): Promise<void> {
     const stopped = gateway.close();
-    const drained = dispatcher.close();
+    // Deliveries stop claiming at once; those in flight finish with the dispatcher's drain and are acked.
+    const drained = Promise.all([deliveries.close(), dispatcher.close()]);
     await Promise.race([drained, delay(CLOSE_GRACE_MS)]);
     gateway.closeAll();
     await stopped;
+    queue.close();
     await factory.close();
     await recorder.flush();
     db.close();

@@ -35,6 +35,8 @@ const PlatformSchema = z.object({
   /** When Gust runs as root, each instance runs as its own uid/gid from this one on (a range of 100000). */
   sandboxUid: wholeNumber.pipe(z.number().min(1000).max(4_000_000_000)),
   maxBodyBytes: z.number().int().min(1),
+  /** The most events one function's queue holds; past it, accepting more answers 429. */
+  queueDepth: wholeNumber.pipe(z.number().min(1).max(100_000_000)),
 });
 
 export type PlatformConfig = z.infer<typeof PlatformSchema>;
@@ -63,6 +65,7 @@ export function loadPlatformConfig(flags: UpFlags, env: Env, cwd: string): Platf
     stemCells: env.GUST_STEM_CELLS ?? 2,
     sandboxUid: env.GUST_SANDBOX_UID ?? 200_000,
     maxBodyBytes: 6 * 1024 * 1024,
+    queueDepth: env.GUST_QUEUE_DEPTH ?? 100_000,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -83,6 +86,7 @@ const EXPECTED: Partial<Record<keyof PlatformConfig, string>> = {
   sandboxUid: 'a whole number from 1000 to 4000000000',
   logLevel: 'one of fatal, error, warn, info, debug, trace, silent',
   clusterName: 'a lower-case name of letters, digits and _, starting with a letter',
+  queueDepth: 'a whole number from 1 to 100000000',
 };
 
 /** Where a setting came from: `--port abc` when the flag gave it, else `GUST_PORT=abc`. */
@@ -96,6 +100,7 @@ const SOURCES: Partial<Record<keyof PlatformConfig, { flag?: keyof UpFlags; opti
     logLevel: { env: 'GUST_LOG_LEVEL' },
     stemCells: { env: 'GUST_STEM_CELLS' },
     sandboxUid: { env: 'GUST_SANDBOX_UID' },
+    queueDepth: { env: 'GUST_QUEUE_DEPTH' },
   };
 
 function settingName(field: keyof PlatformConfig, flags: UpFlags, env: Env): string {

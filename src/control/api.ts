@@ -5,7 +5,7 @@
 import type { InvocationStatus, InvocationStore, KeyScope } from '../backends/ports.js';
 import { GustError } from '../errors.js';
 import { authenticate } from '../gateway/auth.js';
-import { type EdgeHandler, type EdgeRequest, errorResponse, json } from '../gateway/http.js';
+import { Answer, type EdgeHandler, type EdgeRequest, errorResponse, json } from '../gateway/http.js';
 import { parseDuration } from '../manifest/duration.js';
 import { compileRoute } from '../manifest/route.js';
 import { PROJECT_NAME } from '../manifest/schema.js';
@@ -79,9 +79,9 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
       'deploy',
       async ({ params, query }) => {
         const force = boolParam(query, 'force');
-        const { project, pending, done } = await control.remove(params.name!, { force });
+        const { project, pending, dropped, done } = await control.remove(params.name!, { force });
         await done;
-        return { removed: params.name, project, force, calls: pending };
+        return { removed: params.name, project, force, calls: pending, droppedEvents: dropped };
       },
     ],
     [
@@ -253,7 +253,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
       const params = hit.params!;
       authorize(key, { scope: hit.r.scope, ...(params.name ? { function: params.name } : {}) });
       const value = await hit.r.handler({ req, params, query: new URLSearchParams(req.query) });
-      return json(200, value);
+      return value instanceof Answer ? json(value.status, value.value, value.headers) : json(200, value);
     } catch (e) {
       return errorResponse(e);
     }

@@ -10,6 +10,7 @@ import type {
   RegistryStore,
   VersionRecord,
 } from '../backends/ports.js';
+import type { Deliveries } from '../dispatch/deliveries.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { GustError } from '../errors.js';
 import type { Router } from '../gateway/router.js';
@@ -21,6 +22,7 @@ export interface ControlDeps {
   readonly bundles: BundleStore;
   readonly dispatcher: Dispatcher;
   readonly router: Router;
+  readonly deliveries: Deliveries;
 }
 
 export interface FunctionSummary {
@@ -157,12 +159,15 @@ export class FunctionControl {
   async remove(
     name: string,
     { force = false } = {},
-  ): Promise<{ project: string | null; pending: number; done: Promise<void> }> {
+  ): Promise<{ project: string | null; pending: number; dropped: number; done: Promise<void> }> {
     const fn = await this.need(name);
     await this.deps.registry.remove(name);
     this.deps.router.delete(name);
     const { pending, done } = this.deps.dispatcher.remove(name, { force });
-    return { project: fn.project, pending, done };
+    // Its queued events go with it: a function deployed later under this name, maybe by another
+    // project, must not receive them.
+    const dropped = await this.deps.deliveries.remove(name);
+    return { project: fn.project, pending, dropped, done };
   }
 
   async list(project?: string): Promise<FunctionSummary[]> {
@@ -203,6 +208,7 @@ export class FunctionControl {
     const bundlePath = await this.deps.bundles.localPath(v.bundleHash);
     this.deps.dispatcher.activate({ spec: v.spec, version: v.version, bundlePath });
     this.deps.router.set(v.spec);
+    this.deps.deliveries.serve(v.spec.name);
   }
 
   private summary(f: FunctionRecord, v: VersionRecord): FunctionSummary {

@@ -7,10 +7,13 @@
  *   too, cancelled past it), and answered as JSON: status, headers, body as text or base64.
  * Either way a failed invocation answers 200 with its record and `error`: the call itself worked.
  */
+
+import { acceptInvocation } from '../dispatch/accept.js';
+import type { Deliveries } from '../dispatch/deliveries.js';
 import type { Dispatcher, DispatchResult } from '../dispatch/dispatcher.js';
-import { eventInvocation, httpInvocation } from '../dispatch/invocation.js';
+import { eventInvocation, httpInvocation, traceIdFrom } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
-import { type EdgeRequest, header } from '../gateway/http.js';
+import { Answer, type EdgeRequest, header } from '../gateway/http.js';
 import { invocationError } from '../gateway/outcome.js';
 import type { Router } from '../gateway/router.js';
 import type { HttpSink, WireResponse } from '../runtime/types.js';
@@ -23,6 +26,7 @@ export type { HttpAnswer };
 export interface InvokeDeps {
   readonly control: FunctionControl;
   readonly dispatcher: Dispatcher;
+  readonly deliveries: Deliveries;
   readonly router: Router;
   /** The most bytes of a response the HTTP form collects: the gateway's own body limit. */
   readonly maxResponseBytes: number;
@@ -31,8 +35,24 @@ export interface InvokeDeps {
 export async function invoke(deps: InvokeDeps, req: EdgeRequest, name: string): Promise<unknown> {
   await deps.control.need(name);
   const body = bodyOf(req, ['data', 'async', 'http'], { optional: true });
-  if (body.async === true)
-    throw new GustError('BAD_REQUEST', 'async invocations are not supported yet by this version of Gust');
+  if (body.async !== undefined && typeof body.async !== 'boolean') {
+    throw new GustError('BAD_REQUEST', 'async must be true or false');
+  }
+  if (body.async === true) {
+    if (body.http !== undefined) {
+      throw new GustError(
+        'BAD_REQUEST',
+        'an HTTP call is answered, so it cannot be async: leave out async or http',
+      );
+    }
+    const id = await acceptInvocation(deps.deliveries, {
+      function: name,
+      trigger: 'invoke',
+      traceId: traceIdFrom(header(req, 'traceparent')),
+      data: body.data ?? null,
+    });
+    return new Answer(202, { invocation: { id, function: name, status: 'queued' } });
+  }
   if (body.http !== undefined) {
     if (body.data !== undefined) {
       throw new GustError(

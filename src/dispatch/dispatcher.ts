@@ -120,6 +120,11 @@ export class Dispatcher {
     return { pending, done: Promise.all(pools.map((p) => p.whenEmpty())).then(() => {}) };
   }
 
+  /** The spec of the version that serves a function now; undefined when it is not deployed. */
+  activeSpec(name: string): FunctionSpec | undefined {
+    return this.functions.get(name)?.active.v.spec;
+  }
+
   instances(name: string): number {
     const fn = this.functions.get(name);
     return fn ? poolsOf(fn).reduce((n, pool) => n + pool.size, 0) : 0;
@@ -177,7 +182,8 @@ export class Dispatcher {
     // One deadline from the call's arrival: a caller that waited for an instance runs for what is
     // left. Queued work waits without one, and gets its whole timeout once it runs.
     const patient = inv.patient === true;
-    const lease = pool.tryAcquire() ?? (await pool.acquire(patient ? undefined : inv.received + v.spec.timeoutMs));
+    const lease =
+      pool.tryAcquire() ?? (await pool.acquire(patient ? undefined : inv.received + v.spec.timeoutMs));
     const deadline = patient ? Date.now() + v.spec.timeoutMs : inv.received + v.spec.timeoutMs;
     const queuedMs = sinceArrival(inv);
     if (lease.type !== 'ok') return this.finish(inv, v, lease, unleased(lease), { queuedMs, durationMs: 0 });

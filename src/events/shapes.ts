@@ -168,9 +168,13 @@ function webhookCloudEvent(d: DeliveredEvent, source: SourceOf<'webhook'>): Clou
     source: `/gust/webhooks${source.path}`,
     type: 'gust.webhook.received',
     time: source.receivedAt,
-    // the payload was parsed when it was JSON; a string is the text of one that was not
-    datacontenttype: typeof source.payload === 'string' ? 'text/plain' : 'application/json',
-    data: source.payload,
+    // the payload was parsed when it was JSON; else it is its text, or its base64 when not UTF-8
+    ...(source.encoding === 'base64'
+      ? { datacontenttype: 'application/octet-stream', data_base64: String(source.payload) }
+      : {
+          datacontenttype: source.encoding === 'json' ? 'application/json' : 'text/plain',
+          data: source.payload,
+        }),
     ...(source.eventName !== null && { webhookevent: source.eventName }),
     ...(source.deliveryId !== null && { webhookdelivery: source.deliveryId }),
     webhookverifier: source.verify,

@@ -44,8 +44,9 @@ export type EventSource =
       readonly eventName: string | null;
       /** The sender's delivery id (GitHub `X-GitHub-Delivery`, Stripe event `id`), if it gave one. */
       readonly deliveryId: string | null;
-      /** The body: parsed JSON when it is JSON, else the text. */
+      /** The body: parsed JSON when it is JSON, else the text (base64 when it is not UTF-8). */
       readonly payload: unknown;
+      readonly encoding: 'json' | 'text' | 'base64';
       readonly receivedAt: string;
     };
 

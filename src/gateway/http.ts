@@ -25,6 +25,15 @@ export interface EdgeResponse {
 
 export type EdgeHandler = (req: EdgeRequest) => Promise<EdgeResponse>;
 
+/** A JSON answer with a status other than 200 (202 Accepted), for handlers that answer plain data. */
+export class Answer {
+  constructor(
+    readonly status: number,
+    readonly value: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {}
+}
+
 export function json(status: number, value: unknown, headers: Record<string, string> = {}): EdgeResponse {
   return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(value) };
 }

@@ -5,8 +5,10 @@
  */
 import type { RegistryStore } from '../backends/ports.js';
 import { authorize, type Keys } from '../control/keys.js';
+import { acceptInvocation } from '../dispatch/accept.js';
+import type { Deliveries } from '../dispatch/deliveries.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
-import { eventInvocation } from '../dispatch/invocation.js';
+import { eventInvocation, traceIdFrom } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
 import { authenticate } from './auth.js';
 import {
@@ -21,6 +23,7 @@ import {
 export interface LambdaApiDeps {
   readonly registry: RegistryStore;
   readonly dispatcher: Dispatcher;
+  readonly deliveries: Deliveries;
   readonly keys: Keys;
 }
 
@@ -36,6 +39,8 @@ function awsError(status: number, type: string, message: string): EdgeResponse {
 }
 
 const AWS_TYPES: Partial<Record<GustError['code'], [number, string]>> = {
+  THROTTLED: [429, 'TooManyRequestsException'],
+  PAYLOAD_TOO_LARGE: [413, 'RequestEntityTooLargeException'],
   UNAUTHORIZED: [403, 'UnrecognizedClientException'],
   FORBIDDEN: [403, 'AccessDeniedException'],
 };
@@ -111,14 +116,7 @@ async function invoke(deps: LambdaApiDeps, req: EdgeRequest, rawName: string): P
   }
   const type = header(req, 'x-amz-invocation-type') ?? 'RequestResponse';
   if (type === 'DryRun') return { status: 204, headers: { 'x-amz-executed-version': String(version) } };
-  if (type === 'Event') {
-    return awsError(
-      400,
-      'InvalidParameterValueException',
-      'Event (async) invocations are not supported yet by this version of Gust',
-    );
-  }
-  if (type !== 'RequestResponse') {
+  if (type !== 'RequestResponse' && type !== 'Event') {
     return awsError(
       400,
       'InvalidParameterValueException',
@@ -144,6 +142,23 @@ async function invoke(deps: LambdaApiDeps, req: EdgeRequest, rawName: string): P
         `the payload nests arrays and objects over ${MAX_JSON_DEPTH} deep`,
       );
     }
+  }
+  if (type === 'Event') {
+    // As on AWS: 202 once the event is queued, with its id; the function runs later, retried on failure.
+    const id = await acceptInvocation(deps.deliveries, {
+      function: name,
+      trigger: 'lambda-api',
+      traceId: traceIdFrom(header(req, 'traceparent')),
+      data: event,
+    });
+    return {
+      status: 202,
+      headers: {
+        'x-amzn-requestid': id,
+        'x-gust-invocation-id': id,
+        'x-amz-executed-version': String(version),
+      },
+    };
   }
   const inv = eventInvocation({
     function: name,

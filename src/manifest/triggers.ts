@@ -9,8 +9,8 @@
  * | topic    | name (required), batch (1 to 100, default 1)                           |
  * | webhook  | path (required), verify (github, stripe, hmac-sha256), secret (a name) |
  */
-import { Cron } from 'croner';
 import { z } from 'zod';
+import { scheduleCron } from '../triggers/schedule/ticks.js';
 import { choice, list, type Refused, strictMap, unique, whole, withDefault } from './fields.js';
 import { absent, got, isMap, showKey, suggest } from './issues.js';
 import { parseRoutePath } from './route.js';
@@ -95,7 +95,8 @@ export function cronProblem(cron: string, timezone: string): string | undefined 
     return `must have 5 fields (minute hour day month weekday), or 6 with seconds first (got ${fields})`;
   }
   try {
-    const next = new Cron(cron, { paused: true, timezone }).nextRun();
+    // the very job the scheduler runs, so that what passes here also fires there
+    const next = scheduleCron(cron, timezone).nextRun();
     return next === null ? 'never fires: no date matches it' : undefined;
   } catch (e) {
     return `is not a cron expression: ${(e as Error).message.replace(/^CronPattern: /, '')}`;

@@ -17,7 +17,7 @@ export interface ScheduleTrigger {
   readonly cron: string;
   /** An IANA time zone; `UTC` by default. */
   readonly timezone: string;
-  /** Ticks missed while Gust was down that run once at start, newest first (0: none). */
+  /** How many of the newest ticks missed while Gust was down run at start, once each (0: none). */
   readonly catchUp: number;
 }
 

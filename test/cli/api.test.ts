@@ -7,7 +7,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { api, type Gust, startGust, WAIT, writeProject } from '../helpers/gust.js';
 import { cleanEnv, gust, jsonError, ROOT } from './helpers.js';
 
@@ -170,10 +170,24 @@ describe('invoke, logs and invocations', () => {
     expect(JSON.parse(stdout)).toMatchObject({ result: { sum: 42 }, invocation: { status: 'ok' } });
   });
 
-  it('invoke --async says plainly that async invocations are not supported yet, exit 1', async () => {
-    const { code, stderr } = await gust(['invoke', 'api', '--async', '--data', '[1]'], { env });
-    expect(code).toBe(1);
-    expect(stderr).toBe('gust: async invocations are not supported yet by this version of Gust\n');
+  it('invoke --async queues the event and says how to find it; the function runs later', async () => {
+    const { code, stdout } = await gust(['invoke', 'api', '--async', '--data', '{"a": 1, "b": 2}'], { env });
+    expect(code).toBe(0);
+    const id = /^accepted (\S+) \(see `gust logs api --invocation \1`\)$/.exec(stdout.trim())?.[1];
+    expect(id).toBeDefined();
+    await vi.waitFor(async () => {
+      const r = await api<{ status: string; trigger: string; logs: string }>(g, 'GET', `/invocations/${id}`);
+      expect(r.body).toMatchObject({ status: 'ok', trigger: 'invoke' });
+      expect(r.body.logs).toContain('hello from api');
+    }, WAIT);
+    const json = await gust(['invoke', 'api', '--async', '--json'], { env });
+    expect(JSON.parse(json.stdout)).toMatchObject({ invocation: { function: 'api', status: 'queued' } });
+  });
+
+  it('invoke --async of an HTTP call is a usage error: an HTTP call is answered', async () => {
+    const { code, stderr } = await gust(['invoke', 'items', '--async', '--path', '/items/1'], { env });
+    expect(code).toBe(2);
+    expect(stderr).toContain('--async');
   });
 
   it('invocations passes --status and --limit and prints a table', async () => {

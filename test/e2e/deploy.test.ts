@@ -79,8 +79,8 @@ describe('a bad manifest', () => {
     ['a bad name', 'functions:\n  Greet_Me:\n    handler: greet.mjs\n', 'functions.Greet_Me'],
     [
       'a trigger not supported yet',
-      'functions:\n  greet:\n    handler: greet.mjs\n    triggers:\n      - schedule: { cron: "* * * * *" }\n',
-      'functions.greet.triggers[0].schedule',
+      'functions:\n  greet:\n    handler: greet.mjs\n    triggers:\n      - stream: { from: mqtt }\n',
+      'functions.greet.triggers[0].stream',
     ],
     [
       'a reserved path',

@@ -1,6 +1,6 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, deployProject, type Gust, records, startGust } from '../helpers/gust.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { api, deployProject, type Gust, records, startGust, WAIT } from '../helpers/gust.js';
 
 let g: Gust;
 let invokeKey: { key: string; accessKeyId: string; secretAccessKey: string };
@@ -55,6 +55,37 @@ describe('the AWS Lambda Invoke API', () => {
     expect(Buffer.from(out.LogResult ?? '', 'base64').toString()).toContain('adding');
     const [record] = await records(g, 'add', 1);
     expect(record!.trigger).toBe('lambda-api');
+  });
+
+  it('queues an Event invocation: 202 with its id, and the function runs after the answer', async () => {
+    const out = await client(invokeKey.accessKeyId, invokeKey.secretAccessKey).send(
+      new InvokeCommand({ FunctionName: 'add', InvocationType: 'Event', Payload: payload({ a: 1, b: 2 }) }),
+    );
+    expect(out.StatusCode).toBe(202);
+    const id = out.$metadata.requestId;
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    await vi.waitFor(async () => {
+      const r = await api<{ status: string; trigger: string; logs: string }>(g, 'GET', `/invocations/${id}`);
+      expect(r.body).toMatchObject({ status: 'ok', trigger: 'lambda-api' });
+    }, WAIT);
+    const raw = await fetch(`${g.url}/2015-03-31/functions/add/invocations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${invokeKey.key}`, 'x-amz-invocation-type': 'Event' },
+      body: '{}',
+    });
+    expect(raw.status).toBe(202);
+    expect(raw.headers.get('x-gust-invocation-id')).toBe(raw.headers.get('x-amzn-requestid'));
+  });
+
+  it('refuses an Event over 256 KB with 413, as AWS does', async () => {
+    const big = { blob: 'x'.repeat(300 * 1024) };
+    const res = await fetch(`${g.url}/2015-03-31/functions/add/invocations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${invokeKey.key}`, 'x-amz-invocation-type': 'Event' },
+      body: JSON.stringify(big),
+    });
+    expect(res.status).toBe(413);
+    expect(res.headers.get('x-amzn-errortype')).toBe('RequestEntityTooLargeException');
   });
 
   it('reports a function error the way Lambda does', async () => {

@@ -65,6 +65,7 @@ const webhook: EventSource = {
   eventName: 'push',
   deliveryId: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
   payload: { ref: 'refs/heads/main' },
+  encoding: 'json',
   receivedAt: '2026-03-01T10:00:01.000Z',
 };
 
@@ -113,13 +114,26 @@ describe('shapeEvent with events: cloudevents', () => {
     expect(sdkValid(shaped)).toBe(true);
   });
 
+  it('gives a webhook payload that is not UTF-8 as data_base64, never as text', () => {
+    const binary: EventSource = {
+      ...(webhook as Extract<EventSource, { kind: 'webhook' }>),
+      payload: Buffer.from([0xff, 0xfe, 0x00]).toString('base64'),
+      encoding: 'base64',
+    };
+    const shaped = shapeEvent([delivered(binary)], ce()) as Record<string, unknown>;
+    expect(shaped.data_base64).toBe('//4A');
+    expect('data' in shaped).toBe(false);
+    expect(shaped.datacontenttype).toBe('application/octet-stream');
+  });
+
   it('gives a webhook without a delivery id the queue message id, and no extension the sender did not give', () => {
     const bare: EventSource = {
-      ...webhook,
+      ...(webhook as Extract<EventSource, { kind: 'webhook' }>),
       verify: 'hmac-sha256',
       eventName: null,
       deliveryId: null,
       payload: 'a=1&b=2',
+      encoding: 'text',
     };
     const d = delivered(bare);
     const shaped = shapeEvent([d], ce()) as Record<string, unknown>;
@@ -276,7 +290,11 @@ describe('shapeEvent with events: aws', () => {
     expect(record.messageAttributes['ce-webhookdelivery']?.stringValue).toBe(
       '72d3162e-cc78-11e3-81ab-4c9367dc0958',
     );
-    const text: EventSource = { ...webhook, payload: 'a=1&b=2' };
+    const text: EventSource = {
+      ...(webhook as Extract<EventSource, { kind: 'webhook' }>),
+      payload: 'a=1&b=2',
+      encoding: 'text',
+    };
     expect((shapeEvent([delivered(text)], aws()) as SqsEvent).Records[0]!.body).toBe('a=1&b=2');
   });
 

@@ -102,9 +102,9 @@ export class SqliteInvocations implements InvocationStore {
   }
 
   async get(id: string): Promise<InvocationRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM invocations WHERE id = ? ORDER BY attempt DESC LIMIT 1').get(id) as
-      | Row
-      | undefined;
+    const row = this.db
+      .prepare('SELECT * FROM invocations WHERE id = ? ORDER BY attempt DESC LIMIT 1')
+      .get(id) as Row | undefined;
     return row && toRecord(row);
   }
 

@@ -17,8 +17,6 @@ export interface SqliteQueueOptions {
   readonly now?: () => number;
 }
 
-
-
 interface Row {
   seq: number;
   id: string;

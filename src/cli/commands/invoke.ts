@@ -58,6 +58,11 @@ export function registerInvokeCommand(program: Command, cli: Cli): void {
       if (flags.path === undefined && (flags.method !== undefined || flags.header.length > 0)) {
         throw usageError('--method and --header go with --path (an HTTP request to one of its routes)');
       }
+      if (flags.path !== undefined && flags.async === true) {
+        throw usageError(
+          '--async goes with events, not with --path: an HTTP call is answered, so it runs now',
+        );
+      }
       if (flags.path !== undefined && !flags.path.startsWith('/')) {
         throw usageError(`--path ${flags.path}: a path starts with /, e.g. --path /price/B-2`);
       }

@@ -1,0 +1,357 @@
+/**
+ * deliveries: queued events to functions, at least once. Every asynchronous source (async
+ * invocations, topics, schedules, webhooks) puts a `QueuedEvent` on its function's durable queue;
+ * a consumer per function claims what its capacity can run (scale.max x concurrency invocations at
+ * once, batches for topic triggers with `batch` > 1), runs each through `dispatcher.invoke` (the
+ * one path to an instance, as patient work: never throttled), then acks. A failure is retried with
+ * exponential backoff and jitter up to `retries.max`, then sent to the dead-letter topic (or
+ * dropped, its record saying why). A poison message never blocks the ones behind it: its retry is
+ * delayed, not in line. What a crash can lose: nothing accepted; it can deliver twice (a delivery
+ * that ran but was not acked runs again after a restart).
+ */
+import type { DurableQueue, EnqueueResult, QueuedMessage } from '../backends/ports.js';
+import type { DeliveredEvent, EventSource, QueuedEvent } from '../events/types.js';
+import { compileInput } from '../manifest/input.js';
+import type { FunctionSpec } from '../manifest/types.js';
+import type { Dispatcher, DispatchResult } from './dispatcher.js';
+
+/** What the dead-letter topic gets: the event, and why it could not be delivered. */
+export interface DeadLetter {
+  readonly function: string;
+  readonly invocationId: string;
+  readonly attempts: number;
+  readonly error: { readonly status: string; readonly message: string };
+  readonly source: EventSource;
+}
+
+export interface DeliveriesDeps {
+  readonly queue: DurableQueue;
+  readonly dispatcher: Pick<Dispatcher, 'invoke'>;
+  /** The active version's spec of a function; undefined once it is removed. */
+  readonly specOf: (name: string) => FunctionSpec | undefined;
+  /** The event the function receives for these deliveries (events/shapes.ts). */
+  readonly shape: (delivered: readonly DeliveredEvent[], spec: FunctionSpec, batch: number) => unknown;
+  /** The messages a successful result says failed (an AWS SQS handler's batchItemFailures), if any. */
+  readonly failed: (
+    result: unknown,
+    delivered: readonly DeliveredEvent[],
+    spec: FunctionSpec,
+  ) => readonly string[] | undefined;
+  /** Publishes a dead letter on a topic. */
+  readonly deadLetter: (topic: string, letter: DeadLetter, traceId: string) => Promise<void>;
+  readonly onError: (e: unknown, what: string) => void;
+  /** How long a claimed message stays leased; in-flight leases are extended every third of it. */
+  readonly leaseMs: number;
+  readonly random?: () => number;
+}
+
+/** The most messages claimed at once, whatever the capacity. */
+const MAX_CLAIM = 1000;
+/** The longest a retry waits, whatever the backoff says. */
+const MAX_BACKOFF_MS = 15 * 60_000;
+/** Non-retriable errors are thrown by name (`import { NonRetriableError } from 'gust'`). */
+const NON_RETRIABLE = 'NonRetriableError';
+
+export const queueOf = (fn: string): string => `fn.${fn}`;
+
+export class Deliveries {
+  private readonly consumers = new Map<string, Consumer>();
+  private readonly stopWatching: () => void;
+  private readonly extender: NodeJS.Timeout;
+  private closing = false;
+
+  constructor(private readonly deps: DeliveriesDeps) {
+    this.stopWatching = deps.queue.watch((queue) => {
+      if (queue.startsWith('fn.')) this.consumers.get(queue.slice(3))?.pump();
+    });
+    this.extender = setInterval(() => this.extendLeases(), Math.max(100, deps.leaseMs / 3));
+    this.extender.unref();
+  }
+
+  /** Durable once it resolves ok (the caller may then answer 202). */
+  submit(events: readonly QueuedEvent[]): Promise<EnqueueResult> {
+    return this.deps.queue.enqueue(
+      events.map((e) => ({ queue: queueOf(e.function), id: e.invocationId, body: JSON.stringify(e) })),
+    );
+  }
+
+  /** Starts (or wakes) the consumer of a function whose version was activated. */
+  serve(name: string): void {
+    if (this.closing) return;
+    let consumer = this.consumers.get(name);
+    if (!consumer) {
+      consumer = new Consumer(name, this.deps);
+      this.consumers.set(name, consumer);
+    }
+    consumer.pump();
+  }
+
+  /** The function is gone: its consumer stops and its waiting events are dropped; how many. */
+  async remove(name: string): Promise<number> {
+    void this.consumers.get(name)?.stop(); // its deliveries in flight finish with the function
+    this.consumers.delete(name);
+    return this.deps.queue.purge(queueOf(name));
+  }
+
+  /** Stops claiming; resolves once the deliveries in flight are acked or nacked. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.stopWatching();
+    clearInterval(this.extender);
+    await Promise.all([...this.consumers.values()].map((c) => c.stop()));
+  }
+
+  private extendLeases(): void {
+    for (const consumer of this.consumers.values()) {
+      for (const handle of consumer.leased()) {
+        this.deps.queue.extend(handle).catch((e: unknown) => this.deps.onError(e, 'extending a lease'));
+      }
+    }
+  }
+}
+
+/** One invocation's worth of claimed messages; `batch`: its topic trigger's batch, 1 for other sources. */
+type Group = {
+  readonly messages: QueuedMessage[];
+  readonly delivered: DeliveredEvent[];
+  readonly batch: number;
+};
+
+class Consumer {
+  private inflight = 0;
+  private pumping = false;
+  private again = false;
+  private stopped = false;
+  private readonly running = new Set<Promise<void>>();
+  private readonly handles = new Set<string>();
+
+  constructor(
+    private readonly name: string,
+    private readonly deps: DeliveriesDeps,
+  ) {}
+
+  leased(): Iterable<string> {
+    return this.handles;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.running]);
+  }
+
+  /** Claims and starts what the function's capacity allows; called again whenever that changes. */
+  pump(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    void this.fill()
+      .catch((e: unknown) => this.deps.onError(e, `delivering events to ${this.name}`))
+      .finally(() => {
+        this.pumping = false;
+        if (this.again) {
+          this.again = false;
+          this.pump();
+        }
+      });
+  }
+
+  private async fill(): Promise<void> {
+    for (;;) {
+      const spec = this.deps.specOf(this.name);
+      if (!spec || this.stopped) return;
+      const room = spec.scale.max * spec.concurrency - this.inflight;
+      if (room <= 0) return;
+      const perInvocation = Math.max(1, ...spec.triggers.map((t) => (t.type === 'topic' ? t.batch : 1)));
+      const claimed = await this.deps.queue.claim(
+        queueOf(this.name),
+        Math.min(MAX_CLAIM, room * perInvocation),
+      );
+      if (claimed.length === 0) return;
+      for (const m of claimed) this.handles.add(m.handle);
+      for (const group of groups(claimed, spec)) this.start(group);
+    }
+  }
+
+  private start(group: Group): void {
+    this.inflight++;
+    const run = this.deliver(group)
+      .catch((e: unknown) => this.deps.onError(e, `delivering events to ${this.name}`))
+      .finally(() => {
+        this.inflight--;
+        for (const m of group.messages) this.handles.delete(m.handle);
+        this.running.delete(run);
+        this.pump();
+      });
+    this.running.add(run);
+  }
+
+  private async deliver(claimed: Group): Promise<void> {
+    let group = claimed;
+    const { queue } = this.deps;
+    const spec = this.deps.specOf(this.name);
+    const unreadable = group.delivered.length < group.messages.length;
+    if (!spec) return; // removed meanwhile: its queue is purged
+    if (unreadable) group = await this.dropUnreadable(group);
+    group = await this.dropInvalid(group, spec);
+    if (group.delivered.length === 0) return;
+    const first = group.delivered[0]!;
+    const result = await this.deps.dispatcher.invoke({
+      id: first.event.invocationId,
+      function: this.name,
+      trigger: first.event.trigger,
+      traceId: first.event.traceId,
+      received: first.enqueuedAt,
+      attempt: first.attempt,
+      patient: true,
+      kind: 'event',
+      event: this.deps.shape(group.delivered, spec, group.batch),
+    });
+    const { outcome } = result;
+    if (outcome.type === 'ok') {
+      const value = outcome.json === undefined ? undefined : (JSON.parse(outcome.json) as unknown);
+      const failed = new Set(this.deps.failed(value, group.delivered, spec) ?? []);
+      const ok = group.messages.filter((m) => !failed.has(m.id));
+      await queue.ack(ok.map((m) => m.handle));
+      const retry = group.messages.filter((m) => failed.has(m.id));
+      if (retry.length > 0) await this.retryOrGiveUp(pick(group, retry), spec, result);
+      return;
+    }
+    if (outcome.type === 'rejected') {
+      await queue.ack(group.messages.map((m) => m.handle)); // the function was removed
+      return;
+    }
+    await this.retryOrGiveUp(group, spec, result);
+  }
+
+  private async retryOrGiveUp(group: Group, spec: FunctionSpec, result: DispatchResult): Promise<void> {
+    const { record, outcome } = result;
+    const error = { status: record.status, message: record.error ?? record.status };
+    const fatal = outcome.type === 'error' && outcome.error.name === NON_RETRIABLE;
+    const random = this.deps.random ?? Math.random;
+    for (let i = 0; i < group.messages.length; i++) {
+      const m = group.messages[i]!;
+      if (fatal || m.attempt > spec.retries.max) {
+        await this.giveUp(pick(group, [m]), spec, error);
+        continue;
+      }
+      // Exponential, with jitter so that a burst of failures does not come back as one burst.
+      const base = Math.min(MAX_BACKOFF_MS, spec.retries.backoffMs * 2 ** (m.attempt - 1));
+      await this.deps.queue.nack(m.handle, Math.round(base * (0.5 + random())));
+    }
+  }
+
+  /** Off the queue for good: to the dead-letter topic when the function names one. */
+  private async giveUp(group: Group, spec: FunctionSpec, error: DeadLetter['error']): Promise<void> {
+    const topic = spec.retries.deadLetter;
+    if (topic !== null) {
+      for (const d of group.delivered) {
+        await this.deps.deadLetter(
+          topic,
+          {
+            function: this.name,
+            invocationId: d.event.invocationId,
+            attempts: d.attempt,
+            error,
+            source: d.event.source,
+          },
+          d.event.traceId,
+        );
+      }
+    }
+    await this.deps.queue.ack(group.messages.map((m) => m.handle));
+  }
+
+  /** A message whose body is not a queued event cannot be delivered, ever: it is dropped, said in the log. */
+  private async dropUnreadable(group: Group): Promise<Group> {
+    const readable = new Set(group.delivered.map((d) => d.messageId));
+    const bad = group.messages.filter((m) => !readable.has(m.id));
+    this.deps.onError(new Error(`${bad.length} unreadable message(s) dropped`), `queue of ${this.name}`);
+    await this.deps.queue.ack(bad.map((m) => m.handle));
+    return pick(
+      group,
+      group.messages.filter((m) => readable.has(m.id)),
+    );
+  }
+
+  /** Events that do not match `input` go to the dead letter at once, never retried: they would fail again. */
+  private async dropInvalid(group: Group, spec: FunctionSpec): Promise<Group> {
+    if (spec.input === null) return group;
+    const compiled = compileInput(spec.input);
+    const keep: QueuedMessage[] = [];
+    for (const m of group.messages) {
+      const d = group.delivered.find((x) => x.messageId === m.id)!;
+      const data = dataOf(d.event.source);
+      const errors = !compiled.ok ? [compiled.error] : data === NO_DATA ? [] : compiled.validate(data);
+      if (errors.length === 0) keep.push(m);
+      else {
+        const message = `the event does not match input: ${errors.join('; ')}`;
+        await this.giveUp(pick(group, [m]), spec, { status: 'rejected', message });
+      }
+    }
+    return keep.length === group.messages.length ? group : pick(group, keep);
+  }
+}
+
+/**
+ * Claimed messages in invocations: consecutive messages of one topic whose trigger has a batch over
+ * 1 go together, up to that batch; any other message goes alone.
+ */
+function groups(claimed: readonly QueuedMessage[], spec: FunctionSpec): Group[] {
+  const batchOf = new Map<string, number>();
+  for (const t of spec.triggers)
+    if (t.type === 'topic') batchOf.set(t.name, Math.max(batchOf.get(t.name) ?? 1, t.batch));
+  const out: Group[] = [];
+  let current: { topic: string; group: Group; size: number } | undefined;
+  for (const m of claimed) {
+    const d = read(m);
+    const topic = d?.event.source.kind === 'topic' ? d.event.source.topic : undefined;
+    const size = topic === undefined ? 1 : (batchOf.get(topic) ?? 1);
+    if (current && d && topic === current.topic && current.group.messages.length < current.size) {
+      current.group.messages.push(m);
+      current.group.delivered.push(d);
+      continue;
+    }
+    const group: Group = { messages: [m], delivered: d ? [d] : [], batch: size };
+    out.push(group);
+    current = topic !== undefined && size > 1 ? { topic, group, size } : undefined;
+  }
+  return out;
+}
+
+function read(m: QueuedMessage): DeliveredEvent | undefined {
+  try {
+    const event = JSON.parse(m.body) as QueuedEvent;
+    if (event?.v !== 1 || typeof event.invocationId !== 'string') return undefined;
+    return { messageId: m.id, attempt: m.attempt, enqueuedAt: m.enqueuedAt, event };
+  } catch {
+    return undefined;
+  }
+}
+
+function pick(group: Group, messages: readonly QueuedMessage[]): Group {
+  const ids = new Set(messages.map((m) => m.id));
+  return {
+    messages: [...messages],
+    delivered: group.delivered.filter((d) => ids.has(d.messageId)),
+    batch: group.batch,
+  };
+}
+
+const NO_DATA = Symbol('no data');
+
+/** What `input` checks is the event's data: an invocation's payload, a message's data, a webhook's payload. */
+function dataOf(source: EventSource): unknown {
+  switch (source.kind) {
+    case 'invoke':
+      return source.data;
+    case 'topic':
+      return source.event.data;
+    case 'webhook':
+      return source.payload;
+    case 'schedule':
+      return NO_DATA;
+  }
+}
