@@ -20,7 +20,9 @@ import { Keys } from './control/keys.js';
 import { Deliveries } from './dispatch/deliveries.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { GustError } from './errors.js';
+import { wrapData } from './events/ingress.js';
 import { failedMessages, shapeEvent } from './events/shapes.js';
+import { eventsDoor } from './gateway/events.js';
 import { functionDoor, screenRoutes } from './gateway/functions.js';
 import { json } from './gateway/http.js';
 import { lambdaApi } from './gateway/lambda-api.js';
@@ -32,6 +34,7 @@ import { MANIFEST_FILES, readManifest } from './manifest/load.js';
 import { projectFromFolder } from './manifest/schema.js';
 import { Recorder } from './observe/records.js';
 import { NodeSandboxFactory } from './runtime/node/factory.js';
+import { Topics } from './services/topics.js';
 
 export interface Platform {
   readonly url: string;
@@ -87,14 +90,16 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     shape: (delivered, spec, batch) =>
       shapeEvent(delivered, { function: spec.name, events: spec.events, batch }),
     failed: (result, delivered, spec) => failedMessages(result, delivered, spec.events),
-    deadLetter: async (topic, letter) => {
-      log.warn({ topic, letter }, 'dead letter: topics are not wired yet, so it is only logged');
+    // `topics` is made just below: dead letters are published long after both exist
+    deadLetter: async (topic, letter, traceId) => {
+      await topics.publish(topic, [wrapData(topic, letter)], traceId);
     },
     leaseMs: QUEUE_LEASE_MS,
     onError: (e, what) => log.error({ err: e }, what),
   });
+  const topics = await Topics.open(registry, deliveries);
   const router = new Router();
-  const control = new FunctionControl({ registry, bundles, dispatcher, router, deliveries });
+  const control = new FunctionControl({ registry, bundles, dispatcher, router, deliveries, topics });
   await control.restore();
 
   const gateway = new Gateway(
@@ -111,12 +116,14 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
         keys,
         dispatcher,
         deliveries,
+        topics,
         router,
         invocations,
         recorder,
         maxResponseBytes: config.maxBodyBytes,
       }),
       lambdaApi: lambdaApi({ registry, dispatcher, deliveries, keys }),
+      events: eventsDoor({ keys, topics }),
       functions: functionDoor({ router, dispatcher, keys }),
       screenFunctions: screenRoutes(router),
     },

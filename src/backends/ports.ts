@@ -65,6 +65,10 @@ export interface RegistryStore {
   activate(name: string, version: number): Promise<boolean>;
   /** Removes the function and its versions (its name keeps its last version number); false if there was none. */
   remove(name: string): Promise<boolean>;
+  /** Every declared topic, with the projects that declare it. */
+  listTopics(): Promise<{ readonly name: string; readonly projects: readonly string[] }[]>;
+  /** The topics a project declares, replacing what it declared before. */
+  declareTopics(project: string, names: readonly string[]): Promise<void>;
 }
 
 export type KeyScope = 'admin' | 'deploy' | 'invoke' | 'storage';

@@ -20,6 +20,13 @@ const REQUIRE_BANNER =
   'const require = __gustCreateRequire(import.meta.url);';
 
 /**
+ * What `import { NonRetriableError } from 'gust'` gives a bundled handler: the platform tells a
+ * non-retriable failure by the error's name, so the class need not be the platform's own.
+ */
+const GUST_RUNTIME_EXPORTS =
+  "export class NonRetriableError extends Error { constructor(message, options) { super(message, options); this.name = 'NonRetriableError'; } }";
+
+/**
  * `gust` is a types-only package for handlers (`import type { Context } from 'gust'`). An import
  * that survives type erasure (`import { type Context }` under verbatimModuleSyntax) must not pull
  * the platform into the bundle, so it resolves to an empty module.
@@ -29,7 +36,7 @@ const gustTypesOnly: Plugin = {
   setup(b) {
     b.onResolve({ filter: /^gust$/ }, () => ({ path: 'gust', namespace: 'gust-types-only' }));
     b.onLoad({ filter: /.*/, namespace: 'gust-types-only' }, () => ({
-      contents: 'export {};',
+      contents: GUST_RUNTIME_EXPORTS,
       loader: 'js',
     }));
   },

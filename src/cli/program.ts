@@ -6,6 +6,7 @@ import { registerInvokeCommand } from './commands/invoke.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerLoginCommand } from './commands/login.js';
 import { registerLogCommands } from './commands/logs.js';
+import { registerPublishCommand } from './commands/publish.js';
 import { registerUnsupportedCommands } from './commands/unsupported.js';
 import { registerUpCommand } from './commands/up.js';
 import type { Cli } from './context.js';
@@ -29,6 +30,7 @@ export function createProgram(cli: Cli, version: string): Command {
     registerInvokeCommand,
     registerFunctionCommands,
     registerLogCommands,
+    registerPublishCommand,
     registerKeyCommands,
     registerLoginCommand,
     registerUnsupportedCommands,

@@ -3,18 +3,22 @@
  * the handler gets the parsed request and answers plain data.
  */
 import type { InvocationStatus, InvocationStore, KeyScope } from '../backends/ports.js';
+import { traceIdFrom } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
+import { checkEventSize, wrapData } from '../events/ingress.js';
 import { authenticate } from '../gateway/auth.js';
-import { Answer, type EdgeHandler, type EdgeRequest, errorResponse, json } from '../gateway/http.js';
+import { Answer, type EdgeHandler, type EdgeRequest, errorResponse, header, json } from '../gateway/http.js';
 import { parseDuration } from '../manifest/duration.js';
 import { compileRoute } from '../manifest/route.js';
 import { PROJECT_NAME } from '../manifest/schema.js';
 import type { Recorder } from '../observe/records.js';
+import type { Topics } from '../services/topics.js';
 import { bodyOf } from './body.js';
 import { type InvokeDeps, invoke } from './invoke.js';
 import { authorize, EXPIRY_RULE, type Keys, keyInfo, parseExpiry, SCOPES } from './keys.js';
 
 export interface ControlApiDeps extends InvokeDeps {
+  readonly topics: Topics;
   readonly keys: Keys;
   readonly invocations: InvocationStore;
   readonly recorder: Recorder;
@@ -183,6 +187,21 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
         // As for records: the logs of a removed function stay readable.
         if (entries.length === 0 && after === undefined) await control.need(name);
         return { logs: entries, cursor };
+      },
+    ],
+    ['GET', '/topics', 'deploy', async () => ({ topics: deps.topics.list() })],
+    [
+      'POST',
+      '/topics/:topic/publish',
+      'invoke',
+      async ({ req, params }) => {
+        const body = bodyOf(req, ['data'], { optional: true });
+        const topic = params.topic!;
+        const event = wrapData(topic, body.data ?? null);
+        const size = checkEventSize(event);
+        if (!size.ok) throw new GustError('PAYLOAD_TOO_LARGE', size.message);
+        const published = await deps.topics.publish(topic, [event], traceIdFrom(header(req, 'traceparent')));
+        return new Answer(202, { topic, id: event.id, subscribers: published.subscribers });
       },
     ],
     [

@@ -16,6 +16,8 @@ import { GustError } from '../errors.js';
 import type { Router } from '../gateway/router.js';
 import { parseManifest, routeClaims, routeConflicts, validateManifest } from '../manifest/load.js';
 import type { FunctionSpec, Manifest } from '../manifest/types.js';
+import type { Topics } from '../services/topics.js';
+import { missingReferences } from './references.js';
 
 export interface ControlDeps {
   readonly registry: RegistryStore;
@@ -23,6 +25,7 @@ export interface ControlDeps {
   readonly dispatcher: Dispatcher;
   readonly router: Router;
   readonly deliveries: Deliveries;
+  readonly topics: Topics;
 }
 
 export interface FunctionSummary {
@@ -107,6 +110,17 @@ export class FunctionControl {
       );
     }
     const project = result.manifest.project ?? options.project ?? DEFAULT_PROJECT;
+    const missing = missingReferences(result.manifest, {
+      topics: this.deps.topics.namesWith(project, result.manifest.topics),
+      secret: () => false,
+    });
+    if (missing.length > 0) {
+      throw new GustError(
+        'MANIFEST_INVALID',
+        'gust.yaml names what does not exist here; nothing was deployed',
+        missing,
+      );
+    }
     const bundles = readBundles(bundlesInput, functions);
     const names = new Set(functions.map((f) => f.name));
     const leftOver = (await this.deps.registry.listFunctions(project))
@@ -122,6 +136,7 @@ export class FunctionControl {
     }
     const deployed = await this.deps.registry.deploy({ project, adopt: options.adopt === true, changes });
     if (!deployed.ok) throw ownedElsewhere(project, deployed.owned);
+    await this.deps.topics.declare(project, result.manifest.topics);
     for (const d of deployed.functions.filter((x) => x.changed)) {
       const v = await this.deps.registry.getVersion(d.name, d.version);
       if (v) await this.serve(v);
@@ -163,6 +178,7 @@ export class FunctionControl {
     const fn = await this.need(name);
     await this.deps.registry.remove(name);
     this.deps.router.delete(name);
+    this.deps.topics.forget(name);
     const { pending, done } = this.deps.dispatcher.remove(name, { force });
     // Its queued events go with it: a function deployed later under this name, maybe by another
     // project, must not receive them.
@@ -208,6 +224,7 @@ export class FunctionControl {
     const bundlePath = await this.deps.bundles.localPath(v.bundleHash);
     this.deps.dispatcher.activate({ spec: v.spec, version: v.version, bundlePath });
     this.deps.router.set(v.spec);
+    this.deps.topics.serve(v.spec);
     this.deps.deliveries.serve(v.spec.name);
   }
 
@@ -284,15 +301,15 @@ function ownedElsewhere(project: string, owned: readonly { name: string; project
  */
 function notWiredYet(manifest: Manifest): string[] {
   const NOT_YET = 'not supported yet by this version of Gust';
-  const errors: string[] = manifest.topics.length > 0 ? [`topics: ${NOT_YET}`] : [];
+  const errors: string[] = [];
   for (const fn of manifest.functions) {
     const at = `functions.${fn.name}`;
     if (fn.secrets.length > 0) errors.push(`${at}.secrets: ${NOT_YET}`);
     if (fn.permissions.length > 0) errors.push(`${at}.permissions: ${NOT_YET}`);
-    if (fn.input !== null) errors.push(`${at}.input: ${NOT_YET}`);
-    if (fn.retries.deadLetter !== null) errors.push(`${at}.retries: ${NOT_YET}`);
     fn.triggers.forEach((t, i) => {
-      if (t.type !== 'http') errors.push(`${at}.triggers[${i}].${t.type}: ${t.type} triggers are ${NOT_YET}`);
+      if (t.type === 'schedule' || t.type === 'webhook') {
+        errors.push(`${at}.triggers[${i}].${t.type}: ${t.type} triggers are ${NOT_YET}`);
+      }
     });
   }
   return errors;

@@ -16,6 +16,8 @@ export interface GatewayDoors {
   readonly health: () => EdgeResponse;
   readonly controlApi: EdgeHandler;
   readonly lambdaApi: EdgeHandler;
+  /** CloudEvents ingress into topics. */
+  readonly events: EdgeHandler;
   /** Function routes write to the socket themselves: their answers may stream. */
   readonly functions: (req: EdgeRequest, res: ServerResponse) => Promise<void>;
   /** The answer to a function request no route takes, given before its body is read. */
@@ -95,7 +97,11 @@ export class Gateway {
     }
     if (pathname === '/_gust/healthz') return write(res, this.doors.health());
     if (this.closing) return write(res, errorResponse(new GustError('UNAVAILABLE', 'Gust is shutting down')));
-    if (pathname.startsWith('/_gust/') && !pathname.startsWith('/_gust/api/')) {
+    if (
+      pathname.startsWith('/_gust/') &&
+      !pathname.startsWith('/_gust/api/') &&
+      !pathname.startsWith('/_gust/events/')
+    ) {
       return write(
         res,
         json(404, { error: { code: 'NOT_FOUND', message: `no such Gust endpoint: ${pathname}` } }),
@@ -130,12 +136,13 @@ export class Gateway {
       sourceIp: req.socket.remoteAddress ?? '',
     };
     if (pathname.startsWith('/_gust/api/')) return write(res, await this.doors.controlApi(edge));
+    if (pathname.startsWith('/_gust/events/')) return write(res, await this.doors.events(edge));
     if (pathname.startsWith('/2015-03-31/')) return write(res, await this.doors.lambdaApi(edge));
     return this.doors.functions(edge, res);
   }
 
   private screen(method: string, pathname: string, req: IncomingMessage): EdgeResponse | undefined {
-    if (pathname.startsWith('/_gust/api/')) {
+    if (pathname.startsWith('/_gust/api/') || pathname.startsWith('/_gust/events/')) {
       return req.headers.authorization === undefined
         ? errorResponse(new GustError('UNAUTHORIZED', KEY_NEEDED))
         : undefined;

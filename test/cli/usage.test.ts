@@ -147,7 +147,6 @@ describe('failures', () => {
   it.each([
     ['dev'],
     ['replay', 'inv_1'],
-    ['publish', 'orders', '--data', '{}'],
     ['usage'],
     ['secrets', 'ls'],
     ['kv', 'get', 'ns', 'k'],

@@ -124,6 +124,14 @@ DROP TABLE invocations;
 ALTER TABLE invocations_v5 RENAME TO invocations;
 CREATE INDEX invocations_by_function ON invocations (function, seq);
 `,
+  // 6: topics, declared by projects (shared by name: a topic exists while a project declares it)
+  `
+CREATE TABLE topics (
+  project TEXT NOT NULL,
+  name TEXT NOT NULL,
+  PRIMARY KEY (project, name)
+);
+`,
 ];
 
 export function openDatabase(file: string): Db {

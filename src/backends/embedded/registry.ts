@@ -162,6 +162,24 @@ export class SqliteRegistry implements RegistryStore, KeyStore, SecretStore {
     return run();
   }
 
+  async listTopics(): Promise<{ name: string; projects: string[] }[]> {
+    const rows = this.db.prepare('SELECT name, project FROM topics ORDER BY name, project').all() as {
+      name: string;
+      project: string;
+    }[];
+    const byName = new Map<string, string[]>();
+    for (const r of rows) byName.set(r.name, [...(byName.get(r.name) ?? []), r.project]);
+    return [...byName].map(([name, projects]) => ({ name, projects }));
+  }
+
+  async declareTopics(project: string, names: readonly string[]): Promise<void> {
+    const insert = this.db.prepare('INSERT OR IGNORE INTO topics (project, name) VALUES (?, ?)');
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM topics WHERE project = ?').run(project);
+      for (const name of names) insert.run(project, name);
+    })();
+  }
+
   async putKey(key: KeyRecord): Promise<void> {
     this.db
       .prepare(

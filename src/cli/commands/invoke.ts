@@ -5,15 +5,13 @@
  * an answer (exit 0, as curl does); a function that threw, crashed or timed out is a failure (exit 1).
  */
 
-import { readFile } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
-import path from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ErrorCode } from '../../errors.js';
 import { HTTP_METHODS } from '../../manifest/schema.js';
 import type { InvokeAnswer } from '../api.js';
-import { readStdin } from '../ask.js';
 import type { Cli } from '../context.js';
+import { type Data, readData } from '../data.js';
 import { CliError, usageError } from '../fail.js';
 import { emit, formatMs, oneLine } from '../output.js';
 
@@ -27,10 +25,6 @@ interface InvokeFlags {
 }
 
 /** The --data text, and its JSON value. */
-interface Data {
-  readonly text: string;
-  readonly value: unknown;
-}
 
 export function registerInvokeCommand(program: Command, cli: Cli): void {
   program
@@ -108,33 +102,6 @@ function requestBody(flags: InvokeFlags, data: Data | undefined): Record<string,
     ...(data === undefined ? {} : { body: data.text }),
   };
   return { http, ...(flags.async ? { async: true } : {}) };
-}
-
-/** `--data '{"a":1}'`, `--data @event.json` or `--data -`; in any case JSON (a usage error if not). */
-async function readData(cli: Cli, arg: string): Promise<Data> {
-  let text = arg;
-  let source = 'value';
-  if (arg === '-') {
-    if (cli.stdin.isTTY === true) cli.note('reading the data from standard input (end it with Ctrl-D)…');
-    text = (await readStdin(cli)).toString('utf8');
-    source = '- (standard input)';
-  } else if (arg.startsWith('@')) {
-    const file = arg.slice(1);
-    source = arg;
-    try {
-      text = await readFile(path.resolve(cli.cwd, file), 'utf8');
-    } catch (e) {
-      const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
-      throw usageError(`--data ${arg}: cannot read ${file}: ${reason}`);
-    }
-  }
-  try {
-    return { text, value: JSON.parse(text) as unknown };
-  } catch (e) {
-    throw usageError(
-      `--data ${source} is not valid JSON: ${(e as Error).message} (a string needs quotes: --data '"text"')`,
-    );
-  }
 }
 
 function parseMethod(value: string): string {

@@ -6,7 +6,6 @@ import { CliError } from '../fail.js';
 const LATER: readonly (readonly [name: string, usage: string, description: string])[] = [
   ['dev', '[dir]', 'up + watch sources, redeploy on save'],
   ['replay', '<invocation-id>', 'run a recorded invocation again with its exact event'],
-  ['publish', '<topic>', 'publish a message to a topic'],
   ['usage', '', 'metered usage (GB-seconds) by function'],
   ['secrets', '<set|ls|rm> [name]', 'manage secrets'],
   ['kv', '<get|put|delete|list> <ns> [key] [value]', 'read and write KV namespaces'],

@@ -1,0 +1,45 @@
+/**
+ * references: what a manifest names that must exist on the platform, checked at deploy with every
+ * error by key path, so that a function never starts to find its topic or secret missing.
+ * - topics of `topic` triggers, of `retries.deadLetter` and of `topic:NAME:publish` permissions:
+ *   declared by this manifest's `topics:` or by another project's;
+ * - secrets of `secrets:` and of webhook triggers: set with `gust secrets set`.
+ */
+import type { Manifest } from '../manifest/types.js';
+
+export interface Known {
+  /** Topics that exist once this deploy is made. */
+  readonly topics: ReadonlySet<string>;
+  readonly secret: (name: string) => boolean;
+}
+
+export function missingReferences(manifest: Manifest, known: Known): string[] {
+  const errors: string[] = [];
+  const topic = (where: string, name: string) => {
+    if (!known.topics.has(name)) {
+      errors.push(
+        `${where}: no topic ${name}: declare it under topics (in this gust.yaml, or in another project's)`,
+      );
+    }
+  };
+  const secret = (where: string, name: string) => {
+    if (!known.secret(name))
+      errors.push(`${where}: no secret ${name}: set it first with gust secrets set ${name}`);
+  };
+  for (const fn of manifest.functions) {
+    const at = `functions.${fn.name}`;
+    fn.secrets.forEach((name, i) => {
+      secret(`${at}.secrets[${i}]`, name);
+    });
+    fn.permissions.forEach((p, i) => {
+      const m = /^topic:(.+):publish$/.exec(p);
+      if (m) topic(`${at}.permissions[${i}]`, m[1]!);
+    });
+    if (fn.retries.deadLetter !== null) topic(`${at}.retries.deadLetter`, fn.retries.deadLetter);
+    fn.triggers.forEach((t, i) => {
+      if (t.type === 'topic') topic(`${at}.triggers[${i}].topic.name`, t.name);
+      if (t.type === 'webhook') secret(`${at}.triggers[${i}].webhook.secret`, t.secret);
+    });
+  }
+  return errors;
+}

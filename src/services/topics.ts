@@ -1,0 +1,123 @@
+/**
+ * services/topics: publish/subscribe by name. A topic exists while some project declares it in
+ * gust.yaml (`topics:`); topics are shared across projects, which is how functions of different
+ * projects talk. Its subscribers are the functions whose active version has a `topic` trigger on it.
+ * Publishing puts one queued event per subscriber on that function's durable queue, all in one
+ * step: every subscriber gets the message, or (a full queue) none does and the publisher hears 429.
+ * A topic nobody subscribes to takes the message and drops it, as SNS does.
+ */
+import type { RegistryStore } from '../backends/ports.js';
+import type { Deliveries } from '../dispatch/deliveries.js';
+import { newInvocationId } from '../dispatch/invocation.js';
+import { GustError } from '../errors.js';
+import type { CloudEventJson, QueuedEvent } from '../events/types.js';
+import type { FunctionSpec } from '../manifest/types.js';
+
+export interface TopicInfo {
+  readonly name: string;
+  readonly projects: readonly string[];
+  readonly subscribers: readonly string[];
+}
+
+export interface Published {
+  /** The ids of the published events, in order. */
+  readonly ids: readonly string[];
+  /** How many functions each event went to. */
+  readonly subscribers: number;
+}
+
+export class Topics {
+  /** Topic -> the projects that declare it. */
+  private declared = new Map<string, readonly string[]>();
+  /** Topic -> subscribing function -> nothing more yet (a set kept as a map for order). */
+  private readonly subscriptions = new Map<string, Set<string>>();
+
+  private constructor(
+    private readonly registry: RegistryStore,
+    private readonly deliveries: Deliveries,
+  ) {}
+
+  static async open(registry: RegistryStore, deliveries: Deliveries): Promise<Topics> {
+    const topics = new Topics(registry, deliveries);
+    await topics.reload();
+    return topics;
+  }
+
+  /** The topics `project` declares from now on (a deploy's `topics:`). */
+  async declare(project: string, names: readonly string[]): Promise<void> {
+    await this.registry.declareTopics(project, names);
+    await this.reload();
+  }
+
+  /** The topics that would exist were `project` to declare `names`: to check a deploy before it is made. */
+  namesWith(project: string, names: readonly string[]): Set<string> {
+    const known = new Set(names);
+    for (const [name, projects] of this.declared) if (projects.some((p) => p !== project)) known.add(name);
+    return known;
+  }
+
+  isDeclared(name: string): boolean {
+    return this.declared.has(name);
+  }
+
+  /** Follows a function's active version: its topic triggers are its subscriptions. */
+  serve(spec: FunctionSpec): void {
+    this.forget(spec.name);
+    for (const t of spec.triggers) {
+      if (t.type !== 'topic') continue;
+      const subs = this.subscriptions.get(t.name) ?? new Set<string>();
+      subs.add(spec.name);
+      this.subscriptions.set(t.name, subs);
+    }
+  }
+
+  forget(fn: string): void {
+    for (const subs of this.subscriptions.values()) subs.delete(fn);
+  }
+
+  list(): TopicInfo[] {
+    return [...this.declared].map(([name, projects]) => ({
+      name,
+      projects,
+      subscribers: [...(this.subscriptions.get(name) ?? [])].sort(),
+    }));
+  }
+
+  /** Durable for every subscriber once it resolves. */
+  async publish(topic: string, events: readonly CloudEventJson[], traceId: string): Promise<Published> {
+    if (!this.declared.has(topic)) {
+      throw new GustError(
+        'NOT_FOUND',
+        `no topic ${topic}: declare it under topics in a gust.yaml (gust ls shows the functions; GET /_gust/api/v1/topics the topics)`,
+      );
+    }
+    const subscribers = [...(this.subscriptions.get(topic) ?? [])];
+    const queued: QueuedEvent[] = [];
+    for (const event of events) {
+      for (const fn of subscribers) {
+        queued.push({
+          v: 1,
+          function: fn,
+          trigger: 'topic',
+          invocationId: newInvocationId(),
+          traceId,
+          source: { kind: 'topic', topic, event },
+        });
+      }
+    }
+    if (queued.length > 0) {
+      const accepted = await this.deliveries.submit(queued);
+      if (!accepted.ok) {
+        throw new GustError(
+          'THROTTLED',
+          `topic ${topic}: the queue of subscriber ${accepted.full.replace(/^fn\./, '')} is full (${accepted.depth} events waiting); nothing was published: retry later`,
+        );
+      }
+    }
+    return { ids: events.map((e) => e.id), subscribers: subscribers.length };
+  }
+
+  private async reload(): Promise<void> {
+    this.declared = new Map((await this.registry.listTopics()).map((t) => [t.name, t.projects]));
+  }
+}
