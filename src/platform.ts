@@ -95,6 +95,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       await topics.publish(topic, [wrapData(topic, letter)], traceId);
     },
     leaseMs: QUEUE_LEASE_MS,
+    recorded: () => recorder.written(),
     onError: (e, what) => log.error({ err: e }, what),
   });
   const topics = await Topics.open(registry, deliveries);

@@ -16,6 +16,7 @@ import { GustError } from '../errors.js';
 import { Answer, type EdgeRequest, header } from '../gateway/http.js';
 import { invocationError } from '../gateway/outcome.js';
 import type { Router } from '../gateway/router.js';
+import { inputErrors } from '../manifest/input.js';
 import type { HttpSink, WireResponse } from '../runtime/types.js';
 import { bodyOf } from './body.js';
 import type { FunctionControl } from './functions.js';
@@ -61,6 +62,14 @@ export async function invoke(deps: InvokeDeps, req: EdgeRequest, name: string): 
       );
     }
     return invokeHttp(deps, req, name, readHttpCall(body.http));
+  }
+  const invalid = inputErrors(deps.dispatcher.activeSpec(name)?.input, body.data ?? null);
+  if (invalid.length > 0) {
+    throw new GustError(
+      'BAD_REQUEST',
+      `the event does not match the input schema of ${name}; nothing ran`,
+      invalid,
+    );
   }
   const result = await deps.dispatcher.invoke(
     eventInvocation({

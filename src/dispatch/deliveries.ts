@@ -40,6 +40,8 @@ export interface DeliveriesDeps {
   /** Publishes a dead letter on a topic. */
   readonly deadLetter: (topic: string, letter: DeadLetter, traceId: string) => Promise<void>;
   readonly onError: (e: unknown, what: string) => void;
+  /** Resolves once the records made so far are written: a delivery is acked only after its record. */
+  readonly recorded: () => Promise<void>;
   /** How long a claimed message stays leased; in-flight leases are extended every third of it. */
   readonly leaseMs: number;
   readonly random?: () => number;
@@ -203,12 +205,14 @@ class Consumer {
       function: this.name,
       trigger: first.event.trigger,
       traceId: first.event.traceId,
-      received: first.enqueuedAt,
+      // A first attempt waited from its acceptance; a retry from the end of its backoff.
+      received: first.attempt === 1 ? first.enqueuedAt : Date.now(),
       attempt: first.attempt,
       patient: true,
       kind: 'event',
       event: this.deps.shape(group.delivered, spec, group.batch),
     });
+    await this.deps.recorded();
     const { outcome } = result;
     if (outcome.type === 'ok') {
       const value = outcome.json === undefined ? undefined : (JSON.parse(outcome.json) as unknown);

@@ -10,6 +10,7 @@ import type { Deliveries } from '../dispatch/deliveries.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { eventInvocation, traceIdFrom } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
+import { inputErrors } from '../manifest/input.js';
 import { authenticate } from './auth.js';
 import {
   type EdgeHandler,
@@ -142,6 +143,18 @@ async function invoke(deps: LambdaApiDeps, req: EdgeRequest, rawName: string): P
         `the payload nests arrays and objects over ${MAX_JSON_DEPTH} deep`,
       );
     }
+  }
+  const spec =
+    version === fn.activeVersion
+      ? deps.dispatcher.activeSpec(name)
+      : (await deps.registry.getVersion(name, version))?.spec;
+  const invalid = inputErrors(spec?.input, event);
+  if (invalid.length > 0) {
+    return awsError(
+      400,
+      'InvalidRequestContentException',
+      `the payload does not match the input schema: ${invalid.join('; ')}`,
+    );
   }
   if (type === 'Event') {
     // As on AWS: 202 once the event is queued, with its id; the function runs later, retried on failure.

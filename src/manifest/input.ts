@@ -56,3 +56,13 @@ function describeErrors(errors: readonly ErrorObject[]): string[] {
   if (errors.length > MAX_ERRORS_SHOWN) lines.push(`… and ${errors.length - MAX_ERRORS_SHOWN} more`);
   return lines;
 }
+
+/** Why `data` does not match a function's `input` (empty when it does, or when there is none). */
+export function inputErrors(
+  input: Readonly<Record<string, unknown>> | null | undefined,
+  data: unknown,
+): string[] {
+  if (input === null || input === undefined) return [];
+  const compiled = compileInput(input);
+  return compiled.ok ? compiled.validate(data) : [compiled.error];
+}

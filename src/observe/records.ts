@@ -23,6 +23,8 @@ export class Recorder {
   private buffer: InvocationRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
+  /** Callers of `written` waiting for the buffer as it is now to be written. */
+  private waiters: (() => void)[] = [];
 
   constructor(
     private readonly store: InvocationStore,
@@ -35,23 +37,40 @@ export class Recorder {
     else this.timer ??= setTimeout(() => void this.flush(), FLUSH_EVERY_MS);
   }
 
+  /**
+   * Resolves once every record made so far has been written (by the next flush, within 50 ms; not
+   * one flush per caller): a queued event is acked only then, so a crash cannot lose the record of
+   * a delivery that will not run again.
+   */
+  written(): Promise<void> {
+    if (this.buffer.length === 0) return this.writing;
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     const batch = this.buffer;
     this.buffer = [];
+    const waiters = this.waiters;
+    this.waiters = [];
     this.writing = this.writing.then(async () => {
-      if (batch.length === 0) return;
-      try {
-        await this.store.add(batch);
-      } catch (e) {
-        this.onError(e);
-        // Kept for the next flush (a full disk, a busy database), within a bound: billing needs them.
-        const keep = batch.slice(-Math.max(0, MAX_PENDING - this.buffer.length));
-        this.buffer = [...keep, ...this.buffer];
-        this.timer ??= setTimeout(() => void this.flush(), RETRY_AFTER_MS);
-      }
+      await this.write(batch);
+      for (const resolve of waiters) resolve();
     });
     return this.writing;
+  }
+
+  private async write(batch: InvocationRecord[]): Promise<void> {
+    if (batch.length === 0) return;
+    try {
+      await this.store.add(batch);
+    } catch (e) {
+      this.onError(e);
+      // Kept for the next flush (a full disk, a busy database), within a bound: billing needs them.
+      const keep = batch.slice(-Math.max(0, MAX_PENDING - this.buffer.length));
+      this.buffer = [...keep, ...this.buffer];
+      this.timer ??= setTimeout(() => void this.flush(), RETRY_AFTER_MS);
+    }
   }
 }
