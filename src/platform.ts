@@ -34,6 +34,7 @@ import { MANIFEST_FILES, readManifest } from './manifest/load.js';
 import { projectFromFolder } from './manifest/schema.js';
 import { Recorder } from './observe/records.js';
 import { NodeSandboxFactory } from './runtime/node/factory.js';
+import { Secrets } from './services/secrets.js';
 import { Topics } from './services/topics.js';
 
 export interface Platform {
@@ -61,7 +62,9 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
   const registry = new SqliteRegistry(db);
   const invocations = new SqliteInvocations(db);
   const bundles = new FileBundles(path.join(dataDir, 'bundles'));
-  const keys = new Keys(registry, await secretFile(path.join(dataDir, 'master.key')));
+  const master = await secretFile(path.join(dataDir, 'master.key'));
+  const keys = new Keys(registry, master);
+  const secrets = await Secrets.open(registry, master);
   const adminKeyPath = path.join(dataDir, 'admin.key');
   await ensureAdminKey(keys, adminKeyPath);
 
@@ -77,6 +80,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     factory,
     recorder,
     queuePerFunction: WAIT_QUEUE_PER_FUNCTION,
+    secretEnv: (names) => secrets.env(names),
     loadVersion: async (name, version) => {
       const v = await registry.getVersion(name, version);
       return v && { spec: v.spec, version: v.version, bundlePath: await bundles.localPath(v.bundleHash) };
@@ -100,7 +104,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
   });
   const topics = await Topics.open(registry, deliveries);
   const router = new Router();
-  const control = new FunctionControl({ registry, bundles, dispatcher, router, deliveries, topics });
+  const control = new FunctionControl({ registry, bundles, dispatcher, router, deliveries, topics, secrets });
   await control.restore();
 
   const gateway = new Gateway(
@@ -118,6 +122,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
         dispatcher,
         deliveries,
         topics,
+        secrets,
         router,
         invocations,
         recorder,

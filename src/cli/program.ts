@@ -7,6 +7,7 @@ import { registerKeyCommands } from './commands/keys.js';
 import { registerLoginCommand } from './commands/login.js';
 import { registerLogCommands } from './commands/logs.js';
 import { registerPublishCommand } from './commands/publish.js';
+import { registerSecretCommands } from './commands/secrets.js';
 import { registerUnsupportedCommands } from './commands/unsupported.js';
 import { registerUpCommand } from './commands/up.js';
 import type { Cli } from './context.js';
@@ -31,6 +32,7 @@ export function createProgram(cli: Cli, version: string): Command {
     registerFunctionCommands,
     registerLogCommands,
     registerPublishCommand,
+    registerSecretCommands,
     registerKeyCommands,
     registerLoginCommand,
     registerUnsupportedCommands,

@@ -12,6 +12,7 @@ import { parseDuration } from '../manifest/duration.js';
 import { compileRoute } from '../manifest/route.js';
 import { PROJECT_NAME } from '../manifest/schema.js';
 import type { Recorder } from '../observe/records.js';
+import type { Secrets } from '../services/secrets.js';
 import type { Topics } from '../services/topics.js';
 import { bodyOf } from './body.js';
 import { type InvokeDeps, invoke } from './invoke.js';
@@ -19,6 +20,7 @@ import { authorize, EXPIRY_RULE, type Keys, keyInfo, parseExpiry, SCOPES } from 
 
 export interface ControlApiDeps extends InvokeDeps {
   readonly topics: Topics;
+  readonly secrets: Secrets;
   readonly keys: Keys;
   readonly invocations: InvocationStore;
   readonly recorder: Recorder;
@@ -190,6 +192,48 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
       },
     ],
     ['GET', '/topics', 'deploy', async () => ({ topics: deps.topics.list() })],
+    [
+      'GET',
+      '/secrets',
+      'admin',
+      async () => ({
+        secrets: await Promise.all(
+          deps.secrets.list().map(async (s) => ({ ...s, usedBy: await control.usersOfSecret(s.name) })),
+        ),
+      }),
+    ],
+    [
+      'PUT',
+      '/secrets/:secret',
+      'admin',
+      async ({ req, params }) => {
+        const { value } = bodyOf(req, ['value']);
+        if (typeof value !== 'string') throw new GustError('BAD_REQUEST', 'value must be a string');
+        const name = params.secret!;
+        const { created } = await deps.secrets.set(name, value);
+        // Never the value: not in the answer, not in a log.
+        return { name, created, usedBy: await control.usersOfSecret(name) };
+      },
+    ],
+    [
+      'DELETE',
+      '/secrets/:secret',
+      'admin',
+      async ({ params }) => {
+        const name = params.secret!;
+        const users = await control.usersOfSecret(name);
+        if (users.length > 0) {
+          throw new GustError(
+            'CONFLICT',
+            `${name} is used by ${users.join(', ')}: take it out of their gust.yaml (secrets, webhook secret) and deploy first`,
+          );
+        }
+        if (!(await deps.secrets.remove(name))) {
+          throw new GustError('NOT_FOUND', `no secret ${name}: gust secrets ls lists them`);
+        }
+        return { removed: name };
+      },
+    ],
     [
       'POST',
       '/topics/:topic/publish',

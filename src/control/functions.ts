@@ -16,6 +16,7 @@ import { GustError } from '../errors.js';
 import type { Router } from '../gateway/router.js';
 import { parseManifest, routeClaims, routeConflicts, validateManifest } from '../manifest/load.js';
 import type { FunctionSpec, Manifest } from '../manifest/types.js';
+import type { Secrets } from '../services/secrets.js';
 import type { Topics } from '../services/topics.js';
 import { missingReferences } from './references.js';
 
@@ -26,6 +27,7 @@ export interface ControlDeps {
   readonly router: Router;
   readonly deliveries: Deliveries;
   readonly topics: Topics;
+  readonly secrets: Pick<Secrets, 'has'>;
 }
 
 export interface FunctionSummary {
@@ -77,6 +79,17 @@ const MAX_BUNDLE_BYTES = 50 * 1024 * 1024;
 export class FunctionControl {
   constructor(private readonly deps: ControlDeps) {}
 
+  /** The deployed functions whose active version declares a secret, or receives webhooks signed with it. */
+  async usersOfSecret(name: string): Promise<string[]> {
+    const users: string[] = [];
+    for (const f of await this.deps.registry.listFunctions()) {
+      const spec = this.deps.dispatcher.activeSpec(f.name);
+      const webhook = spec?.triggers.some((t) => t.type === 'webhook' && t.secret === name);
+      if (spec?.secrets.includes(name) || webhook) users.push(f.name);
+    }
+    return users;
+  }
+
   /** Serves every function's active version: at start. */
   async restore(): Promise<void> {
     for (const f of await this.deps.registry.listFunctions()) {
@@ -112,7 +125,7 @@ export class FunctionControl {
     const project = result.manifest.project ?? options.project ?? DEFAULT_PROJECT;
     const missing = missingReferences(result.manifest, {
       topics: this.deps.topics.namesWith(project, result.manifest.topics),
-      secret: () => false,
+      secret: (name) => this.deps.secrets.has(name),
     });
     if (missing.length > 0) {
       throw new GustError(
@@ -304,7 +317,6 @@ function notWiredYet(manifest: Manifest): string[] {
   const errors: string[] = [];
   for (const fn of manifest.functions) {
     const at = `functions.${fn.name}`;
-    if (fn.secrets.length > 0) errors.push(`${at}.secrets: ${NOT_YET}`);
     if (fn.permissions.length > 0) errors.push(`${at}.permissions: ${NOT_YET}`);
     fn.triggers.forEach((t, i) => {
       if (t.type === 'schedule' || t.type === 'webhook') {

@@ -7,6 +7,7 @@ import type { FunctionSpec } from '../manifest/types.js';
 import type { Recorder } from '../observe/records.js';
 import { meter } from '../observe/records.js';
 import type { HttpSink, InvokeOutcome, SandboxFactory, Work } from '../runtime/types.js';
+import { maskSecrets } from '../services/secrets.js';
 import type { Invocation } from './invocation.js';
 import { type Lease, Pool } from './pool.js';
 
@@ -36,6 +37,8 @@ export interface DispatcherDeps {
   /** Looks up a version that is not the active one (Lambda Qualifier). */
   readonly loadVersion: (name: string, version: number) => Promise<RunnableVersion | undefined>;
   readonly queuePerFunction: number;
+  /** The values of secrets by name (only those that exist): read at each instance start. */
+  readonly secretEnv: (names: readonly string[]) => Record<string, string>;
 }
 
 /** A version and the pool of its instances. */
@@ -211,21 +214,26 @@ export class Dispatcher {
     const ran = ok || lease.type === 'initError';
     const { billedMs, gbSeconds } = meter({ durationMs, initMs, cold, memoryMb: v.spec.memoryMb });
     const initLogs = ok ? lease.initLogs : lease.type === 'initError' ? lease.logs : '';
-    return this.save(inv, outcome, {
-      function: v.spec.name,
-      version: v.version,
-      instance: ok ? lease.slot.sandbox.id : null,
-      queuedMs: round(queuedMs),
-      durationMs: round(durationMs),
-      billedMs: ran ? billedMs : 0,
-      memoryMb: v.spec.memoryMb,
-      gbSeconds: ran ? gbSeconds : 0,
-      cold,
-      initMs: round(initMs),
-      error: lease.type === 'timeout' ? lease.reason : errorOf(outcome, v.spec),
-      stack: outcome.type === 'error' ? (outcome.error.stack ?? null) : null,
-      logs: initLogs + ('logs' in outcome ? outcome.logs : ''),
-    });
+    return this.save(
+      inv,
+      outcome,
+      {
+        function: v.spec.name,
+        version: v.version,
+        instance: ok ? lease.slot.sandbox.id : null,
+        queuedMs: round(queuedMs),
+        durationMs: round(durationMs),
+        billedMs: ran ? billedMs : 0,
+        memoryMb: v.spec.memoryMb,
+        gbSeconds: ran ? gbSeconds : 0,
+        cold,
+        initMs: round(initMs),
+        error: lease.type === 'timeout' ? lease.reason : errorOf(outcome, v.spec),
+        stack: outcome.type === 'error' ? (outcome.error.stack ?? null) : null,
+        logs: initLogs + ('logs' in outcome ? outcome.logs : ''),
+      },
+      v.spec.secrets,
+    );
   }
 
   /** A call no version could take: the function was removed between routing and dispatch, or has no such version. */
@@ -254,8 +262,10 @@ export class Dispatcher {
   private save(
     inv: Invocation,
     outcome: Outcome,
-    fields: Omit<InvocationRecord, 'id' | 'attempt' | 'trigger' | 'start' | 'status' | 'traceId'>,
+    given: Omit<InvocationRecord, 'id' | 'attempt' | 'trigger' | 'start' | 'status' | 'traceId'>,
+    secrets: readonly string[] = [],
   ): DispatchResult {
+    const fields = secrets.length === 0 ? given : this.masked(given, secrets);
     const record: InvocationRecord = {
       id: inv.id,
       attempt: inv.attempt ?? 1,
@@ -269,8 +279,24 @@ export class Dispatcher {
     return { record, outcome };
   }
 
+  /** A function that printed (or threw) one of its secrets does not leave it in its record. */
+  private masked<T extends { error: string | null; stack: string | null; logs: string }>(
+    fields: T,
+    secrets: readonly string[],
+  ): T {
+    const values = Object.values(this.deps.secretEnv(secrets));
+    const mask = (text: string) => maskSecrets(text, values);
+    return {
+      ...fields,
+      logs: mask(fields.logs),
+      error: fields.error === null ? null : mask(fields.error),
+      stack: fields.stack === null ? null : mask(fields.stack),
+    };
+  }
+
   private serve(v: RunnableVersion): Served {
     const { spec } = v;
+    const { secretEnv } = this.deps;
     const pool: Pool = new Pool(
       this.deps.factory,
       {
@@ -283,7 +309,11 @@ export class Dispatcher {
         },
         bundlePath: v.bundlePath,
         exportName: spec.handler.export,
-        env: spec.env,
+        // A getter: each instance start reads the secrets as they are then, so a changed secret
+        // reaches the instances started after the change.
+        get env() {
+          return spec.secrets.length === 0 ? spec.env : { ...spec.env, ...secretEnv(spec.secrets) };
+        },
       },
       {
         concurrency: spec.concurrency,

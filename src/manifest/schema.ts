@@ -280,7 +280,18 @@ const functionSchema = strictMap(
     triggers: triggersSchema,
   },
   functionError,
-);
+).superRefine(({ env, secrets }, ctx) => {
+  // One variable, two values: which would win is a surprise either way.
+  secrets.forEach((name, i) => {
+    if (Object.hasOwn(env, name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secrets', i],
+        message: `${name} is also in env: a secret and a variable cannot share a name; rename one`,
+      });
+    }
+  });
+});
 
 const functionsSchema = namedMap(
   z.string().regex(FUNCTION_NAME, {

@@ -56,6 +56,7 @@ function dispatcher(): Dispatcher {
   const d = new Dispatcher({
     factory,
     recorder,
+    secretEnv: () => ({}),
     queuePerFunction: 100,
     loadVersion: async (name, version) => made.get(`${name}@${version}`),
   });

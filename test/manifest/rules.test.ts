@@ -142,6 +142,11 @@ describe('rules of a function', () => {
       'functions.api.secrets[0]: must be a secret name',
     ],
     ['secrets as a string', api({ secrets: 'STRIPE_KEY' }), 'functions.api.secrets: must be a list'],
+    [
+      'a secret named like an env variable',
+      api({ env: { KEY: 'x' }, secrets: ['KEY'] }),
+      'functions.api.secrets[0]: KEY is also in env',
+    ],
     ['input that is not a map', api({ input: 'object' }), 'functions.api.input: must be a JSON Schema'],
     [
       'input that is not a JSON Schema',
