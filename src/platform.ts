@@ -12,6 +12,7 @@ import { openDatabase } from './backends/embedded/database.js';
 import { SqliteInvocations } from './backends/embedded/invocations.js';
 import { SqliteQueue } from './backends/embedded/queue.js';
 import { SqliteRegistry } from './backends/embedded/registry.js';
+import { SqliteScheduleState } from './backends/embedded/schedules.js';
 import { bundleFunctions } from './build/bundle.js';
 import type { PlatformConfig } from './config/config.js';
 import { controlApi } from './control/api.js';
@@ -36,6 +37,7 @@ import { Recorder } from './observe/records.js';
 import { NodeSandboxFactory } from './runtime/node/factory.js';
 import { Secrets } from './services/secrets.js';
 import { Topics } from './services/topics.js';
+import { Scheduler } from './triggers/schedule/scheduler.js';
 
 export interface Platform {
   readonly url: string;
@@ -103,8 +105,25 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     onError: (e, what) => log.error({ err: e }, what),
   });
   const topics = await Topics.open(registry, deliveries);
+  const scheduleState = new SqliteScheduleState(db);
+  const scheduler = new Scheduler({
+    state: scheduleState,
+    deliveries,
+    prewarm: (name) => dispatcher.prewarm(name),
+    onError: (e, what) => log.error({ err: e }, what),
+  });
   const router = new Router();
-  const control = new FunctionControl({ registry, bundles, dispatcher, router, deliveries, topics, secrets });
+  const control = new FunctionControl({
+    registry,
+    bundles,
+    dispatcher,
+    router,
+    deliveries,
+    topics,
+    secrets,
+    scheduler,
+    scheduleState,
+  });
   await control.restore();
 
   const gateway = new Gateway(
@@ -159,6 +178,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
   }
 
   async function close(): Promise<void> {
+    scheduler.close();
     const stopped = gateway.close();
     // Deliveries stop claiming at once; those in flight finish with the dispatcher's drain and are acked.
     const drained = Promise.all([deliveries.close(), dispatcher.close()]);

@@ -249,3 +249,17 @@ export interface SecretStore {
   /** false if there was none. */
   removeSecret(name: string): Promise<boolean>;
 }
+
+/**
+ * Where the last fired tick of each schedule is kept (by function and schedule key). Claiming a
+ * tick is atomic: of two claims of one tick, one wins (cluster mode: across nodes).
+ */
+export interface ScheduleState {
+  lastTick(fn: string, schedule: string): Date | null;
+  /** Records `tick` as fired unless it (or a later one) already was: whether this call claimed it. */
+  claim(fn: string, schedule: string, tick: Date): boolean;
+  /** A schedule seen for the first time starts from now: ticks before it are not owed. */
+  start(fn: string, schedule: string, at: Date): void;
+  /** The function was removed: what its schedules fired is forgotten (deployed again, it owes nothing). */
+  forget(fn: string): void;
+}

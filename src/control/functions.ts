@@ -8,6 +8,7 @@ import type {
   DeployedFunction,
   FunctionRecord,
   RegistryStore,
+  ScheduleState,
   VersionRecord,
 } from '../backends/ports.js';
 import type { Deliveries } from '../dispatch/deliveries.js';
@@ -18,6 +19,7 @@ import { parseManifest, routeClaims, routeConflicts, validateManifest } from '..
 import type { FunctionSpec, Manifest } from '../manifest/types.js';
 import type { Secrets } from '../services/secrets.js';
 import type { Topics } from '../services/topics.js';
+import type { Scheduler } from '../triggers/schedule/scheduler.js';
 import { missingReferences } from './references.js';
 
 export interface ControlDeps {
@@ -28,6 +30,8 @@ export interface ControlDeps {
   readonly deliveries: Deliveries;
   readonly topics: Topics;
   readonly secrets: Pick<Secrets, 'has'>;
+  readonly scheduler: Scheduler;
+  readonly scheduleState: Pick<ScheduleState, 'forget'>;
 }
 
 export interface FunctionSummary {
@@ -41,6 +45,8 @@ export interface FunctionSummary {
   readonly concurrency: number;
   readonly scale: FunctionSpec['scale'];
   readonly routes: string[];
+  /** When its schedules fire next (ISO), or null without one. */
+  readonly nextRun: string | null;
   readonly instances: number;
   readonly updatedAt: string;
 }
@@ -192,6 +198,8 @@ export class FunctionControl {
     await this.deps.registry.remove(name);
     this.deps.router.delete(name);
     this.deps.topics.forget(name);
+    this.deps.scheduler.forget(name);
+    this.deps.scheduleState.forget(name);
     const { pending, done } = this.deps.dispatcher.remove(name, { force });
     // Its queued events go with it: a function deployed later under this name, maybe by another
     // project, must not receive them.
@@ -239,6 +247,7 @@ export class FunctionControl {
     this.deps.router.set(v.spec);
     this.deps.topics.serve(v.spec);
     this.deps.deliveries.serve(v.spec.name);
+    this.deps.scheduler.serve(v.spec);
   }
 
   private summary(f: FunctionRecord, v: VersionRecord): FunctionSummary {
@@ -257,6 +266,7 @@ export class FunctionControl {
         if (t.type === 'webhook') return [`POST ${t.path} (webhook, ${t.verify})`];
         return [];
       }),
+      nextRun: this.deps.scheduler.nextRun(f.name),
       instances: this.deps.dispatcher.instances(f.name),
       updatedAt: f.updatedAt,
     };
@@ -319,7 +329,7 @@ function notWiredYet(manifest: Manifest): string[] {
     const at = `functions.${fn.name}`;
     if (fn.permissions.length > 0) errors.push(`${at}.permissions: ${NOT_YET}`);
     fn.triggers.forEach((t, i) => {
-      if (t.type === 'schedule' || t.type === 'webhook') {
+      if (t.type === 'webhook') {
         errors.push(`${at}.triggers[${i}].${t.type}: ${t.type} triggers are ${NOT_YET}`);
       }
     });

@@ -123,6 +123,11 @@ export class Dispatcher {
     return { pending, done: Promise.all(pools.map((p) => p.whenEmpty())).then(() => {}) };
   }
 
+  /** An instance ready ahead of a call about to come (see Pool.prewarm). */
+  prewarm(name: string): void {
+    this.functions.get(name)?.active.pool.prewarm();
+  }
+
   /** The spec of the version that serves a function now; undefined when it is not deployed. */
   activeSpec(name: string): FunctionSpec | undefined {
     return this.functions.get(name)?.active.v.spec;

@@ -176,6 +176,15 @@ export class Pool {
     this.checkEmpty();
   }
 
+  /**
+   * Starts one instance ahead of a call that is about to come (a schedule's tick), unless one is
+   * free or starting already; it counts as warm, and stops after scale.idle like any other.
+   */
+  prewarm(): void {
+    if (this.draining || this.freeSlot() || this.starting > 0) return;
+    if (this.slots.size < this.limits.max) this.startInstance(true);
+  }
+
   /** Sets how many instances are kept warm (a version that becomes active keeps its scale.min). */
   keepWarm(min: number): void {
     this.limits = { ...this.limits, min };

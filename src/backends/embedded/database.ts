@@ -132,6 +132,15 @@ CREATE TABLE topics (
   PRIMARY KEY (project, name)
 );
 `,
+  // 7: the last tick each schedule fired (triggers/schedule/scheduler.ts)
+  `
+CREATE TABLE schedule_state (
+  function TEXT NOT NULL,
+  schedule TEXT NOT NULL,
+  last_tick INTEGER NOT NULL,
+  PRIMARY KEY (function, schedule)
+);
+`,
 ];
 
 export function openDatabase(file: string): Db {

@@ -107,7 +107,10 @@ function removedText(a: RemoveAnswer): string {
   return a.force ? `${what}: stopped ${calls} (recorded as rejected)` : `${what}: ${calls} finished first`;
 }
 
+/** The NEXT RUN column shows only when some function has a schedule. */
 function functionTable(functions: readonly FunctionSummary[]): string {
+  const scheduled = functions.some((f) => f.nextRun !== null);
+  const headers = ['NAME', 'PROJECT', 'VERSION', 'RUNTIME', 'MEMORY', 'TIMEOUT', 'INSTANCES', 'ROUTES'];
   return table(
     functions.map((f) => [
       f.name,
@@ -118,8 +121,9 @@ function functionTable(functions: readonly FunctionSummary[]): string {
       formatMs(f.timeoutMs),
       `${f.instances} (${f.scale.min}-${f.scale.max})`,
       f.routes.length === 0 ? '-' : f.routes.join(', '),
+      ...(scheduled ? [f.nextRun === null ? '-' : formatTime(f.nextRun)] : []),
     ]),
-    ['NAME', 'PROJECT', 'VERSION', 'RUNTIME', 'MEMORY', 'TIMEOUT', 'INSTANCES', 'ROUTES'],
+    scheduled ? [...headers, 'NEXT RUN'] : headers,
   );
 }
 
