@@ -154,6 +154,9 @@ export interface LogEntry {
   readonly start: string;
   readonly status: InvocationStatus;
   readonly logs: string;
+  /** As in the record: why it failed, and where (null when it did not, or has no stack). */
+  readonly error: string | null;
+  readonly stack: string | null;
 }
 
 export interface InvocationStore {

@@ -1,11 +1,13 @@
 /**
  * bundle: each handler becomes one self-contained ES module (esbuild), the unit a deploy uploads.
- * npm dependencies resolve from the project's own node_modules; node builtins stay external.
+ * npm dependencies resolve from the project's own node_modules; node builtins stay external. The
+ * source map rides at the end of the bundle (sourcemap.ts), so error stacks name the author's files.
  */
 import path from 'node:path';
 import { build, type Message, type Plugin } from 'esbuild';
 import { isFile } from '../lib/files.js';
 import type { FunctionSpec } from '../manifest/types.js';
+import { inlineSourceMap } from './sourcemap.js';
 
 export type BundleResult = { ok: true; bundles: Record<string, string> } | { ok: false; errors: string[] };
 
@@ -79,18 +81,23 @@ async function bundleOne(root: string, fn: FunctionSpec): Promise<OneBundle> {
       format: 'esm',
       target: 'node20',
       write: false,
+      // Sources are named relative to the outfile's folder: the project's, as its author knows them.
+      sourcemap: 'external',
+      sourcesContent: false,
       metafile: true,
       logLevel: 'silent',
       banner: { js: REQUIRE_BANNER },
       plugins: [gustTypesOnly],
     });
-    const code = out.outputFiles[0]?.text;
-    if (code === undefined) return { ok: false, errors: [`${where}: ${file}: esbuild produced no output`] };
+    const code = out.outputFiles.find((f) => f.path.endsWith('.mjs'))?.text;
+    const map = out.outputFiles.find((f) => f.path.endsWith('.map'))?.text;
+    if (code === undefined || map === undefined)
+      return { ok: false, errors: [`${where}: ${file}: esbuild produced no output`] };
     const exports =
       Object.values(out.metafile.outputs).find((o) => o.entryPoint !== undefined)?.exports ?? [];
     const missing = missingExport(fn, exports);
     return missing === undefined
-      ? { ok: true, code }
+      ? { ok: true, code: inlineSourceMap(code, map) }
       : { ok: false, errors: [`${where}: ${file}: ${missing}`] };
   } catch (e) {
     const messages = esbuildErrors(e);

@@ -4,9 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { build } from 'esbuild';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bundleFunctions } from '../../src/build/bundle.js';
+import { thinMappings } from '../../src/build/sourcemap.js';
 import type { FunctionSpec } from '../../src/manifest/types.js';
+import { INLINE_MAP_PREFIX, SourceMapIndex } from '../../src/runtime/sandbox/sourcemap.js';
 
 const run = promisify(execFile);
 
@@ -173,5 +176,99 @@ describe('bundleFunctions', () => {
       'functions.bad.handler',
       'functions.gone.handler',
     ]);
+  });
+});
+
+/** The source map at the end of a bundle, decoded. */
+function inlineMap(code: string): Record<string, unknown> {
+  const at = code.lastIndexOf(INLINE_MAP_PREFIX);
+  expect(at).toBeGreaterThan(0);
+  return JSON.parse(
+    Buffer.from(code.slice(at + INLINE_MAP_PREFIX.length), 'base64').toString('utf8'),
+  ) as Record<string, unknown>;
+}
+
+/** An index over `mappings`, as the sandbox builds it from a bundle. */
+function indexOf(mappings: string, sources: string[]): SourceMapIndex {
+  const map = Buffer.from(JSON.stringify({ version: 3, sources, names: [], mappings })).toString('base64');
+  const index = SourceMapIndex.fromBundle(`\n${INLINE_MAP_PREFIX}${map}\n`);
+  if (!index) throw new Error('the map did not read');
+  return index;
+}
+
+describe('source maps', () => {
+  it('a bundle carries its map inline: sources relative to the project, no source text, positions that find them', async () => {
+    await writeLeftpadLite();
+    await write(
+      'src/api.ts',
+      [
+        "import leftpad from 'leftpad-lite';",
+        'type Width = number;',
+        'export default function (): string {',
+        '  const width: Width = 8;',
+        "  return leftpad('marker', width);",
+        '}',
+      ].join('\n'),
+    );
+    const result = await bundleFunctions(dir, [spec('api', 'src/api.ts')]);
+    if (!result.ok) throw new Error(result.errors.join('\n'));
+    const code = result.bundles.api!;
+    const map = inlineMap(code);
+    expect(map.sources).toEqual(expect.arrayContaining(['src/api.ts', 'node_modules/leftpad-lite/index.js']));
+    expect(map).not.toHaveProperty('sourcesContent');
+
+    const lines = code.split('\n');
+    const line = lines.findIndex((l) => l.includes("'marker'") || l.includes('"marker"'));
+    const origin = SourceMapIndex.fromBundle(code)?.lookup(line + 1, lines[line]!.indexOf('marker') + 1);
+    expect(origin).toEqual({ source: 'src/api.ts', line: 5, column: 18 });
+    expect(await runBundle(code, 'mod.default()')).toBe(`..marker${path.sep}`);
+  });
+
+  it("thins a dependency's mappings to one per line, and every position keeps its file and line", async () => {
+    await write(
+      'node_modules/dense/index.js',
+      [
+        'module.exports = function dense(a, b) {',
+        '  const c = a + b, d = a * b, e = [a, b, c, d].map((x) => x * 2).filter((x) => x > 1);',
+        '  return e.length > 2 ? { c, d, e, sum: e.reduce((s, x) => s + x, 0) } : null;',
+        '};',
+      ].join('\n'),
+    );
+    await write(
+      'src/own.ts',
+      "import dense from 'dense';\nexport default () => [dense(1, 2), dense(3, 4)].map((r) => r?.sum);\n",
+    );
+    const out = await build({
+      entryPoints: [path.join(dir, 'src/own.ts')],
+      absWorkingDir: dir,
+      outfile: path.join(dir, 'own.bundle.mjs'),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      sourcemap: 'external',
+      sourcesContent: false,
+    });
+    const full = JSON.parse(out.outputFiles.find((f) => f.path.endsWith('.map'))!.text) as {
+      sources: string[];
+      mappings: string;
+    };
+    const thin = thinMappings(full.mappings, full.sources);
+    expect(thin.length).toBeLessThan(full.mappings.length * 0.8);
+
+    const before = indexOf(full.mappings, full.sources);
+    const after = indexOf(thin, full.sources);
+    const code = out.outputFiles.find((f) => f.path.endsWith('.mjs'))!.text.split('\n');
+    let compared = 0;
+    code.forEach((text, i) => {
+      for (let column = 1; column <= text.length; column++) {
+        const was = before.lookup(i + 1, column);
+        const is = after.lookup(i + 1, column);
+        expect({ source: is?.source, line: is?.line }).toEqual({ source: was?.source, line: was?.line });
+        if (was?.source === 'src/own.ts') expect(is?.column).toBe(was.column);
+        if (was) compared++;
+      }
+    });
+    expect(compared).toBeGreaterThan(200);
   });
 });

@@ -3,11 +3,12 @@
  * from dist/, so `npm run build` first): what happens when starting fails, never finishes, or an
  * instance stops taking work.
  */
-import { readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type NodeFactoryOptions, NodeSandboxFactory } from '../../src/runtime/node/factory.js';
+import { INLINE_MAP_PREFIX } from '../../src/runtime/sandbox/sourcemap.js';
 import type { LoadSpec, Sandbox, StartOutcome } from '../../src/runtime/types.js';
 import { livePids, ROOT, tempDir } from '../helpers/gust.js';
 
@@ -22,6 +23,10 @@ const BUNDLES: Record<string, string> = {
 };`,
   'spins-at-load.mjs': `while (true) {}\nexport const handler = async () => 1;`,
   'waits-at-load.mjs': `await new Promise(() => {});\nexport const handler = async () => 1;`,
+  // Line 1 of the bundle comes from line 7, column 3 of src/thrower.ts (one segment: AAME).
+  'mapped.mjs': `export const handler = async () => { throw new Error('mapped'); };\n${INLINE_MAP_PREFIX}${Buffer.from(
+    JSON.stringify({ version: 3, sources: ['src/thrower.ts'], names: [], mappings: 'AAME' }),
+  ).toString('base64')}\n`,
 };
 
 let dir: string;
@@ -176,5 +181,24 @@ describe('an instance takes new invocations only while it can serve them', () =>
       reason: 'protocol violation: a message batch is null, not an array',
     });
     expect(sandbox.accepting).toBe(false);
+  });
+});
+
+describe('the bundle an instance loads', () => {
+  it('is the code alone: its inline source map is split off beside it, and read only for a stack', async () => {
+    const { f, runDir } = await factory();
+    const sandbox = started(await f.start(spec('mapped.mjs')));
+    const outcome = await run(sandbox, {});
+    expect(outcome).toMatchObject({ type: 'error', error: { message: 'mapped' } });
+    expect(outcome.type === 'error' && outcome.error.stack).toBe(
+      'Error: mapped\n    at handler (src/thrower.ts:7:3)',
+    );
+    const cell = path.join(runDir, 'cells', sandbox.id);
+    expect(await readFile(path.join(cell, 'fn.mjs'), 'utf8')).toBe(
+      BUNDLES['mapped.mjs']!.split(INLINE_MAP_PREFIX)[0],
+    );
+    expect(JSON.parse(await readFile(path.join(cell, 'fn.mjs.map'), 'utf8'))).toMatchObject({
+      sources: ['src/thrower.ts'],
+    });
   });
 });

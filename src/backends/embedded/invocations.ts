@@ -136,21 +136,23 @@ export class SqliteInvocations implements InvocationStore {
     const rows = (
       byId
         ? this.db
-            .prepare('SELECT seq, id, start, status, logs FROM invocations WHERE function = ? AND id = ?')
+            .prepare(
+              'SELECT seq, id, start, status, logs, error, stack FROM invocations WHERE function = ? AND id = ?',
+            )
             .all(query.function, query.invocation)
         : query.after === undefined
           ? // The newest `limit`, shown oldest first.
             this.db
               .prepare(
-                'SELECT * FROM (SELECT seq, id, start, status, logs FROM invocations WHERE function = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq',
+                'SELECT * FROM (SELECT seq, id, start, status, logs, error, stack FROM invocations WHERE function = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq',
               )
               .all(query.function, query.limit)
           : this.db
               .prepare(
-                'SELECT seq, id, start, status, logs FROM invocations WHERE function = ? AND seq > ? ORDER BY seq LIMIT ?',
+                'SELECT seq, id, start, status, logs, error, stack FROM invocations WHERE function = ? AND seq > ? ORDER BY seq LIMIT ?',
               )
               .all(query.function, query.after, query.limit)
-    ) as Pick<Row, 'seq' | 'id' | 'start' | 'status' | 'logs'>[];
+    ) as Pick<Row, 'seq' | 'id' | 'start' | 'status' | 'logs' | 'error' | 'stack'>[];
     const last = rows.at(-1)?.seq ?? query.after ?? 0;
     return {
       entries: rows.map((r) => ({
@@ -158,6 +160,8 @@ export class SqliteInvocations implements InvocationStore {
         start: r.start,
         status: r.status as InvocationStatus,
         logs: r.logs,
+        error: r.error,
+        stack: r.stack,
       })),
       cursor: last,
     };

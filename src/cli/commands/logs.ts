@@ -131,11 +131,39 @@ async function fetchLogs(
   }
 }
 
-/** Each line of an entry (the sandbox stamps time and level) after its invocation id, for grep. */
+/**
+ * Each line of an entry (the sandbox stamps time and level) after its invocation id, for grep; a
+ * failed call's outcome follows its lines: `error: TypeError: …`, then its stack's frames.
+ */
 function logLines(entry: LogEntry): string[] {
   const text = (entry.logs ?? '').replace(/\n$/, '');
-  if (text === '') return [];
-  return text.split('\n').map((line) => `${entry.invocation}  ${line}`);
+  const lines = text === '' ? [] : text.split('\n');
+  // A platform older than error and stack in log entries sends neither.
+  if (entry.status !== 'ok' && entry.error) {
+    const error = typeof entry.error === 'string' ? entry.error : oneLine(entry.error);
+    lines.push(...`${entry.status}: ${error}`.split('\n'), ...frameLines(entry.stack));
+  }
+  return lines.map((line) => `${entry.invocation}  ${line}`);
+}
+
+const FRAME = /^\s+at /;
+/** `    at NAME (FILE:LINE:COLUMN)` or `    at FILE:LINE:COLUMN`: the location. */
+const LOCATION = /^\s+at (?:.*? \()?(.+?:\d+:\d+)\)?$/;
+
+/** A stack's frames; the text before them repeats the error. */
+function frameLines(stack: string | null | undefined): string[] {
+  const lines = (stack ?? '').split('\n');
+  const first = lines.findIndex((l) => FRAME.test(l));
+  return first < 0 ? [] : lines.slice(first);
+}
+
+/** Where it was thrown: the first frame in a file (the platform removed its own frames already). */
+function thrownAt(stack: string | null | undefined): string {
+  for (const line of frameLines(stack)) {
+    const where = LOCATION.exec(line)?.[1];
+    if (where !== undefined && !where.startsWith('node:')) return where;
+  }
+  return '';
 }
 
 function invocationTable(invocations: readonly InvocationRecord[]): string {
@@ -149,9 +177,10 @@ function invocationTable(invocations: readonly InvocationRecord[]): string {
       formatMs(i.durationMs),
       formatMs(i.billedMs),
       i.cold === true ? 'cold' : '',
+      thrownAt(i.stack),
       oneLine(i.error).slice(0, 60),
     ]),
-    ['ID', 'STATUS', 'TRIGGER', 'VERSION', 'START', 'DURATION', 'BILLED', 'COLD', 'ERROR'],
+    ['ID', 'STATUS', 'TRIGGER', 'VERSION', 'START', 'DURATION', 'BILLED', 'COLD', 'AT', 'ERROR'],
   );
 }
 

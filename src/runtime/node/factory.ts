@@ -5,11 +5,12 @@
  * read whatever the permissions of the install folder; each cell gets its own sub-folder.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, cp, link, mkdir, readdir, rm } from 'node:fs/promises';
+import { chmod, cp, mkdir, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { isAlive } from '../../lib/processes.js';
 import type { LoadSpec, SandboxFactory, StartOutcome } from '../types.js';
+import { type BundleFiles, placeBundle, prepareBundle } from './bundle-files.js';
 import { Cell } from './cell.js';
 import { LOG_LIMIT, NodeInstance } from './instance.js';
 import { UidPool } from './uids.js';
@@ -40,8 +41,8 @@ const READY_TIMEOUT_MS = 10_000;
 export class NodeSandboxFactory implements SandboxFactory {
   private readonly stem = new Map<number, Cell[]>();
   private readonly spawningStem = new Map<number, number>();
-  /** Bundle path -> a path to it on the run folder's file system. */
-  private readonly local = new Map<string, string>();
+  /** Bundle path -> its files in the run folder; a promise, so that cold starts at once share one. */
+  private readonly prepared = new Map<string, Promise<BundleFiles>>();
   private readonly live = new Set<Cell>();
   private wanted: number[] = [];
   private closed = false;
@@ -85,10 +86,15 @@ export class NodeSandboxFactory implements SandboxFactory {
     }
     const notReady = await this.notReady(cell);
     if (notReady !== undefined) return this.abandon(cell, notReady);
-    const source = await this.linkable(spec.bundlePath).catch(() => spec.bundlePath);
-    const placed = await placeBundle(source, cell.dir);
-    if (!placed.ok) return this.abandon(cell, placed.reason);
-    return this.load(cell, spec, placed.bundle);
+    // Not prepared (say the run folder is full): linked or copied from the data folder each time.
+    const files = await this.bundleFiles(spec.bundlePath).catch(() => ({ code: spec.bundlePath }));
+    let bundle: string;
+    try {
+      bundle = await placeBundle(files, cell.dir);
+    } catch (e) {
+      return this.abandon(cell, `the function's bundle could not be put in the instance: ${errorText(e)}`);
+    }
+    return this.load(cell, spec, bundle);
   }
 
   private abandon(cell: Cell, reason: string): StartOutcome {
@@ -96,31 +102,15 @@ export class NodeSandboxFactory implements SandboxFactory {
     return { type: 'crashed', reason };
   }
 
-  /**
-   * A path to the bundle on the run folder's file system, so that each cold start links it in an
-   * instant: when the data folder is elsewhere (a tmpfs /tmp), the bundle is copied here once per
-   * bundle, not once per cold start.
-   */
-  private async linkable(bundlePath: string): Promise<string> {
-    const known = this.local.get(bundlePath);
-    if (known) return known;
-    const probe = path.join(this.runDir, 'bundles', `probe-${randomBytes(4).toString('hex')}`);
-    await mkdir(path.dirname(probe), { recursive: true, mode: 0o755 });
-    const sameFs = await link(bundlePath, probe).then(
-      () => true,
-      () => false,
-    );
-    await rm(probe, { force: true });
-    let local = bundlePath;
-    if (!sameFs) {
-      local = path.join(this.runDir, 'bundles', path.basename(bundlePath));
-      await copyFile(bundlePath, local).catch(() => {
-        local = bundlePath; // placeBundle will say what is wrong
-      });
-      if (local !== bundlePath) await chmod(local, 0o644);
+  /** The bundle's files in the run folder (bundle-files.ts), made at its first cold start; a failure is tried again. */
+  private bundleFiles(bundlePath: string): Promise<BundleFiles> {
+    let files = this.prepared.get(bundlePath);
+    if (!files) {
+      files = prepareBundle(bundlePath, path.join(this.runDir, 'bundles'));
+      this.prepared.set(bundlePath, files);
+      void files.catch(() => this.prepared.delete(bundlePath));
     }
-    this.local.set(bundlePath, local);
-    return local;
+    return files;
   }
 
   async close(): Promise<void> {
@@ -250,25 +240,6 @@ export class NodeSandboxFactory implements SandboxFactory {
   private async discard(cell: Cell): Promise<void> {
     this.live.delete(cell);
     await cell.dispose();
-  }
-}
-
-type Placed =
-  | { readonly ok: true; readonly bundle: string }
-  | { readonly ok: false; readonly reason: string };
-
-/** The bundle into the cell's folder, the only place besides the runtime that the cell may read. */
-/** Hard-links the bundle into the cell's folder (a copy where linking fails). */
-async function placeBundle(bundlePath: string, cellDir: string): Promise<Placed> {
-  const bundle = path.join(cellDir, 'fn.mjs');
-  try {
-    await link(bundlePath, bundle).catch(async () => {
-      await copyFile(bundlePath, bundle);
-      await chmod(bundle, 0o644);
-    });
-    return { ok: true, bundle };
-  } catch (e) {
-    return { ok: false, reason: `the function's bundle could not be put in the instance: ${errorText(e)}` };
   }
 }
 

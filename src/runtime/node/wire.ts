@@ -67,6 +67,10 @@ export function cut(text: string, max: number): string {
   return Buffer.from(text.slice(0, Math.max(0, max)), 'utf16le').toString('utf16le');
 }
 
+/**
+ * The sandbox sends stacks cleaned (sandbox/stack.ts: the author's files, no platform paths or
+ * frames); whatever it sends is the function's own text to the host, which only bounds it.
+ */
 function capError(e: WireError): WireError {
   return {
     name: cut(e.name, 200),

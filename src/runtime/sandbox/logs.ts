@@ -5,6 +5,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { format } from 'node:util';
+import { cleanText } from './stack.js';
 
 export const LOG_LIMIT_BYTES = 64 * 1024;
 
@@ -21,7 +22,8 @@ export class LogBuffer {
 
   add(level: string, message: string): void {
     if (this.truncated) return;
-    let line = `${new Date().toISOString()}\t${level}\t${message}\n`;
+    // A stack the function prints reads as the ones in its records.
+    let line = `${new Date().toISOString()}\t${level}\t${cleanText(message)}\n`;
     if (this.size + line.length > LOG_LIMIT_BYTES) {
       line = `${line.slice(0, Math.max(0, LOG_LIMIT_BYTES - this.size))}\n[gust: log truncated at ${LOG_LIMIT_BYTES / 1024} KiB]\n`;
       this.truncated = true;

@@ -10,6 +10,7 @@ import { callLambda, type Entry, pickEntry } from './handler.js';
 import { fromLambdaResult, toApiGatewayV2Event } from './lambda-http.js';
 import { captureConsole, endLogs, initLogs, LogBuffer, runWithLogs, setConcurrent } from './logs.js';
 import { type HostMessage, MAX_CHUNK_BYTES, type SandboxMessage, type WireError } from './protocol.js';
+import { cleanStack, cleanText, setBundle } from './stack.js';
 import { warmUp } from './warm.js';
 import { isResponse, readWebResponse, toWebRequest } from './web-http.js';
 
@@ -24,9 +25,11 @@ function send(message: SandboxMessage): void {
   outbox.push(encodeSandbox(message), message.t === 'log');
 }
 
+/** Stacks leave cleaned (stack.ts). A name, message or stack that is not a string would break the protocol. */
 function toWireError(e: unknown): WireError {
   if (e instanceof Error) {
-    return { name: e.name, message: e.message, ...(e.stack === undefined ? {} : { stack: e.stack }) };
+    const stack = typeof e.stack === 'string' ? { stack: cleanStack(e.stack) } : {};
+    return { name: String(e.name), message: cleanText(String(e.message)), ...stack };
   }
   return { name: 'Error', message: typeof e === 'string' ? e : safeJson(e) };
 }
@@ -49,6 +52,7 @@ async function load(message: Extract<HostMessage, { t: 'load' }>): Promise<void>
   Object.assign(process.env, message.env);
   contextBase = baseContext(message.fn, message.env);
   setConcurrent(message.fn.concurrency > 1);
+  setBundle(message.bundle);
   try {
     const mod = (await import(pathToFileURL(message.bundle).href)) as Record<string, unknown>;
     const picked = pickEntry(mod, message.exportName);
