@@ -5,6 +5,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // one temp folder per run, every test file's TMPDIR, removed at the end; each file removes its own
+    globalSetup: ['test/helpers/global-setup.ts'],
+    setupFiles: ['test/helpers/setup.ts'],
     // e2e suites start real platforms and processes; two cores, so keep files sequential-ish
     maxWorkers: 2,
   },

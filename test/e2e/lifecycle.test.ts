@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -86,7 +86,7 @@ describe('a data folder on another file system than the temp folder', () => {
   it.skipIf(!otherFs)(
     'copies each bundle once into the run folder, and cold starts link it from there',
     async () => {
-      const dataDir = await mkdtemp('/dev/shm/gust-data-');
+      const dataDir = await tempDir('gust-data-', '/dev/shm');
       const g = await start({ dataDir });
       await deployProject(g, project);
       expect(await (await fetch(`${g.url}/slow?ms=1`)).text()).toBe('done after 1');
