@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   api,
   cli,
@@ -6,6 +6,7 @@ import {
   type Gust,
   type InvocationRecord,
   startGust,
+  WAIT,
   writeProject,
 } from '../helpers/gust.js';
 
@@ -24,12 +25,13 @@ ${body}
 
 const FUNCTIONS: Record<string, { extra: string; body: string }> = {
   sleepy: {
-    extra: 'timeout: 500ms',
+    // Here and below, calls start instances within their timeout: 10 s, room for a loaded machine.
+    extra: 'timeout: 10s',
     body: `console.log('waiting for a reply that never comes');
     await new Promise((r) => setTimeout(r, 20_000));`,
   },
   spin: {
-    extra: 'timeout: 3s',
+    extra: 'timeout: 10s',
     body: `console.log('spinning');
     while (true) {}`,
   },
@@ -55,9 +57,9 @@ const FUNCTIONS: Record<string, { extra: string; body: string }> = {
     body: `throw new Error('the order 42 has no lines');`,
   },
   pair: {
-    extra: 'timeout: 3s\n    concurrency: 2',
+    extra: 'timeout: 10s\n    concurrency: 2',
     body: `if (new URL(req.url).searchParams.get('loop') === '1') while (true) {}
-    await new Promise((r) => setTimeout(r, 10_000));`,
+    await new Promise((r) => setTimeout(r, 30_000));`,
   },
   chatty: {
     extra: 'timeout: 10s',
@@ -112,19 +114,23 @@ describe('a failing invocation ends with a clear status, and the next one works'
   it('a handler that awaits past its timeout ends as timeout (504), keeping what it logged', async () => {
     const f = await callFailing('/sleepy?fail=1');
     expect(f).toMatchObject({ status: 504, code: 'FUNCTION_TIMEOUT', record: { status: 'timeout' } });
-    expect(f.record.error).toMatch(/timeout of 500 ms/);
+    expect(f.record.error).toMatch(/timeout of 10000 ms/);
     expect(f.record.logs).toContain('waiting for a reply that never comes');
     await expectFine('sleepy');
   });
 
   it('an infinite loop ends as timeout (504) while the platform and other functions keep answering', async () => {
     const looping = callFailing('/spin?fail=1');
-    await new Promise((r) => setTimeout(r, 500));
+    // its instance is up, so the call is on it, looping
+    await vi.waitFor(async () => {
+      expect((await api<{ instances: number }>(g, 'GET', '/functions/spin')).body.instances).toBe(1);
+    }, WAIT);
     const t0 = performance.now();
     const health = await fetch(`${g.url}/_gust/healthz`);
     const healthMs = performance.now() - t0;
     expect(health.status).toBe(200);
-    expect(healthMs).toBeLessThan(1000);
+    // not held up by the loop (a blocked platform would answer after its 10 s timeout); room for load
+    expect(healthMs).toBeLessThan(2000);
     const other = await fetch(`${g.url}/other`);
     expect(other.status).toBe(200);
     expect(await other.text()).toBe('other is fine');
@@ -137,6 +143,7 @@ describe('a failing invocation ends with a clear status, and the next one works'
 
   it('a timeout stops the instance: another invocation running on it ends as crashed (502)', async () => {
     const looping = callFailing('/pair?fail=1&loop=1');
+    // A head start: the looping call's timeout comes 1 s before the second call's own.
     await new Promise((r) => setTimeout(r, 1000));
     const sharing = callFailing('/pair?fail=1');
     const [timedOut, crashed] = await Promise.all([looping, sharing]);

@@ -1,7 +1,7 @@
 import { request, STATUS_CODES } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployProject, type Gust, records, startGust } from '../helpers/gust.js';
+import { deployProject, type Gust, records, startGust, WAIT } from '../helpers/gust.js';
 
 let g: Gust;
 
@@ -70,7 +70,7 @@ describe('the gateway', () => {
           }
         });
         socket.on('error', reject);
-        setTimeout(() => reject(new Error('no answer before the body')), 5000).unref();
+        setTimeout(() => reject(new Error('no answer before the body')), WAIT.timeout).unref();
       });
       expect(answer.split('\r\n')[0]).toBe(`HTTP/1.1 ${status} ${STATUS_CODES[status]}`);
     });

@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { api, deployProject, type Gust, type InvocationRecord, records, startGust } from '../helpers/gust.js';
+import {
+  api,
+  deployProject,
+  type Gust,
+  type InvocationRecord,
+  records,
+  startGust,
+  WAIT,
+} from '../helpers/gust.js';
 
 const WEB = `
 import type { Context } from 'gust';
@@ -168,7 +176,7 @@ describe('a streamed response whose client goes away', () => {
         expect(r.body.status).toBe('ok');
         expect(r.body.logs).toContain('cancelled after');
       },
-      { timeout: 5000, interval: 100 },
+      { ...WAIT, interval: 100 },
     );
     const first = (await api<InvocationRecord>(g, 'GET', `/invocations/${id}`)).body;
     const again = new AbortController();
@@ -183,7 +191,7 @@ describe('a streamed response whose client goes away', () => {
         expect(r.body.cold).toBe(false);
         expect(r.body.instance).toBe(first.instance);
       },
-      { timeout: 5000, interval: 100 },
+      { ...WAIT, interval: 100 },
     );
   });
 });

@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { deployProject, type Gust, records, sleep, startGust } from '../helpers/gust.js';
+import { deployProject, type Gust, records, sleep, startGust, WAIT } from '../helpers/gust.js';
 import { seededRandom } from '../helpers/random.js';
 
 let g: Gust;
@@ -189,7 +189,7 @@ function exchange(
   bytes: Buffer | string,
   opts: { waitMs?: number; head?: boolean; after?: (s: net.Socket) => Promise<void> } = {},
 ): Promise<Exchange> {
-  const { waitMs = 5000, head = false } = opts;
+  const { waitMs = WAIT.timeout, head = false } = opts;
   return new Promise((resolve) => {
     const socket = net.connect(Number(new URL(g.url).port), '127.0.0.1');
     const received: Buffer[] = [];
@@ -249,7 +249,7 @@ function parseAnswers(data: Buffer, head: boolean): Answer[] {
 }
 
 /** Resolves with what `probe` finds, polling for up to `ms`. */
-async function eventually<T>(probe: () => Promise<T | undefined>, ms = 8000): Promise<T> {
+async function eventually<T>(probe: () => Promise<T | undefined>, ms = WAIT.timeout): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const found = await probe();

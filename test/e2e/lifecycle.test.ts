@@ -1,8 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   api,
   cli,
@@ -13,6 +13,7 @@ import {
   sleep,
   startGust,
   tempDir,
+  WAIT,
 } from '../helpers/gust.js';
 
 const running: Gust[] = [];
@@ -86,7 +87,7 @@ describe('a data folder on another file system than the temp folder', () => {
   it.skipIf(!otherFs)(
     'copies each bundle once into the run folder, and cold starts link it from there',
     async () => {
-      const dataDir = await mkdtemp('/dev/shm/gust-data-');
+      const dataDir = await tempDir('gust-data-', '/dev/shm');
       const g = await start({ dataDir });
       await deployProject(g, project);
       expect(await (await fetch(`${g.url}/slow?ms=1`)).text()).toBe('done after 1');
@@ -115,13 +116,16 @@ describe('shutdown', () => {
   it('on SIGTERM drains the call in flight, then exits 0 leaving no process behind', async () => {
     const g = await start();
     await deployProject(g, project);
-    expect((await livePids(marker(g))).length).toBeGreaterThan(0);
-    const inflight = fetch(`${g.url}/slow?ms=800`).then((r) => r.text());
-    await sleep(200);
+    await vi.waitFor(async () => expect((await livePids(marker(g))).length).toBeGreaterThan(0), WAIT);
+    const inflight = fetch(`${g.url}/slow?ms=2000`).then((r) => r.text());
+    // Nothing outside shows that the platform has read the request (its record is written at the
+    // end), so this waits long enough for a loaded machine: a request not yet read when SIGTERM
+    // comes is refused, one read is drained. The call runs on past it.
+    await sleep(1000);
     const exit = g.stop('SIGTERM');
-    expect(await inflight).toBe('done after 800');
+    expect(await inflight).toBe('done after 2000');
     expect(await exit).toBe(0);
-    expect(await noneLeft(marker(g), 2000)).toEqual([]);
+    expect(await noneLeft(marker(g), WAIT.timeout)).toEqual([]);
   });
 
   it('on SIGKILL leaves no instance or stem cell alive, even one stuck in a loop', async () => {
@@ -132,10 +136,11 @@ describe('shutdown', () => {
       'spin.mjs': 'export default () => { for (;;) {} };',
     });
     void fetch(`${g.url}/spin`).catch(() => {});
-    await sleep(300);
-    expect((await livePids(marker(g))).length).toBeGreaterThanOrEqual(2);
+    // slow's warm instance and a stem cell, then spin's instance (it took the stem cell, which is
+    // replaced): three once the call to spin has its instance.
+    await vi.waitFor(async () => expect((await livePids(marker(g))).length).toBeGreaterThanOrEqual(3), WAIT);
     await g.stop('SIGKILL');
-    expect(await noneLeft(marker(g), 1000)).toEqual([]);
+    expect(await noneLeft(marker(g), WAIT.timeout)).toEqual([]);
   });
 });
 

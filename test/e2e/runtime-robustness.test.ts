@@ -2,7 +2,15 @@ import { readdir, readFile, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { api, deployProject, type Gust, type InvocationRecord, records, startGust } from '../helpers/gust.js';
+import {
+  api,
+  deployProject,
+  type Gust,
+  type InvocationRecord,
+  records,
+  startGust,
+  WAIT,
+} from '../helpers/gust.js';
 
 /**
  * Functions that attack the platform through the runtime rather than fail on their own: they
@@ -173,9 +181,7 @@ describe('a module that never finishes loading', () => {
         });
         expect(f.record.error).toMatch(/init failed: the module did not finish loading within 2700 ms/);
       }
-      await vi.waitFor(async () => expect(await cellsHolding(NEVER_LOADS_MARKER)).toEqual([]), {
-        timeout: 5000,
-      });
+      await vi.waitFor(async () => expect(await cellsHolding(NEVER_LOADS_MARKER)).toEqual([]), WAIT);
       await expectPlatformFine();
     },
   );

@@ -3,8 +3,9 @@
  * and temporary function projects on disk. Nothing is mocked.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,8 +39,53 @@ export interface StartOptions {
   readonly env?: Record<string, string>;
 }
 
-export async function tempDir(prefix = 'gust-test-'): Promise<string> {
-  return mkdtemp(path.join(os.tmpdir(), prefix));
+/** Temp folders the helpers made, and platforms they started: removed and stopped by `cleanUp`. */
+const made = new Set<string>();
+const started = new Set<ChildProcess>();
+
+/** A new temp folder (under `parent`, the temp folder unless told), removed after the test file. */
+export async function tempDir(prefix = 'gust-test-', parent = os.tmpdir()): Promise<string> {
+  const dir = await mkdtemp(path.join(parent, prefix));
+  made.add(dir);
+  return dir;
+}
+
+/**
+ * After each test file (test/helpers/setup.ts): kills the platforms it left running, removes the run
+ * folders of those that were killed outright (a platform removes its own when it stops; the next
+ * one to start would remove the others, but none may be left at the end), and removes its temp folders.
+ */
+export async function cleanUp(): Promise<void> {
+  const platforms = [...started];
+  started.clear();
+  await Promise.all(
+    platforms.map(async (proc) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = once(proc, 'exit');
+      proc.kill('SIGKILL');
+      await exited;
+    }),
+  );
+  const pids = new Set(platforms.map((proc) => proc.pid));
+  const tmp = os.tmpdir();
+  for (const name of await readdir(tmp).catch(() => [] as string[])) {
+    const pid = Number(/^gust-run-(\d+)-/.exec(name)?.[1]);
+    // a live process with that pid is another platform that got the number since (pids wrap)
+    if (!pids.has(pid) || alive(pid)) continue;
+    await rm(path.join(tmp, name), { recursive: true, force: true, maxRetries: 3 });
+  }
+  const dirs = [...made];
+  made.clear();
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true, maxRetries: 3 })));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Starts `gust up` and resolves once it listens. */
@@ -50,12 +96,15 @@ export async function startGust(opts: StartOptions = {}): Promise<Gust> {
     env: {
       PATH: process.env.PATH ?? '',
       XDG_CONFIG_HOME: CONFIG_HOME,
+      // the tests' temp folder (test/helpers/global-setup.ts): its run folder goes there too
+      TMPDIR: os.tmpdir(),
       GUST_STEM_CELLS: '1',
       GUST_LOG_LEVEL: 'warn',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started.add(proc);
   let stdout = '';
   let stderr = '';
   proc.stderr?.on('data', (b: Buffer) => {
@@ -124,6 +173,7 @@ export function cli(
         env: {
           PATH: process.env.PATH ?? '',
           XDG_CONFIG_HOME: CONFIG_HOME,
+          TMPDIR: os.tmpdir(),
           ...(g ? { GUST_URL: g.url, GUST_API_KEY: g.key } : {}),
           ...env,
         },

@@ -10,7 +10,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type NodeFactoryOptions, NodeSandboxFactory } from '../../src/runtime/node/factory.js';
 import { INLINE_MAP_PREFIX } from '../../src/runtime/sandbox/sourcemap.js';
 import type { LoadSpec, Sandbox, StartOutcome } from '../../src/runtime/types.js';
-import { livePids, ROOT, tempDir } from '../helpers/gust.js';
+import { livePids, ROOT, tempDir, WAIT } from '../helpers/gust.js';
 
 const RUNTIME = path.join(ROOT, 'dist', 'runtime', 'sandbox');
 
@@ -85,7 +85,7 @@ function run(sandbox: Sandbox, event: Record<string, unknown>, deadlineMs = 10_0
 }
 
 const noCells = async (runDir: string) =>
-  vi.waitFor(async () => expect(await livePids(runDir)).toEqual([]), { timeout: 5000 });
+  vi.waitFor(async () => expect(await livePids(runDir)).toEqual([]), WAIT);
 
 describe('starting an instance never rejects', () => {
   it('a bundle that does not exist is a crashed start whose reason names the bundle', async () => {
@@ -109,13 +109,14 @@ describe('starting an instance never rejects', () => {
       reason: expect.stringMatching(/could not start: .*(ENOTDIR|EEXIST)/),
     });
     f.prepare([96]);
+    // Shows that nothing starts: no retry of the failed stem cell within this time.
     await new Promise((r) => setTimeout(r, 300));
     expect(await livePids(runDir)).toEqual([]);
 
     await rm(cells);
     await rename(`${cells}.away`, cells);
     f.prepare([96]);
-    await vi.waitFor(async () => expect(await livePids(runDir)).toHaveLength(1), { timeout: 5000 });
+    await vi.waitFor(async () => expect(await livePids(runDir)).toHaveLength(1), WAIT);
   });
 });
 
@@ -130,7 +131,8 @@ describe('a start that never finishes', () => {
         type: 'error',
         error: { name: 'InitTimeout', message: 'the module did not finish loading within 450 ms' },
       });
-      expect(performance.now() - t0).toBeLessThan(5000);
+      // 450 ms and the start of a process, which a loaded machine slows: bounded, with room for that.
+      expect(performance.now() - t0).toBeLessThan(9000);
       await noCells(runDir);
     },
   );
@@ -167,7 +169,7 @@ describe('an instance takes new invocations only while it can serve them', () =>
     const sandbox = started(await f.start(spec('worker.mjs', { concurrency: 2 })));
     const sleeping = run(sandbox, { sleepMs: 5000 });
     const spinning = run(sandbox, { spin: true }, 300);
-    await vi.waitFor(() => expect(sandbox.accepting).toBe(false), { timeout: 5000 });
+    await vi.waitFor(() => expect(sandbox.accepting).toBe(false), WAIT);
     expect(await spinning).toMatchObject({ type: 'timeout' });
     expect(await sleeping).toMatchObject({ type: 'crashed' });
   });
