@@ -180,7 +180,7 @@ describe('invoke, logs and invocations', () => {
       expect(r.body).toMatchObject({ status: 'ok', trigger: 'invoke' });
       expect(r.body.logs).toContain('hello from api');
     }, WAIT);
-    const json = await gust(['invoke', 'api', '--async', '--json'], { env });
+    const json = await gust(['invoke', 'api', '--async', '--data', '{"a": 2, "b": 3}', '--json'], { env });
     expect(JSON.parse(json.stdout)).toMatchObject({ invocation: { function: 'api', status: 'queued' } });
   });
 

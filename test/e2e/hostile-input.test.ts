@@ -829,7 +829,7 @@ describe('the Lambda Invoke API under hostile requests', () => {
       const a = await lambda('add', { body });
       expect(a.status, body.slice(0, 20)).toBe(200);
     }
-    for (const type of ['Bogus', 'event', 'Event', '']) {
+    for (const type of ['Bogus', 'event', '']) {
       const a = await lambda('add', { headers: { 'x-amz-invocation-type': type } });
       expectAwsError(a, 400, 'InvalidParameterValueException');
     }
