@@ -35,6 +35,8 @@ import { MANIFEST_FILES, readManifest } from './manifest/load.js';
 import { projectFromFolder } from './manifest/schema.js';
 import { Recorder } from './observe/records.js';
 import { NodeSandboxFactory } from './runtime/node/factory.js';
+import type { BindingHost } from './runtime/types.js';
+import { bindingHost } from './services/bindings.js';
 import { Secrets } from './services/secrets.js';
 import { Topics } from './services/topics.js';
 import { Scheduler } from './triggers/schedule/scheduler.js';
@@ -78,18 +80,21 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     stemCellsPerSize: config.stemCells,
     sandboxUid: config.sandboxUid,
   });
-  const dispatcher = new Dispatcher({
+  const dispatcher: Dispatcher = new Dispatcher({
     factory,
     recorder,
     queuePerFunction: WAIT_QUEUE_PER_FUNCTION,
     secretEnv: (names) => secrets.env(names),
+    // topics and deliveries are made just below; calls come long after
+    bindings: (spec, inv): BindingHost =>
+      bindingHost({ topics, deliveries, dispatcher: () => dispatcher }, spec, inv),
     loadVersion: async (name, version) => {
       const v = await registry.getVersion(name, version);
       return v && { spec: v.spec, version: v.version, bundlePath: await bundles.localPath(v.bundleHash) };
     },
   });
   const queue = new SqliteQueue(db, { leaseMs: QUEUE_LEASE_MS, maxDepth: config.queueDepth });
-  const deliveries = new Deliveries({
+  const deliveries: Deliveries = new Deliveries({
     queue,
     dispatcher,
     specOf: (name) => dispatcher.activeSpec(name),

@@ -327,7 +327,6 @@ function notWiredYet(manifest: Manifest): string[] {
   const errors: string[] = [];
   for (const fn of manifest.functions) {
     const at = `functions.${fn.name}`;
-    if (fn.permissions.length > 0) errors.push(`${at}.permissions: ${NOT_YET}`);
     fn.triggers.forEach((t, i) => {
       if (t.type === 'webhook') {
         errors.push(`${at}.triggers[${i}].${t.type}: ${t.type} triggers are ${NOT_YET}`);

@@ -6,7 +6,7 @@ import type { InvocationRecord } from '../backends/ports.js';
 import type { FunctionSpec } from '../manifest/types.js';
 import type { Recorder } from '../observe/records.js';
 import { meter } from '../observe/records.js';
-import type { HttpSink, InvokeOutcome, SandboxFactory, Work } from '../runtime/types.js';
+import type { BindingHost, HttpSink, InvokeOutcome, SandboxFactory, Work } from '../runtime/types.js';
 import { maskSecrets } from '../services/secrets.js';
 import type { Invocation } from './invocation.js';
 import { type Lease, Pool } from './pool.js';
@@ -37,6 +37,8 @@ export interface DispatcherDeps {
   /** Looks up a version that is not the active one (Lambda Qualifier). */
   readonly loadVersion: (name: string, version: number) => Promise<RunnableVersion | undefined>;
   readonly queuePerFunction: number;
+  /** What carries out the binding calls (`ctx.publish`, `ctx.invoke`) of one invocation. */
+  readonly bindings?: (spec: FunctionSpec, inv: Invocation) => BindingHost;
   /** The values of secrets by name (only those that exist): read at each instance start. */
   readonly secretEnv: (names: readonly string[]) => Record<string, string>;
 }
@@ -196,7 +198,11 @@ export class Dispatcher {
     const queuedMs = sinceArrival(inv);
     if (lease.type !== 'ok') return this.finish(inv, v, lease, unleased(lease), { queuedMs, durationMs: 0 });
     const started = performance.now();
-    const ran = await lease.slot.sandbox.invoke(toWork(inv, deadline), sink);
+    const ran = await lease.slot.sandbox.invoke(
+      toWork(inv, deadline),
+      sink,
+      this.deps.bindings?.(v.spec, inv),
+    );
     const durationMs = performance.now() - started;
     pool.release(lease.slot);
     // `gust rm --force` stopped its instance: the call did not crash, it was cut short on purpose.

@@ -3,9 +3,19 @@
  * version; a SandboxFactory starts them. Implementations: node/ (child processes). The isolate
  * runtime implements the same two interfaces.
  */
-import type { FunctionInfo, WireError, WireRequest, WireResponse } from './sandbox/protocol.js';
+import type { BindingOp, FunctionInfo, WireError, WireRequest, WireResponse } from './sandbox/protocol.js';
 
-export type { FunctionInfo, WireError, WireRequest, WireResponse };
+export type { BindingOp, FunctionInfo, WireError, WireRequest, WireResponse };
+
+/**
+ * What carries out an invocation's binding calls (`ctx.publish`, `ctx.invoke`), given by dispatch
+ * for each invocation (it knows the function's permissions and the trace). Never rejects: a refusal
+ * is an error the function gets thrown.
+ */
+export type BindingHost = (
+  op: BindingOp,
+  args: unknown,
+) => Promise<{ readonly json?: string } | { readonly error: WireError }>;
 
 export interface LoadSpec {
   readonly fn: FunctionInfo;
@@ -50,7 +60,7 @@ export interface Sandbox {
    * violation) while its process has not exited yet. A pool must not lease it then.
    */
   readonly accepting: boolean;
-  invoke(work: Work, sink?: HttpSink): Promise<InvokeOutcome>;
+  invoke(work: Work, sink?: HttpSink, host?: BindingHost): Promise<InvokeOutcome>;
   /** Stops the instance; in-flight invocations end as crashed. */
   stop(): void;
   /** Resolves with a reason once the instance has died, whatever the cause. */

@@ -8,19 +8,24 @@
  * after it, nothing after the end. A breach kills the instance (see wire.ts for why it can happen).
  */
 import type { SandboxMessage } from '../sandbox/protocol.js';
-import type { HttpSink, InvokeOutcome, Sandbox, Work } from '../types.js';
+import type { BindingHost, HttpSink, InvokeOutcome, Sandbox, WireError, Work } from '../types.js';
 import type { Cell } from './cell.js';
 import { cut } from './wire.js';
 
 /** A little over the sandbox's own bound, which already truncates; this guards against a hostile instance. */
 export const LOG_LIMIT = 80 * 1024;
 const TRUNCATED = '\n[gust: log truncated]\n';
+/** Binding calls one invocation may have waiting at once (a loop of un-awaited publishes is bounded). */
+const MAX_CALLS_IN_FLIGHT = 100;
 
 /** running: no answer yet; streaming: the head went out, chunks and the end may follow. */
 type Phase = 'running' | 'streaming';
 
 interface Pending {
   readonly sink: HttpSink | undefined;
+  readonly host: BindingHost | undefined;
+  /** Binding calls made and not answered yet. */
+  calls: number;
   readonly resolve: (outcome: InvokeOutcome) => void;
   readonly timer: NodeJS.Timeout;
   phase: Phase;
@@ -52,13 +57,22 @@ export class NodeInstance implements Sandbox {
     return !this.closing && this.dead === undefined;
   }
 
-  invoke(work: Work, sink?: HttpSink): Promise<InvokeOutcome> {
+  invoke(work: Work, sink?: HttpSink, host?: BindingHost): Promise<InvokeOutcome> {
     if (this.dead !== undefined) {
       return Promise.resolve({ type: 'crashed', reason: this.dead, logs: '', streamed: false });
     }
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.timeout(work.id), Math.max(0, work.deadline - Date.now()));
-      this.pending.set(work.id, { sink, resolve, timer, phase: 'running', logs: '', timedOut: false });
+      this.pending.set(work.id, {
+        sink,
+        host,
+        calls: 0,
+        resolve,
+        timer,
+        phase: 'running',
+        logs: '',
+        timedOut: false,
+      });
       this.cell.send({ t: 'invoke', ...work });
     });
   }
@@ -83,6 +97,10 @@ export class NodeInstance implements Sandbox {
       return;
     }
     const p = this.pending.get(m.id);
+    if (m.t === 'call') {
+      this.call(p, m);
+      return;
+    }
     if (m.t === 'log') {
       // Lines may come after the end (a stray timer holding ctx.log): they belong to no one.
       if (p && !p.timedOut) p.logs = appendLogs(p.logs, m.text);
@@ -134,6 +152,34 @@ export class NodeInstance implements Sandbox {
         this.settle(m.id, () => ({ type: 'error', error: m.error, logs: appendLogs(p.logs, m.logs) }));
         return undefined;
     }
+  }
+
+  /**
+   * A binding call, carried out by the invocation's host and answered with a `reply`. A call of an
+   * invocation that has ended (a publish not awaited) is answered with an error, not a violation:
+   * it is a bug of the function, not a breach of the protocol.
+   */
+  private call(p: Pending | undefined, m: Extract<SandboxMessage, { t: 'call' }>): void {
+    const reply = (answer: { json?: string } | { error: WireError }) => {
+      if (this.dead === undefined) this.cell.send({ t: 'reply', call: m.call, ...answer });
+    };
+    if (!p || p.timedOut || !p.host) {
+      reply({
+        error: { name: 'InvocationEnded', message: `ctx.${m.op} was called after its invocation ended` },
+      });
+      return;
+    }
+    if (p.calls >= MAX_CALLS_IN_FLIGHT) {
+      reply({
+        error: { name: 'TooManyCalls', message: `more than ${MAX_CALLS_IN_FLIGHT} ctx calls at once` },
+      });
+      return;
+    }
+    p.calls++;
+    void p.host(m.op, m.args).then((answer) => {
+      p.calls--;
+      reply(answer);
+    });
   }
 
   /** Its invocations end as crashed once the process is gone (failAll), with the cell's reason. */

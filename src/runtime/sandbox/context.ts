@@ -2,6 +2,7 @@
  * context: `ctx`, the second argument of every handler. Its type is the one function authors
  * import (`import type { Context } from 'gust'` re-exports it), so the two cannot drift apart.
  */
+import { callHost } from './bindings.js';
 import { InvocationLogger, type LogBuffer } from './logs.js';
 import type { FunctionInfo } from './protocol.js';
 
@@ -40,6 +41,17 @@ export interface Context extends ContextBase {
   readonly log: Logger;
   callbackWaitsForEmptyEventLoop: boolean;
   getRemainingTimeInMillis(): number;
+  /**
+   * Publishes `data` to a topic (needs `topic:NAME:publish` in `permissions`): every function
+   * subscribed gets it, at least once. Resolves once it is durable, with the message's id.
+   */
+  publish(topic: string, data: unknown): Promise<{ readonly id: string }>;
+  /**
+   * Invokes another function (needs `function:NAME:invoke`) with `data` as its event: resolves with
+   * what it returned, or rejects with its error. With `{ async: true }`, resolves once the event is
+   * queued, with its invocation id. The trace id travels along.
+   */
+  invoke(fn: string, data?: unknown, options?: { readonly async?: boolean }): Promise<unknown>;
 }
 
 export function baseContext(info: FunctionInfo, env: Readonly<Record<string, string>>): ContextBase {
@@ -82,5 +94,8 @@ export function makeContext(base: ContextBase, facts: InvocationFacts, logs: Log
     log: new InvocationLogger(logs),
     callbackWaitsForEmptyEventLoop: true,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    publish: (topic, data) => callHost(facts.id, 'publish', { topic, data }) as Promise<{ id: string }>,
+    invoke: (fn, data, options) =>
+      callHost(facts.id, 'invoke', { function: fn, data: data ?? null, async: options?.async === true }),
   };
 }

@@ -4,6 +4,7 @@
  * It imports nothing from the rest of src/: only node builtins and its siblings.
  */
 import { pathToFileURL } from 'node:url';
+import { setBindingSender, settleCall } from './bindings.js';
 import { decodeHost, encodeSandbox, Outbox } from './codec.js';
 import { baseContext, type Context, type ContextBase, makeContext } from './context.js';
 import { callLambda, type Entry, pickEntry } from './handler.js';
@@ -157,6 +158,7 @@ function dieWith(e: unknown): void {
 }
 
 captureConsole();
+setBindingSender(send);
 process.on('uncaughtException', dieWith);
 process.on('unhandledRejection', dieWith);
 // The host is gone (or stopped us): nothing may outlive it.
@@ -167,6 +169,7 @@ process.on('message', (batch: unknown[]) => {
 
 function receive(message: HostMessage): void {
   if (message.t === 'invoke') invoke(message);
+  else if (message.t === 'reply') settleCall(message.call, message.json, message.error);
   else if (message.t === 'cancel') cancellers.get(message.id)?.();
   else if (message.t === 'load') void load(message);
 }

@@ -57,7 +57,12 @@ export type HostMessage =
       | { readonly kind: 'event'; readonly event: unknown }
     ))
   /** The client of a streamed response went away: stop reading the function's stream. */
-  | { readonly t: 'cancel'; readonly id: string };
+  | { readonly t: 'cancel'; readonly id: string }
+  /** The answer to a binding call (`call`): its value as JSON text, or the error to throw. */
+  | { readonly t: 'reply'; readonly call: number; readonly json?: string; readonly error?: WireError };
+
+/** What functions call through `ctx` (checked against `permissions` by the host). */
+export type BindingOp = 'publish' | 'invoke';
 
 /** The most bytes one `chunk` message carries: a bigger piece of a body goes in several. */
 export const MAX_CHUNK_BYTES = 1024 * 1024;
@@ -95,4 +100,15 @@ export type SandboxMessage =
     }
   | { readonly t: 'error'; readonly id: string; readonly error: WireError; readonly logs: string }
   /** The instance is about to die (unhandled rejection, uncaught exception). */
-  | { readonly t: 'fatal'; readonly error: WireError };
+  | { readonly t: 'fatal'; readonly error: WireError }
+  /**
+   * A binding call of a running invocation (`ctx.publish`, `ctx.invoke`): `call` numbers it within
+   * the instance, `args` is what the function passed (JSON). The host answers with a `reply`.
+   */
+  | {
+      readonly t: 'call';
+      readonly id: string;
+      readonly call: number;
+      readonly op: BindingOp;
+      readonly args: unknown;
+    };

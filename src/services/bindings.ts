@@ -1,0 +1,129 @@
+/**
+ * services/bindings: what `ctx.publish` and `ctx.invoke` do, for one invocation. Each call is
+ * checked against the function's permissions first (nothing is sent otherwise), then carried out
+ * with the invocation's trace id, so that a chain of functions is one trace in the records.
+ * Every failure is an error the function gets thrown, named: PermissionError, NotFound,
+ * PayloadTooLarge, Throttled, InvalidInput, or the called function's own error.
+ */
+import { acceptInvocation } from '../dispatch/accept.js';
+import type { Deliveries } from '../dispatch/deliveries.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
+import { eventInvocation, type Invocation } from '../dispatch/invocation.js';
+import { GustError } from '../errors.js';
+import { checkEventSize, wrapData } from '../events/ingress.js';
+import { inputErrors } from '../manifest/input.js';
+import type { FunctionSpec } from '../manifest/types.js';
+import type { BindingHost, WireError } from '../runtime/types.js';
+import { refusal } from './permissions.js';
+import type { Topics } from './topics.js';
+
+export interface BindingDeps {
+  readonly topics: Pick<Topics, 'publish'>;
+  readonly deliveries: Deliveries;
+  /** Lazily: the dispatcher is built with this module's hosts, and runs the calls it makes. */
+  readonly dispatcher: () => Dispatcher;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+export function bindingHost(deps: BindingDeps, spec: FunctionSpec, inv: Invocation): BindingHost {
+  return async (op, args) => {
+    try {
+      const a = (typeof args === 'object' && args !== null ? args : {}) as Record<string, unknown>;
+      if (op === 'publish') return await publish(deps, spec, inv, a);
+      return await invoke(deps, spec, inv, a);
+    } catch (e) {
+      return { error: asWireError(e) };
+    }
+  };
+}
+
+async function publish(
+  deps: BindingDeps,
+  spec: FunctionSpec,
+  inv: Invocation,
+  args: Record<string, unknown>,
+): Promise<{ json: string }> {
+  const topic = nameArg(args.topic, 'ctx.publish(topic, data): topic');
+  denied(refusal(spec, `topic:${topic}:publish`, `ctx.publish('${topic}')`));
+  const event = wrapData(topic, args.data ?? null);
+  const size = checkEventSize(event);
+  if (!size.ok) throw named('PayloadTooLarge', `ctx.publish('${topic}'): ${size.message}`);
+  await deps.topics.publish(topic, [event], inv.traceId);
+  return { json: JSON.stringify({ id: event.id }) };
+}
+
+async function invoke(
+  deps: BindingDeps,
+  spec: FunctionSpec,
+  inv: Invocation,
+  args: Record<string, unknown>,
+): Promise<{ json?: string } | { error: WireError }> {
+  const fn = nameArg(args.function, 'ctx.invoke(fn, data): fn');
+  denied(refusal(spec, `function:${fn}:invoke`, `ctx.invoke('${fn}')`));
+  const data = args.data ?? null;
+  const dispatcher = deps.dispatcher();
+  const target = dispatcher.activeSpec(fn);
+  if (!target) throw named('NotFound', `ctx.invoke('${fn}'): no function named ${fn} is deployed`);
+  const invalid = inputErrors(target.input, data);
+  if (invalid.length > 0 && args.async !== true) {
+    throw named(
+      'InvalidInput',
+      `ctx.invoke('${fn}'): the event does not match its input schema: ${invalid.join('; ')}`,
+    );
+  }
+  if (args.async === true) {
+    const id = await acceptInvocation(deps.deliveries, {
+      function: fn,
+      trigger: 'invoke',
+      traceId: inv.traceId,
+      data,
+    });
+    return { json: JSON.stringify({ id }) };
+  }
+  const call = {
+    ...eventInvocation({ function: fn, trigger: 'invoke', traceparent: undefined, event: data }),
+    traceId: inv.traceId,
+  };
+  const { outcome, record } = await dispatcher.invoke(call);
+  if (outcome.type === 'ok') return outcome.json === undefined ? {} : { json: outcome.json };
+  const error =
+    outcome.type === 'error'
+      ? {
+          name: outcome.error.name,
+          message: `${fn} (invocation ${record.id}) failed: ${outcome.error.message}`,
+        }
+      : {
+          name: 'InvokeError',
+          message: `${fn} (invocation ${record.id}) ended ${record.status}: ${record.error ?? ''}`,
+        };
+  return { error };
+}
+
+function nameArg(value: unknown, what: string): string {
+  if (typeof value !== 'string' || !NAME.test(value))
+    throw named('TypeError', `${what} must be a name (got ${typeof value})`);
+  return value;
+}
+
+function denied(why: string | undefined): void {
+  if (why !== undefined) throw named('PermissionError', why);
+}
+
+function named(name: string, message: string): Error {
+  const e = new Error(message);
+  e.name = name;
+  return e;
+}
+
+const ERROR_NAMES: Partial<Record<string, string>> = {
+  THROTTLED: 'Throttled',
+  NOT_FOUND: 'NotFound',
+  PAYLOAD_TOO_LARGE: 'PayloadTooLarge',
+};
+
+function asWireError(e: unknown): WireError {
+  if (e instanceof GustError) return { name: ERROR_NAMES[e.code] ?? 'GustError', message: e.message };
+  if (e instanceof Error) return { name: e.name, message: e.message };
+  return { name: 'Error', message: String(e) };
+}
