@@ -220,7 +220,8 @@ class Consumer {
       const ok = group.messages.filter((m) => !failed.has(m.id));
       await queue.ack(ok.map((m) => m.handle));
       const retry = group.messages.filter((m) => failed.has(m.id));
-      if (retry.length > 0) await this.retryOrGiveUp(pick(group, retry), spec, result);
+      const partial = { status: 'error', message: 'the handler reported it in batchItemFailures' };
+      if (retry.length > 0) await this.retryOrGiveUp(pick(group, retry), spec, result, partial);
       return;
     }
     if (outcome.type === 'rejected') {
@@ -230,9 +231,14 @@ class Consumer {
     await this.retryOrGiveUp(group, spec, result);
   }
 
-  private async retryOrGiveUp(group: Group, spec: FunctionSpec, result: DispatchResult): Promise<void> {
+  private async retryOrGiveUp(
+    group: Group,
+    spec: FunctionSpec,
+    result: DispatchResult,
+    reason?: DeadLetter['error'],
+  ): Promise<void> {
     const { record, outcome } = result;
-    const error = { status: record.status, message: record.error ?? record.status };
+    const error = reason ?? { status: record.status, message: record.error ?? record.status };
     const fatal = outcome.type === 'error' && outcome.error.name === NON_RETRIABLE;
     const random = this.deps.random ?? Math.random;
     for (let i = 0; i < group.messages.length; i++) {

@@ -350,7 +350,7 @@ function poolsOf(fn: FunctionPools): Pool[] {
 }
 
 function toWork(inv: Invocation, deadline: number): Work {
-  const base = { id: inv.id, deadline, traceId: inv.traceId };
+  const base = { id: inv.id, deadline, traceId: inv.traceId, attempt: inv.attempt ?? 1 };
   return inv.kind === 'http'
     ? { ...base, kind: 'http', request: inv.request }
     : { ...base, kind: 'event', event: inv.event };

@@ -25,7 +25,12 @@ export interface LoadSpec {
   readonly env: Readonly<Record<string, string>>;
 }
 
-export type Work = { readonly id: string; readonly deadline: number; readonly traceId: string } & (
+export type Work = {
+  readonly id: string;
+  readonly deadline: number;
+  readonly traceId: string;
+  readonly attempt: number;
+} & (
   | { readonly kind: 'http'; readonly request: WireRequest }
   | { readonly kind: 'event'; readonly event: unknown }
 );

@@ -94,6 +94,7 @@ function run(slot: Slot, event: { sleepMs?: number; exit?: boolean } = {}): Prom
   return slot.sandbox.invoke({
     id: `inv-${++ids}`,
     deadline: soon(),
+    attempt: 1,
     traceId: '0'.repeat(32),
     kind: 'event',
     event,

@@ -1,6 +1,16 @@
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Gust, ROOT, records, startGust } from '../helpers/gust.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  api,
+  cli,
+  type Gust,
+  type InvocationRecord,
+  invoke,
+  ROOT,
+  records,
+  startGust,
+  WAIT,
+} from '../helpers/gust.js';
 
 // `npm start` runs `gust up examples`: the same here, on a free port and a temporary data folder.
 let g: Gust;
@@ -41,5 +51,85 @@ describe('examples/lambda-classic (an unmodified AWS Lambda handler)', () => {
     expect(missing.status).toBe(404);
     const bad = await fetch(`${g.url}/orders/8`, { method: 'PUT', body: 'not json' });
     expect(bad.status).toBe(400);
+  });
+});
+
+/** The log lines of a function's records so far, oldest first. */
+async function logsOf(fn: string): Promise<string> {
+  return (await records(g, fn, 1000))
+    .reverse()
+    .map((r: InvocationRecord) => r.logs)
+    .join('');
+}
+
+describe('examples/fan-out (an HTTP function publishes; two subscribers, one retried)', () => {
+  it('takes an order with 202, and both subscribers process it; email on its third attempt', async () => {
+    const res = await fetch(`${g.url}/shop/orders`, {
+      method: 'POST',
+      body: JSON.stringify({ item: 'umbrella', quantity: 2 }),
+    });
+    expect(res.status).toBe(202);
+    const { orderId } = (await res.json()) as { orderId: string };
+    await vi.waitFor(
+      async () => expect(await logsOf('fulfil')).toContain(`fulfilling umbrella for order ${orderId}`),
+      WAIT,
+    );
+    await vi.waitFor(
+      async () =>
+        expect(await logsOf('email')).toContain(`confirmation sent for order ${orderId} on attempt 3`),
+      WAIT,
+    );
+    const tries = (await records(g, 'email', 100)).filter((r) => r.status !== 'ok');
+    expect(tries.map((r) => r.error)).toEqual(
+      expect.arrayContaining([expect.stringContaining('mail server busy')]),
+    );
+    const bad = await fetch(`${g.url}/shop/orders`, { method: 'POST', body: '{}' });
+    expect(bad.status).toBe(400);
+  });
+});
+
+describe('examples/scheduled-report (every minute, a report on a topic)', () => {
+  it('is scheduled, and each run publishes a report that the archive keeps', async () => {
+    const ls = JSON.parse((await cli(g, ['ls', '--json'])).stdout) as {
+      functions: { name: string; nextRun: string | null }[];
+    };
+    const next = Date.parse(ls.functions.find((f) => f.name === 'report')!.nextRun!);
+    expect(next - Date.now()).toBeLessThanOrEqual(60_000);
+    // a run now, as the schedule makes one (waiting up to a minute for the tick is not a test)
+    const ran = await invoke(g, 'report', { type: 'gust.schedule.tick', data: { scheduledTime: 'now' } });
+    expect(ran.body.result).toMatchObject({ id: expect.any(String) });
+    await vi.waitFor(async () => expect(await logsOf('archive')).toContain('archived {"at":"now"'), WAIT);
+  });
+});
+
+describe('examples/sqs-batch (an unmodified Lambda SQS handler with partial batch failures)', () => {
+  it('gets SQS batches; only the failed job is retried, then dead-lettered', async () => {
+    const key = (await api<{ key: string }>(g, 'POST', '/keys', { scope: 'invoke' })).body.key;
+    const jobs = [1, 2, 3].map((id) => ({
+      specversion: '1.0',
+      id: `job-${id}`,
+      source: '/test',
+      type: 'test.job',
+      datacontenttype: 'application/json',
+      data: { id, fail: id === 2 },
+    }));
+    const res = await fetch(`${g.url}/_gust/events/jobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/cloudevents-batch+json' },
+      body: JSON.stringify(jobs),
+    });
+    expect(res.status).toBe(202);
+    await vi.waitFor(
+      async () => expect(await logsOf('dead-jobs')).toContain('dead letter from sqs-jobs after 2 attempts'),
+      WAIT,
+    );
+    const log = await logsOf('sqs-jobs');
+    // jobs 1 and 3 done once; job 2 failed on its first and second delivery, and was not tried again
+    expect(log.match(/job 1 done/g)).toHaveLength(1);
+    expect(log.match(/job 3 done/g)).toHaveLength(1);
+    expect(log).toContain('job 2 failed (receive count 1)');
+    expect(log).toContain('job 2 failed (receive count 2)');
+    expect(log).not.toContain('receive count 3');
+    expect(await logsOf('dead-jobs')).toContain('the handler reported it in batchItemFailures');
   });
 });

@@ -78,6 +78,7 @@ function run(sandbox: Sandbox, event: Record<string, unknown>, deadlineMs = 10_0
   return sandbox.invoke({
     id: `inv-${++ids}`,
     deadline: Date.now() + deadlineMs,
+    attempt: 1,
     traceId: '0'.repeat(32),
     kind: 'event',
     event,

@@ -35,6 +35,8 @@ export interface Context extends ContextBase {
   readonly awsRequestId: string;
   /** W3C trace id of the invocation. */
   readonly traceId: string;
+  /** Which delivery of an event this is: 1, then 2, 3... as it is retried (always 1 for HTTP). */
+  readonly attempt: number;
   /** The route's path parameters (`/items/:id` -> `{ id }`); `proxy` holds what a final `*` caught. */
   readonly params: Readonly<Record<string, string>>;
   /** Writes to this invocation's logs (console.* does the same). */
@@ -72,6 +74,7 @@ export interface InvocationFacts {
   readonly id: string;
   readonly traceId: string;
   readonly deadline: number;
+  readonly attempt: number;
   readonly params: Readonly<Record<string, string>>;
 }
 
@@ -89,6 +92,7 @@ export function makeContext(base: ContextBase, facts: InvocationFacts, logs: Log
     logGroupName: base.logGroupName,
     logStreamName: base.logStreamName,
     traceId: facts.traceId,
+    attempt: facts.attempt,
     params: facts.params,
     env: base.env,
     log: new InvocationLogger(logs),

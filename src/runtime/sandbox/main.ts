@@ -70,7 +70,13 @@ async function run(message: InvokeMessage, logs: LogBuffer): Promise<void> {
   const params = message.kind === 'http' ? message.request.params : {};
   const context = makeContext(
     contextBase,
-    { id: message.id, traceId: message.traceId, deadline: message.deadline, params },
+    {
+      id: message.id,
+      traceId: message.traceId,
+      deadline: message.deadline,
+      attempt: message.attempt,
+      params,
+    },
     logs,
   );
   const { id } = message;

@@ -52,6 +52,8 @@ export type HostMessage =
       /** Epoch ms at which the host kills the instance. */
       readonly deadline: number;
       readonly traceId: string;
+      /** Which delivery of a queued event this is (1 for everything else). */
+      readonly attempt: number;
     } & (
       | { readonly kind: 'http'; readonly request: WireRequest }
       | { readonly kind: 'event'; readonly event: unknown }

@@ -33,7 +33,15 @@ export async function warmUp(): Promise<void> {
     const wire = decodeHost(
       JSON.parse(
         JSON.stringify(
-          encodeHost({ t: 'invoke', id: 'w', deadline: 0, traceId: 't', kind: 'http', request: sample }),
+          encodeHost({
+            t: 'invoke',
+            id: 'w',
+            deadline: 0,
+            traceId: 't',
+            attempt: 1,
+            kind: 'http',
+            request: sample,
+          }),
         ),
       ),
     );
