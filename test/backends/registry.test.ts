@@ -7,6 +7,7 @@ import { SqliteRegistry } from '../../src/backends/embedded/registry.js';
 import type { DeployChange } from '../../src/backends/ports.js';
 import type { FunctionSpec } from '../../src/manifest/types.js';
 import { tempDir } from '../helpers/gust.js';
+import { testSpec } from '../helpers/spec.js';
 
 const opened: Database.Database[] = [];
 afterAll(() => {
@@ -19,22 +20,8 @@ async function registry(file?: string): Promise<SqliteRegistry> {
   return new SqliteRegistry(db);
 }
 
-const spec = (name: string): FunctionSpec => ({
-  name,
-  handler: { path: 'a.mjs' },
-  runtime: 'node',
-  memoryMb: 128,
-  timeoutMs: 1000,
-  concurrency: 1,
-  scale: { min: 0, max: 1, idleMs: 1000 },
-  env: {},
-  secrets: [],
-  permissions: [],
-  events: 'cloudevents',
-  input: null,
-  retries: { max: 2, backoffMs: 1000, deadLetter: null },
-  triggers: [],
-});
+const spec = (name: string): FunctionSpec =>
+  testSpec(name, { handler: { path: 'a.mjs' }, timeoutMs: 1000, scale: { min: 0, max: 1, idleMs: 1000 } });
 
 const change = (name: string, hash: string): DeployChange => ({ spec: spec(name), hash, bundleHash: hash });
 

@@ -10,6 +10,7 @@ import { bundleFunctions } from '../../src/build/bundle.js';
 import { thinMappings } from '../../src/build/sourcemap.js';
 import type { FunctionSpec } from '../../src/manifest/types.js';
 import { INLINE_MAP_PREFIX, SourceMapIndex } from '../../src/runtime/sandbox/sourcemap.js';
+import { testSpec } from '../helpers/spec.js';
 
 const run = promisify(execFile);
 
@@ -24,22 +25,9 @@ afterEach(async () => {
 });
 
 function spec(name: string, handlerPath: string, exportName?: string): FunctionSpec {
-  return {
-    name,
+  return testSpec(name, {
     handler: exportName === undefined ? { path: handlerPath } : { path: handlerPath, export: exportName },
-    runtime: 'node',
-    memoryMb: 128,
-    timeoutMs: 3000,
-    concurrency: 1,
-    scale: { min: 0, max: 1, idleMs: 60_000 },
-    env: {},
-    secrets: [],
-    permissions: [],
-    events: 'cloudevents',
-    input: null,
-    retries: { max: 2, backoffMs: 1000, deadLetter: null },
-    triggers: [],
-  };
+  });
 }
 
 async function write(file: string, text: string): Promise<void> {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
 import type { InvocationRecord } from '../../src/backends/ports.js';
+import { isAlive } from '../../src/lib/processes.js';
 
 export const ROOT = path.resolve(fileURLToPath(import.meta.url), '../../..');
 export const BIN = path.join(ROOT, 'bin', 'gust.js');
@@ -71,21 +72,12 @@ export async function cleanUp(): Promise<void> {
   for (const name of await readdir(tmp).catch(() => [] as string[])) {
     const pid = Number(/^gust-run-(\d+)-/.exec(name)?.[1]);
     // a live process with that pid is another platform that got the number since (pids wrap)
-    if (!pids.has(pid) || alive(pid)) continue;
+    if (!pids.has(pid) || isAlive(pid)) continue;
     await rm(path.join(tmp, name), { recursive: true, force: true, maxRetries: 3 });
   }
   const dirs = [...made];
   made.clear();
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true, maxRetries: 3 })));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Starts `gust up` and resolves once it listens. */
