@@ -324,11 +324,14 @@ function ownedElsewhere(project: string, owned: readonly { name: string; project
  */
 function notWiredYet(manifest: Manifest): string[] {
   const NOT_YET = 'not supported yet by this version of Gust';
-  const errors: string[] = [];
+  const errors: string[] = manifest.kv.length > 0 ? [`kv: ${NOT_YET}`] : [];
   for (const fn of manifest.functions) {
     const at = `functions.${fn.name}`;
+    fn.permissions.forEach((p, i) => {
+      if (p.startsWith('kv:')) errors.push(`${at}.permissions[${i}]: KV permissions are ${NOT_YET}`);
+    });
     fn.triggers.forEach((t, i) => {
-      if (t.type === 'webhook') {
+      if (t.type === 'webhook' || t.type === 'kv') {
         errors.push(`${at}.triggers[${i}].${t.type}: ${t.type} triggers are ${NOT_YET}`);
       }
     });

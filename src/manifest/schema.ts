@@ -48,7 +48,15 @@ import {
 import { compileInput } from './input.js';
 import { absent, describe, formatIssues, got, isMap, keyPath } from './issues.js';
 import { parseRoutePath, routeShape } from './route.js';
-import { NOT_YET, RESOURCE_NAME, secretName, topicName, triggerSchema, triggersSchema } from './triggers.js';
+import {
+  NOT_YET,
+  namespaceName,
+  RESOURCE_NAME,
+  secretName,
+  topicName,
+  triggerSchema,
+  triggersSchema,
+} from './triggers.js';
 import type { FunctionSpec, HttpMethod, Manifest, Trigger } from './types.js';
 
 export const LIMITS = {
@@ -101,7 +109,11 @@ export function checkManifest(raw: unknown): { manifest: Manifest; errors: strin
   const parsed = manifestSchema.safeParse(raw);
   const routes = routeClaims(raw);
   if (parsed.success) return { manifest: parsed.data, errors: [], routes };
-  return { manifest: { topics: [], functions: [] }, errors: formatIssues(parsed.error.issues), routes };
+  return {
+    manifest: { topics: [], kv: [], functions: [] },
+    errors: formatIssues(parsed.error.issues),
+    routes,
+  };
 }
 
 /** The route a valid http or webhook trigger serves (webhooks: POST only); `where` names it in errors. */
@@ -225,9 +237,8 @@ const envSchema = namedMap(
 const permissionSchema = z
   .string({ error: ({ input }) => `must be one of ${PERMISSION_FORMS} ${got(input)}` })
   .regex(PERMISSION)
-  .refine((p) => !p.startsWith('bucket:') && !p.startsWith('kv:'), {
-    error: ({ input }) =>
-      `${String(input).startsWith('kv:') ? 'KV' : 'bucket'} permissions are ${NOT_YET} (they come with ${String(input).startsWith('kv:') ? 'KV namespaces' : 'buckets'}); remove it`,
+  .refine((p) => !p.startsWith('bucket:'), {
+    error: `bucket permissions are ${NOT_YET} (they come with buckets); remove it`,
   });
 
 const secretsSchema = list(secretName, 'like [STRIPE_KEY]').transform(unique);
@@ -353,7 +364,7 @@ const manifestSchema = strictMap(
   {
     project: projectSchema,
     buckets: resourcesSchema('storage'),
-    kv: resourcesSchema('storage'),
+    kv: list(namespaceName, 'like [sessions, carts]').transform(unique),
     topics: topicsSchema,
     functions: functionsSchema,
   },
@@ -363,8 +374,8 @@ const manifestSchema = strictMap(
       : `the manifest must be a map with a functions key ${got(input)}`,
   (key) => unknownKey(key, TOP_KEYS),
 ).transform(
-  ({ project, topics, functions }): Manifest =>
-    project ? { project, topics, functions } : { topics, functions },
+  ({ project, topics, kv, functions }): Manifest =>
+    project ? { project, topics, kv, functions } : { topics, kv, functions },
 );
 
 /**

@@ -8,6 +8,7 @@
  * | schedule | cron (5 fields, or 6 with seconds first), timezone (UTC), catchUp (1)  |
  * | topic    | name (required), batch (1 to 100, default 1)                           |
  * | webhook  | path (required), verify (github, stripe, hmac-sha256), secret (a name) |
+ * | kv       | namespace (required), on (put, delete; default both)                   |
  */
 import { z } from 'zod';
 import { scheduleCron } from '../triggers/schedule/ticks.js';
@@ -17,6 +18,7 @@ import { parseRoutePath } from './route.js';
 import type {
   HttpMethod,
   HttpTrigger,
+  KvTrigger,
   ScheduleTrigger,
   TopicTrigger,
   Trigger,
@@ -24,8 +26,8 @@ import type {
 } from './types.js';
 
 export const HTTP_METHODS = 'GET HEAD POST PUT PATCH DELETE OPTIONS'.split(' ') as readonly HttpMethod[];
-const LATER_TRIGGER_KINDS = 'bucket kv postgres stream'.split(' ');
-export const TRIGGER_KINDS = ['http', 'schedule', 'topic', 'webhook', ...LATER_TRIGGER_KINDS];
+const LATER_TRIGGER_KINDS = 'bucket postgres stream'.split(' ');
+export const TRIGGER_KINDS = ['http', 'schedule', 'topic', 'webhook', 'kv', ...LATER_TRIGGER_KINDS];
 /** First path segments the platform serves itself (control API, Lambda Invoke API). */
 export const RESERVED_PATH_PREFIXES = ['_gust', '2015-03-31'];
 /** Names of topics (and later buckets and KV namespaces): shared across projects. */
@@ -85,6 +87,11 @@ function requiredName(rule: RegExp, what: string, example: string) {
 }
 
 export const topicName = requiredName(RESOURCE_NAME, 'a topic name (letters, digits, . _ -)', 'orders');
+export const namespaceName = requiredName(
+  RESOURCE_NAME,
+  'a KV namespace name (letters, digits, . _ -)',
+  'sessions',
+);
 export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 export const secretName = requiredName(SECRET_NAME, 'a secret name (letters, digits and _)', 'GITHUB_SECRET');
 
@@ -164,6 +171,19 @@ const webhookSchema = strictMap(
     `must be a map like { path: /hooks/github, verify: github, secret: GITHUB_SECRET } ${got(input)}`,
 ).transform((w): WebhookTrigger => ({ type: 'webhook', ...w }));
 
+const kvSchema = strictMap(
+  {
+    namespace: namespaceName,
+    on: list(
+      z.enum(['put', 'delete'], { error: ({ input }) => `must be put or delete ${got(input)}` }),
+      'like [put, delete]',
+    )
+      .transform(unique)
+      .transform((on) => (on.length === 0 ? (['put', 'delete'] as const) : on)),
+  },
+  ({ input }) => `must be a map like { namespace: carts, on: [put, delete] } ${got(input)}`,
+).transform((k): KvTrigger => ({ type: 'kv', namespace: k.namespace, on: [...k.on] }));
+
 const TRIGGER_EXAMPLE = '- http: { path: /hello }';
 
 function triggerKeys(item: unknown): string {
@@ -199,6 +219,7 @@ export const triggerSchema = z
         schedule: scheduleSchema.exactOptional(),
         topic: topicSchema.exactOptional(),
         webhook: webhookSchema.exactOptional(),
+        kv: kvSchema.exactOptional(),
         ...Object.fromEntries(
           LATER_TRIGGER_KINDS.map((kind) => [
             kind,
@@ -211,6 +232,6 @@ export const triggerSchema = z
     ),
   )
   // One key, and every later kind refused: the one that passed is the trigger.
-  .transform((item): Trigger => (item.http ?? item.schedule ?? item.topic ?? item.webhook)!);
+  .transform((item): Trigger => (item.http ?? item.schedule ?? item.topic ?? item.webhook ?? item.kv)!);
 
 export const triggersSchema = list(triggerSchema, 'like [{ http: { path: /hello } }]');

@@ -39,7 +39,14 @@ export interface WebhookTrigger {
   readonly secret: string;
 }
 
-export type Trigger = HttpTrigger | ScheduleTrigger | TopicTrigger | WebhookTrigger;
+export interface KvTrigger {
+  readonly type: 'kv';
+  readonly namespace: string;
+  /** Which changes run the function. */
+  readonly on: readonly ('put' | 'delete')[];
+}
+
+export type Trigger = HttpTrigger | ScheduleTrigger | TopicTrigger | WebhookTrigger | KvTrigger;
 
 export interface Retries {
   /** Retries after the first failed attempt (so max + 1 attempts in all). */
@@ -75,5 +82,7 @@ export interface Manifest {
   readonly project?: string;
   /** Topics this project declares (shared by name with every project). */
   readonly topics: readonly string[];
+  /** KV namespaces this project declares (shared by name, like topics). */
+  readonly kv: readonly string[];
   readonly functions: readonly FunctionSpec[];
 }

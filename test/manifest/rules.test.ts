@@ -33,7 +33,7 @@ describe('rules of the document', () => {
     ['functions as a list', { functions: [] }, 'functions: must be a map of function name to settings'],
     ['an empty functions map', { functions: {} }, 'functions: must declare at least one function'],
     ['a non-empty buckets list', withTop({ buckets: ['up'] }), `buckets: ${NOT_YET} (coming with storage)`],
-    ['a non-empty kv list', withTop({ kv: ['jobs'] }), `kv: ${NOT_YET} (coming with storage)`],
+    ['a kv namespace with a space', withTop({ kv: ['my jobs'] }), 'kv[0]: must be a KV namespace name'],
     ['a topic name with a space', withTop({ topics: ['a b'] }), 'topics[0]: must be a topic name'],
     ['topics as a string', withTop({ topics: 'done' }), 'topics: must be a list, like [orders, done]'],
     ['buckets as a map', withTop({ buckets: { a: 1 } }), 'buckets: must be a list of names'],
@@ -179,9 +179,9 @@ describe('rules of a function', () => {
       'functions.api.retries.maximum: unknown key',
     ],
     [
-      'a kv permission',
-      api({ permissions: ['kv:jobs:write'] }),
-      `functions.api.permissions[0]: KV permissions are ${NOT_YET}`,
+      'a kv permission of no known access',
+      api({ permissions: ['kv:jobs:delete'] }),
+      'functions.api.permissions[0]: must be one of',
     ],
     [
       'a bucket permission',
@@ -440,7 +440,7 @@ describe('rules of triggers', () => {
   ])('reports %s', (...c) => expectError(c));
 
   it('refuses each trigger kind that is not served yet, by name and path', () => {
-    for (const kind of ['bucket', 'kv', 'postgres', 'stream']) {
+    for (const kind of ['bucket', 'postgres', 'stream']) {
       const raw = api({ triggers: [{ http: { path: '/a' } }, { [kind]: {} }] });
       expectError(['', raw, `functions.api.triggers[1].${kind}: ${kind} triggers are ${NOT_YET}`]);
     }
@@ -457,7 +457,7 @@ describe('rules of triggers', () => {
       '',
       trigger({ htpp: {} }),
       'functions.api.triggers[0].htpp: unknown trigger kind (did you mean http?); ' +
-        'the kinds are http, schedule, topic, webhook, bucket, kv, postgres, stream',
+        'the kinds are http, schedule, topic, webhook, kv, bucket, postgres, stream',
     ]);
   });
 });
