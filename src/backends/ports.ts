@@ -69,6 +69,10 @@ export interface RegistryStore {
   listTopics(): Promise<{ readonly name: string; readonly projects: readonly string[] }[]>;
   /** The topics a project declares, replacing what it declared before. */
   declareTopics(project: string, names: readonly string[]): Promise<void>;
+  /** Every declared KV namespace, with the projects that declare it. */
+  listNamespaces(): Promise<{ readonly name: string; readonly projects: readonly string[] }[]>;
+  /** The KV namespaces a project declares, replacing what it declared before. */
+  declareNamespaces(project: string, names: readonly string[]): Promise<void>;
 }
 
 export type KeyScope = 'admin' | 'deploy' | 'invoke' | 'storage';
@@ -265,4 +269,57 @@ export interface ScheduleState {
   start(fn: string, schedule: string, at: Date): void;
   /** The function was removed: what its schedules fired is forgotten (deployed again, it owes nothing). */
   forget(fn: string): void;
+}
+
+export interface KvEntry {
+  readonly key: string;
+  readonly value: string;
+  /** Epoch ms after which the key reads as absent; null: never. */
+  readonly expiresAt: number | null;
+}
+
+/** A change to a KV namespace; `cas` puts `next` only if the current value is `expected` (null: absent). */
+export type KvChange =
+  | {
+      readonly op: 'put';
+      readonly ns: string;
+      readonly key: string;
+      readonly value: string;
+      readonly ttlMs?: number;
+    }
+  | { readonly op: 'delete'; readonly ns: string; readonly key: string }
+  | {
+      readonly op: 'cas';
+      readonly ns: string;
+      readonly key: string;
+      readonly expected: string | null;
+      readonly next: string;
+      readonly ttlMs?: number;
+    };
+
+export interface KvPage {
+  readonly keys: readonly { readonly key: string; readonly expiresAt: number | null }[];
+  /** Where the next page starts; null on the last. */
+  readonly cursor: string | null;
+}
+
+/**
+ * KvStore: string values by namespace and key. An expired key is never returned: it reads as
+ * absent from the moment it expires, and is purged later. `write` applies one change and, only if
+ * it happened (a cas that matched, a delete of a key that was there), enqueues the events that
+ * `events` makes of it, in the same transaction: a kv trigger never misses a change nor sees one
+ * that did not happen.
+ */
+export interface KvStore {
+  get(ns: string, key: string): Promise<KvEntry | undefined>;
+  write(
+    change: KvChange,
+    events: (change: KvChange) => readonly Enqueue[],
+  ): Promise<{ readonly changed: boolean }>;
+  list(
+    ns: string,
+    opts: { readonly prefix?: string; readonly cursor?: string; readonly limit: number },
+  ): Promise<KvPage>;
+  /** Deletes up to `max` expired keys; how many. */
+  purgeExpired(max: number): Promise<number>;
 }

@@ -141,6 +141,23 @@ CREATE TABLE schedule_state (
   PRIMARY KEY (function, schedule)
 );
 `,
+  // 8: KV namespaces (declared by projects, like topics) and their keys (embedded/kv.ts)
+  `
+CREATE TABLE kv_namespaces (
+  project TEXT NOT NULL,
+  name TEXT NOT NULL,
+  PRIMARY KEY (project, name)
+);
+CREATE TABLE kv (
+  namespace TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  expires_at INTEGER,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (namespace, key)
+) WITHOUT ROWID;
+CREATE INDEX kv_expiry ON kv (expires_at) WHERE expires_at IS NOT NULL;
+`,
 ];
 
 export function openDatabase(file: string): Db {

@@ -163,7 +163,24 @@ export class SqliteRegistry implements RegistryStore, KeyStore, SecretStore {
   }
 
   async listTopics(): Promise<{ name: string; projects: string[] }[]> {
-    const rows = this.db.prepare('SELECT name, project FROM topics ORDER BY name, project').all() as {
+    return this.listDeclared('topics');
+  }
+
+  async declareTopics(project: string, names: readonly string[]): Promise<void> {
+    this.declare('topics', project, names);
+  }
+
+  async listNamespaces(): Promise<{ name: string; projects: string[] }[]> {
+    return this.listDeclared('kv_namespaces');
+  }
+
+  async declareNamespaces(project: string, names: readonly string[]): Promise<void> {
+    this.declare('kv_namespaces', project, names);
+  }
+
+  /** Topics and KV namespaces: names declared by projects, shared across them. */
+  private listDeclared(table: 'topics' | 'kv_namespaces'): { name: string; projects: string[] }[] {
+    const rows = this.db.prepare(`SELECT name, project FROM ${table} ORDER BY name, project`).all() as {
       name: string;
       project: string;
     }[];
@@ -172,10 +189,10 @@ export class SqliteRegistry implements RegistryStore, KeyStore, SecretStore {
     return [...byName].map(([name, projects]) => ({ name, projects }));
   }
 
-  async declareTopics(project: string, names: readonly string[]): Promise<void> {
-    const insert = this.db.prepare('INSERT OR IGNORE INTO topics (project, name) VALUES (?, ?)');
+  private declare(table: 'topics' | 'kv_namespaces', project: string, names: readonly string[]): void {
+    const insert = this.db.prepare(`INSERT OR IGNORE INTO ${table} (project, name) VALUES (?, ?)`);
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM topics WHERE project = ?').run(project);
+      this.db.prepare(`DELETE FROM ${table} WHERE project = ?`).run(project);
       for (const name of names) insert.run(project, name);
     })();
   }
