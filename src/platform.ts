@@ -128,6 +128,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     secrets,
     scheduler,
     scheduleState,
+    audit: (message, fields) => log.info(fields, message),
   });
   await control.restore();
 

@@ -32,6 +32,8 @@ export interface ControlDeps {
   readonly secrets: Pick<Secrets, 'has'>;
   readonly scheduler: Scheduler;
   readonly scheduleState: Pick<ScheduleState, 'forget'>;
+  /** What changed, for the platform's log (deploys, rollbacks, removals). */
+  readonly audit?: (message: string, fields: Record<string, unknown>) => void;
 }
 
 export interface FunctionSummary {
@@ -161,6 +163,13 @@ export class FunctionControl {
       if (v) await this.serve(v);
     }
     for (const name of pruned) await this.remove(name);
+    const changed = deployed.functions.filter((f) => f.changed || f.movedFrom !== undefined);
+    this.deps.audit?.('deployed', {
+      project,
+      functions: changed.map((f) => `${f.name} v${f.version}`),
+      unchanged: deployed.functions.length - changed.length,
+      ...(pruned.length > 0 ? { removed: pruned } : {}),
+    });
     return {
       project,
       functions: deployed.functions,
@@ -179,9 +188,10 @@ export class FunctionControl {
     const v = versions.find((x) => x.version === target);
     if (!v)
       throw new GustError('NOT_FOUND', `${name} has no version ${target}: gust versions ${name} lists them`);
-    await this.checkRoutesAgainstDeployed([v.spec]);
+    await this.checkRoutesAgainstDeployed([v.spec], new Set(), 'rolled back');
     await this.deps.registry.activate(name, target);
     await this.serve(v);
+    this.deps.audit?.('rolled back', { function: name, version: target });
     return { name, version: target };
   }
 
@@ -204,6 +214,13 @@ export class FunctionControl {
     // Its queued events go with it: a function deployed later under this name, maybe by another
     // project, must not receive them.
     const dropped = await this.deps.deliveries.remove(name);
+    this.deps.audit?.('removed', {
+      function: name,
+      project: fn.project,
+      force,
+      callsInFlight: pending,
+      droppedEvents: dropped,
+    });
     return { project: fn.project, pending, dropped, done };
   }
 
@@ -279,6 +296,7 @@ export class FunctionControl {
   private async checkRoutesAgainstDeployed(
     incoming: readonly FunctionSpec[],
     leaving: ReadonlySet<string> = new Set(),
+    what = 'deployed',
   ): Promise<void> {
     const names = new Set(incoming.map((s) => s.name));
     const others: { spec: FunctionSpec; project: string | null }[] = [];
@@ -298,7 +316,7 @@ export class FunctionControl {
     if (errors.length > 0) {
       throw new GustError(
         'CONFLICT',
-        'a route is already served by another deployed function; nothing was deployed',
+        `a route is already served by another deployed function; nothing was ${what}`,
         errors,
       );
     }

@@ -24,7 +24,8 @@ export interface RunnableVersion {
 export type Outcome =
   | InvokeOutcome
   | { readonly type: 'throttled'; readonly reason: string }
-  | { readonly type: 'rejected'; readonly reason: string };
+  /** Never ran, or (`logs` set) was stopped running by `gust rm --force`: what it printed is kept. */
+  | { readonly type: 'rejected'; readonly reason: string; readonly logs?: string };
 
 export interface DispatchResult {
   readonly record: InvocationRecord;
@@ -197,6 +198,18 @@ export class Dispatcher {
     const deadline = patient ? Date.now() + v.spec.timeoutMs : inv.received + v.spec.timeoutMs;
     const queuedMs = sinceArrival(inv);
     if (lease.type !== 'ok') return this.finish(inv, v, lease, unleased(lease), { queuedMs, durationMs: 0 });
+    if (deadline <= Date.now()) {
+      // It got an instance when its time was up: running it would only kill a healthy instance at
+      // once. Said as the wait it was: a cold start too slow (timeout), or no instance free (throttled).
+      pool.release(lease.slot);
+      const late: Lease = lease.cold
+        ? {
+            type: 'timeout',
+            reason: `the instance started for it was ready only after its timeout of ${v.spec.timeoutMs} ms`,
+          }
+        : { type: 'throttled', reason: `no instance was free before its timeout of ${v.spec.timeoutMs} ms` };
+      return this.finish(inv, v, late, unleased(late), { queuedMs, durationMs: 0 });
+    }
     const started = performance.now();
     const ran = await lease.slot.sandbox.invoke(
       toWork(inv, deadline),
@@ -207,7 +220,7 @@ export class Dispatcher {
     pool.release(lease.slot);
     // `gust rm --force` stopped its instance: the call did not crash, it was cut short on purpose.
     const outcome: Outcome =
-      ran.type === 'crashed' && pool.stopped ? { type: 'rejected', reason: FORCED } : ran;
+      ran.type === 'crashed' && pool.stopped ? { type: 'rejected', reason: FORCED, logs: ran.logs } : ran;
     return this.finish(inv, v, lease, outcome, { queuedMs, durationMs });
   }
 

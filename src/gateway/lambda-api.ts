@@ -212,6 +212,11 @@ async function invoke(deps: LambdaApiDeps, req: EdgeRequest, rawName: string): P
   return {
     status: 200,
     headers,
-    body: JSON.stringify({ errorType, errorMessage: record.error, trace: stack }),
+    // as AWS: the type in errorType, the message alone in errorMessage
+    body: JSON.stringify({
+      errorType,
+      errorMessage: outcome.type === 'error' ? outcome.error.message : record.error,
+      trace: stack,
+    }),
   };
 }

@@ -13,8 +13,10 @@ const CODES: Record<string, ErrorCode> = {
 };
 
 /** The error an unsuccessful invocation answers with; undefined when it succeeded. */
-export function invocationError({ record }: DispatchResult): GustError | undefined {
-  const code = CODES[record.status];
+export function invocationError({ record, outcome }: DispatchResult): GustError | undefined {
+  // stopped while it ran (gust rm --force): the route existed, the platform took it away
+  const stopped = outcome.type === 'rejected' && outcome.logs !== undefined;
+  const code = stopped ? 'UNAVAILABLE' : CODES[record.status];
   if (!code) return undefined;
   return new GustError(
     code,

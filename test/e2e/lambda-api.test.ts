@@ -97,7 +97,7 @@ describe('the AWS Lambda Invoke API', () => {
     expect(out.FunctionError).toBe('Unhandled');
     expect(decode(out.Payload)).toMatchObject({
       errorType: 'TypeError',
-      errorMessage: 'TypeError: bad input',
+      errorMessage: 'bad input',
     });
   });
 

@@ -157,6 +157,7 @@ describe('deploy --prune', () => {
 const STREAMER = `export default () => {
   const body = new ReadableStream({
     async start(c) {
+      console.log('streaming started');
       c.enqueue(new TextEncoder().encode('first\\n'));
       await fetch(process.env.GATE);
       c.enqueue(new TextEncoder().encode('last\\n'));
@@ -247,6 +248,35 @@ describe('gust rm', () => {
       const record = await recordOf('forced', call.id);
       expect(record.status).toBe('rejected');
       expect(record.error).toContain('gust rm --force');
+      // what it printed before it was stopped is kept, and the time it ran is billed
+      expect(record.logs).toContain('streaming started');
+      expect(record.billedMs).toBeGreaterThan(0);
+    } finally {
+      await door.close();
+    }
+  });
+
+  it('with --force answers a whole (not streamed) call in flight 503, not as a missing route', async () => {
+    const door = await gate();
+    try {
+      const dir = await writeProject(
+        {
+          'gust.yaml':
+            'functions:\n  held:\n    handler: h.mjs\n    env: { GATE: "' +
+            door.url +
+            '"}\n    triggers:\n      - http: { path: /held-call }\n',
+          'h.mjs':
+            "export default async () => { console.log('holding'); await fetch(process.env.GATE); return new Response('late'); };\n",
+        },
+        'held',
+      );
+      await deploy(g, dir);
+      const call = fetch(`${g.url}/held-call`);
+      await vi.waitFor(() => expect(door.arrived()).toBe(1), WAIT);
+      expect((await cli(g, ['rm', 'held', '--force', '--yes'])).code).toBe(0);
+      const res = await call;
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('UNAVAILABLE');
     } finally {
       await door.close();
     }
@@ -309,5 +339,33 @@ describe('a name used again after rm', () => {
     const all = await records(g, 'again');
     expect(all.find((r) => r.id === old)?.version).toBe(2);
     expect(all.filter((r) => r.version === 3)).toHaveLength(1);
+  });
+});
+
+describe("the platform's log", () => {
+  it('says what was deployed, rolled back and removed, as JSON lines when piped', async () => {
+    const own = await startGust({ env: { GUST_LOG_LEVEL: 'info' } });
+    try {
+      await deploy(own, await project('logged', { noted: { path: '/noted', text: 'v1' } }));
+      await deploy(own, await project('logged', { noted: { path: '/noted', text: 'v2' } }));
+      expect((await cli(own, ['rollback', 'noted'])).code).toBe(0);
+      expect((await cli(own, ['rm', 'noted', '--yes'])).code).toBe(0);
+      const lines = own
+        .stderr()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines).toContainEqual(
+        expect.objectContaining({ msg: 'deployed', project: 'logged', functions: ['noted v2'] }),
+      );
+      expect(lines).toContainEqual(
+        expect.objectContaining({ msg: 'rolled back', function: 'noted', version: 1 }),
+      );
+      expect(lines).toContainEqual(
+        expect.objectContaining({ msg: 'removed', function: 'noted', project: 'logged' }),
+      );
+    } finally {
+      await own.stop();
+    }
   });
 });
