@@ -19,7 +19,7 @@ import { controlApi } from './control/api.js';
 import { type DeployAnswer, FunctionControl } from './control/functions.js';
 import { Keys } from './control/keys.js';
 import { Deliveries } from './dispatch/deliveries.js';
-import { Dispatcher } from './dispatch/dispatcher.js';
+import { type Bindings, Dispatcher } from './dispatch/dispatcher.js';
 import { GustError } from './errors.js';
 import { wrapData } from './events/ingress.js';
 import { failedMessages, shapeEvent } from './events/shapes.js';
@@ -35,7 +35,6 @@ import { MANIFEST_FILES, readManifest } from './manifest/load.js';
 import { projectFromFolder } from './manifest/schema.js';
 import { Recorder } from './observe/records.js';
 import { NodeSandboxFactory } from './runtime/node/factory.js';
-import type { BindingHost } from './runtime/types.js';
 import { bindingHost } from './services/bindings.js';
 import { Secrets } from './services/secrets.js';
 import { Topics } from './services/topics.js';
@@ -86,7 +85,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     queuePerFunction: WAIT_QUEUE_PER_FUNCTION,
     secretEnv: (names) => secrets.env(names),
     // topics and deliveries are made just below; calls come long after
-    bindings: (spec, inv): BindingHost =>
+    bindings: (spec, inv): Bindings =>
       bindingHost({ topics, deliveries, dispatcher: () => dispatcher }, spec, inv),
     loadVersion: async (name, version) => {
       const v = await registry.getVersion(name, version);

@@ -121,6 +121,8 @@ export interface InvocationRecord {
   readonly error: string | null;
   /** The error's stack, its frames in the author's source files (source-mapped); null without one. */
   readonly stack: string | null;
+  /** Binding calls (ctx.publish, ctx.kv, ...) that its permissions refused. */
+  readonly deniedCalls: number;
   readonly logs: string;
   readonly traceId: string;
 }

@@ -32,14 +32,22 @@ export interface DispatchResult {
   readonly outcome: Outcome;
 }
 
+export interface Bindings {
+  readonly host: BindingHost;
+  denied(): number;
+}
+
 export interface DispatcherDeps {
   readonly factory: SandboxFactory;
   readonly recorder: Recorder;
   /** Looks up a version that is not the active one (Lambda Qualifier). */
   readonly loadVersion: (name: string, version: number) => Promise<RunnableVersion | undefined>;
   readonly queuePerFunction: number;
-  /** What carries out the binding calls (`ctx.publish`, `ctx.invoke`) of one invocation. */
-  readonly bindings?: (spec: FunctionSpec, inv: Invocation) => BindingHost;
+  /**
+   * What carries out the binding calls (`ctx.publish`, `ctx.kv`, ...) of one invocation, and how
+   * many of them its permissions refused (kept in its record).
+   */
+  readonly bindings?: (spec: FunctionSpec, inv: Invocation) => Bindings;
   /** The values of secrets by name (only those that exist): read at each instance start. */
   readonly secretEnv: (names: readonly string[]) => Record<string, string>;
 }
@@ -211,17 +219,18 @@ export class Dispatcher {
       return this.finish(inv, v, late, unleased(late), { queuedMs, durationMs: 0 });
     }
     const started = performance.now();
-    const ran = await lease.slot.sandbox.invoke(
-      toWork(inv, deadline),
-      sink,
-      this.deps.bindings?.(v.spec, inv),
-    );
+    const bindings = this.deps.bindings?.(v.spec, inv);
+    const ran = await lease.slot.sandbox.invoke(toWork(inv, deadline), sink, bindings?.host);
     const durationMs = performance.now() - started;
     pool.release(lease.slot);
     // `gust rm --force` stopped its instance: the call did not crash, it was cut short on purpose.
     const outcome: Outcome =
       ran.type === 'crashed' && pool.stopped ? { type: 'rejected', reason: FORCED, logs: ran.logs } : ran;
-    return this.finish(inv, v, lease, outcome, { queuedMs, durationMs });
+    return this.finish(inv, v, lease, outcome, {
+      queuedMs,
+      durationMs,
+      deniedCalls: bindings?.denied() ?? 0,
+    });
   }
 
   private finish(
@@ -229,7 +238,7 @@ export class Dispatcher {
     v: RunnableVersion,
     lease: Lease,
     outcome: Outcome,
-    { queuedMs, durationMs }: { queuedMs: number; durationMs: number },
+    { queuedMs, durationMs, deniedCalls = 0 }: { queuedMs: number; durationMs: number; deniedCalls?: number },
   ): DispatchResult {
     const ok = lease.type === 'ok';
     // Waiting for a cold start that did not finish in time is part of a cold start too.
@@ -254,6 +263,7 @@ export class Dispatcher {
         initMs: round(initMs),
         error: lease.type === 'timeout' ? lease.reason : errorOf(outcome, v.spec),
         stack: outcome.type === 'error' ? (outcome.error.stack ?? null) : null,
+        deniedCalls,
         logs: initLogs + ('logs' in outcome ? outcome.logs : ''),
       },
       v.spec.secrets,
@@ -278,6 +288,7 @@ export class Dispatcher {
         initMs: 0,
         error: reason,
         stack: null,
+        deniedCalls: 0,
         logs: '',
       },
     );

@@ -7,7 +7,7 @@
  */
 import { acceptInvocation } from '../dispatch/accept.js';
 import type { Deliveries } from '../dispatch/deliveries.js';
-import type { Dispatcher } from '../dispatch/dispatcher.js';
+import type { Bindings, Dispatcher } from '../dispatch/dispatcher.js';
 import { eventInvocation, type Invocation } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
 import { checkEventSize, wrapData } from '../events/ingress.js';
@@ -26,16 +26,19 @@ export interface BindingDeps {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
-export function bindingHost(deps: BindingDeps, spec: FunctionSpec, inv: Invocation): BindingHost {
-  return async (op, args) => {
+export function bindingHost(deps: BindingDeps, spec: FunctionSpec, inv: Invocation): Bindings {
+  let denied = 0;
+  const host: BindingHost = async (op, args) => {
     try {
       const a = (typeof args === 'object' && args !== null ? args : {}) as Record<string, unknown>;
       if (op === 'publish') return await publish(deps, spec, inv, a);
       return await invoke(deps, spec, inv, a);
     } catch (e) {
+      if (e instanceof Error && e.name === 'PermissionError') denied++;
       return { error: asWireError(e) };
     }
   };
+  return { host, denied: () => denied };
 }
 
 async function publish(

@@ -79,6 +79,8 @@ describe('ctx.publish', () => {
     expect(r.body.result).toEqual({
       refused: expect.stringMatching(/^PermissionError: .*sneaky needs the permission topic:events:publish/),
     });
+    const [record] = await records(g, 'sneaky', 1);
+    expect(record!.deniedCalls).toBe(1);
     // a publish that was allowed afterwards arrives, the refused one never does
     await invoke(g, 'publisher', { n: 3 });
     await vi.waitFor(async () => expect(await heard()).toContain('got {"n":3}'), WAIT);

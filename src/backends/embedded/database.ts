@@ -158,6 +158,10 @@ CREATE TABLE kv (
 ) WITHOUT ROWID;
 CREATE INDEX kv_expiry ON kv (expires_at) WHERE expires_at IS NOT NULL;
 `,
+  // 9: binding calls its permissions refused, counted in the record
+  `
+ALTER TABLE invocations ADD COLUMN denied_calls INTEGER NOT NULL DEFAULT 0;
+`,
 ];
 
 export function openDatabase(file: string): Db {

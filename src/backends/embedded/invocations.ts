@@ -29,6 +29,7 @@ interface Row {
   status: string;
   error: string | null;
   stack: string | null;
+  denied_calls: number;
   logs: string;
   trace_id: string;
 }
@@ -51,6 +52,7 @@ const toRecord = (r: Row): InvocationRecord => ({
   status: r.status as InvocationStatus,
   error: r.error,
   stack: r.stack,
+  deniedCalls: r.denied_calls,
   logs: r.logs,
   traceId: r.trace_id,
 });
@@ -67,8 +69,8 @@ export class SqliteInvocations implements InvocationStore {
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare(`INSERT OR IGNORE INTO invocations
-      (id, attempt, function, version, trigger, instance, start, queued_ms, duration_ms, billed_ms, memory_mb, gb_seconds, cold, init_ms, status, error, stack, logs, trace_id)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      (id, attempt, function, version, trigger, instance, start, queued_ms, duration_ms, billed_ms, memory_mb, gb_seconds, cold, init_ms, status, error, stack, denied_calls, logs, trace_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   }
 
   async add(records: readonly InvocationRecord[]): Promise<void> {
@@ -93,6 +95,7 @@ export class SqliteInvocations implements InvocationStore {
           r.status,
           r.error,
           r.stack,
+          r.deniedCalls,
           r.logs,
           r.traceId,
         );
