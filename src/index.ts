@@ -6,7 +6,7 @@
 
 import type { Context } from './runtime/sandbox/context.js';
 
-export type { Context, Logger } from './runtime/sandbox/context.js';
+export type { Context, KvNamespace, Logger } from './runtime/sandbox/context.js';
 
 /** The web-standard handler: `export default handler`. */
 export type HttpHandler = (req: Request, ctx: Context) => Response | Promise<Response>;

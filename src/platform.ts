@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { FileBundles } from './backends/embedded/bundles.js';
 import { openDatabase } from './backends/embedded/database.js';
 import { SqliteInvocations } from './backends/embedded/invocations.js';
+import { SqliteKv } from './backends/embedded/kv.js';
 import { SqliteQueue } from './backends/embedded/queue.js';
 import { SqliteRegistry } from './backends/embedded/registry.js';
 import { SqliteScheduleState } from './backends/embedded/schedules.js';
@@ -36,6 +37,7 @@ import { projectFromFolder } from './manifest/schema.js';
 import { Recorder } from './observe/records.js';
 import { NodeSandboxFactory } from './runtime/node/factory.js';
 import { bindingHost } from './services/bindings.js';
+import { Kv } from './services/kv.js';
 import { Secrets } from './services/secrets.js';
 import { Topics } from './services/topics.js';
 import { Scheduler } from './triggers/schedule/scheduler.js';
@@ -54,6 +56,8 @@ const RUNTIME_SOURCE = path.resolve(fileURLToPath(import.meta.url), '../../dist/
 const WAIT_QUEUE_PER_FUNCTION = 100;
 /** A delivery not acked within this is given again (its consumer died); in-flight ones are extended. */
 const QUEUE_LEASE_MS = 60_000;
+/** Expired KV keys are never read; this only frees their space, a batch at a time. */
+const KV_PURGE_EVERY_MS = 60_000;
 const CLOSE_GRACE_MS = 30_000;
 
 export async function startPlatform(config: PlatformConfig, log: Logger): Promise<Platform> {
@@ -61,144 +65,181 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await chmod(dataDir, 0o700); // a folder that already existed is made private too
   const releaseLock = await lockDataDir(dataDir);
-  const db = openDatabase(path.join(dataDir, 'gust.db'));
-  const registry = new SqliteRegistry(db);
-  const invocations = new SqliteInvocations(db);
-  const bundles = new FileBundles(path.join(dataDir, 'bundles'));
-  const master = await secretFile(path.join(dataDir, 'master.key'));
-  const keys = new Keys(registry, master);
-  const secrets = await Secrets.open(registry, master);
-  const adminKeyPath = path.join(dataDir, 'admin.key');
-  await ensureAdminKey(keys, adminKeyPath);
-
-  const recorder = new Recorder(invocations, (e) =>
-    log.error({ err: e }, 'writing invocation records failed'),
-  );
-  const factory = await NodeSandboxFactory.create({
-    runtimeSource: RUNTIME_SOURCE,
-    stemCellsPerSize: config.stemCells,
-    sandboxUid: config.sandboxUid,
-  });
-  const dispatcher: Dispatcher = new Dispatcher({
-    factory,
-    recorder,
-    queuePerFunction: WAIT_QUEUE_PER_FUNCTION,
-    secretEnv: (names) => secrets.env(names),
-    // topics and deliveries are made just below; calls come long after
-    bindings: (spec, inv): Bindings =>
-      bindingHost({ topics, deliveries, dispatcher: () => dispatcher }, spec, inv),
-    loadVersion: async (name, version) => {
-      const v = await registry.getVersion(name, version);
-      return v && { spec: v.spec, version: v.version, bundlePath: await bundles.localPath(v.bundleHash) };
-    },
-  });
-  const queue = new SqliteQueue(db, { leaseMs: QUEUE_LEASE_MS, maxDepth: config.queueDepth });
-  const deliveries: Deliveries = new Deliveries({
-    queue,
-    dispatcher,
-    specOf: (name) => dispatcher.activeSpec(name),
-    shape: (delivered, spec, batch) =>
-      shapeEvent(delivered, { function: spec.name, events: spec.events, batch }),
-    failed: (result, delivered, spec) => failedMessages(result, delivered, spec.events),
-    // `topics` is made just below: dead letters are published long after both exist
-    deadLetter: async (topic, letter, traceId) => {
-      await topics.publish(topic, [wrapData(topic, letter)], traceId);
-    },
-    leaseMs: QUEUE_LEASE_MS,
-    recorded: () => recorder.written(),
-    onError: (e, what) => log.error({ err: e }, what),
-  });
-  const topics = await Topics.open(registry, deliveries);
-  const scheduleState = new SqliteScheduleState(db);
-  const scheduler = new Scheduler({
-    state: scheduleState,
-    deliveries,
-    prewarm: (name) => dispatcher.prewarm(name),
-    onError: (e, what) => log.error({ err: e }, what),
-  });
-  const router = new Router();
-  const control = new FunctionControl({
-    registry,
-    bundles,
-    dispatcher,
-    router,
-    deliveries,
-    topics,
-    secrets,
-    scheduler,
-    scheduleState,
-    audit: (message, fields) => log.info(fields, message),
-  });
-  await control.restore();
-
-  const gateway = new Gateway(
-    {
-      host: config.host,
-      port: config.port,
-      maxBodyBytes: config.maxBodyBytes,
-      onError: (e) => log.error({ err: e }, 'request failed'),
-    },
-    {
-      health: () => json(200, { status: 'ok' }),
-      controlApi: controlApi({
-        control,
-        keys,
-        dispatcher,
-        deliveries,
-        topics,
-        secrets,
-        router,
-        invocations,
-        recorder,
-        maxResponseBytes: config.maxBodyBytes,
-      }),
-      lambdaApi: lambdaApi({ registry, dispatcher, deliveries, keys }),
-      events: eventsDoor({ keys, topics }),
-      functions: functionDoor({ router, dispatcher, keys }),
-      screenFunctions: screenRoutes(router),
-    },
-  );
-  const url = await gateway.listen().catch(async (e: NodeJS.ErrnoException) => {
-    await factory.close();
-    db.close();
-    await releaseLock();
-    if (e.code === 'EADDRINUSE') {
-      throw new GustError('UNAVAILABLE', `port ${config.port} is in use: stop what uses it, or pass --port`);
-    }
+  // What is open so far, closed in reverse should the start fail before it listens: a half-started
+  // platform must exit, not hang on its stem cells and timers.
+  const undo: (() => unknown)[] = [releaseLock];
+  try {
+    return await start(undo);
+  } catch (e) {
+    for (const step of undo.reverse()) await Promise.resolve(step()).catch(() => {});
     throw e;
-  });
-  log.info({ url, dataDir }, 'Gust is listening');
-  if (process.getuid?.() !== 0) {
-    log.warn(
-      'not running as root: instances share this user id, so a hostile function could signal Gust or another instance; run as root (each instance then gets its own uid) where functions are not trusted',
-    );
   }
 
-  let deployed: DeployAnswer | undefined;
-  if (config.deployDir !== undefined) {
-    deployed = await deployFolder(control, config.deployDir).catch(async (e: unknown) => {
-      await close();
+  async function start(undo: (() => unknown)[]): Promise<Platform> {
+    const db = openDatabase(path.join(dataDir, 'gust.db'));
+    undo.push(() => db.close());
+    const registry = new SqliteRegistry(db);
+    const invocations = new SqliteInvocations(db);
+    const bundles = new FileBundles(path.join(dataDir, 'bundles'));
+    const master = await secretFile(path.join(dataDir, 'master.key'));
+    const keys = new Keys(registry, master);
+    const secrets = await Secrets.open(registry, master);
+    const adminKeyPath = path.join(dataDir, 'admin.key');
+    await ensureAdminKey(keys, adminKeyPath);
+
+    const recorder = new Recorder(invocations, (e) =>
+      log.error({ err: e }, 'writing invocation records failed'),
+    );
+    const factory = await NodeSandboxFactory.create({
+      runtimeSource: RUNTIME_SOURCE,
+      stemCellsPerSize: config.stemCells,
+      sandboxUid: config.sandboxUid,
+    });
+    undo.push(() => factory.close());
+    const dispatcher: Dispatcher = new Dispatcher({
+      factory,
+      recorder,
+      queuePerFunction: WAIT_QUEUE_PER_FUNCTION,
+      secretEnv: (names) => secrets.env(names),
+      // topics and deliveries are made just below; calls come long after
+      bindings: (spec, inv): Bindings =>
+        bindingHost({ topics, kv, deliveries, dispatcher: () => dispatcher }, spec, inv),
+      loadVersion: async (name, version) => {
+        const v = await registry.getVersion(name, version);
+        return v && { spec: v.spec, version: v.version, bundlePath: await bundles.localPath(v.bundleHash) };
+      },
+    });
+    const queue = new SqliteQueue(db, { leaseMs: QUEUE_LEASE_MS, maxDepth: config.queueDepth });
+    undo.push(() => queue.close());
+    const deliveries: Deliveries = new Deliveries({
+      queue,
+      dispatcher,
+      specOf: (name) => dispatcher.activeSpec(name),
+      shape: (delivered, spec, batch) =>
+        shapeEvent(delivered, { function: spec.name, events: spec.events, batch }),
+      failed: (result, delivered, spec) => failedMessages(result, delivered, spec.events),
+      // `topics` is made just below: dead letters are published long after both exist
+      deadLetter: async (topic, letter, traceId) => {
+        await topics.publish(topic, [wrapData(topic, letter)], traceId);
+      },
+      leaseMs: QUEUE_LEASE_MS,
+      recorded: () => recorder.written(),
+      onError: (e, what) => log.error({ err: e }, what),
+    });
+    const topics = await Topics.open(registry, deliveries);
+    const kv = await Kv.open(
+      registry,
+      new SqliteKv(db, {
+        // kv triggers are refused at deploy until changes can queue their events in their transaction
+        enqueue: () => {
+          throw new Error('kv triggers are not wired yet');
+        },
+      }),
+    );
+    const purgeKv = setInterval(() => {
+      kv.purgeExpired().catch((e: unknown) => log.error({ err: e }, 'purging expired KV keys'));
+    }, KV_PURGE_EVERY_MS).unref();
+    undo.push(() => clearInterval(purgeKv));
+    const scheduleState = new SqliteScheduleState(db);
+    const scheduler = new Scheduler({
+      state: scheduleState,
+      deliveries,
+      prewarm: (name) => dispatcher.prewarm(name),
+      onError: (e, what) => log.error({ err: e }, what),
+    });
+    const router = new Router();
+    const control = new FunctionControl({
+      registry,
+      bundles,
+      dispatcher,
+      router,
+      deliveries,
+      topics,
+      kv,
+      secrets,
+      scheduler,
+      scheduleState,
+      audit: (message, fields) => log.info(fields, message),
+    });
+    await control.restore();
+
+    const gateway = new Gateway(
+      {
+        host: config.host,
+        port: config.port,
+        maxBodyBytes: config.maxBodyBytes,
+        onError: (e) => log.error({ err: e }, 'request failed'),
+      },
+      {
+        health: () => json(200, { status: 'ok' }),
+        controlApi: controlApi({
+          control,
+          keys,
+          dispatcher,
+          deliveries,
+          topics,
+          kv,
+          secrets,
+          router,
+          invocations,
+          recorder,
+          maxResponseBytes: config.maxBodyBytes,
+        }),
+        lambdaApi: lambdaApi({ registry, dispatcher, deliveries, keys }),
+        events: eventsDoor({ keys, topics }),
+        functions: functionDoor({ router, dispatcher, keys }),
+        screenFunctions: screenRoutes(router),
+      },
+    );
+    undo.push(
+      () => scheduler.close(),
+      () => deliveries.close(),
+    );
+    const url = await gateway.listen().catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') {
+        throw new GustError(
+          'UNAVAILABLE',
+          `port ${config.port} is in use: stop what uses it, or pass --port`,
+        );
+      }
       throw e;
     });
-  }
+    log.info({ url, dataDir }, 'Gust is listening');
+    if (process.getuid?.() !== 0) {
+      log.warn(
+        'not running as root: instances share this user id, so a hostile function could signal Gust or another instance; run as root (each instance then gets its own uid) where functions are not trusted',
+      );
+    }
 
-  async function close(): Promise<void> {
-    scheduler.close();
-    const stopped = gateway.close();
-    // Deliveries stop claiming at once; those in flight finish with the dispatcher's drain and are acked.
-    const drained = Promise.all([deliveries.close(), dispatcher.close()]);
-    await Promise.race([drained, delay(CLOSE_GRACE_MS)]);
-    gateway.closeAll();
-    await stopped;
-    queue.close();
-    await factory.close();
-    await recorder.flush();
-    db.close();
-    await releaseLock();
-    log.info('Gust stopped');
-  }
+    // Listening: from here a failure (a bad manifest in DIR) closes it all as SIGTERM would.
+    undo.length = 0;
+    let deployed: DeployAnswer | undefined;
+    if (config.deployDir !== undefined) {
+      deployed = await deployFolder(control, config.deployDir).catch(async (e: unknown) => {
+        await close();
+        throw e;
+      });
+    }
 
-  return { url, dataDir, adminKeyPath, deployed, close };
+    async function close(): Promise<void> {
+      scheduler.close();
+      clearInterval(purgeKv);
+      const stopped = gateway.close();
+      // Deliveries stop claiming at once; those in flight finish with the dispatcher's drain and are acked.
+      const drained = Promise.all([deliveries.close(), dispatcher.close()]);
+      await Promise.race([drained, delay(CLOSE_GRACE_MS)]);
+      gateway.closeAll();
+      await stopped;
+      queue.close();
+      await factory.close();
+      await recorder.flush();
+      db.close();
+      await releaseLock();
+      log.info('Gust stopped');
+    }
+
+    return { url, dataDir, adminKeyPath, deployed, close };
+  }
 }
 
 /** gust.yaml of a folder, bundled and deployed in-process (as `gust deploy` does over HTTP). */

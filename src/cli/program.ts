@@ -4,6 +4,7 @@ import { registerDeployCommand } from './commands/deploy.js';
 import { registerFunctionCommands } from './commands/functions.js';
 import { registerInvokeCommand } from './commands/invoke.js';
 import { registerKeyCommands } from './commands/keys.js';
+import { registerKvCommands } from './commands/kv.js';
 import { registerLoginCommand } from './commands/login.js';
 import { registerLogCommands } from './commands/logs.js';
 import { registerPublishCommand } from './commands/publish.js';
@@ -33,6 +34,7 @@ export function createProgram(cli: Cli, version: string): Command {
     registerLogCommands,
     registerPublishCommand,
     registerSecretCommands,
+    registerKvCommands,
     registerKeyCommands,
     registerLoginCommand,
     registerUnsupportedCommands,

@@ -12,6 +12,7 @@ import { parseDuration } from '../manifest/duration.js';
 import { compileRoute } from '../manifest/route.js';
 import { PROJECT_NAME } from '../manifest/schema.js';
 import type { Recorder } from '../observe/records.js';
+import type { Kv } from '../services/kv.js';
 import type { Secrets } from '../services/secrets.js';
 import type { Topics } from '../services/topics.js';
 import { bodyOf } from './body.js';
@@ -20,6 +21,7 @@ import { authorize, EXPIRY_RULE, type Keys, keyInfo, parseExpiry, SCOPES } from 
 
 export interface ControlApiDeps extends InvokeDeps {
   readonly topics: Topics;
+  readonly kv: Kv;
   readonly secrets: Secrets;
   readonly keys: Keys;
   readonly invocations: InvocationStore;
@@ -192,6 +194,48 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
       },
     ],
     ['GET', '/topics', 'deploy', async () => ({ topics: deps.topics.list() })],
+    ['GET', '/kv', 'deploy', async () => ({ namespaces: deps.kv.list() })],
+    [
+      'GET',
+      '/kv/:ns/keys',
+      'storage',
+      async ({ params, query }) => {
+        const limit = query.has('limit') ? intParam(query, 'limit', 100, 1000) : undefined;
+        const page = await deps.kv.keys(params.ns!, {
+          prefix: query.get('prefix') ?? undefined,
+          cursor: query.get('cursor') ?? undefined,
+          ...(limit === undefined ? {} : { limit }),
+        });
+        return { keys: page.keys, cursor: page.cursor };
+      },
+    ],
+    [
+      'GET',
+      '/kv/:ns/keys/:key',
+      'storage',
+      async ({ params }) => {
+        const entry = await deps.kv.get(params.ns!, params.key!);
+        if (!entry) throw new GustError('NOT_FOUND', `no key ${clip(params.key!)} in ${params.ns}`);
+        return entry;
+      },
+    ],
+    [
+      'PUT',
+      '/kv/:ns/keys/:key',
+      'storage',
+      async ({ req, params }) => {
+        const body = bodyOf(req, ['value', 'ttl']);
+        const ttl = body.ttl === undefined ? {} : { ttl: body.ttl as number };
+        await deps.kv.put(params.ns!, params.key!, body.value, ttl);
+        return { namespace: params.ns, key: params.key };
+      },
+    ],
+    [
+      'DELETE',
+      '/kv/:ns/keys/:key',
+      'storage',
+      async ({ params }) => ({ deleted: await deps.kv.delete(params.ns!, params.key!) }),
+    ],
     [
       'GET',
       '/secrets',

@@ -17,6 +17,7 @@ import { GustError } from '../errors.js';
 import type { Router } from '../gateway/router.js';
 import { parseManifest, routeClaims, routeConflicts, validateManifest } from '../manifest/load.js';
 import type { FunctionSpec, Manifest } from '../manifest/types.js';
+import type { Kv } from '../services/kv.js';
 import type { Secrets } from '../services/secrets.js';
 import type { Topics } from '../services/topics.js';
 import type { Scheduler } from '../triggers/schedule/scheduler.js';
@@ -29,6 +30,7 @@ export interface ControlDeps {
   readonly router: Router;
   readonly deliveries: Deliveries;
   readonly topics: Topics;
+  readonly kv: Kv;
   readonly secrets: Pick<Secrets, 'has'>;
   readonly scheduler: Scheduler;
   readonly scheduleState: Pick<ScheduleState, 'forget'>;
@@ -133,6 +135,7 @@ export class FunctionControl {
     const project = result.manifest.project ?? options.project ?? DEFAULT_PROJECT;
     const missing = missingReferences(result.manifest, {
       topics: this.deps.topics.namesWith(project, result.manifest.topics),
+      namespaces: this.deps.kv.namesWith(project, result.manifest.kv),
       secret: (name) => this.deps.secrets.has(name),
     });
     if (missing.length > 0) {
@@ -158,6 +161,7 @@ export class FunctionControl {
     const deployed = await this.deps.registry.deploy({ project, adopt: options.adopt === true, changes });
     if (!deployed.ok) throw ownedElsewhere(project, deployed.owned);
     await this.deps.topics.declare(project, result.manifest.topics);
+    await this.deps.kv.declare(project, result.manifest.kv);
     for (const d of deployed.functions.filter((x) => x.changed)) {
       const v = await this.deps.registry.getVersion(d.name, d.version);
       if (v) await this.serve(v);
@@ -208,6 +212,7 @@ export class FunctionControl {
     await this.deps.registry.remove(name);
     this.deps.router.delete(name);
     this.deps.topics.forget(name);
+    this.deps.kv.forget(name);
     this.deps.scheduler.forget(name);
     this.deps.scheduleState.forget(name);
     const { pending, done } = this.deps.dispatcher.remove(name, { force });
@@ -263,6 +268,7 @@ export class FunctionControl {
     this.deps.dispatcher.activate({ spec: v.spec, version: v.version, bundlePath });
     this.deps.router.set(v.spec);
     this.deps.topics.serve(v.spec);
+    this.deps.kv.serve(v.spec);
     this.deps.deliveries.serve(v.spec.name);
     this.deps.scheduler.serve(v.spec);
   }
@@ -342,12 +348,9 @@ function ownedElsewhere(project: string, owned: readonly { name: string; project
  */
 function notWiredYet(manifest: Manifest): string[] {
   const NOT_YET = 'not supported yet by this version of Gust';
-  const errors: string[] = manifest.kv.length > 0 ? [`kv: ${NOT_YET}`] : [];
+  const errors: string[] = [];
   for (const fn of manifest.functions) {
     const at = `functions.${fn.name}`;
-    fn.permissions.forEach((p, i) => {
-      if (p.startsWith('kv:')) errors.push(`${at}.permissions[${i}]: KV permissions are ${NOT_YET}`);
-    });
     fn.triggers.forEach((t, i) => {
       if (t.type === 'webhook' || t.type === 'kv') {
         errors.push(`${at}.triggers[${i}].${t.type}: ${t.type} triggers are ${NOT_YET}`);

@@ -3,6 +3,7 @@
  * error by key path, so that a function never starts to find its topic or secret missing.
  * - topics of `topic` triggers, of `retries.deadLetter` and of `topic:NAME:publish` permissions:
  *   declared by this manifest's `topics:` or by another project's;
+ * - KV namespaces of `kv` triggers and `kv:NS:read|write` permissions: declared like topics;
  * - secrets of `secrets:` and of webhook triggers: set with `gust secrets set`.
  */
 import type { Manifest } from '../manifest/types.js';
@@ -10,6 +11,8 @@ import type { Manifest } from '../manifest/types.js';
 export interface Known {
   /** Topics that exist once this deploy is made. */
   readonly topics: ReadonlySet<string>;
+  /** KV namespaces that exist once this deploy is made. */
+  readonly namespaces: ReadonlySet<string>;
   readonly secret: (name: string) => boolean;
 }
 
@@ -19,6 +22,13 @@ export function missingReferences(manifest: Manifest, known: Known): string[] {
     if (!known.topics.has(name)) {
       errors.push(
         `${where}: no topic ${name}: declare it under topics (in this gust.yaml, or in another project's)`,
+      );
+    }
+  };
+  const namespace = (where: string, name: string) => {
+    if (!known.namespaces.has(name)) {
+      errors.push(
+        `${where}: no KV namespace ${name}: declare it under kv (in this gust.yaml, or in another project's)`,
       );
     }
   };
@@ -34,11 +44,14 @@ export function missingReferences(manifest: Manifest, known: Known): string[] {
     fn.permissions.forEach((p, i) => {
       const m = /^topic:(.+):publish$/.exec(p);
       if (m) topic(`${at}.permissions[${i}]`, m[1]!);
+      const ns = /^kv:(.+):(?:read|write)$/.exec(p);
+      if (ns) namespace(`${at}.permissions[${i}]`, ns[1]!);
     });
     if (fn.retries.deadLetter !== null) topic(`${at}.retries.deadLetter`, fn.retries.deadLetter);
     fn.triggers.forEach((t, i) => {
       if (t.type === 'topic') topic(`${at}.triggers[${i}].topic.name`, t.name);
       if (t.type === 'webhook') secret(`${at}.triggers[${i}].webhook.secret`, t.secret);
+      if (t.type === 'kv') namespace(`${at}.triggers[${i}].kv.namespace`, t.namespace);
     });
   }
   return errors;

@@ -362,6 +362,7 @@ function dataOf(source: EventSource): unknown {
     case 'webhook':
       return source.payload;
     case 'schedule':
+    case 'kv':
       return NO_DATA;
   }
 }

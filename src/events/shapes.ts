@@ -113,7 +113,7 @@ export function failedMessages(
 }
 
 /** The sources `events: aws` delivers as SQS records. */
-const SQS_KINDS: ReadonlySet<EventSource['kind']> = new Set(['topic', 'webhook']);
+const SQS_KINDS: ReadonlySet<EventSource['kind']> = new Set(['topic', 'webhook', 'kv']);
 
 function cloudEventShape(d: DeliveredEvent, fn: string): unknown {
   const source = d.event.source;
@@ -124,6 +124,8 @@ function cloudEventShape(d: DeliveredEvent, fn: string): unknown {
       return scheduleCloudEvent(source, fn);
     case 'webhook':
       return webhookCloudEvent(d, source);
+    case 'kv':
+      return kvCloudEvent(d, source);
     case 'invoke':
       return source.data;
   }
@@ -138,6 +140,7 @@ function awsShape(delivered: readonly DeliveredEvent[], fn: string): unknown {
       return source.data;
     case 'topic':
     case 'webhook':
+    case 'kv':
       return { Records: delivered.map((d) => awsRecord(d, fn)) } satisfies SqsEvent;
   }
 }
@@ -146,7 +149,26 @@ function awsRecord(d: DeliveredEvent, fn: string) {
   const source = d.event.source;
   if (source.kind === 'topic') return sqsRecord(d, source.event, source.topic);
   if (source.kind === 'webhook') return sqsRecord(d, webhookCloudEvent(d, source), `${fn}-webhook`);
+  if (source.kind === 'kv') return sqsRecord(d, kvCloudEvent(d, source), `${fn}-kv`);
   throw new Error(`awsRecord: a ${source.kind} event is not an SQS record`);
+}
+
+/** `gust.kv.put` / `gust.kv.delete`: data {namespace, key, value?} (the value of a put up to 64 KB). */
+function kvCloudEvent(d: DeliveredEvent, source: SourceOf<'kv'>): CloudEventJson {
+  return {
+    specversion: '1.0',
+    id: d.messageId,
+    source: `/gust/kv/${source.namespace}`,
+    type: `gust.kv.${source.op}`,
+    subject: source.key,
+    time: source.at,
+    datacontenttype: 'application/json',
+    data: {
+      namespace: source.namespace,
+      key: source.key,
+      ...(source.value === undefined ? {} : { value: source.value }),
+    },
+  };
 }
 
 function scheduleCloudEvent(source: SourceOf<'schedule'>, fn: string): CloudEventJson {

@@ -48,13 +48,22 @@ export type EventSource =
       readonly payload: unknown;
       readonly encoding: 'json' | 'text' | 'base64';
       readonly receivedAt: string;
+    }
+  /** A put or delete in a KV namespace; `value` is there for a put of at most 64 KB. */
+  | {
+      readonly kind: 'kv';
+      readonly namespace: string;
+      readonly key: string;
+      readonly op: 'put' | 'delete';
+      readonly value?: string;
+      readonly at: string;
     };
 
 /** The body of a queue message (JSON): one event for one function. */
 export interface QueuedEvent {
   readonly v: 1;
   readonly function: string;
-  /** The record's trigger: `invoke`, `lambda-api`, `topic`, `schedule`, `webhook`. */
+  /** The record's trigger: `invoke`, `lambda-api`, `topic`, `schedule`, `webhook`, `kv`. */
   readonly trigger: string;
   /** The invocation id of its delivery (the same for every attempt: records add `attempt`). */
   readonly invocationId: string;

@@ -14,11 +14,13 @@ import { checkEventSize, wrapData } from '../events/ingress.js';
 import { inputErrors } from '../manifest/input.js';
 import type { FunctionSpec } from '../manifest/types.js';
 import type { BindingHost, WireError } from '../runtime/types.js';
+import type { Kv } from './kv.js';
 import { refusal } from './permissions.js';
 import type { Topics } from './topics.js';
 
 export interface BindingDeps {
   readonly topics: Pick<Topics, 'publish'>;
+  readonly kv: Kv;
   readonly deliveries: Deliveries;
   /** Lazily: the dispatcher is built with this module's hosts, and runs the calls it makes. */
   readonly dispatcher: () => Dispatcher;
@@ -32,6 +34,7 @@ export function bindingHost(deps: BindingDeps, spec: FunctionSpec, inv: Invocati
     try {
       const a = (typeof args === 'object' && args !== null ? args : {}) as Record<string, unknown>;
       if (op === 'publish') return await publish(deps, spec, inv, a);
+      if (op === 'kv') return await kv(deps, spec, inv, a);
       return await invoke(deps, spec, inv, a);
     } catch (e) {
       if (e instanceof Error && e.name === 'PermissionError') denied++;
@@ -103,6 +106,45 @@ async function invoke(
   return { error };
 }
 
+const KV_WRITES = new Set(['put', 'delete', 'cas']);
+const KV_METHODS = new Set(['get', 'list', ...KV_WRITES]);
+
+async function kv(
+  deps: BindingDeps,
+  spec: FunctionSpec,
+  inv: Invocation,
+  args: Record<string, unknown>,
+): Promise<{ json: string }> {
+  const ns = nameArg(args.ns, 'ctx.kv(namespace): namespace');
+  const method = String(args.method);
+  if (!KV_METHODS.has(method))
+    throw named('TypeError', `ctx.kv('${ns}') has no method ${method.slice(0, 20)}`);
+  const access = KV_WRITES.has(method) ? 'write' : 'read';
+  denied(refusal(spec, `kv:${ns}:${access}`, `ctx.kv('${ns}').${method}`));
+  const ttl = args.ttl === undefined || args.ttl === null ? {} : { ttl: args.ttl as number };
+  const key = args.key as string;
+  let value: unknown;
+  switch (method) {
+    case 'get':
+      value = (await deps.kv.get(ns, key))?.value ?? null;
+      break;
+    case 'put':
+      await deps.kv.put(ns, key, args.value, ttl, inv.traceId);
+      break;
+    case 'delete':
+      value = await deps.kv.delete(ns, key, inv.traceId);
+      break;
+    case 'cas':
+      value = await deps.kv.cas(ns, key, args.expected ?? null, args.next, ttl, inv.traceId);
+      break;
+    default: {
+      const page = await deps.kv.keys(ns, { prefix: args.prefix, cursor: args.cursor, limit: args.limit });
+      value = { keys: page.keys.map((k) => ({ name: k.key, expiration: k.expiresAt })), cursor: page.cursor };
+    }
+  }
+  return { json: JSON.stringify(value ?? null) };
+}
+
 function nameArg(value: unknown, what: string): string {
   if (typeof value !== 'string' || !NAME.test(value))
     throw named('TypeError', `${what} must be a name (got ${typeof value})`);
@@ -123,6 +165,7 @@ const ERROR_NAMES: Partial<Record<string, string>> = {
   THROTTLED: 'Throttled',
   NOT_FOUND: 'NotFound',
   PAYLOAD_TOO_LARGE: 'PayloadTooLarge',
+  BAD_REQUEST: 'TypeError',
 };
 
 function asWireError(e: unknown): WireError {

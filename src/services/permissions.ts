@@ -7,10 +7,20 @@
 import type { FunctionSpec } from '../manifest/types.js';
 
 /** The permission a call needs, as it is written in gust.yaml. */
-export type Permission = `topic:${string}:publish` | `function:${string}:invoke`;
+export type Permission =
+  | `topic:${string}:publish`
+  | `function:${string}:invoke`
+  | `kv:${string}:read`
+  | `kv:${string}:write`;
+
+/** What else grants a permission: writing a namespace includes reading it. */
+function grantedBy(needed: Permission): Permission[] {
+  const read = /^kv:(.+):read$/.exec(needed);
+  return read ? [needed, `kv:${read[1]!}:write`] : [needed];
+}
 
 /** Undefined when allowed; else the error the function gets, naming what it misses. */
 export function refusal(spec: FunctionSpec, needed: Permission, call: string): string | undefined {
-  if (spec.permissions.includes(needed)) return undefined;
+  if (grantedBy(needed).some((p) => spec.permissions.includes(p))) return undefined;
   return `${call} is not allowed: ${spec.name} needs the permission ${needed} (add it to its permissions in gust.yaml)`;
 }

@@ -42,7 +42,9 @@ export class SqliteKv implements KvStore {
       list: db.prepare(
         `SELECT key, expires_at FROM kv WHERE namespace = ? AND key > ? AND key >= ? AND key < ? AND ${live} ORDER BY key LIMIT ?`,
       ),
-      purge: db.prepare('DELETE FROM kv WHERE rowid IN (SELECT rowid FROM kv WHERE expires_at <= ? LIMIT ?)'),
+      purge: db.prepare(
+        'DELETE FROM kv WHERE (namespace, key) IN (SELECT namespace, key FROM kv WHERE expires_at <= ? LIMIT ?)',
+      ),
     };
   }
 

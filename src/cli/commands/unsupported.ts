@@ -7,7 +7,6 @@ const LATER: readonly (readonly [name: string, usage: string, description: strin
   ['dev', '[dir]', 'up + watch sources, redeploy on save'],
   ['replay', '<invocation-id>', 'run a recorded invocation again with its exact event'],
   ['usage', '', 'metered usage (GB-seconds) by function'],
-  ['kv', '<get|put|delete|list> <ns> [key] [value]', 'read and write KV namespaces'],
 ];
 
 export function registerUnsupportedCommands(program: Command, _cli: Cli): void {

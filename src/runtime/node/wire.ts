@@ -45,7 +45,10 @@ const SHAPES: Record<SandboxMessage['t'], (m: Fields) => boolean> = {
     (m.response === undefined || isResponse(m.response)),
   error: (m) => isText(m.id) && isError(m.error) && isText(m.logs),
   fatal: (m) => isError(m.error),
-  call: (m) => isText(m.id) && Number.isSafeInteger(m.call) && (m.op === 'publish' || m.op === 'invoke'),
+  call: (m) =>
+    isText(m.id) &&
+    Number.isSafeInteger(m.call) &&
+    (m.op === 'publish' || m.op === 'invoke' || m.op === 'kv'),
 };
 
 export function readSandboxMessage(raw: unknown): Read {

@@ -54,6 +54,32 @@ export interface Context extends ContextBase {
    * queued, with its invocation id. The trace id travels along.
    */
   invoke(fn: string, data?: unknown, options?: { readonly async?: boolean }): Promise<unknown>;
+  /**
+   * A KV namespace (needs `kv:NS:read` to read, `kv:NS:write` to change; write implies read).
+   * Values are strings (JSON.stringify objects); keys up to 512 bytes, values up to 1 MB.
+   */
+  kv(namespace: string): KvNamespace;
+}
+
+export interface KvNamespace {
+  /** The value, or null when there is no such key (or it expired). */
+  get(key: string): Promise<string | null>;
+  /** `ttl`: seconds the key lives. */
+  put(key: string, value: string, options?: { readonly ttl?: number }): Promise<void>;
+  /** Whether there was such a key. */
+  delete(key: string): Promise<boolean>;
+  /** Keys in order, a page at a time (`limit` up to 1000, default 100); pass `cursor` back for the next. */
+  list(options?: { readonly prefix?: string; readonly cursor?: string; readonly limit?: number }): Promise<{
+    readonly keys: readonly { readonly name: string; readonly expiration: number | null }[];
+    readonly cursor: string | null;
+  }>;
+  /** Puts `next` only if the value is `expected` now (null: only if the key does not exist); whether it did. */
+  cas(
+    key: string,
+    expected: string | null,
+    next: string,
+    options?: { readonly ttl?: number },
+  ): Promise<boolean>;
 }
 
 export function baseContext(info: FunctionInfo, env: Readonly<Record<string, string>>): ContextBase {
@@ -101,5 +127,20 @@ export function makeContext(base: ContextBase, facts: InvocationFacts, logs: Log
     publish: (topic, data) => callHost(facts.id, 'publish', { topic, data }) as Promise<{ id: string }>,
     invoke: (fn, data, options) =>
       callHost(facts.id, 'invoke', { function: fn, data: data ?? null, async: options?.async === true }),
+    kv: (namespace) => kvNamespace(facts.id, namespace),
+  };
+}
+
+function kvNamespace(id: string, ns: string): KvNamespace {
+  const call = (method: string, args: Record<string, unknown>) => callHost(id, 'kv', { ns, method, ...args });
+  return {
+    get: (key) => call('get', { key }) as Promise<string | null>,
+    put: async (key, value, options) => {
+      await call('put', { key, value, ttl: options?.ttl });
+    },
+    delete: (key) => call('delete', { key }) as Promise<boolean>,
+    list: (options) => call('list', { ...options }) as ReturnType<KvNamespace['list']>,
+    cas: (key, expected, next, options) =>
+      call('cas', { key, expected, next, ttl: options?.ttl }) as Promise<boolean>,
   };
 }
