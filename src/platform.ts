@@ -13,6 +13,7 @@ import { SqliteInvocations } from './backends/embedded/invocations.js';
 import { SqliteQueue } from './backends/embedded/queue.js';
 import { SqliteRegistry } from './backends/embedded/registry.js';
 import { SqliteScheduleState } from './backends/embedded/schedules.js';
+import { SqliteWebhookDeliveries } from './backends/embedded/webhook-deliveries.js';
 import { bundleFunctions } from './build/bundle.js';
 import type { PlatformConfig } from './config/config.js';
 import { controlApi } from './control/api.js';
@@ -38,6 +39,8 @@ import { NodeSandboxFactory } from './runtime/node/factory.js';
 import { Secrets } from './services/secrets.js';
 import { Topics } from './services/topics.js';
 import { Scheduler } from './triggers/schedule/scheduler.js';
+import { Webhooks } from './triggers/webhook/accept.js';
+import { webhookDoor } from './triggers/webhook/door.js';
 
 export interface Platform {
   readonly url: string;
@@ -112,6 +115,13 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     prewarm: (name) => dispatcher.prewarm(name),
     onError: (e, what) => log.error({ err: e }, what),
   });
+  const webhooks = new Webhooks({
+    store: new SqliteWebhookDeliveries(db),
+    deliveries,
+    secret: (name) => secrets.env([name])[name],
+    onError: (e, what) => log.error({ err: e }, what),
+  });
+  await webhooks.purge();
   const router = new Router();
   const control = new FunctionControl({
     registry,
@@ -123,6 +133,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     secrets,
     scheduler,
     scheduleState,
+    webhooks,
   });
   await control.restore();
 
@@ -149,11 +160,12 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       }),
       lambdaApi: lambdaApi({ registry, dispatcher, deliveries, keys }),
       events: eventsDoor({ keys, topics }),
-      functions: functionDoor({ router, dispatcher, keys }),
+      functions: functionDoor({ router, dispatcher, keys, webhooks: webhookDoor(webhooks) }),
       screenFunctions: screenRoutes(router),
     },
   );
   const url = await gateway.listen().catch(async (e: NodeJS.ErrnoException) => {
+    webhooks.close();
     await factory.close();
     db.close();
     await releaseLock();
@@ -179,6 +191,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
 
   async function close(): Promise<void> {
     scheduler.close();
+    webhooks.close();
     const stopped = gateway.close();
     // Deliveries stop claiming at once; those in flight finish with the dispatcher's drain and are acked.
     const drained = Promise.all([deliveries.close(), dispatcher.close()]);

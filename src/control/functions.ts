@@ -20,6 +20,7 @@ import type { FunctionSpec, Manifest } from '../manifest/types.js';
 import type { Secrets } from '../services/secrets.js';
 import type { Topics } from '../services/topics.js';
 import type { Scheduler } from '../triggers/schedule/scheduler.js';
+import type { Webhooks } from '../triggers/webhook/accept.js';
 import { missingReferences } from './references.js';
 
 export interface ControlDeps {
@@ -32,6 +33,7 @@ export interface ControlDeps {
   readonly secrets: Pick<Secrets, 'has'>;
   readonly scheduler: Scheduler;
   readonly scheduleState: Pick<ScheduleState, 'forget'>;
+  readonly webhooks: Pick<Webhooks, 'forget'>;
 }
 
 export interface FunctionSummary {
@@ -202,8 +204,9 @@ export class FunctionControl {
     this.deps.scheduleState.forget(name);
     const { pending, done } = this.deps.dispatcher.remove(name, { force });
     // Its queued events go with it: a function deployed later under this name, maybe by another
-    // project, must not receive them.
+    // project, must not receive them (nor find its webhook deliveries taken).
     const dropped = await this.deps.deliveries.remove(name);
+    await this.deps.webhooks.forget(name);
     return { project: fn.project, pending, dropped, done };
   }
 
@@ -328,11 +331,6 @@ function notWiredYet(manifest: Manifest): string[] {
   for (const fn of manifest.functions) {
     const at = `functions.${fn.name}`;
     if (fn.permissions.length > 0) errors.push(`${at}.permissions: ${NOT_YET}`);
-    fn.triggers.forEach((t, i) => {
-      if (t.type === 'webhook') {
-        errors.push(`${at}.triggers[${i}].${t.type}: ${t.type} triggers are ${NOT_YET}`);
-      }
-    });
   }
   return errors;
 }
