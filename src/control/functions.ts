@@ -89,13 +89,23 @@ export class FunctionControl {
 
   /** The deployed functions whose active version declares a secret, or receives webhooks signed with it. */
   async usersOfSecret(name: string): Promise<string[]> {
-    const users: string[] = [];
+    const { env, webhooks } = await this.usesOfSecret(name);
+    return [...new Set([...env, ...webhooks])].sort();
+  }
+
+  /**
+   * Who uses a secret, and how: `env`, the functions that declare it (they get it at each instance
+   * start); `webhooks`, those whose webhook triggers verify with it (from the next delivery).
+   */
+  async usesOfSecret(name: string): Promise<{ env: string[]; webhooks: string[] }> {
+    const env: string[] = [];
+    const webhooks: string[] = [];
     for (const f of await this.deps.registry.listFunctions()) {
       const spec = this.deps.dispatcher.activeSpec(f.name);
-      const webhook = spec?.triggers.some((t) => t.type === 'webhook' && t.secret === name);
-      if (spec?.secrets.includes(name) || webhook) users.push(f.name);
+      if (spec?.secrets.includes(name)) env.push(f.name);
+      if (spec?.triggers.some((t) => t.type === 'webhook' && t.secret === name)) webhooks.push(f.name);
     }
-    return users;
+    return { env, webhooks };
   }
 
   /** Serves every function's active version: at start. */

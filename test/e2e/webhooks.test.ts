@@ -64,13 +64,14 @@ functions:
 `;
 }
 
-/** `gust secrets set NAME` with the value on standard input, as a script would. */
-async function setSecret(g: Gust, name: string, value: string): Promise<void> {
+/** `gust secrets set NAME` with the value on standard input, as a script would; what it said. */
+async function setSecret(g: Gust, name: string, value: string): Promise<string> {
   const r = await gust(['secrets', 'set', name], {
     env: { GUST_URL: g.url, GUST_API_KEY: g.key },
     input: `${value}\n`,
   });
   if (r.code !== 0) throw new Error(`gust secrets set ${name} failed: ${r.stderr}`);
+  return r.stdout;
 }
 
 interface Posted {
@@ -357,7 +358,9 @@ describe('webhooks', () => {
     const body = JSON.stringify({ order: 44 });
     const old = hookSecret;
     hookSecret = 'gust-hook-secret-two';
-    await setSecret(g, 'HOOK_SECRET', hookSecret);
+    expect(await setSecret(g, 'HOOK_SECRET', hookSecret)).toBe(
+      'changed HOOK_SECRET: the webhooks of plain, sqs verify with it from the next delivery\n',
+    );
     const withOld = await post(g, '/hooks/plain', body, hmacHeaders(body, `d-${randomUUID()}`, old));
     expect(withOld.status).toBe(401);
     const delivery = `d-${randomUUID()}`;
