@@ -4,8 +4,8 @@
  * queued on the function's durable queue (trigger `webhook`) once per sender's delivery id.
  *
  * Once: the delivery id is claimed in the function's table of ids (WebhookDeliveryStore) before
- * the event is queued, and marked queued after. The claim and the enqueue are two transactions,
- * not one: the queue is a port (a NATS JetStream work queue in cluster mode) that this code does
+ * the event is queued, and marked queued after: three transactions (claim, enqueue, mark), not
+ * one: the queue is a port (a NATS JetStream work queue in cluster mode) that this code does
  * not reach into. The order makes a crash safe to retry (the sender retries what it got no 2xx for):
  * - dead after the claim, before the enqueue: the id is claimed but `pending`; the retry finds it so,
  *   and queues the event under the invocation id of the claim. Nothing lost, nothing twice.
