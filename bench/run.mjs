@@ -1,9 +1,11 @@
 /**
  * The Gust bench, in one run on 127.0.0.1: throughput against a bare node:http server, cold start
- * after scale to zero, and idle memory of a warm instance. Prints a table and writes
+ * after scale to zero, idle memory of a warm instance, and webhook accept latency against a bare
+ * node:http server that checks the same HMAC. Prints a table and writes
  * bench/results/latest.json. Everything it starts is killed at the end, even on error.
  * Settings (environment, read here only): BENCH_GENERATOR=wrk|autocannon, BENCH_ROUNDS,
- * BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_COLD_RUNS.
+ * BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_COLD_RUNS, BENCH_WEBHOOK_REQUESTS,
+ * BENCH_WEBHOOK_WARMUP.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -16,6 +18,7 @@ import { fmt, table } from './lib/table.mjs';
 import { coldStart, nodeSpawnBaseline } from './scenarios/cold-start.mjs';
 import { idleMemory } from './scenarios/memory.mjs';
 import { throughput } from './scenarios/throughput.mjs';
+import { printWebhook, webhookAccept } from './scenarios/webhook.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const TARGETS = { ratioMin: 0.6, ratioAim: 0.75, coldP50MaxMs: 15, coldP50AimMs: 8 };
@@ -34,6 +37,8 @@ const config = {
   connections: int('BENCH_CONNECTIONS', 50),
   coldRuns: int('BENCH_COLD_RUNS', 20),
   coldSettleMs: 100,
+  webhookRequests: int('BENCH_WEBHOOK_REQUESTS', 2000),
+  webhookWarmup: int('BENCH_WEBHOOK_WARMUP', 200),
 };
 
 const HANDLER = "export default async function () {\n  return Response.json({ hello: 'world' });\n}\n";
@@ -116,6 +121,12 @@ async function main() {
     await stopAll();
     const spawn = await nodeSpawnBaseline({ runs: config.coldRuns });
     const memory = await idleMemory({ handler: HANDLER, progress });
+    const webhook = await webhookAccept({
+      rounds: config.rounds,
+      requests: config.webhookRequests,
+      warmup: config.webhookWarmup,
+      progress,
+    });
     const results = {
       date: new Date().toISOString(),
       command,
@@ -126,6 +137,7 @@ async function main() {
       coldStart: cold,
       nodeSpawn: spawn,
       memory,
+      webhook,
     };
     results.elapsedSeconds = Math.round((Date.now() - began) / 1000);
     print(results);
@@ -139,7 +151,7 @@ async function main() {
 }
 
 function print(results) {
-  const { throughput: tp, coldStart: cold, nodeSpawn, memory, config: c } = results;
+  const { throughput: tp, coldStart: cold, nodeSpawn, memory, webhook, config: c } = results;
   const verdict = (v, ok, aim) => (aim(v) ? 'meets aim' : ok(v) ? 'meets target' : 'MISSES target');
   console.log(
     `1. Throughput: GET {"hello":"world"}, ${c.connections} keep-alive connections, ${c.seconds} s per round`,
@@ -218,6 +230,8 @@ function print(results) {
       ],
     ),
   );
+  console.log('');
+  printWebhook(webhook, '4. ');
 }
 
 const LABELS = { bare: 'bare node:http', gust: 'gust hello (web)', 'gust-aws': 'gust hello (Lambda)' };

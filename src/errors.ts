@@ -10,6 +10,11 @@ export const ERROR_CODES = {
   MANIFEST_INVALID: { status: 400, kind: 'user', meaning: 'gust.yaml has errors; nothing was deployed' },
   BUILD_FAILED: { status: 400, kind: 'user', meaning: 'a handler could not be bundled' },
   UNAUTHORIZED: { status: 401, kind: 'user', meaning: 'no valid key was given' },
+  SIGNATURE_INVALID: {
+    status: 401,
+    kind: 'user',
+    meaning: "a webhook delivery's signature is missing or does not match its body and secret",
+  },
   FORBIDDEN: { status: 403, kind: 'user', meaning: "the key's scope does not allow this" },
   NOT_FOUND: { status: 404, kind: 'user', meaning: 'no such function, route, version or record' },
   METHOD_NOT_ALLOWED: { status: 405, kind: 'user', meaning: 'the route exists but not for this method' },
@@ -23,6 +28,11 @@ export const ERROR_CODES = {
   FUNCTION_ERROR: { status: 500, kind: 'user', meaning: 'the function threw or failed to load' },
   FUNCTION_CRASHED: { status: 502, kind: 'user', meaning: 'the instance died (exit, crash, out of memory)' },
   FUNCTION_TIMEOUT: { status: 504, kind: 'user', meaning: 'the function ran past its timeout' },
+  QUEUE_FULL: {
+    status: 503,
+    kind: 'user',
+    meaning: "a function's event queue is full: nothing was queued, retry after Retry-After",
+  },
   UNAVAILABLE: { status: 503, kind: 'system', meaning: 'the platform is shutting down or not ready' },
   INTERNAL: { status: 500, kind: 'system', meaning: 'a bug in Gust' },
 } as const satisfies Record<string, { status: number; kind: ErrorKind; meaning: string }>;

@@ -14,6 +14,7 @@ import { SqliteKv } from './backends/embedded/kv.js';
 import { SqliteQueue } from './backends/embedded/queue.js';
 import { SqliteRegistry } from './backends/embedded/registry.js';
 import { SqliteScheduleState } from './backends/embedded/schedules.js';
+import { SqliteWebhookDeliveries } from './backends/embedded/webhook-deliveries.js';
 import { bundleFunctions } from './build/bundle.js';
 import type { PlatformConfig } from './config/config.js';
 import { controlApi } from './control/api.js';
@@ -41,6 +42,8 @@ import { Kv } from './services/kv.js';
 import { Secrets } from './services/secrets.js';
 import { Topics } from './services/topics.js';
 import { Scheduler } from './triggers/schedule/scheduler.js';
+import { Webhooks } from './triggers/webhook/accept.js';
+import { webhookDoor } from './triggers/webhook/door.js';
 
 export interface Platform {
   readonly url: string;
@@ -147,6 +150,14 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       prewarm: (name) => dispatcher.prewarm(name),
       onError: (e, what) => log.error({ err: e }, what),
     });
+    const webhooks = new Webhooks({
+      store: new SqliteWebhookDeliveries(db),
+      deliveries,
+      secret: (name) => secrets.env([name])[name],
+      onError: (e, what) => log.error({ err: e }, what),
+    });
+    undo.push(() => webhooks.close());
+    await webhooks.purge();
     const router = new Router();
     const control = new FunctionControl({
       registry,
@@ -159,6 +170,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       secrets,
       scheduler,
       scheduleState,
+      webhooks,
       audit: (message, fields) => log.info(fields, message),
     });
     await control.restore();
@@ -187,7 +199,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
         }),
         lambdaApi: lambdaApi({ registry, dispatcher, deliveries, keys }),
         events: eventsDoor({ keys, topics }),
-        functions: functionDoor({ router, dispatcher, keys }),
+        functions: functionDoor({ router, dispatcher, keys, webhooks: webhookDoor(webhooks) }),
         screenFunctions: screenRoutes(router),
       },
     );
@@ -223,6 +235,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
 
     async function close(): Promise<void> {
       scheduler.close();
+      webhooks.close();
       clearInterval(purgeKv);
       const stopped = gateway.close();
       // Deliveries stop claiming at once; those in flight finish with the dispatcher's drain and are acked.

@@ -325,3 +325,29 @@ export interface KvStore {
   /** Deletes up to `max` expired keys; how many. */
   purgeExpired(max: number): Promise<number>;
 }
+
+/** What a function's webhook deliveries store says of a delivery id being claimed. */
+export type DeliveryClaim =
+  /** Never seen: claimed now, under the invocation id given. */
+  | { readonly type: 'new' }
+  /** Claimed and queued before: a duplicate; the invocation id it was queued under. */
+  | { readonly type: 'queued'; readonly invocationId: string }
+  /** Claimed before but never said queued (the process died in between): its invocation id. */
+  | { readonly type: 'pending'; readonly invocationId: string };
+
+/**
+ * The webhook delivery ids each function has taken (the sender's ids: GitHub `X-GitHub-Delivery`,
+ * Stripe's event id), so that a delivery sent again is acknowledged and not processed twice.
+ * Claiming is atomic: of two claims of one id, one is `new` (cluster mode: across nodes).
+ */
+export interface WebhookDeliveryStore {
+  claim(fn: string, deliveryId: string, invocationId: string, at: number): Promise<DeliveryClaim>;
+  /** The claimed delivery is durable on the function's queue. */
+  queued(fn: string, deliveryId: string): Promise<void>;
+  /** The claimed delivery could not be queued (a full queue): the sender's retry is a new delivery. */
+  release(fn: string, deliveryId: string): Promise<void>;
+  /** The function was removed: its delivery ids are forgotten; how many. */
+  forget(fn: string): Promise<number>;
+  /** Drops ids received before `before` (epoch ms), and each function's oldest past `maxPerFunction`; how many. */
+  purge(before: number, maxPerFunction: number): Promise<number>;
+}

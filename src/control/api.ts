@@ -256,7 +256,8 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
         const name = params.secret!;
         const { created } = await deps.secrets.set(name, value);
         // Never the value: not in the answer, not in a log.
-        return { name, created, usedBy: await control.usersOfSecret(name) };
+        const uses = await control.usesOfSecret(name);
+        return { name, created, usedBy: await control.usersOfSecret(name), ...uses };
       },
     ],
     [

@@ -21,6 +21,7 @@ import type { Kv } from '../services/kv.js';
 import type { Secrets } from '../services/secrets.js';
 import type { Topics } from '../services/topics.js';
 import type { Scheduler } from '../triggers/schedule/scheduler.js';
+import type { Webhooks } from '../triggers/webhook/accept.js';
 import { missingReferences } from './references.js';
 
 export interface ControlDeps {
@@ -36,6 +37,7 @@ export interface ControlDeps {
   readonly scheduleState: Pick<ScheduleState, 'forget'>;
   /** What changed, for the platform's log (deploys, rollbacks, removals). */
   readonly audit?: (message: string, fields: Record<string, unknown>) => void;
+  readonly webhooks: Pick<Webhooks, 'forget'>;
 }
 
 export interface FunctionSummary {
@@ -91,13 +93,23 @@ export class FunctionControl {
 
   /** The deployed functions whose active version declares a secret, or receives webhooks signed with it. */
   async usersOfSecret(name: string): Promise<string[]> {
-    const users: string[] = [];
+    const { env, webhooks } = await this.usesOfSecret(name);
+    return [...new Set([...env, ...webhooks])].sort();
+  }
+
+  /**
+   * Who uses a secret, and how: `env`, the functions that declare it (they get it at each instance
+   * start); `webhooks`, those whose webhook triggers verify with it (from the next delivery).
+   */
+  async usesOfSecret(name: string): Promise<{ env: string[]; webhooks: string[] }> {
+    const env: string[] = [];
+    const webhooks: string[] = [];
     for (const f of await this.deps.registry.listFunctions()) {
       const spec = this.deps.dispatcher.activeSpec(f.name);
-      const webhook = spec?.triggers.some((t) => t.type === 'webhook' && t.secret === name);
-      if (spec?.secrets.includes(name) || webhook) users.push(f.name);
+      if (spec?.secrets.includes(name)) env.push(f.name);
+      if (spec?.triggers.some((t) => t.type === 'webhook' && t.secret === name)) webhooks.push(f.name);
     }
-    return users;
+    return { env, webhooks };
   }
 
   /** Serves every function's active version: at start. */
@@ -217,8 +229,9 @@ export class FunctionControl {
     this.deps.scheduleState.forget(name);
     const { pending, done } = this.deps.dispatcher.remove(name, { force });
     // Its queued events go with it: a function deployed later under this name, maybe by another
-    // project, must not receive them.
+    // project, must not receive them (nor find its webhook deliveries taken).
     const dropped = await this.deps.deliveries.remove(name);
+    await this.deps.webhooks.forget(name);
     this.deps.audit?.('removed', {
       function: name,
       project: fn.project,
@@ -352,7 +365,7 @@ function notWiredYet(manifest: Manifest): string[] {
   for (const fn of manifest.functions) {
     const at = `functions.${fn.name}`;
     fn.triggers.forEach((t, i) => {
-      if (t.type === 'webhook' || t.type === 'kv') {
+      if (t.type === 'kv') {
         errors.push(`${at}.triggers[${i}].${t.type}: ${t.type} triggers are ${NOT_YET}`);
       }
     });

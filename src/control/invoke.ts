@@ -96,6 +96,14 @@ async function invokeHttp(
   call: HttpCall,
 ): Promise<unknown> {
   const route = deps.router.matchIn(name, call.method, call.pathname);
+  if (route.type === 'webhook') {
+    // A webhook's function gets the verified delivery as a queued event, never the request.
+    throw new GustError(
+      'BAD_REQUEST',
+      `${call.method} ${call.pathname} is a webhook route of ${name}: its deliveries are signed by their sender and queued, not called; ` +
+        `POST a signed delivery to the gateway, or hand ${name} an event with gust invoke ${name} --data`,
+    );
+  }
   if (route.type !== 'found') throw await noRoute(deps.control, name, call);
   // As through the gateway, the request names the host it was sent to (a handler may build URLs from it).
   const host = header(req, 'host');

@@ -1,6 +1,8 @@
 /**
  * functions: the door of function routes. Route, check the key when the route wants one, build
  * the Invocation, dispatch, and write the answer: whole, or streamed as the function produces it.
+ * A POST to a webhook trigger's path goes to the webhook door instead (it queues the delivery and
+ * answers at once: triggers/webhook/door.ts).
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Keys } from '../control/keys.js';
@@ -8,6 +10,7 @@ import { authorize } from '../control/keys.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { httpInvocation } from '../dispatch/invocation.js';
 import type { HttpSink, WireResponse } from '../runtime/types.js';
+import type { WebhookDoor } from '../triggers/webhook/door.js';
 import { authenticate } from './auth.js';
 import { type EdgeRequest, type EdgeResponse, header, json } from './http.js';
 import { failureResponse } from './outcome.js';
@@ -18,6 +21,7 @@ export interface FunctionDoorDeps {
   readonly router: Router;
   readonly dispatcher: Dispatcher;
   readonly keys: Keys;
+  readonly webhooks: WebhookDoor;
 }
 
 /** Hop-by-hop headers belong to one connection; Node sets its own framing. */
@@ -28,6 +32,7 @@ export function functionDoor(
 ): (req: EdgeRequest, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
     const route = deps.router.match(req.method, req.pathname);
+    if (route.type === 'webhook') return write(res, await deps.webhooks(req, route));
     if (route.type !== 'found') return write(res, refusal(route, req.method, req.pathname));
     if (route.auth === 'key') {
       authorize(await authenticate(req, deps.keys, { sigv4: false }), {
@@ -60,7 +65,7 @@ export function functionDoor(
 
 /** No route, or not for this method: said before the body is read (see `screenRoutes`). */
 function refusal(
-  route: Exclude<RouteMatch, { type: 'found' }>,
+  route: Exclude<RouteMatch, { type: 'found' | 'webhook' }>,
   method: string,
   pathname: string,
 ): EdgeResponse {
@@ -75,7 +80,7 @@ function refusal(
 export function screenRoutes(router: Router): (method: string, pathname: string) => EdgeResponse | undefined {
   return (method, pathname) => {
     const route = router.match(method, pathname);
-    return route.type === 'found' ? undefined : refusal(route, method, pathname);
+    return route.type === 'found' || route.type === 'webhook' ? undefined : refusal(route, method, pathname);
   };
 }
 

@@ -3,14 +3,21 @@
  * More specific routes win: literal segments before parameters, parameters before `*`.
  * A route without `methods` serves every method of the manifest (HTTP_METHODS); any other method
  * (TRACE, PROPFIND, ...) is refused here, before an instance sees it.
+ * `webhook` triggers are routes too, for POST only and public (the sender's signature is their
+ * auth): a match says `webhook`, so that the gateway queues the delivery instead of running the
+ * function while the sender waits.
  */
 import { compileRoute, parseRoutePath } from '../manifest/route.js';
 import { HTTP_METHODS } from '../manifest/schema.js';
-import type { FunctionSpec, HttpTrigger } from '../manifest/types.js';
+import type { FunctionSpec, HttpMethod, HttpTrigger, WebhookTrigger } from '../manifest/types.js';
 
 interface Route {
   readonly function: string;
-  readonly trigger: HttpTrigger;
+  readonly target:
+    | { readonly kind: 'http'; readonly trigger: HttpTrigger }
+    | { readonly kind: 'webhook'; readonly trigger: WebhookTrigger };
+  /** Empty means every method. */
+  readonly methods: readonly HttpMethod[];
   readonly routeKeyPath: string;
   readonly match: (pathname: string) => Record<string, string> | null;
   readonly rank: number;
@@ -24,8 +31,18 @@ export type RouteMatch =
       readonly params: Record<string, string>;
       readonly routeKey: string;
     }
+  /** A POST to a webhook trigger's path. */
+  | {
+      readonly type: 'webhook';
+      readonly function: string;
+      readonly trigger: WebhookTrigger;
+      readonly params: Record<string, string>;
+    }
   | { readonly type: 'methodNotAllowed'; readonly allow: readonly string[] }
   | { readonly type: 'notFound' };
+
+/** Webhook routes take POST alone. */
+const WEBHOOK_METHODS: readonly HttpMethod[] = ['POST'];
 
 /** Fewer parameters and no `*` first; longer literal paths first. */
 function rankOf(path: string): number {
@@ -42,16 +59,19 @@ export class Router {
 
   set(spec: FunctionSpec): void {
     const routes = spec.triggers
-      .filter((t): t is HttpTrigger => t.type === 'http')
-      .map((trigger) => {
+      .flatMap((trigger): Route[] => {
+        if (trigger.type !== 'http' && trigger.type !== 'webhook') return [];
         const compiled = compileRoute(trigger.path);
-        return {
-          function: spec.name,
-          trigger,
-          routeKeyPath: compiled.pattern,
-          match: compiled.match,
-          rank: rankOf(trigger.path),
-        };
+        return [
+          {
+            function: spec.name,
+            target: trigger.type === 'http' ? { kind: 'http', trigger } : { kind: 'webhook', trigger },
+            methods: trigger.type === 'http' ? trigger.methods : WEBHOOK_METHODS,
+            routeKeyPath: compiled.pattern,
+            match: compiled.match,
+            rank: rankOf(trigger.path),
+          },
+        ];
       })
       .sort(byRank);
     this.byFunction.set(spec.name, routes);
@@ -85,17 +105,21 @@ function matchAmong(routes: readonly Route[], method: string, pathname: string):
   for (const route of routes) {
     const params = route.match(pathname);
     if (!params) continue;
-    const any = route.trigger.methods.length === 0;
-    const methods = any ? HTTP_METHODS : route.trigger.methods;
+    const any = route.methods.length === 0;
+    const methods = any ? HTTP_METHODS : route.methods;
     const accepts = methods.includes(method as never) || (method === 'HEAD' && methods.includes('GET'));
     if (!accepts) {
       for (const m of methods) allow.add(m);
       continue;
     }
+    const { target } = route;
+    if (target.kind === 'webhook') {
+      return { type: 'webhook', function: route.function, trigger: target.trigger, params };
+    }
     return {
       type: 'found',
       function: route.function,
-      auth: route.trigger.auth,
+      auth: target.trigger.auth,
       params,
       routeKey: `${any ? 'ANY' : method} ${route.routeKeyPath}`,
     };

@@ -1,8 +1,11 @@
+import { createHmac, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { gust } from '../cli/helpers.js';
 import {
   api,
   cli,
+  deploy,
   type Gust,
   type InvocationRecord,
   invoke,
@@ -131,5 +134,48 @@ describe('examples/sqs-batch (an unmodified Lambda SQS handler with partial batc
     expect(log).toContain('job 2 failed (receive count 2)');
     expect(log).not.toContain('receive count 3');
     expect(await logsOf('dead-jobs')).toContain('the handler reported it in batchItemFailures');
+  });
+});
+
+describe('examples/github-webhook (a GitHub push webhook, verified, turned into a message)', () => {
+  it('deploys once its secret is set, and turns a push signed as GitHub signs it into a message', async () => {
+    const secret = 'example-webhook-secret';
+    const set = await gust(['secrets', 'set', 'GITHUB_WEBHOOK_SECRET'], {
+      env: { GUST_URL: g.url, GUST_API_KEY: g.key },
+      input: secret,
+    });
+    expect(set.code).toBe(0);
+    await deploy(g, path.join(ROOT, 'examples', 'github-webhook'));
+
+    const body = JSON.stringify({
+      ref: 'refs/heads/main',
+      after: '0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c',
+      repository: { full_name: 'octo-org/octo-repo' },
+      pusher: { name: 'octocat' },
+      commits: [{ id: '0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c', message: 'Fix all the bugs' }],
+    });
+    const delivery = randomUUID();
+    const res = await fetch(`${g.url}/hooks/github`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-github-delivery': delivery,
+        'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
+      },
+      body,
+    });
+    expect(res.status).toBe(202);
+    await vi.waitFor(async () => {
+      const [run] = await records(g, 'github-push', 1);
+      expect(run?.logs).toContain(
+        `push {"repository":"octo-org/octo-repo","branch":"main","head":"0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c","pusher":"octocat","commits":1,"delivery":"${delivery}"}`,
+      );
+    }, WAIT);
+    // and the topic hop: the consumer of `pushes` got it
+    await vi.waitFor(async () => {
+      const [logged] = await records(g, 'push-log', 1);
+      expect(logged?.logs).toContain('octocat pushed 1 commit(s) to octo-org/octo-repo@main (0d1a26e)');
+    }, WAIT);
   });
 });

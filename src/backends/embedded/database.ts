@@ -162,6 +162,19 @@ CREATE INDEX kv_expiry ON kv (expires_at) WHERE expires_at IS NOT NULL;
   `
 ALTER TABLE invocations ADD COLUMN denied_calls INTEGER NOT NULL DEFAULT 0;
 `,
+  // 10: the webhook delivery ids each function has taken (triggers/webhook/accept.ts), so that a
+  // delivery sent again is not processed twice; kept 7 days, and a bounded number per function
+  `
+CREATE TABLE webhook_deliveries (
+  function TEXT NOT NULL,
+  delivery_id TEXT NOT NULL,
+  invocation_id TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  queued INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (function, delivery_id)
+);
+CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (function, received_at);
+`,
 ];
 
 export function openDatabase(file: string): Db {

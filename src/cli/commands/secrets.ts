@@ -19,6 +19,9 @@ interface SetAnswer {
   readonly name: string;
   readonly created: boolean;
   readonly usedBy: readonly string[];
+  /** The functions that declare it (`secrets:`), and those whose webhooks verify with it. */
+  readonly env?: readonly string[];
+  readonly webhooks?: readonly string[];
 }
 
 export function registerSecretCommands(program: Command, cli: Cli): void {
@@ -86,8 +89,19 @@ async function readValue(cli: Cli, name: string): Promise<string> {
 function setText(a: SetAnswer): string {
   const what = `${a.created ? 'set' : 'changed'} ${a.name}`;
   if (a.usedBy.length === 0) return `${what} (no deployed function uses it yet)`;
-  const users = a.usedBy.join(', ');
-  return a.created
-    ? `${what}: ${users} get it in instances started from now on`
-    : `${what}: ${users} get the new value in instances started from now on; instances running now keep the old one until they stop (redeploy to restart them at once)`;
+  // a platform that does not say how it is used: every user is taken to declare it
+  const env = a.env ?? a.usedBy;
+  const said: string[] = [];
+  if (env.length > 0) {
+    const users = env.join(', ');
+    said.push(
+      a.created
+        ? `${users} get it in instances started from now on`
+        : `${users} get the new value in instances started from now on; instances running now keep the old one until they stop (redeploy to restart them at once)`,
+    );
+  }
+  if (a.webhooks && a.webhooks.length > 0) {
+    said.push(`the webhooks of ${a.webhooks.join(', ')} verify with it from the next delivery`);
+  }
+  return `${what}: ${said.join('; ')}`;
 }
