@@ -25,6 +25,11 @@ export const ERROR_CODES = {
     meaning: 'a body is over the limit: the request, or an answer the control API collects whole',
   },
   THROTTLED: { status: 429, kind: 'user', meaning: 'every instance is busy and the wait queue is full' },
+  RATE_LIMITED: {
+    status: 429,
+    kind: 'user',
+    meaning: "the key's request rate limit (--rate) is used up for now",
+  },
   FUNCTION_ERROR: { status: 500, kind: 'user', meaning: 'the function threw or failed to load' },
   FUNCTION_CRASHED: { status: 502, kind: 'user', meaning: 'the instance died (exit, crash, out of memory)' },
   FUNCTION_TIMEOUT: { status: 504, kind: 'user', meaning: 'the function ran past its timeout' },
@@ -68,6 +73,8 @@ export type CliErrorCode = keyof typeof CLI_ERROR_CODES;
 export class GustError extends Error {
   readonly code: ErrorCode;
   readonly details: readonly string[] | undefined;
+  /** For a 429: when to try again, in whole seconds (the Retry-After header). */
+  retryAfterSeconds: number | undefined;
 
   constructor(code: ErrorCode, message: string, details?: readonly string[]) {
     super(message);

@@ -86,6 +86,8 @@ export interface KeyRecord {
   readonly createdAt: string;
   readonly expiresAt: string | null;
   readonly revokedAt: string | null;
+  /** Requests a second it may make (a token bucket of one second's worth); null: no limit. */
+  readonly rate: number | null;
 }
 
 export interface KeyStore {

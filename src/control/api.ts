@@ -18,6 +18,7 @@ import type { Topics } from '../services/topics.js';
 import { bodyOf } from './body.js';
 import { type InvokeDeps, invoke } from './invoke.js';
 import { authorize, EXPIRY_RULE, type Keys, keyInfo, parseExpiry, SCOPES } from './keys.js';
+import { parseRate } from './rate.js';
 
 export interface ControlApiDeps extends InvokeDeps {
   readonly topics: Topics;
@@ -298,7 +299,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
       '/keys',
       'admin',
       async ({ req }) => {
-        const body = bodyOf(req, ['scope', 'function', 'expires']);
+        const body = bodyOf(req, ['scope', 'function', 'expires', 'rate']);
         const scope = body.scope;
         if (!SCOPES.includes(scope as KeyScope))
           throw new GustError('BAD_REQUEST', `scope must be one of ${SCOPES.join(', ')}`);
@@ -321,10 +322,21 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
           expiresInMs = parseExpiry(String(body.expires));
           if (expiresInMs === undefined) throw new GustError('BAD_REQUEST', `expires must be ${EXPIRY_RULE}`);
         }
+        let rate: number | undefined;
+        if (body.rate !== undefined && body.rate !== null) {
+          rate = parseRate(String(body.rate));
+          if (rate === undefined) {
+            throw new GustError(
+              'BAD_REQUEST',
+              'rate must read like 100/s, 6000/m or 10000/h (a whole number from 1)',
+            );
+          }
+        }
         return keys.create({
           scope: scope as KeyScope,
           function: typeof fn === 'string' ? fn : null,
           ...(expiresInMs === undefined ? {} : { expiresInMs }),
+          ...(rate === undefined ? {} : { rate }),
         });
       },
     ],

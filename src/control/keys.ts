@@ -6,6 +6,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { KeyRecord, KeyScope, KeyStore } from '../backends/ports.js';
 import { GustError } from '../errors.js';
+import { RateLimiter } from './rate.js';
 
 export const SCOPES: readonly KeyScope[] = ['admin', 'deploy', 'invoke', 'storage'];
 const ACCESS_PREFIX = 'GUSK';
@@ -19,6 +20,7 @@ export interface CreatedKey {
   readonly scope: KeyScope;
   readonly function: string | null;
   readonly expiresAt: string | null;
+  readonly rate: number | null;
 }
 
 /** A key as listings show it: never the key itself. */
@@ -30,6 +32,8 @@ export interface KeyInfo {
   readonly createdAt: string;
   readonly expiresAt: string | null;
   readonly revoked: boolean;
+  /** Requests a second; null: no limit. */
+  readonly rate: number | null;
 }
 
 export function keyInfo(k: KeyRecord): KeyInfo {
@@ -41,6 +45,7 @@ export function keyInfo(k: KeyRecord): KeyInfo {
     createdAt: k.createdAt,
     expiresAt: k.expiresAt,
     revoked: k.revokedAt !== null,
+    rate: k.rate,
   };
 }
 
@@ -58,6 +63,8 @@ function newId(): string {
 }
 
 export class Keys {
+  private readonly limiter = new RateLimiter();
+
   constructor(
     private readonly store: KeyStore,
     private readonly master: Buffer,
@@ -67,6 +74,8 @@ export class Keys {
     scope: KeyScope;
     function?: string | null;
     expiresInMs?: number;
+    /** Requests a second. */
+    rate?: number;
   }): Promise<CreatedKey> {
     const id = newId();
     const secretAccessKey = this.secretOf(id);
@@ -81,6 +90,7 @@ export class Keys {
       createdAt: new Date(now).toISOString(),
       expiresAt,
       revokedAt: null,
+      rate: opts.rate ?? null,
     };
     await this.store.putKey(record);
     return {
@@ -91,7 +101,21 @@ export class Keys {
       scope: opts.scope,
       function: record.function,
       expiresAt,
+      rate: record.rate,
     };
+  }
+
+  /** Throws RATE_LIMITED (429, Retry-After) when a key with a rate limit has used it up. */
+  admit(key: KeyRecord): void {
+    if (key.rate === null) return;
+    const taken = this.limiter.take(key.id, key.rate);
+    if (taken.ok) return;
+    const error = new GustError(
+      'RATE_LIMITED',
+      `this key may make ${formatRate(key.rate)}: try again in ${Math.ceil(taken.retryAfterMs / 1000)} s`,
+    );
+    error.retryAfterSeconds = Math.max(1, Math.ceil(taken.retryAfterMs / 1000));
+    throw error;
   }
 
   /** The key behind a bearer token, if it is valid, unrevoked and unexpired. */
@@ -157,4 +181,12 @@ export function parseExpiry(text: string): number | undefined {
   const unit = { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd'];
   const ms = Number(m[1]) * unit;
   return ms > 0 && ms <= MAX_EXPIRY_MS ? ms : undefined;
+}
+
+/** 100 -> `100 requests a second`, 0.5 -> `30 requests a minute`. */
+export function formatRate(perSecond: number): string {
+  if (perSecond >= 1 && Number.isInteger(perSecond)) return `${perSecond} requests a second`;
+  const perMinute = perSecond * 60;
+  if (Number.isInteger(perMinute)) return `${perMinute} requests a minute`;
+  return `${Math.round(perSecond * 3600)} requests an hour`;
 }

@@ -34,6 +34,7 @@ export async function authenticate(
         `AWS signature refused: it was made for ${result.service}, this endpoint is ${opts.sigv4}`,
       );
     }
+    keys.admit(found);
     return found;
   }
   const auth = header(req, 'authorization');
@@ -47,5 +48,6 @@ export async function authenticate(
       'UNAUTHORIZED',
       'the key is not valid, revoked or expired: check Authorization: Bearer <key>',
     );
+  keys.admit(record);
   return record;
 }

@@ -40,7 +40,8 @@ export function json(status: number, value: unknown, headers: Record<string, str
 
 export function errorResponse(e: unknown): EdgeResponse {
   const err = e instanceof GustError ? e : new GustError('INTERNAL', 'internal error: see the platform log');
-  const extra: Record<string, string> = err.code === 'THROTTLED' ? { 'retry-after': '1' } : {};
+  const extra: Record<string, string> =
+    err.status === 429 ? { 'retry-after': String(err.retryAfterSeconds ?? 1) } : {};
   return json(err.status, err.toJSON(), extra);
 }
 

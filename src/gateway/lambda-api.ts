@@ -41,6 +41,7 @@ function awsError(status: number, type: string, message: string): EdgeResponse {
 
 const AWS_TYPES: Partial<Record<GustError['code'], [number, string]>> = {
   THROTTLED: [429, 'TooManyRequestsException'],
+  RATE_LIMITED: [429, 'TooManyRequestsException'],
   PAYLOAD_TOO_LARGE: [413, 'RequestEntityTooLargeException'],
   UNAUTHORIZED: [403, 'UnrecognizedClientException'],
   FORBIDDEN: [403, 'AccessDeniedException'],

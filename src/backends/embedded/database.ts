@@ -175,6 +175,10 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (function, received_at);
 `,
+  // 11: a key's request rate limit (requests a second; NULL: none)
+  `
+ALTER TABLE keys ADD COLUMN rate REAL;
+`,
 ];
 
 export function openDatabase(file: string): Db {

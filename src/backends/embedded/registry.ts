@@ -32,6 +32,7 @@ interface KeyRow {
   created_at: string;
   expires_at: string | null;
   revoked_at: string | null;
+  rate: number | null;
 }
 
 const toVersion = (r: VersionRow): VersionRecord => ({
@@ -51,6 +52,7 @@ const toKey = (r: KeyRow): KeyRecord => ({
   createdAt: r.created_at,
   expiresAt: r.expires_at,
   revokedAt: r.revoked_at,
+  rate: r.rate,
 });
 
 interface FunctionRow {
@@ -200,9 +202,9 @@ export class SqliteRegistry implements RegistryStore, KeyStore, SecretStore {
   async putKey(key: KeyRecord): Promise<void> {
     this.db
       .prepare(
-        'INSERT INTO keys (id, hash, scope, function, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO keys (id, hash, scope, function, created_at, expires_at, revoked_at, rate) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       )
-      .run(key.id, key.hash, key.scope, key.function, key.createdAt, key.expiresAt, key.revokedAt);
+      .run(key.id, key.hash, key.scope, key.function, key.createdAt, key.expiresAt, key.revokedAt, key.rate);
   }
 
   async getKey(id: string): Promise<KeyRecord | undefined> {

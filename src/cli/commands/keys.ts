@@ -1,6 +1,7 @@
 /** keys create | ls | revoke: API keys. A whole key is shown once, at creation. */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { EXPIRY_RULE, parseExpiry } from '../../control/keys.js';
+import { EXPIRY_RULE, formatRate, parseExpiry } from '../../control/keys.js';
+import { parseRate } from '../../control/rate.js';
 import type { CreatedKey, KeyInfo } from '../api.js';
 import type { Cli } from '../context.js';
 import { emit, formatTime, type JsonFlag, table } from '../output.js';
@@ -9,6 +10,7 @@ interface CreateFlags extends JsonFlag {
   readonly scope: string;
   readonly function?: string;
   readonly expires?: string;
+  readonly rate?: string;
 }
 
 export function registerKeyCommands(program: Command, cli: Cli): void {
@@ -24,12 +26,18 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
     )
     .option('--function <name>', 'limit an invoke key to one function')
     .option('--expires <duration>', 'expire after this long, e.g. 30d or 12h (default: never)', checkExpiry)
+    .option(
+      '--rate <rate>',
+      'at most this many requests, e.g. 100/s, 6000/m (default: no limit); past it, 429',
+      checkRate,
+    )
     .option('--json', 'print {key, accessKeyId, secretAccessKey, scope, ...} as JSON')
     .action(async (flags: CreateFlags) => {
       const body = {
         scope: flags.scope,
         ...(flags.function === undefined ? {} : { function: flags.function }),
         ...(flags.expires === undefined ? {} : { expires: flags.expires }),
+        ...(flags.rate === undefined ? {} : { rate: flags.rate }),
       };
       const key = await cli.client().post<CreatedKey>('/keys', body);
       emit(cli, flags, key, (k) =>
@@ -40,6 +48,7 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
           ['id', k.id],
           ['scope', k.function ? `${k.scope} (function ${k.function})` : k.scope],
           ['expires', k.expiresAt ? formatTime(k.expiresAt) : 'never'],
+          ['rate', k.rate === null ? 'no limit' : formatRate(k.rate)],
         ]),
       );
       if (flags.json !== true) cli.err('This is the only time the key is shown: store it now.');
@@ -60,9 +69,10 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
             k.function ?? '-',
             formatTime(k.createdAt),
             k.expiresAt ? formatTime(k.expiresAt) : 'never',
+            k.rate === null ? '-' : `${k.rate}/s`,
             keyStatus(k),
           ]),
-          ['ID', 'PREFIX', 'SCOPE', 'FUNCTION', 'CREATED', 'EXPIRES', 'STATUS'],
+          ['ID', 'PREFIX', 'SCOPE', 'FUNCTION', 'CREATED', 'EXPIRES', 'RATE', 'STATUS'],
         ),
       );
     });
@@ -83,6 +93,13 @@ function checkExpiry(value: string): string {
   if (parseExpiry(value) === undefined) {
     throw new InvalidArgumentError(`expected ${EXPIRY_RULE}; leave it out for a key that never expires`);
   }
+  return value;
+}
+
+/** Checked as the platform checks it: a rate that cannot be is a usage error (exit 2). */
+function checkRate(value: string): string {
+  if (parseRate(value) === undefined)
+    throw new InvalidArgumentError('expected a rate like 100/s, 6000/m or 10000/h.');
   return value;
 }
 
