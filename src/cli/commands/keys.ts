@@ -3,6 +3,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { EXPIRY_RULE, parseExpiry } from '../../control/keys.js';
 import type { CreatedKey, KeyInfo } from '../api.js';
 import type { Cli } from '../context.js';
+import { usageError } from '../fail.js';
 import { emit, formatTime, type JsonFlag, table } from '../output.js';
 
 interface CreateFlags extends JsonFlag {
@@ -26,6 +27,12 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
     .option('--expires <duration>', 'expire after this long, e.g. 30d or 12h (default: never)', checkExpiry)
     .option('--json', 'print {key, accessKeyId, secretAccessKey, scope, ...} as JSON')
     .action(async (flags: CreateFlags) => {
+      // as the platform refuses it, but before asking it: a command line that cannot work (exit 2)
+      if (flags.function !== undefined && flags.scope !== 'invoke') {
+        throw usageError(
+          `--function limits invoke keys only: a ${flags.scope} key covers every function (use --scope invoke, or leave out --function)`,
+        );
+      }
       const body = {
         scope: flags.scope,
         ...(flags.function === undefined ? {} : { function: flags.function }),
