@@ -11,6 +11,8 @@ import { CliError } from './fail.js';
 const API = '/_gust/api/v1';
 const DEFAULT_TIMEOUT_MS = 30_000;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/** `gust up`'s port when none is given. */
+const DEFAULT_PORT = 8080;
 
 export type Query = Readonly<Record<string, string | number | undefined>>;
 
@@ -109,7 +111,7 @@ export class GustClient {
     const { url, urlFrom, local } = this.config;
     switch (urlFrom) {
       case 'local':
-        return `cannot reach the local Gust at ${url} (recorded by \`gust up\`): has it stopped? start it again with \`gust up --data ${local?.dataDir ?? '.gust'}\``;
+        return `cannot reach the local Gust at ${url} (recorded by \`gust up\`): has it stopped? start it again with \`${restartCommand(url, local?.dataDir)}\``;
       case 'login':
         return `cannot reach Gust at ${url} (chosen by \`gust login\`): is it down, or the URL wrong? \`gust login URL\` or \`gust up\` switches to another platform`;
       case 'env':
@@ -141,6 +143,17 @@ export class GustClient {
       { code: 'NOT_GUST' },
     );
   }
+}
+
+/**
+ * `gust up --data DIR`, with the port it had when that is not the default: started again on 8080,
+ * it would not be where the record (and every command) looks for it.
+ */
+function restartCommand(url: string, dataDir: string | undefined): string {
+  const { port, protocol } = new URL(url);
+  const listened = port === '' ? (protocol === 'https:' ? '443' : '80') : port;
+  const portFlag = listened === String(DEFAULT_PORT) ? '' : ` --port ${listened}`;
+  return `gust up --data ${dataDir ?? '.gust'}${portFlag}`;
 }
 
 function parseJson(text: string): unknown {

@@ -2,14 +2,15 @@
  * client: where the CLI sends its requests, and with which key. Each variable wins over the config
  * file, which wins over the defaults:
  * - URL: GUST_URL, else http://127.0.0.1:$GUST_PORT, else the platform in use in the config file
- *   (the local one `gust up` recorded, or the last `gust login`), else http://127.0.0.1:8080;
+ *   (the local one `gust up` recorded, or the last `gust login`; an error when the file names one it
+ *   does not hold), else http://127.0.0.1:8080;
  * - key: GUST_API_KEY, else <GUST_DATA_DIR>/admin.key, else what the file knows of that URL (a
  *   login's key, the local platform's admin key file), else ./.gust/admin.key.
  * The file is read only when the environment leaves something open.
  */
 import path from 'node:path';
 import { ConfigError, type Env, envPort } from './config.js';
-import { type LocalPlatform, readUserConfig, savedFor, savedPlatform, userConfigFile } from './user.js';
+import { type LocalPlatform, platformInUse, readUserConfig, savedFor, userConfigFile } from './user.js';
 
 const DEFAULT_URL = 'http://127.0.0.1:8080';
 
@@ -37,7 +38,7 @@ export function loadClientConfig(env: Env, cwd: string): ClientConfig {
   const dataDir = set(env.GUST_DATA_DIR);
   const decided = envUrl !== undefined && (envKey !== undefined || dataDir !== undefined);
   const saved = decided ? {} : readUserConfig(configFile);
-  const current = envUrl === undefined ? savedPlatform(saved) : undefined;
+  const current = envUrl === undefined ? platformInUse(saved, configFile) : undefined;
   const url = checkUrl(
     (envUrl ?? current?.url ?? DEFAULT_URL).replace(/\/+$/, ''),
     envUrl === undefined ? configFile : undefined,

@@ -59,11 +59,28 @@ export function readUserConfig(file: string): UserConfig {
     throw damaged(file, `it is not valid JSON (${(e as Error).message})`);
   }
   const parsed = UserConfigSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw damaged(file, `${issue?.path.join('.') || 'the whole'}: ${issue?.message ?? 'invalid'}`);
-  }
+  if (!parsed.success) throw damaged(file, issueText(value, parsed.error.issues[0]));
   return parsed.data;
+}
+
+/**
+ * The platform in use, when the environment does not choose one; an error when `use` names one the
+ * file does not hold (edited by hand, or a login removed): commands would otherwise go to
+ * http://127.0.0.1:8080 without a word, a platform nobody chose.
+ */
+export function platformInUse(config: UserConfig, file: string): SavedPlatform | undefined {
+  const { use } = config;
+  if (use === 'local' && config.local === undefined) {
+    throw new ConfigError(
+      `${file} says to use the local platform, but records none: start one with \`gust up\`, or use another with \`gust login URL\``,
+    );
+  }
+  if (use !== undefined && use !== 'local' && config.logins?.[use] === undefined) {
+    throw new ConfigError(
+      `${file} says to use ${use}, but holds no key for it: log in to it (\`gust login ${use}\`, its key on standard input), or start a local platform with \`gust up\``,
+    );
+  }
+  return savedPlatform(config);
 }
 
 /** The platform in use; the local one when `use` names nothing known. */
@@ -125,6 +142,33 @@ async function updateUserConfig(file: string, change: (config: UserConfig) => Us
     await rm(tmp, { force: true });
     throw e;
   }
+}
+
+/** What is wrong, in the file's terms: `local.url is a number, not a string`. */
+function issueText(value: unknown, issue: z.core.$ZodIssue | undefined): string {
+  if (issue === undefined) return 'it does not hold what gust writes';
+  const where = issue.path.map(String).join('.');
+  if (where === '') {
+    return `it holds ${kindOf(value)}, not the object gust writes ({"use", "local", "logins"})`;
+  }
+  if (issue.code === 'invalid_type') {
+    const found = issue.path.reduce<unknown>(
+      (at, key) =>
+        typeof at === 'object' && at !== null ? (at as Record<PropertyKey, unknown>)[key] : undefined,
+      value,
+    );
+    return found === undefined
+      ? `${where} is missing`
+      : `${where} is ${kindOf(found)}, not ${issue.expected === 'object' ? 'an object' : `a ${issue.expected}`}`;
+  }
+  if (issue.code === 'too_small') return `${where} is empty`;
+  return `${where}: ${issue.message}`;
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 function damaged(file: string, why: string): ConfigError {

@@ -207,6 +207,45 @@ describe('invoke, logs and invocations', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ logs: expect.any(Array), cursor: expect.anything() });
   });
 
+  it('invocations takes --since as a duration or an ISO time, and --trigger by name', async () => {
+    const recent = await gust(['invocations', 'api', '--since', '1h', '--trigger', 'invoke', '--json'], {
+      env,
+    });
+    expect(recent.code, recent.stderr).toBe(0);
+    const { invocations } = JSON.parse(recent.stdout) as { invocations: { trigger: string }[] };
+    expect(invocations.length).toBeGreaterThan(0);
+    expect(new Set(invocations.map((i) => i.trigger))).toEqual(new Set(['invoke']));
+    const since = await gust(['invocations', 'api', '--since', '2000-01-01T00:00:00Z', '--trigger', 'http'], {
+      env,
+    });
+    expect(since.code, since.stderr).toBe(0);
+    expect(since.stdout).toBe('no invocations of api\n');
+  });
+
+  it('logs --limit N shows the logs of the last N calls, and a full page says so on stderr, not with --json', async () => {
+    for (let i = 0; i < 3; i++) {
+      expect((await gust(['invoke', 'api', '--data', `{"a": ${i}, "b": 0}`], { env })).code).toBe(0);
+    }
+    const all = await gust(['logs', 'api'], { env });
+    expect(all.code).toBe(0);
+    // fewer calls than a page holds: nothing left out, nothing said
+    expect(all.stderr).toBe('');
+    const two = await gust(['logs', 'api', '--limit', '2'], { env });
+    expect(two.code).toBe(0);
+    const ids = new Set(
+      two.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => line.split(' ')[0]),
+    );
+    expect(ids.size).toBe(2);
+    expect(two.stderr).toBe('showing the logs of the last 2 calls; --limit raises it\n');
+    const json = await gust(['logs', 'api', '--limit', '2', '--json'], { env });
+    expect(json.code).toBe(0);
+    expect((JSON.parse(json.stdout) as { logs: unknown[] }).logs).toHaveLength(2);
+    expect(json.stderr).toBe('');
+  });
+
   it('logs of an invocation that does not exist exits 1 with the platform message', async () => {
     const { code, stdout, stderr } = await gust(['logs', 'api', '--invocation', 'nosuch'], { env });
     expect(code).toBe(1);

@@ -89,7 +89,10 @@ describe('gust login', () => {
   it('reads the key from standard input, checks it, saves it, and commands use it from then on', async () => {
     const login = await run(['login', first.url], { input: `${deployKey}\n` });
     expect(login.code, login.stderr).toBe(0);
-    expect(login.stdout).toMatch(`logged in to ${first.url}: gust commands go there now`);
+    // first is the local platform of gust up: its own URL with a key is a login all the same
+    expect(login.stdout).toMatch(
+      `logged in to ${first.url}, the local platform of gust up, with this key: gust commands use it now`,
+    );
     expect(await readConfig()).toMatchObject({ use: first.url, logins: { [first.url]: { key: deployKey } } });
     // the deploy key is the one sent now: it may list functions, not keys
     const keys = await run(['keys', 'ls']);
@@ -137,16 +140,83 @@ describe('gust login', () => {
     expect(local.stdout).toMatch(`using the local platform at ${second!.url} again`);
     expect(await functionNames()).toEqual([]);
   });
+
+  it("of the local platform's own URL: with a key it is a login, without one the local platform again", async () => {
+    const key = (await api<{ key: string }>(second!, 'POST', '/keys', { scope: 'deploy' })).body.key;
+    const withKey = await run(['login', second!.url], { input: `${key}\n` });
+    expect(withKey.code, withKey.stderr).toBe(0);
+    expect(withKey.stdout).toMatch(
+      `logged in to ${second!.url}, the local platform of gust up, with this key: gust commands use it now`,
+    );
+    expect(withKey.stdout).toMatch(
+      `\`gust login ${second!.url} < /dev/null\` goes back to its admin key file`,
+    );
+    expect(await readConfig()).toMatchObject({ use: second!.url });
+    // the saved key is the one sent now: a deploy key, which may not list keys
+    const keys = await run(['keys', 'ls']);
+    expect(keys.stderr).toBe(
+      `using ${second!.url} (from gust login)\ngust: this deploy key cannot do that: it needs an admin key\n`,
+    );
+    const back = await run(['login', second!.url]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toMatch(`using the local platform at ${second!.url} again, with its admin key file`);
+    expect(await readConfig()).toMatchObject({ use: 'local', local: { url: second!.url } });
+    const admin = await run(['keys', 'ls']);
+    expect(admin.code, admin.stderr).toBe(0);
+    expect(admin.stderr).toBe('');
+  });
 });
 
 describe('when things are not as recorded', () => {
-  it('a local platform that has stopped is named, with how to start it again', async () => {
+  it('a local platform that has stopped is named, with how to start it again on its own port', async () => {
     await second!.stop();
     const r = await run(['ls']);
     expect(r.code).toBe(1);
+    // started with --port 0, it got another port than 8080: started again without it, it would not be there
+    const { port } = new URL(second!.url);
     expect(r.stderr).toBe(
-      `gust: cannot reach the local Gust at ${second!.url} (recorded by \`gust up\`): has it stopped? start it again with \`gust up --data ${second!.dataDir}\`\n`,
+      `gust: cannot reach the local Gust at ${second!.url} (recorded by \`gust up\`): has it stopped? start it again with \`gust up --data ${second!.dataDir} --port ${port}\`\n`,
     );
+  });
+
+  /** A config folder holding this config.json. */
+  async function configHome(name: string, content: string): Promise<string> {
+    const dir = path.join(tmp, name);
+    await mkdir(path.join(dir, 'gust'), { recursive: true });
+    await writeFile(path.join(dir, 'gust', 'config.json'), content);
+    return dir;
+  }
+
+  it('a config file in use of a platform it holds no key for is CONFIG_INVALID, exit 2, and says how to fix it', async () => {
+    const dir = await configHome('no-key', '{"use": "https://x.example"}');
+    const r = await run(['ls'], { env: { XDG_CONFIG_HOME: dir } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `gust: ${path.join(dir, 'gust', 'config.json')} says to use https://x.example, but holds no key for it: log in to it (\`gust login https://x.example\`, its key on standard input), or start a local platform with \`gust up\`\n`,
+    );
+    const json = await run(['ls', '--json'], { env: { XDG_CONFIG_HOME: dir } });
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stderr)).toMatchObject({ error: { code: 'CONFIG_INVALID' } });
+    const local = await configHome('no-local', '{"use": "local"}');
+    const none = await run(['ls'], { env: { XDG_CONFIG_HOME: local } });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/says to use the local platform, but records none: start one with `gust up`/);
+  });
+
+  it('a config file that is not the object gust writes says what it holds, in its own terms', async () => {
+    const array = await configHome('array', '[]');
+    const r = await run(['ls'], { env: { XDG_CONFIG_HOME: array } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `gust: ${path.join(array, 'gust', 'config.json')} is damaged: it holds an array, not the object gust writes ({"use", "local", "logins"}); fix it, or delete it (\`gust up\` and \`gust login\` write it again)\n`,
+    );
+    const field = await configHome(
+      'field',
+      '{"use": "local", "local": {"url": "http://127.0.0.1:1", "keyFile": 3}}',
+    );
+    const f = await run(['ls'], { env: { XDG_CONFIG_HOME: field } });
+    expect(f.code).toBe(2);
+    expect(f.stderr).toMatch(/is damaged: local\.keyFile is a number, not a string; fix it/);
   });
 
   it('a damaged config file is named, exit 2; commands that do not need it still run', async () => {

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, gust, ROOT } from './helpers.js';
+import { cleanEnv, gust, jsonError, ROOT } from './helpers.js';
 
 let tmp: string;
 let project: string;
@@ -85,7 +85,8 @@ describe('gust up and the commands against it', () => {
   it('up prints where it listens, the admin key and every function it deployed', () => {
     const lines = upStdout.trimEnd().split('\n');
     expect(lines[1]).toBe(`Admin key: ${path.join(env.GUST_DATA_DIR!, 'admin.key')}`);
-    expect(lines[2]).toMatch(/^project \S+$/);
+    // the folder has no project: in gust.yaml, so its name is the project's, and up says so
+    expect(lines[2]).toBe('project project (from the folder name; set project: in gust.yaml to choose it)');
     expect(lines.slice(3).sort()).toEqual([
       expect.stringMatching(/^add\s+v1\s+deployed$/),
       expect.stringMatching(/^hello\s+v1\s+deployed$/),
@@ -148,6 +149,22 @@ describe('gust up and the commands against it', () => {
     });
   });
 
+  it('deploy after a rollback makes a new version of what an older one held, so the history shows the rollback', async () => {
+    // v1 is active again (the rollback above); the folder holds v2's code
+    const again = await gust(['deploy', project], { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^add\s+v3\s+deployed$/m);
+    const versions = await gust(['versions', 'add', '--json'], { env });
+    const list = (
+      JSON.parse(versions.stdout) as { versions: { version: number; hash: string; active: boolean }[] }
+    ).versions;
+    const of = (n: number) => list.find((v) => v.version === n);
+    expect(of(3)).toMatchObject({ active: true, hash: of(2)?.hash });
+    expect(of(1)?.hash).not.toBe(of(2)?.hash);
+    // compared with the active version: the same again makes none
+    expect((await gust(['deploy', project], { env })).stdout).toMatch(/^add\s+v3\s+unchanged$/m);
+  });
+
   it('keys: a created invoke key works for its function only, and stops working once revoked', async () => {
     const created = await gust(['keys', 'create', '--scope', 'invoke', '--function', 'add', '--json'], {
       env,
@@ -189,6 +206,12 @@ describe('gust up and the commands against it', () => {
     });
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(new RegExp(`^gust: port ${port} is in use.*\\n$`));
+    // the code the platform gives it (docs/ERRORS.md)
+    const json = await gust(['up', '--port', port, '--data', path.join(tmp, 'data2'), '--json'], {
+      env: { GUST_LOG_LEVEL: 'silent' },
+    });
+    expect(json.code).toBe(1);
+    expect(jsonError(json.stderr).code).toBe('UNAVAILABLE');
   });
 
   it('Ctrl-C stops gust up cleanly with exit 0', async () => {

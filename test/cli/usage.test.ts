@@ -33,6 +33,21 @@ describe('usage errors', () => {
     [['rollback', 'api', 'x'], /^gust: version x: expected a version number/],
     [['invocations', 'api', '--limit', '0'], /^gust: --limit 0: expected a whole number/],
     [
+      ['invocations', 'api', '--trigger', 'bogus'],
+      /^gust: --trigger bogus is not a choice: use http, invoke, lambda-api, schedule, topic, webhook or kv/,
+    ],
+    [
+      ['invocations', 'api', '--since', 'yesterday'],
+      /^gust: --since yesterday: expected a duration back from now, such as 30m/,
+    ],
+    [['invocations', 'api', '--since', '2026-13-45'], /^gust: --since 2026-13-45: expected a duration/],
+    [['logs', 'api', '--limit', '0'], /^gust: --limit 0: expected a whole number from 1 to 1000/],
+    [['logs', 'api', '--limit', '1001'], /^gust: --limit 1001: expected a whole number from 1 to 1000/],
+    [
+      ['keys', 'create', '--scope', 'deploy', '--function', 'price'],
+      /^gust: --function limits invoke keys only: a deploy key covers every function/,
+    ],
+    [
       ['invocations', 'api', '--status', 'weird'],
       /^gust: --status weird is not a choice: use ok, failed, error/,
     ],

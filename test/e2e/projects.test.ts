@@ -8,6 +8,7 @@ import { gate } from '../helpers/gate.js';
 import {
   api,
   BIN,
+  CONFIG_HOME,
   cli,
   deploy,
   type Gust,
@@ -41,6 +42,31 @@ function project(folder: string, fns: Record<string, { path: string; text: strin
   const files: Record<string, string> = { 'gust.yaml': `${head}functions:\n${yaml}` };
   for (const [name, f] of Object.entries(fns)) files[`${name}.mjs`] = says(f.text);
   return writeProject(files, folder);
+}
+
+/**
+ * `gust ARGS` on a pseudo-terminal (`script`), as a person runs it: ANSWER is typed once a question
+ * ends in `[y/N]`; without one, the terminal's input is closed at once.
+ */
+function onTerminal(args: string, answer?: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('script', ['-qec', `${process.execPath} ${BIN} ${args}`, '/dev/null'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        XDG_CONFIG_HOME: CONFIG_HOME,
+        GUST_URL: g.url,
+        GUST_API_KEY: g.key,
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (answer !== undefined && out.includes('[y/N]')) child.stdin.end(`${answer}\n`);
+    });
+    if (answer === undefined) child.stdin.end();
+    child.on('close', (code) => resolve({ code, out }));
+  });
 }
 
 const get = async (path: string) => {
@@ -93,6 +119,21 @@ describe('projects', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ project: 'team-a', functions: [{ name: 'named' }] });
     expect((await listed()).find((f) => f.name === 'named')?.project).toBe('team-a');
+    const text = await cli(g, ['deploy', dir]);
+    expect(text.stdout.split('\n')[0]).toBe('project team-a');
+  });
+
+  it('say when the project is the folder name, and how the folder name was rewritten', async () => {
+    const plain = await cli(g, ['deploy', await project('plain', { plain: { path: '/plain', text: 'p' } })]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout.split('\n')[0]).toBe(
+      'project plain (from the folder name; set project: in gust.yaml to choose it)',
+    );
+    const odd = await cli(g, ['deploy', await project('My_Shop.v2', { odd: { path: '/odd', text: 'o' } })]);
+    expect(odd.code, odd.stderr).toBe(0);
+    expect(odd.stdout.split('\n')[0]).toBe(
+      'project my-shop-v2 (from the folder name: My_Shop.v2 -> my-shop-v2; set project: in gust.yaml to choose it)',
+    );
   });
 
   it('refuse a route that a function of another project serves, naming that project', async () => {
@@ -139,6 +180,50 @@ describe('deploy --prune', () => {
     expect((await cli(g, ['deploy', moved])).code).toBe(1);
     expect((await cli(g, ['deploy', moved, '--prune'])).code).toBe(0);
     expect(await get('/moving')).toEqual({ status: 200, text: 'after' });
+  });
+
+  it('asks on a terminal which functions of which project it removes, and deploys nothing unless yes', async () => {
+    const three = await project('prompted', {
+      stays: { path: '/p-keep', text: 'keep' },
+      first: { path: '/p-first', text: 'first' },
+      second: { path: '/p-second', text: 'second' },
+    });
+    await deploy(g, three);
+    // another folder of the same name: the same project, which the question names
+    const one = await project('prompted', { stays: { path: '/p-keep', text: 'keep v2' } });
+
+    const no = await onTerminal(`deploy ${one} --prune`, 'n');
+    expect(no.out).toContain(
+      'Remove first and second of project prompted (from the folder name), which this gust.yaml does not declare? [y/N]',
+    );
+    expect(no.out).toContain(
+      'gust: kept first and second: nothing was deployed (without --prune, gust deploy leaves them running)',
+    );
+    expect(no.out).not.toContain('uploading');
+    expect(no.code).toBe(1);
+    expect(await get('/p-first')).toEqual({ status: 200, text: 'first' });
+    expect(await get('/p-keep')).toEqual({ status: 200, text: 'keep' });
+
+    const yes = await onTerminal(`deploy ${one} --prune`, 'y');
+    expect(yes.code).toBe(0);
+    expect(yes.out).toMatch(/^first\s+removed \(not in gust\.yaml\)\r?$/m);
+    expect(yes.out).toMatch(/^second\s+removed \(not in gust\.yaml\)\r?$/m);
+    expect((await get('/p-first')).status).toBe(404);
+    expect(await get('/p-keep')).toEqual({ status: 200, text: 'keep v2' });
+  });
+
+  it('with --yes removes without asking, on a terminal too', async () => {
+    await deploy(
+      g,
+      await project('unasked', { stay: { path: '/u-stay', text: 's' }, go: { path: '/u-go', text: 'g' } }),
+    );
+    const r = await onTerminal(
+      `deploy ${await project('unasked', { stay: { path: '/u-stay', text: 's' } })} --prune --yes`,
+    );
+    expect(r.code).toBe(0);
+    expect(r.out).not.toContain('[y/N]');
+    expect(r.out).toMatch(/^go\s+removed \(not in gust\.yaml\)\r?$/m);
+    expect((await get('/u-go')).status).toBe(404);
   });
 
   it('leaves the functions of other projects alone', async () => {
@@ -284,35 +369,23 @@ describe('gust rm', () => {
 
   it('asks for confirmation on a terminal, and keeps the function when the answer is not yes', async () => {
     await deploy(g, await project('asked', { asked: { path: '/asked', text: 'still here' } }));
-    const onTerminal = (answer: string) =>
-      new Promise<{ code: number | null; out: string }>((resolve) => {
-        // `script` runs the CLI on a pseudo-terminal, as a person would; the answer comes on its stdin
-        const child = spawn('script', ['-qec', `${process.execPath} ${BIN} rm asked`, '/dev/null'], {
-          env: { PATH: process.env.PATH ?? '', GUST_URL: g.url, GUST_API_KEY: g.key },
-          stdio: ['pipe', 'pipe', 'pipe'],
-        });
-        let out = '';
-        child.stdout.on('data', (b: Buffer) => {
-          out += b.toString();
-          if (out.includes('[y/N]')) child.stdin.end(`${answer}\n`);
-        });
-        child.on('close', (code) => resolve({ code, out }));
-      });
-    const no = await onTerminal('n');
+    const no = await onTerminal('rm asked', 'n');
     expect(no.out).toContain('Remove asked of project asked and its versions?');
     expect(no.out).toContain('kept asked: nothing was removed');
+    expect(no.out).not.toContain('removing asked');
     expect(no.code).toBe(1);
     expect(await get('/asked')).toEqual({ status: 200, text: 'still here' });
-    const yes = await onTerminal('y');
+    const yes = await onTerminal('rm asked', 'y');
     expect(yes.code).toBe(0);
+    expect(yes.out).toContain('removing asked: calls in flight finish first (--force stops them)…');
     expect(yes.out).toContain('removed asked (project asked)');
     expect((await get('/asked')).status).toBe(404);
   });
 
-  it('refuses a function that does not exist, exit 1', async () => {
+  it('refuses a function that does not exist, exit 1, without saying it is removing it', async () => {
     const r = await cli(g, ['rm', 'never-was', '--yes']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('no function named never-was');
+    expect(r.stderr).toBe('gust: no function named never-was: gust ls lists the deployed ones\n');
   });
 });
 

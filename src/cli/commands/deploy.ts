@@ -5,7 +5,9 @@ import type { Command } from 'commander';
 import { bundleFunctions } from '../../build/bundle.js';
 import { formatManifestErrors, readManifest } from '../../manifest/load.js';
 import { projectFromFolder } from '../../manifest/schema.js';
-import type { DeployAnswer } from '../api.js';
+import type { Manifest } from '../../manifest/types.js';
+import type { DeployAnswer, FunctionSummary } from '../api.js';
+import { confirm } from '../ask.js';
 import type { Cli } from '../context.js';
 import { CliError } from '../fail.js';
 import { emit, type JsonFlag, table } from '../output.js';
@@ -16,6 +18,23 @@ const DEPLOY_TIMEOUT_MS = 120_000;
 interface DeployFlags extends JsonFlag {
   readonly prune?: boolean;
   readonly adopt?: boolean;
+  readonly yes?: boolean;
+}
+
+/**
+ * The project a deploy goes to, as the platform decides it: gust.yaml's `project:`, else the
+ * folder's name made a project name. `folder` is that folder's name when the project comes from
+ * it: another folder of the same name is the same project, which the output says.
+ */
+export interface ProjectChoice {
+  readonly name: string;
+  readonly folder?: string;
+}
+
+export function projectChoice(manifest: Manifest, dir: string): ProjectChoice {
+  if (manifest.project !== undefined) return { name: manifest.project };
+  const folder = path.basename(path.resolve(dir));
+  return { name: projectFromFolder(folder), folder };
 }
 
 export function registerDeployCommand(program: Command, cli: Cli): void {
@@ -24,16 +43,20 @@ export function registerDeployCommand(program: Command, cli: Cli): void {
     .description('bundle and deploy DIR/gust.yaml to a running platform')
     .argument('[dir]', 'folder holding gust.yaml', '.')
     .option('--prune', "remove the project's functions that gust.yaml no longer declares")
+    .option('-y, --yes', 'with --prune: do not ask for confirmation')
     .option('--adopt', 'move functions that another project owns to this one')
     .option('--json', 'print JSON')
     .action(async (dir: string, flags: DeployFlags) => {
-      const answer = await deploy(cli, path.resolve(cli.cwd, dir), flags);
-      emit(cli, flags, answer, deployText);
+      const { answer, project } = await deploy(cli, path.resolve(cli.cwd, dir), flags);
+      emit(cli, flags, answer, (a) => deployText(a, project));
     });
 }
 
-/** What a deploy did, a line per function: deployed, unchanged, moved, removed or left running. */
-export function deployText(answer: DeployAnswer): string {
+/**
+ * What a deploy did, a line per function: deployed, unchanged, moved, removed or left running;
+ * first the project, and whether it is the folder's name.
+ */
+export function deployText(answer: DeployAnswer, project?: ProjectChoice): string {
   const rows = answer.functions.map((f) => {
     const moved =
       f.movedFrom === undefined
@@ -45,7 +68,14 @@ export function deployText(answer: DeployAnswer): string {
   for (const name of answer.leftRunning) {
     rows.push([name, '', 'left running: not in gust.yaml (gust deploy --prune removes it)']);
   }
-  return `project ${answer.project}\n${table(rows)}`;
+  return `project ${answer.project}${projectOrigin(answer, project)}\n${table(rows)}`;
+}
+
+/** ` (from the folder name; set project: in gust.yaml to choose it)`, when it is the folder's. */
+function projectOrigin(answer: DeployAnswer, project: ProjectChoice | undefined): string {
+  if (project?.folder === undefined || project.name !== answer.project) return '';
+  const rewritten = project.folder === project.name ? '' : `: ${project.folder} -> ${project.name}`;
+  return ` (from the folder name${rewritten}; set project: in gust.yaml to choose it)`;
 }
 
 export function bundleFailure(errors: readonly string[]): CliError {
@@ -56,7 +86,11 @@ export function bundleFailure(errors: readonly string[]): CliError {
   });
 }
 
-async function deploy(cli: Cli, dir: string, flags: DeployFlags): Promise<DeployAnswer> {
+async function deploy(
+  cli: Cli,
+  dir: string,
+  flags: DeployFlags,
+): Promise<{ answer: DeployAnswer; project: ProjectChoice }> {
   const read = await readManifest(dir);
   const relative = path.relative(cli.cwd, read.path);
   const source = relative.startsWith('..') ? read.path : relative;
@@ -68,6 +102,9 @@ async function deploy(cli: Cli, dir: string, flags: DeployFlags): Promise<Deploy
   cli.note(`bundling ${functions.length} function${functions.length === 1 ? '' : 's'}…`);
   const bundled = await bundleFunctions(dir, functions);
   if (!bundled.ok) throw bundleFailure(bundled.errors);
+  const project = projectChoice(read.manifest, dir);
+  if (flags.prune === true && flags.yes !== true && cli.interactive)
+    await confirmPrune(cli, read.manifest, project);
   const manifest = await readFile(read.path, 'utf8');
   const bytes = Object.values(bundled.bundles).reduce((n, code) => n + Buffer.byteLength(code), 0);
   cli.note(`uploading ${Math.ceil(bytes / 1024)} kB to ${cli.client().url}…`);
@@ -79,5 +116,32 @@ async function deploy(cli: Cli, dir: string, flags: DeployFlags): Promise<Deploy
     ...(flags.prune === true ? { prune: true } : {}),
     ...(flags.adopt === true ? { adopt: true } : {}),
   };
-  return cli.client().post<DeployAnswer>('/deploy', body, { timeoutMs: DEPLOY_TIMEOUT_MS });
+  const answer = await cli.client().post<DeployAnswer>('/deploy', body, { timeoutMs: DEPLOY_TIMEOUT_MS });
+  return { answer, project };
+}
+
+/**
+ * On a terminal, --prune asks before it removes anything, naming what and of which project: a
+ * folder that merely has the name of another team's project would otherwise remove its functions.
+ * Scripts are not asked (no one is there), as for `gust rm`.
+ */
+async function confirmPrune(cli: Cli, manifest: Manifest, project: ProjectChoice): Promise<void> {
+  const { functions } = await cli
+    .client()
+    .get<{ functions: FunctionSummary[] }>('/functions', { query: { project: project.name } });
+  const declared = new Set(manifest.functions.map((f) => f.name));
+  const dropped = functions.map((f) => f.name).filter((name) => !declared.has(name));
+  if (dropped.length === 0) return;
+  const names = listed(dropped);
+  const whose = `project ${project.name}${project.folder === undefined ? '' : ' (from the folder name)'}`;
+  if (!(await confirm(cli, `Remove ${names} of ${whose}, which this gust.yaml does not declare?`))) {
+    throw new CliError(
+      `kept ${names}: nothing was deployed (without --prune, gust deploy leaves ${dropped.length === 1 ? 'it' : 'them'} running)`,
+    );
+  }
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function listed(names: readonly string[]): string {
+  return names.length === 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
 }

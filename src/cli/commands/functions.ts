@@ -40,9 +40,11 @@ export function registerFunctionCommands(program: Command, cli: Cli): void {
         if (!(await confirm(cli, `Remove ${name}${owner} and its versions? (${how})`))) {
           throw new CliError(`kept ${name}: nothing was removed`);
         }
+        // Only now that the function is known to exist (a script, not asked, would need another
+        // request to know it): a wait for calls in flight is then no surprise.
+        if (flags.force !== true)
+          cli.note(`removing ${name}: calls in flight finish first (--force stops them)…`);
       }
-      if (flags.force !== true)
-        cli.note(`removing ${name}: calls in flight finish first (--force stops them)…`);
       const answer = await cli
         .client()
         .delete<RemoveAnswer>(path, { query: flags.force === true ? { force: 'true' } : {}, timeoutMs: 0 });

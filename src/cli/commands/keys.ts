@@ -4,6 +4,7 @@ import { EXPIRY_RULE, formatRate, parseExpiry } from '../../control/keys.js';
 import { parseRate } from '../../control/rate.js';
 import type { CreatedKey, KeyInfo } from '../api.js';
 import type { Cli } from '../context.js';
+import { usageError } from '../fail.js';
 import { emit, formatTime, type JsonFlag, table } from '../output.js';
 
 interface CreateFlags extends JsonFlag {
@@ -33,6 +34,12 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
     )
     .option('--json', 'print {key, accessKeyId, secretAccessKey, scope, ...} as JSON')
     .action(async (flags: CreateFlags) => {
+      // as the platform refuses it, but before asking it: a command line that cannot work (exit 2)
+      if (flags.function !== undefined && flags.scope !== 'invoke') {
+        throw usageError(
+          `--function limits invoke keys only: a ${flags.scope} key covers every function (use --scope invoke, or leave out --function)`,
+        );
+      }
       const body = {
         scope: flags.scope,
         ...(flags.function === undefined ? {} : { function: flags.function }),

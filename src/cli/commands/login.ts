@@ -2,8 +2,9 @@
  * login: remember a platform and its key in the CLI's config file, and use it from now on. The key
  * comes from standard input (piped, or typed unseen at a terminal), never from the command line
  * (shell history, `ps`), and is checked against that URL before it is saved. Without a key, a
- * platform the file already knows is used again: a previous login, or the local one `gust up`
- * recorded (how to switch back to it).
+ * platform the file already knows is used again: the local one `gust up` recorded (how to switch
+ * back to it), else a previous login. One rule for the local platform's own URL, then: with a key
+ * it is a login like any other; without one, it is the local platform with its admin key file.
  */
 import type { Command } from 'commander';
 import type { ClientConfig } from '../../config/client.js';
@@ -54,12 +55,19 @@ export function registerLoginCommand(program: Command, cli: Cli): void {
         await recordLogin(file, url, usable);
         answer = { url, platform: 'login', configFile: file };
       }
-      emit(cli, flags, answer, (a) =>
-        a.platform === 'local'
-          ? `using the local platform at ${a.url} again (recorded by gust up in ${a.configFile})`
-          : `logged in to ${a.url}: gust commands go there now (key saved in ${a.configFile}; \`gust up\`, or \`gust login\` of the local URL, goes back to a local platform)`,
-      );
+      emit(cli, flags, answer, (a) => loginText(a, known?.from === 'local'));
     });
+}
+
+/** What changed; for the local platform's URL, also how to go back to its admin key file. */
+function loginText(a: LoginAnswer, localUrl: boolean): string {
+  if (a.platform === 'local') {
+    return `using the local platform at ${a.url} again, with its admin key file (recorded by gust up in ${a.configFile})`;
+  }
+  if (localUrl) {
+    return `logged in to ${a.url}, the local platform of gust up, with this key: gust commands use it now (saved in ${a.configFile}; \`gust login ${a.url} < /dev/null\` goes back to its admin key file)`;
+  }
+  return `logged in to ${a.url}: gust commands go there now (key saved in ${a.configFile}; \`gust up\`, or \`gust login\` of the local URL without a key, goes back to a local platform)`;
 }
 
 /** An http(s) URL without a trailing slash, as the config file keys it. */

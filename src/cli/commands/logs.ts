@@ -1,6 +1,7 @@
 /** logs and invocations: what functions printed, and the record of each invocation. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { parseDuration } from '../../manifest/duration.js';
 import type { InvocationRecord, LogEntry, LogsAnswer } from '../api.js';
 import type { GustClient, Query } from '../client.js';
 import type { Cli } from '../context.js';
@@ -8,11 +9,25 @@ import { emit, formatMs, formatTime, oneLine, table } from '../output.js';
 
 const FOLLOW_INTERVAL_MS = 500;
 const STATUSES = ['ok', 'failed', 'error', 'timeout', 'crashed', 'throttled', 'rejected'];
+/**
+ * What a record's `trigger` can be. The platform takes any name and finds nothing for a mistyped
+ * one: checked here, so that `--trigger htp` is a usage error rather than an empty list.
+ */
+const TRIGGERS = ['http', 'invoke', 'lambda-api', 'schedule', 'topic', 'webhook', 'kv'];
+/** The platform's own default page of logs. */
+const LOGS_LIMIT = 50;
+const MAX_LIMIT = 1000;
 
 interface LogsFlags {
   readonly follow?: boolean;
   readonly invocation?: string;
+  readonly limit?: number;
   readonly json?: boolean;
+}
+
+interface LogsQuery {
+  readonly invocation?: string | undefined;
+  readonly limit?: number | undefined;
 }
 
 interface InvocationsFlags {
@@ -37,13 +52,19 @@ export function registerLogCommands(program: Command, cli: Cli): void {
     .argument('<name>', 'function name')
     .option('-f, --follow', 'keep printing new logs until Ctrl-C (with --json: one JSON line per entry)')
     .option('--invocation <id>', 'only the logs of this invocation')
+    .option(
+      '--limit <n>',
+      `the logs of this many of the last calls, 1 to ${MAX_LIMIT} (default ${LOGS_LIMIT})`,
+      limitParser('use --invocation ID for an older call'),
+    )
     .option('--json', 'print JSON')
     .action(async (name: string, flags: LogsFlags) => {
       const path = `/functions/${encodeURIComponent(name)}/logs`;
-      const query = { invocation: flags.invocation };
+      const query = { invocation: flags.invocation, limit: flags.limit };
       if (flags.follow === true) return follow(cli, path, query, flags.json === true);
       const answer = await cli.client().get<LogsAnswer>(path, { query });
       emit(cli, flags, answer, ({ logs }) => logs.flatMap(logLines).join('\n'));
+      fullPageNote(cli, flags, answer.logs.length);
     });
 
   program
@@ -51,9 +72,17 @@ export function registerLogCommands(program: Command, cli: Cli): void {
     .description("list a function's invocations, newest first, a page at a time")
     .argument('<name>', 'function name')
     .addOption(new Option('--status <status>', 'only invocations with this status').choices(STATUSES))
-    .option('--trigger <trigger>', 'only invocations from this trigger (http, invoke, lambda-api, ...)')
-    .option('--since <when>', 'only since then: a duration back from now (30m, 24h, 7d) or an ISO time')
-    .option('--limit <n>', 'at most this many per page, 1 to 1000 (default 20)', parseLimit)
+    .addOption(new Option('--trigger <trigger>', 'only invocations from this trigger').choices(TRIGGERS))
+    .option(
+      '--since <when>',
+      'only since then: a duration back from now (30m, 24h, 7d) or an ISO time',
+      checkSince,
+    )
+    .option(
+      '--limit <n>',
+      `at most this many per page, 1 to ${MAX_LIMIT} (default 20)`,
+      limitParser('--cursor pages past it'),
+    )
     .option('--cursor <cursor>', 'the next page, from the previous page')
     .option('--json', 'print JSON ({"invocations", "cursor"})')
     .action(async (name: string, flags: InvocationsFlags) => {
@@ -87,8 +116,19 @@ function sameFilters(flags: InvocationsFlags): string {
   return parts.length === 0 ? '' : ` ${parts.join(' ')}`;
 }
 
+/**
+ * A full page may leave older calls out, which a person would not guess from the lines alone: said
+ * once on stderr (not with --json, whose answer holds the page as it is).
+ */
+function fullPageNote(cli: Cli, flags: LogsQuery, entries: number): void {
+  const limit = flags.limit ?? LOGS_LIMIT;
+  if (flags.invocation !== undefined || entries < limit) return;
+  const more = limit < MAX_LIMIT ? '--limit raises it' : 'use --invocation ID for an older call';
+  cli.note(`showing the logs of the last ${limit} calls; ${more}`);
+}
+
 /** Polls with the cursor until Ctrl-C; a full page is followed at once so a backlog catches up. */
-async function follow(cli: Cli, path: string, query: { invocation?: string | undefined }, json: boolean) {
+async function follow(cli: Cli, path: string, query: LogsQuery, json: boolean) {
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
@@ -103,6 +143,7 @@ async function follow(cli: Cli, path: string, query: { invocation?: string | und
         stop.signal,
       );
       if (answer === undefined) break;
+      if (cursor === null) fullPageNote(cli, query, answer.logs.length);
       for (const entry of answer.logs) {
         if (json) cli.out(JSON.stringify(entry));
         else for (const line of logLines(entry)) cli.out(line);
@@ -184,10 +225,25 @@ function invocationTable(invocations: readonly InvocationRecord[]): string {
   );
 }
 
-function parseLimit(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) {
-    throw new InvalidArgumentError('expected a whole number from 1 to 1000 (--cursor pages past it).');
-  }
-  return n;
+/** `--limit`: 1 to 1000, as the platform takes it; `beyond` says what reaches past the most. */
+function limitParser(beyond: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT) {
+      throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_LIMIT} (${beyond}).`);
+    }
+    return n;
+  };
+}
+
+/**
+ * `--since`: as the platform reads it (a duration back from now, else a time that starts with a
+ * digit, as an ISO time does), so that `--since yesterday` is a usage error, not the platform's 400.
+ */
+function checkSince(value: string): string {
+  if (parseDuration(value) !== undefined) return value;
+  if (/^\d/.test(value) && !Number.isNaN(Date.parse(value))) return value;
+  throw new InvalidArgumentError(
+    'expected a duration back from now, such as 30m, 24h or 7d, or an ISO time, such as 2026-11-30T12:00:00Z.',
+  );
 }

@@ -8,12 +8,13 @@ import type { Command } from 'commander';
 import { ConfigError, loadPlatformConfig, type PlatformConfig } from '../../config/config.js';
 import { recordLocalPlatform, userConfigFile } from '../../config/user.js';
 import { isGustError } from '../../errors.js';
+import { readManifest } from '../../manifest/load.js';
 import type { Platform } from '../../platform.js';
 import type { Cli } from '../context.js';
 import { CliError, EXIT, usageError } from '../fail.js';
 import { createLogger } from '../logger.js';
 import { emit } from '../output.js';
-import { bundleFailure, deployText } from './deploy.js';
+import { bundleFailure, deployText, type ProjectChoice, projectChoice } from './deploy.js';
 
 interface UpFlags {
   readonly port?: string;
@@ -55,7 +56,8 @@ export function registerUpCommand(program: Command, cli: Cli): void {
       // Before saying it is ready: whoever reads that line may stop it at once, or call it.
       stopOnSignal(cli, platform);
       await record(cli, platform);
-      emit(cli, flags, ready, () => readyText(platform));
+      const project = platform.deployed === undefined ? undefined : await deployedProject(config);
+      emit(cli, flags, ready, () => readyText(platform, project));
     });
 }
 
@@ -87,13 +89,23 @@ async function record(cli: Cli, platform: Platform): Promise<void> {
   }
 }
 
-function readyText(platform: Platform): string {
+function readyText(platform: Platform, project: ProjectChoice | undefined): string {
   const lines = [
     `Gust is listening on ${platform.url} (embedded mode, data in ${platform.dataDir})`,
     `Admin key: ${platform.adminKeyPath}`,
   ];
-  if (platform.deployed !== undefined) lines.push(deployText(platform.deployed));
+  if (platform.deployed !== undefined) lines.push(deployText(platform.deployed, project));
   return lines.join('\n');
+}
+
+/**
+ * Where the project of DIR got its name, as `gust deploy` says it. The platform has deployed it
+ * already: a gust.yaml that changed since only loses the note, never stops a running platform.
+ */
+async function deployedProject(config: PlatformConfig): Promise<ProjectChoice | undefined> {
+  if (config.deployDir === undefined) return undefined;
+  const read = await readManifest(config.deployDir).catch(() => undefined);
+  return read?.ok === true ? projectChoice(read.manifest, config.deployDir) : undefined;
 }
 
 /** The first SIGINT/SIGTERM drains and closes; a second one exits at once. */
