@@ -9,10 +9,12 @@ import type { Keys } from '../control/keys.js';
 import { authorize } from '../control/keys.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { httpInvocation } from '../dispatch/invocation.js';
+import { GustError } from '../errors.js';
+import { inputErrors } from '../manifest/input.js';
 import type { HttpSink, WireResponse } from '../runtime/types.js';
 import type { WebhookDoor } from '../triggers/webhook/door.js';
 import { authenticate } from './auth.js';
-import { type EdgeRequest, type EdgeResponse, header, json } from './http.js';
+import { type EdgeRequest, type EdgeResponse, errorResponse, header, json, parseJsonBody } from './http.js';
 import { failureResponse } from './outcome.js';
 import type { RouteMatch, Router } from './router.js';
 import { write } from './server.js';
@@ -34,12 +36,14 @@ export function functionDoor(
     const route = deps.router.match(req.method, req.pathname);
     if (route.type === 'webhook') return write(res, await deps.webhooks(req, route));
     if (route.type !== 'found') return write(res, refusal(route, req.method, req.pathname));
+    let keyId: string | undefined;
     if (route.auth === 'key') {
-      authorize(await authenticate(req, deps.keys, { sigv4: false }), {
-        scope: 'invoke',
-        function: route.function,
-      });
+      const key = await authenticate(req, deps.keys, { sigv4: false });
+      authorize(key, { scope: 'invoke', function: route.function });
+      keyId = key.id;
     }
+    const invalid = checkInput(deps.dispatcher.activeSpec(route.function)?.input, req);
+    if (invalid) return write(res, invalid);
     const inv = httpInvocation({
       function: route.function,
       trigger: 'http',
@@ -47,7 +51,7 @@ export function functionDoor(
       route,
       method: req.method,
       url: req.url,
-      headers: wireHeaders(req.headers, route.auth === 'key'),
+      headers: wireHeaders(req.headers, keyId),
       body: req.body.length > 0 ? req.body : null,
       sourceIp: req.sourceIp,
     });
@@ -138,12 +142,42 @@ function flatHeaders(pairs: WireResponse['headers'], id: string): string[] {
 }
 
 /** A route that checked a Gust key does not pass that key on to the function. */
-function wireHeaders(headers: IncomingHttpHeaders, dropAuthorization: boolean): [string, string][] {
+/**
+ * The request's headers as the function gets them. A route that checked a Gust key does not pass
+ * the key on: it says whose it was in `x-gust-key-id` (which a client cannot set itself).
+ */
+function wireHeaders(headers: IncomingHttpHeaders, keyId: string | undefined): [string, string][] {
   const pairs: [string, string][] = [];
   for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || (dropAuthorization && k === 'authorization')) continue;
+    if (v === undefined || k === KEY_ID || (keyId !== undefined && k === 'authorization')) continue;
     if (Array.isArray(v)) for (const one of v) pairs.push([k, one]);
     else pairs.push([k, v]);
   }
+  if (keyId !== undefined) pairs.push([KEY_ID, keyId]);
   return pairs;
+}
+
+const KEY_ID = 'x-gust-key-id';
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+/**
+ * A function with `input` gets only request bodies (of POST, PUT, PATCH) that are JSON matching
+ * it: anything else is answered 400 with the schema's errors before any instance runs.
+ */
+function checkInput(
+  input: Readonly<Record<string, unknown>> | null | undefined,
+  req: EdgeRequest,
+): EdgeResponse | undefined {
+  if (input === null || input === undefined || !BODY_METHODS.has(req.method)) return undefined;
+  let body: unknown;
+  try {
+    body = parseJsonBody(req) ?? null;
+  } catch (e) {
+    return errorResponse(e);
+  }
+  const errors = inputErrors(input, body);
+  if (errors.length === 0) return undefined;
+  return errorResponse(
+    new GustError('BAD_REQUEST', 'the request body does not match the input schema; nothing ran', errors),
+  );
 }

@@ -179,3 +179,74 @@ describe('examples/github-webhook (a GitHub push webhook, verified, turned into 
     }, WAIT);
   });
 });
+
+describe('examples/kv-notes (a REST service on KV with an input schema)', () => {
+  it('creates, reads, lists, updates and deletes notes; refuses a body the schema does not take', async () => {
+    const created = await fetch(`${g.url}/notes`, {
+      method: 'POST',
+      body: JSON.stringify({ text: 'buy milk' }),
+    });
+    expect(created.status).toBe(201);
+    const note = (await created.json()) as { id: string; text: string };
+    expect(note.text).toBe('buy milk');
+    expect(await (await fetch(`${g.url}/notes/${note.id}`)).json()).toMatchObject({ text: 'buy milk' });
+    const listed = (await (await fetch(`${g.url}/notes`)).json()) as { notes: { id: string }[] };
+    expect(listed.notes.map((n) => n.id)).toContain(note.id);
+    const updated = await fetch(`${g.url}/notes/${note.id}`, {
+      method: 'PUT',
+      body: JSON.stringify({ text: 'oat milk' }),
+    });
+    expect(await updated.json()).toMatchObject({ text: 'oat milk' });
+    for (const bad of [{}, { text: '' }, { text: 'x', extra: 1 }, 'not json']) {
+      const res = await fetch(`${g.url}/notes`, {
+        method: 'POST',
+        body: typeof bad === 'string' ? bad : JSON.stringify(bad),
+      });
+      expect(res.status).toBe(400);
+    }
+    expect((await fetch(`${g.url}/notes/${note.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await fetch(`${g.url}/notes/${note.id}`)).status).toBe(404);
+  });
+});
+
+describe('examples/chatbot (history in KV, each key rate limited)', () => {
+  it('remembers each user apart, and a rate-limited key gets 429 past its rate', async () => {
+    const keyOf = async (rate?: string) =>
+      (
+        await api<{ key: string }>(g, 'POST', '/keys', {
+          scope: 'invoke',
+          function: 'chat',
+          ...(rate ? { rate } : {}),
+        })
+      ).body.key;
+    const ada = await keyOf();
+    const bob = await keyOf('2/m');
+    const say = (key: string, message: string) =>
+      fetch(`${g.url}/chat`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}` },
+        body: JSON.stringify({ message }),
+      });
+    expect(await (await say(ada, 'my name is Ada')).json()).toMatchObject({
+      reply: 'Nice to meet you, Ada.',
+    });
+    expect(await (await say(bob, 'what is my name?')).json()).toMatchObject({
+      reply: 'You have not told me.',
+    });
+    expect(await (await say(ada, 'what is my name?')).json()).toMatchObject({
+      reply: 'You are Ada.',
+      turns: 4,
+    });
+    // bob's key: 2 a minute, a burst of one: the second call within the minute is refused
+    const limited = await say(bob, 'hello again');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).not.toBeNull();
+    // a client cannot pretend to be another user
+    const spoof = await fetch(`${g.url}/chat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ada}`, 'x-gust-key-id': 'someone-else' },
+      body: JSON.stringify({ message: 'what is my name?' }),
+    });
+    expect(await spoof.json()).toMatchObject({ reply: 'You are Ada.' });
+  });
+});
