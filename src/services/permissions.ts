@@ -21,6 +21,7 @@ function grantedBy(needed: Permission): Permission[] {
 
 /** Undefined when allowed; else the error the function gets, naming what it misses. */
 export function refusal(spec: FunctionSpec, needed: Permission, call: string): string | undefined {
+  if (spec.permissions.includes(needed)) return undefined;
   if (grantedBy(needed).some((p) => spec.permissions.includes(p))) return undefined;
   return `${call} is not allowed: ${spec.name} needs the permission ${needed} (add it to its permissions in gust.yaml)`;
 }

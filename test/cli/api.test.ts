@@ -305,7 +305,7 @@ describe('invoke, logs and invocations', () => {
     const { code, stdout } = await gust(['keys', 'ls'], { env });
     expect(code).toBe(0);
     expect(stdout).toMatch(
-      new RegExp(`^${created.id}\\s+gust_\\S+…\\s+deploy\\s+-\\s+\\S+ \\S+\\s+never\\s+active$`, 'm'),
+      new RegExp(`^${created.id}\\s+gust_\\S+…\\s+deploy\\s+-\\s+\\S+ \\S+\\s+never\\s+-\\s+active$`, 'm'),
     );
     expect(stdout).not.toContain(created.key);
   });

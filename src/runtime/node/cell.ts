@@ -107,8 +107,9 @@ export class Cell {
     this.listener = listener;
   }
 
-  send(message: HostMessage): void {
-    this.outbox.push(encodeHost(message));
+  /** Queued for this turn's batch; `now`: at once (an answer a function is waiting for). */
+  send(message: HostMessage, now = false): void {
+    this.outbox.push(encodeHost(message), now);
   }
 
   /** The instance broke the protocol: it is killed, and that is the reason its invocations hear. */

@@ -161,7 +161,7 @@ export class NodeInstance implements Sandbox {
    */
   private call(p: Pending | undefined, m: Extract<SandboxMessage, { t: 'call' }>): void {
     const reply = (answer: { json?: string } | { error: WireError }) => {
-      if (this.dead === undefined) this.cell.send({ t: 'reply', call: m.call, ...answer });
+      if (this.dead === undefined) this.cell.send({ t: 'reply', call: m.call, ...answer }, true);
     };
     if (!p || p.timedOut || !p.host) {
       reply({

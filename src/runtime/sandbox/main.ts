@@ -23,7 +23,8 @@ const outbox = new Outbox((batch) => {
 
 /** Queued for this turn's batch; log lines and the last words of a dying instance go at once. */
 function send(message: SandboxMessage): void {
-  outbox.push(encodeSandbox(message), message.t === 'log');
+  // a binding call waits for its answer: it goes at once, not at the end of the turn
+  outbox.push(encodeSandbox(message), message.t === 'log' || message.t === 'call');
 }
 
 /** Stacks leave cleaned (stack.ts). A name, message or stack that is not a string would break the protocol. */
