@@ -12,6 +12,7 @@ import { newInvocationId } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
 import type { QueuedEvent } from '../events/types.js';
 import type { FunctionSpec } from '../manifest/types.js';
+import { Declared } from './declared.js';
 
 export const MAX_KEY_BYTES = 512;
 export const MAX_VALUE_BYTES = 1024 * 1024;
@@ -26,35 +27,37 @@ export interface KvOptions {
 }
 
 export class Kv {
-  private declared = new Map<string, readonly string[]>();
+  private readonly declared: Declared;
   /** Namespace -> function -> the changes that run it. */
   private readonly watchers = new Map<string, Map<string, readonly ('put' | 'delete')[]>>();
 
   private constructor(
-    private readonly registry: RegistryStore,
+    registry: RegistryStore,
     private readonly store: KvStore,
-  ) {}
+  ) {
+    this.declared = new Declared({
+      list: () => registry.listNamespaces(),
+      declare: (project, names) => registry.declareNamespaces(project, names),
+    });
+  }
 
   static async open(registry: RegistryStore, store: KvStore): Promise<Kv> {
     const kv = new Kv(registry, store);
-    await kv.reload();
+    await kv.declared.load();
     return kv;
   }
 
   async declare(project: string, names: readonly string[]): Promise<void> {
-    await this.registry.declareNamespaces(project, names);
-    await this.reload();
+    await this.declared.declare(project, names);
   }
 
   /** The namespaces that would exist were `project` to declare `names`. */
   namesWith(project: string, names: readonly string[]): Set<string> {
-    const known = new Set(names);
-    for (const [name, projects] of this.declared) if (projects.some((p) => p !== project)) known.add(name);
-    return known;
+    return this.declared.namesWith(project, names);
   }
 
   list(): { name: string; projects: readonly string[]; triggers: string[] }[] {
-    return [...this.declared].map(([name, projects]) => ({
+    return this.declared.entries().map(([name, projects]) => ({
       name,
       projects,
       triggers: [...(this.watchers.get(name)?.keys() ?? [])].sort(),
@@ -192,10 +195,6 @@ export class Kv {
     if (!this.declared.has(ns)) {
       throw new GustError('NOT_FOUND', `no KV namespace ${ns}: declare it under kv in a gust.yaml`);
     }
-  }
-
-  private async reload(): Promise<void> {
-    this.declared = new Map((await this.registry.listNamespaces()).map((n) => [n.name, n.projects]));
   }
 }
 

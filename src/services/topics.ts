@@ -12,6 +12,7 @@ import { newInvocationId } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
 import type { CloudEventJson, QueuedEvent } from '../events/types.js';
 import type { FunctionSpec } from '../manifest/types.js';
+import { Declared } from './declared.js';
 
 export interface TopicInfo {
   readonly name: string;
@@ -28,32 +29,34 @@ export interface Published {
 
 export class Topics {
   /** Topic -> the projects that declare it. */
-  private declared = new Map<string, readonly string[]>();
+  private readonly declared: Declared;
   /** Topic -> subscribing function -> nothing more yet (a set kept as a map for order). */
   private readonly subscriptions = new Map<string, Set<string>>();
 
   private constructor(
-    private readonly registry: RegistryStore,
+    registry: RegistryStore,
     private readonly deliveries: Deliveries,
-  ) {}
+  ) {
+    this.declared = new Declared({
+      list: () => registry.listTopics(),
+      declare: (project, names) => registry.declareTopics(project, names),
+    });
+  }
 
   static async open(registry: RegistryStore, deliveries: Deliveries): Promise<Topics> {
     const topics = new Topics(registry, deliveries);
-    await topics.reload();
+    await topics.declared.load();
     return topics;
   }
 
   /** The topics `project` declares from now on (a deploy's `topics:`). */
   async declare(project: string, names: readonly string[]): Promise<void> {
-    await this.registry.declareTopics(project, names);
-    await this.reload();
+    await this.declared.declare(project, names);
   }
 
   /** The topics that would exist were `project` to declare `names`: to check a deploy before it is made. */
   namesWith(project: string, names: readonly string[]): Set<string> {
-    const known = new Set(names);
-    for (const [name, projects] of this.declared) if (projects.some((p) => p !== project)) known.add(name);
-    return known;
+    return this.declared.namesWith(project, names);
   }
 
   isDeclared(name: string): boolean {
@@ -76,7 +79,7 @@ export class Topics {
   }
 
   list(): TopicInfo[] {
-    return [...this.declared].map(([name, projects]) => ({
+    return this.declared.entries().map(([name, projects]) => ({
       name,
       projects,
       subscribers: [...(this.subscriptions.get(name) ?? [])].sort(),
@@ -115,9 +118,5 @@ export class Topics {
       }
     }
     return { ids: events.map((e) => e.id), subscribers: subscribers.length };
-  }
-
-  private async reload(): Promise<void> {
-    this.declared = new Map((await this.registry.listTopics()).map((t) => [t.name, t.projects]));
   }
 }
