@@ -180,7 +180,7 @@ class Consumer {
   private start(group: Group): void {
     this.inflight++;
     const run = this.deliver(group)
-      .catch((e: unknown) => this.deps.onError(e, `delivering events to ${this.name}`))
+      .catch((e: unknown) => this.giveBack(group, e))
       .finally(() => {
         this.inflight--;
         for (const m of group.messages) this.handles.delete(m.handle);
@@ -188,6 +188,20 @@ class Consumer {
         this.pump();
       });
     this.running.add(run);
+  }
+
+  /**
+   * The delivery failed on the platform's side (not the function's): its messages come back after
+   * a backoff, as a failed attempt would, rather than waiting out their lease.
+   */
+  private async giveBack(group: Group, e: unknown): Promise<void> {
+    this.deps.onError(e, `delivering events to ${this.name}`);
+    const backoffMs = this.deps.specOf(this.name)?.retries.backoffMs ?? 1000;
+    for (const m of group.messages) {
+      await this.deps.queue
+        .nack(m.handle, backoffMs)
+        .catch((err: unknown) => this.deps.onError(err, `giving back a message of ${this.name}`));
+    }
   }
 
   private async deliver(claimed: Group): Promise<void> {

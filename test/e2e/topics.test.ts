@@ -91,7 +91,7 @@ async function logged<T>(fn: string, tag: string, until: (items: T[]) => boolean
       .map((line) => line.split('\t')[2] ?? '')
       .filter((text) => text.startsWith(`${tag} `))
       .map((text) => JSON.parse(text.slice(tag.length + 1)) as T);
-    expect(until(items)).toBe(true);
+    expect(until(items), `${fn} logged ${tag}: ${JSON.stringify(items)}`).toBe(true);
   }, WAIT);
   return items;
 }
@@ -129,7 +129,8 @@ describe('a topic', () => {
   });
 
   it('sends what still fails after its retries to the dead-letter topic, with the error and the attempts', async () => {
-    await cli(g, ['publish', 'orders', '--data', '{"order": 8}']);
+    const published = await cli(g, ['publish', 'orders', '--data', '{"order": 8}']);
+    expect(published.code, published.stderr).toBe(0);
     type Letter = {
       function: string;
       attempts: number;
