@@ -133,9 +133,16 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     const kv = await Kv.open(
       registry,
       new SqliteKv(db, {
-        // kv triggers are refused at deploy until changes can queue their events in their transaction
-        enqueue: () => {
-          throw new Error('kv triggers are not wired yet');
+        enqueue: (items) => {
+          const queued = queue.enqueueWithin(items);
+          if (!queued.ok) {
+            const fn = queued.full.replace(/^fn\./, '');
+            throw new GustError(
+              'THROTTLED',
+              `the queue of ${fn}, which a kv trigger runs on this change, is full (${queued.depth} events waiting); nothing was changed: retry later`,
+            );
+          }
+          return queued.committed;
         },
       }),
     );

@@ -16,7 +16,7 @@ import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { GustError } from '../errors.js';
 import type { Router } from '../gateway/router.js';
 import { parseManifest, routeClaims, routeConflicts, validateManifest } from '../manifest/load.js';
-import type { FunctionSpec, Manifest } from '../manifest/types.js';
+import type { FunctionSpec } from '../manifest/types.js';
 import type { Kv } from '../services/kv.js';
 import type { Secrets } from '../services/secrets.js';
 import type { Topics } from '../services/topics.js';
@@ -136,14 +136,6 @@ export class FunctionControl {
     if (!result.ok)
       throw new GustError('MANIFEST_INVALID', 'gust.yaml has errors; nothing was deployed', result.errors);
     const { functions } = result.manifest;
-    const unwired = notWiredYet(result.manifest);
-    if (unwired.length > 0) {
-      throw new GustError(
-        'MANIFEST_INVALID',
-        'gust.yaml uses what this platform does not run yet; nothing was deployed',
-        unwired,
-      );
-    }
     const project = result.manifest.project ?? options.project ?? DEFAULT_PROJECT;
     const missing = missingReferences(result.manifest, {
       topics: this.deps.topics.namesWith(project, result.manifest.topics),
@@ -353,24 +345,6 @@ function ownedElsewhere(project: string, owned: readonly { name: string; project
       (o) => `functions.${o.name}: owned by project ${o.project}; --adopt moves it to project ${project}`,
     ),
   );
-}
-
-/**
- * Settings the manifest knows but the platform does not act on yet (they land piece by piece with
- * the Events issue): refused, never accepted and ignored.
- */
-function notWiredYet(manifest: Manifest): string[] {
-  const NOT_YET = 'not supported yet by this version of Gust';
-  const errors: string[] = [];
-  for (const fn of manifest.functions) {
-    const at = `functions.${fn.name}`;
-    fn.triggers.forEach((t, i) => {
-      if (t.type === 'kv') {
-        errors.push(`${at}.triggers[${i}].${t.type}: ${t.type} triggers are ${NOT_YET}`);
-      }
-    });
-  }
-  return errors;
 }
 
 function readBundles(input: unknown, functions: readonly FunctionSpec[]): Record<string, string> {

@@ -8,7 +8,8 @@
  * |-------------------------|----------------------------------------------------------------|---------------|
  * | project                 | name `[a-z][a-z0-9-]{0,62}`: owner of the functions            | folder name   |
  * | functions               | map of name to function; name `[a-z][a-z0-9-]{0,62}`           | required      |
- * | buckets, kv, topics     | lists of names; refused when not empty (not supported yet)     | `[]`          |
+ * | kv, topics              | lists of names the project declares (shared across projects)   | `[]`          |
+ * | buckets                 | refused when not empty (not supported yet)                     | `[]`          |
  * | handler                 | `PATH[#EXPORT]`: PATH relative, no `..`, .ts .mts .js .mjs     | required      |
  * | runtime                 | `node` (`isolate` is not supported yet)                        | `node`        |
  * | memory                  | whole MB, 64 to 10240                                          | `128`         |
@@ -21,10 +22,12 @@
  * |                         | nor GUST_*; value a string, or a number/boolean made a string  |               |
  * | permissions             | `bucket:NAME:read`, `bucket:NAME:write`, `kv:NS:read`,         | `[]`          |
  * |                         | `kv:NS:write`, `topic:NAME:publish`, `function:NAME:invoke`;   |               |
- * |                         | refused when not empty (no binding uses them yet)              |               |
+ * |                         | `bucket:` ones refused (not supported yet)                     |               |
  * | events                  | `cloudevents` or `aws`                                         | `cloudevents` |
- * | secrets, input, retries | refused when not empty (not supported yet)                     | none          |
- * | triggers                | list of one-key maps; only `http` is supported yet             | `[]`          |
+ * | secrets                 | names of secrets (`gust secrets set`) the function gets in env | `[]`          |
+ * | input                   | a JSON Schema (draft 2020-12) the event's data must match      | none          |
+ * | retries                 | `{max, backoff, deadLetter}` for queued events                 | 2, 1s, none   |
+ * | triggers                | list of one-key maps: http, schedule, topic, webhook, kv       | `[]`          |
  * | http.path               | `/` then literal, `:param` or a final `*` segments;            | required      |
  * |                         | not under `/_gust/` nor `/2015-03-31/`                         |               |
  * | http.methods            | GET HEAD POST PUT PATCH DELETE OPTIONS, any case               | `[]`: all     |

@@ -1,5 +1,6 @@
 /** KV end to end: ctx.kv with permissions, cas under contention, TTL, bounds, the CLI and the API. */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { gate } from '../helpers/gate.js';
 import {
   api,
   cli,
@@ -179,5 +180,102 @@ describe('gust kv and the API', () => {
     const r = await cli(g, ['deploy', dir]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('functions.lost.permissions[0]: no KV namespace ghost');
+  });
+});
+
+describe('a kv trigger', () => {
+  it('runs on put and delete with the change, once per change, in the writer’s trace; on: [delete] only on deletes', async () => {
+    await deployProject(g, {
+      'gust.yaml': `
+project: watchers
+kv: [jobs]
+functions:
+  watcher:
+    handler: w.mjs#watch
+    triggers:
+      - kv: { namespace: jobs }
+  reaper:
+    handler: w.mjs#watch
+    triggers:
+      - kv: { namespace: jobs, on: [delete] }
+  jobber:
+    handler: w.mjs#put
+    permissions: [kv:jobs:write]
+`,
+      'w.mjs': `
+export const watch = async (event) => { console.log('change ' + JSON.stringify(event)); };
+export const put = async (e, ctx) => { await ctx.kv('jobs').put(e.key, e.value); return 'put'; };
+`,
+    });
+    expect((await cli(g, ['kv', 'put', 'jobs', 'j/1', 'first'])).code).toBe(0);
+    const byFunction = await invoke(g, 'jobber', { key: 'j/2', value: 'second' });
+    expect(byFunction.body.result).toBe('put');
+    expect((await cli(g, ['kv', 'delete', 'jobs', 'j/1'])).code).toBe(0);
+    // deleting a key that is not there changes nothing, and runs nothing
+    expect((await cli(g, ['kv', 'delete', 'jobs', 'j/none'])).code).toBe(1);
+
+    type Change = { type: string; source: string; subject: string; data: { key: string; value?: string } };
+    const changes = async (fn: string) =>
+      (await records(g, fn, 100))
+        .filter((r) => r.trigger === 'kv' && r.status === 'ok')
+        .flatMap((r) => r.logs.split('\n'))
+        .map((line) => line.split('\t')[2] ?? '')
+        .filter((text) => text.startsWith('change '))
+        .map((text) => JSON.parse(text.slice(7)) as Change)
+        .map((c) => [c.type, c.source, c.subject, c.data.value ?? null])
+        .sort();
+    await vi.waitFor(async () => {
+      expect(await changes('watcher')).toEqual([
+        ['gust.kv.delete', '/gust/kv/jobs', 'j/1', null],
+        ['gust.kv.put', '/gust/kv/jobs', 'j/1', 'first'],
+        ['gust.kv.put', '/gust/kv/jobs', 'j/2', 'second'],
+      ]);
+      expect(await changes('reaper')).toEqual([['gust.kv.delete', '/gust/kv/jobs', 'j/1', null]]);
+    }, WAIT);
+    const [putByJobber] = (await records(g, 'watcher', 100)).filter((r) =>
+      r.logs.includes('"subject":"j/2"'),
+    );
+    expect(putByJobber!.traceId).toBe(byFunction.body.invocation.traceId);
+  });
+
+  it('when its queue is full, refuses the change itself: the value and its event are written together or not at all', async () => {
+    const door = await gate();
+    const small = await startGust({ env: { GUST_QUEUE_DEPTH: '2' } });
+    try {
+      await deployProject(small, {
+        'gust.yaml': `
+kv: [jobs]
+functions:
+  slow:
+    handler: w.mjs
+    scale: { max: 1 }
+    triggers:
+      - kv: { namespace: jobs, on: [put] }
+`,
+        'w.mjs': `export default async () => { await fetch(${JSON.stringify(door.url)}); };`,
+      });
+      expect((await cli(small, ['kv', 'put', 'jobs', 'a', '1'])).code).toBe(0);
+      await vi.waitFor(() => expect(door.arrived()).toBe(1), WAIT); // running, its message leased
+      expect((await cli(small, ['kv', 'put', 'jobs', 'b', '2'])).code).toBe(0); // waiting
+      const refused = await api(small, 'PUT', '/kv/jobs/keys/c', { value: '3' });
+      expect(refused.status).toBe(429);
+      expect(JSON.stringify(refused.body)).toContain(
+        'the queue of slow, which a kv trigger runs on this change, is full',
+      );
+      expect((await api(small, 'GET', '/kv/jobs/keys/c')).status).toBe(404);
+
+      door.open();
+      await vi.waitFor(async () => {
+        expect((await records(small, 'slow')).filter((r) => r.status === 'ok')).toHaveLength(2);
+      }, WAIT);
+      expect((await api(small, 'PUT', '/kv/jobs/keys/c', { value: '3' })).status).toBe(200);
+      await vi.waitFor(async () => {
+        expect((await records(small, 'slow')).filter((r) => r.status === 'ok')).toHaveLength(3);
+      }, WAIT);
+    } finally {
+      door.open();
+      await small.stop();
+      await door.close();
+    }
   });
 });

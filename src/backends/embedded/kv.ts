@@ -9,8 +9,11 @@ import type { Enqueue, KvChange, KvEntry, KvPage, KvStore } from '../ports.js';
 import type { Db } from './database.js';
 
 export interface SqliteKvOptions {
-  /** Queues events inside the current transaction (embedded/queue.ts `enqueueInTransaction`). */
-  readonly enqueue: (items: readonly Enqueue[]) => void;
+  /**
+   * Queues events inside the current transaction (embedded/queue.ts `enqueueWithin`), or throws to
+   * roll it back (a full queue); what to call once the transaction has committed.
+   */
+  readonly enqueue: (items: readonly Enqueue[]) => () => void;
   readonly now?: () => number;
 }
 
@@ -58,12 +61,14 @@ export class SqliteKv implements KvStore {
     events: (change: KvChange) => readonly Enqueue[],
   ): Promise<{ changed: boolean }> {
     const now = this.now();
+    let committed: (() => void) | undefined;
     const changed = this.db.transaction((): boolean => {
       if (!this.apply(change, now)) return false;
       const queued = events(change);
-      if (queued.length > 0) this.opts.enqueue(queued);
+      if (queued.length > 0) committed = this.opts.enqueue(queued);
       return true;
     })();
+    committed?.();
     return { changed };
   }
 

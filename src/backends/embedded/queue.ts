@@ -66,31 +66,57 @@ export class SqliteQueue implements DurableQueue {
   }
 
   async enqueue(items: readonly Enqueue[]): Promise<EnqueueResult> {
-    const now = this.now();
+    const full = this.fullFor(items);
+    if (full) return full;
+    const inserted = this.db.transaction(() => this.insert(items))();
+    inserted.committed();
+    return { ok: true, accepted: items.length - inserted.duplicates.length, duplicates: inserted.duplicates };
+  }
+
+  /**
+   * `enqueue` for a caller inside its own transaction on this database, so that a change and the
+   * events it causes commit together (a KV write and its kv triggers): the rows are inserted now;
+   * the caller calls `committed` once its transaction has committed, which counts them and wakes
+   * the consumers. A rolled-back transaction takes the rows with it and never calls `committed`.
+   */
+  enqueueWithin(
+    items: readonly Enqueue[],
+  ): { ok: true; committed: () => void } | { ok: false; full: string; depth: number } {
+    if (!this.db.inTransaction) throw new Error('enqueueWithin needs a transaction of its caller');
+    return this.fullFor(items) ?? { ok: true, committed: this.insert(items).committed };
+  }
+
+  /** The queue `items` would overfill, if any. */
+  private fullFor(items: readonly Enqueue[]): { ok: false; full: string; depth: number } | undefined {
     const added = new Map<string, number>();
     for (const item of items) added.set(item.queue, (added.get(item.queue) ?? 0) + 1);
     for (const [queue, n] of added) {
       const size = this.size(queue);
       if (size + n > this.opts.maxDepth) return { ok: false, full: queue, depth: size };
     }
+    return undefined;
+  }
+
+  /** Inserts inside the current transaction; what to do once it has committed. */
+  private insert(items: readonly Enqueue[]): { duplicates: string[]; committed: () => void } {
+    const now = this.now();
+    const added = new Map<string, number>();
     const duplicates: string[] = [];
-    this.db.transaction(() => {
-      for (const item of items) {
-        const delay = Math.max(0, item.delayMs ?? 0);
-        const res = this.sql.insert.run(item.id, item.queue, item.body, now, now + delay);
-        if (res.changes === 0) {
-          duplicates.push(item.id);
-          added.set(item.queue, (added.get(item.queue) ?? 1) - 1);
-        }
-      }
-    })();
-    for (const [queue, n] of added) this.sizes.set(queue, this.size(queue) + n);
     for (const item of items) {
-      const delay = item.delayMs ?? 0;
-      if (delay > 0) this.wakeAt(item.queue, now + delay);
+      const delay = Math.max(0, item.delayMs ?? 0);
+      if (this.sql.insert.run(item.id, item.queue, item.body, now, now + delay).changes === 0) {
+        duplicates.push(item.id);
+      } else added.set(item.queue, (added.get(item.queue) ?? 0) + 1);
     }
-    for (const queue of added.keys()) this.notify(queue);
-    return { ok: true, accepted: items.length - duplicates.length, duplicates };
+    const committed = () => {
+      for (const [queue, n] of added) this.sizes.set(queue, this.size(queue) + n);
+      for (const item of items) {
+        const delay = item.delayMs ?? 0;
+        if (delay > 0) this.wakeAt(item.queue, now + delay);
+      }
+      for (const queue of added.keys()) this.notify(queue);
+    };
+    return { duplicates, committed };
   }
 
   async claim(queue: string, max: number): Promise<QueuedMessage[]> {
