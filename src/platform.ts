@@ -11,10 +11,12 @@ import { FileBundles } from './backends/embedded/bundles.js';
 import { openDatabase } from './backends/embedded/database.js';
 import { SqliteInvocations } from './backends/embedded/invocations.js';
 import { SqliteKv } from './backends/embedded/kv.js';
+import { FileObjects } from './backends/embedded/objects.js';
 import { SqliteQueue } from './backends/embedded/queue.js';
 import { SqliteRegistry } from './backends/embedded/registry.js';
 import { SqliteScheduleState } from './backends/embedded/schedules.js';
 import { SqliteWebhookDeliveries } from './backends/embedded/webhook-deliveries.js';
+import type { Enqueue } from './backends/ports.js';
 import { bundleFunctions } from './build/bundle.js';
 import type { PlatformConfig } from './config/config.js';
 import { controlApi } from './control/api.js';
@@ -30,6 +32,7 @@ import { functionDoor, screenRoutes } from './gateway/functions.js';
 import { json } from './gateway/http.js';
 import { lambdaApi } from './gateway/lambda-api.js';
 import { Router } from './gateway/router.js';
+import { S3Server } from './gateway/s3/server.js';
 import { Gateway } from './gateway/server.js';
 import { isDirectory, isFile } from './lib/files.js';
 import { isAlive } from './lib/processes.js';
@@ -38,6 +41,7 @@ import { projectFromFolder } from './manifest/schema.js';
 import { Recorder } from './observe/records.js';
 import { NodeSandboxFactory } from './runtime/node/factory.js';
 import { bindingHost } from './services/bindings.js';
+import { Buckets } from './services/buckets.js';
 import { Kv } from './services/kv.js';
 import { Secrets } from './services/secrets.js';
 import { Topics } from './services/topics.js';
@@ -47,6 +51,8 @@ import { webhookDoor } from './triggers/webhook/door.js';
 
 export interface Platform {
   readonly url: string;
+  /** The S3 API's own address. */
+  readonly s3Url: string;
   readonly dataDir: string;
   readonly adminKeyPath: string;
   /** What `gust up DIR` deployed at start, if it had a folder with gust.yaml. */
@@ -106,7 +112,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       secretEnv: (names) => secrets.env(names),
       // topics and deliveries are made just below; calls come long after
       bindings: (spec, inv): Bindings =>
-        bindingHost({ topics, kv, deliveries, dispatcher: () => dispatcher }, spec, inv),
+        bindingHost({ topics, kv, buckets, deliveries, dispatcher: () => dispatcher }, spec, inv),
       loadVersion: async (name, version) => {
         const v = await registry.getVersion(name, version);
         return v && { spec: v.spec, version: v.version, bundlePath: await bundles.localPath(v.bundleHash) };
@@ -130,21 +136,21 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       onError: (e, what) => log.error({ err: e }, what),
     });
     const topics = await Topics.open(registry, deliveries);
-    const kv = await Kv.open(
-      registry,
-      new SqliteKv(db, {
-        enqueue: (items) => {
-          const queued = queue.enqueueWithin(items);
-          if (!queued.ok) {
-            const fn = queued.full.replace(/^fn\./, '');
-            throw new GustError(
-              'THROTTLED',
-              `the queue of ${fn}, which a kv trigger runs on this change, is full (${queued.depth} events waiting); nothing was changed: retry later`,
-            );
-          }
-          return queued.committed;
-        },
-      }),
+    // Queues a change's trigger events inside its transaction; a full queue refuses the change.
+    const enqueueWithin = (kind: string) => (items: readonly Enqueue[]) => {
+      const queued = queue.enqueueWithin(items);
+      if (!queued.ok) {
+        const fn = queued.full.replace(/^fn\./, '');
+        throw new GustError(
+          'THROTTLED',
+          `the queue of ${fn}, which a ${kind} trigger runs on this change, is full (${queued.depth} events waiting); nothing was changed: retry later`,
+        );
+      }
+      return queued.committed;
+    };
+    const kv = await Kv.open(registry, new SqliteKv(db, { enqueue: enqueueWithin('kv') }));
+    const buckets = await Buckets.open(
+      await FileObjects.open(db, { dir: path.join(dataDir, 'buckets'), enqueue: enqueueWithin('bucket') }),
     );
     const purgeKv = setInterval(() => {
       kv.purgeExpired().catch((e: unknown) => log.error({ err: e }, 'purging expired KV keys'));
@@ -174,6 +180,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       deliveries,
       topics,
       kv,
+      buckets,
       secrets,
       scheduler,
       scheduleState,
@@ -223,7 +230,26 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       }
       throw e;
     });
-    log.info({ url, dataDir }, 'Gust is listening');
+    undo.push(async () => {
+      const stopping = gateway.close();
+      gateway.closeAll();
+      await stopping;
+    });
+    const s3 = new S3Server(
+      { host: config.host, port: config.s3Port },
+      { buckets, keys, onError: (e) => log.error({ err: e }, 'S3 request failed') },
+    );
+    undo.push(() => s3.close());
+    const s3Url = await s3.listen().catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') {
+        throw new GustError(
+          'UNAVAILABLE',
+          `port ${config.s3Port} (S3 API) is in use: stop what uses it, or pass --s3-port`,
+        );
+      }
+      throw e;
+    });
+    log.info({ url, s3Url, dataDir }, 'Gust is listening');
     if (process.getuid?.() !== 0) {
       log.warn(
         'not running as root: instances share this user id, so a hostile function could signal Gust or another instance; run as root (each instance then gets its own uid) where functions are not trusted',
@@ -245,11 +271,14 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       webhooks.close();
       clearInterval(purgeKv);
       const stopped = gateway.close();
+      const s3Stopped = s3.close();
       // Deliveries stop claiming at once; those in flight finish with the dispatcher's drain and are acked.
       const drained = Promise.all([deliveries.close(), dispatcher.close()]);
       await Promise.race([drained, delay(CLOSE_GRACE_MS)]);
       gateway.closeAll();
+      s3.closeAll();
       await stopped;
+      await s3Stopped;
       queue.close();
       await factory.close();
       await recorder.flush();
@@ -258,7 +287,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       log.info('Gust stopped');
     }
 
-    return { url, dataDir, adminKeyPath, deployed, close };
+    return { url, s3Url, dataDir, adminKeyPath, deployed, close };
   }
 }
 

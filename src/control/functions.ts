@@ -17,6 +17,7 @@ import { GustError } from '../errors.js';
 import type { Router } from '../gateway/router.js';
 import { parseManifest, routeClaims, routeConflicts, validateManifest } from '../manifest/load.js';
 import type { FunctionSpec } from '../manifest/types.js';
+import type { Buckets } from '../services/buckets.js';
 import type { Kv } from '../services/kv.js';
 import type { Secrets } from '../services/secrets.js';
 import type { Topics } from '../services/topics.js';
@@ -32,6 +33,7 @@ export interface ControlDeps {
   readonly deliveries: Deliveries;
   readonly topics: Topics;
   readonly kv: Kv;
+  readonly buckets: Buckets;
   readonly secrets: Pick<Secrets, 'has'>;
   readonly scheduler: Scheduler;
   readonly scheduleState: Pick<ScheduleState, 'forget'>;
@@ -140,6 +142,7 @@ export class FunctionControl {
     const missing = missingReferences(result.manifest, {
       topics: this.deps.topics.namesWith(project, result.manifest.topics),
       namespaces: this.deps.kv.namesWith(project, result.manifest.kv),
+      buckets: await this.deps.buckets.namesWith(result.manifest.buckets),
       secret: (name) => this.deps.secrets.has(name),
     });
     if (missing.length > 0) {
@@ -166,6 +169,7 @@ export class FunctionControl {
     if (!deployed.ok) throw ownedElsewhere(project, deployed.owned);
     await this.deps.topics.declare(project, result.manifest.topics);
     await this.deps.kv.declare(project, result.manifest.kv);
+    await this.deps.buckets.declare(project, result.manifest.buckets);
     for (const d of deployed.functions.filter((x) => x.changed)) {
       const v = await this.deps.registry.getVersion(d.name, d.version);
       if (v) await this.serve(v);
@@ -217,6 +221,7 @@ export class FunctionControl {
     this.deps.router.delete(name);
     this.deps.topics.forget(name);
     this.deps.kv.forget(name);
+    this.deps.buckets.forget(name);
     this.deps.scheduler.forget(name);
     this.deps.scheduleState.forget(name);
     const { pending, done } = this.deps.dispatcher.remove(name, { force });
@@ -274,6 +279,7 @@ export class FunctionControl {
     this.deps.router.set(v.spec);
     this.deps.topics.serve(v.spec);
     this.deps.kv.serve(v.spec);
+    this.deps.buckets.serve(v.spec);
     this.deps.deliveries.serve(v.spec.name);
     this.deps.scheduler.serve(v.spec);
   }

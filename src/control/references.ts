@@ -4,6 +4,8 @@
  * - topics of `topic` triggers, of `retries.deadLetter` and of `topic:NAME:publish` permissions:
  *   declared by this manifest's `topics:` or by another project's;
  * - KV namespaces of `kv` triggers and `kv:NS:read|write` permissions: declared like topics;
+ * - buckets of `bucket` triggers and `bucket:NAME:read|write` permissions: declared by a project
+ *   or created through the S3 API;
  * - secrets of `secrets:` and of webhook triggers: set with `gust secrets set`.
  */
 import type { Manifest } from '../manifest/types.js';
@@ -13,6 +15,8 @@ export interface Known {
   readonly topics: ReadonlySet<string>;
   /** KV namespaces that exist once this deploy is made. */
   readonly namespaces: ReadonlySet<string>;
+  /** Buckets that exist once this deploy is made. */
+  readonly buckets: ReadonlySet<string>;
   readonly secret: (name: string) => boolean;
 }
 
@@ -32,6 +36,13 @@ export function missingReferences(manifest: Manifest, known: Known): string[] {
       );
     }
   };
+  const bucket = (where: string, name: string) => {
+    if (!known.buckets.has(name)) {
+      errors.push(
+        `${where}: no bucket ${name}: declare it under buckets (in this gust.yaml, or in another project's), or create it through the S3 API`,
+      );
+    }
+  };
   const secret = (where: string, name: string) => {
     if (!known.secret(name))
       errors.push(`${where}: no secret ${name}: set it first with gust secrets set ${name}`);
@@ -46,12 +57,15 @@ export function missingReferences(manifest: Manifest, known: Known): string[] {
       if (m) topic(`${at}.permissions[${i}]`, m[1]!);
       const ns = /^kv:(.+):(?:read|write)$/.exec(p);
       if (ns) namespace(`${at}.permissions[${i}]`, ns[1]!);
+      const b = /^bucket:(.+):(?:read|write)$/.exec(p);
+      if (b) bucket(`${at}.permissions[${i}]`, b[1]!);
     });
     if (fn.retries.deadLetter !== null) topic(`${at}.retries.deadLetter`, fn.retries.deadLetter);
     fn.triggers.forEach((t, i) => {
       if (t.type === 'topic') topic(`${at}.triggers[${i}].topic.name`, t.name);
       if (t.type === 'webhook') secret(`${at}.triggers[${i}].webhook.secret`, t.secret);
       if (t.type === 'kv') namespace(`${at}.triggers[${i}].kv.namespace`, t.namespace);
+      if (t.type === 'bucket') bucket(`${at}.triggers[${i}].bucket.name`, t.name);
     });
   }
   return errors;

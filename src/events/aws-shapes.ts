@@ -160,3 +160,54 @@ function uuidFrom(key: string): string {
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
+
+/** S3 writes a record's key form-encoded: `+` for a space, `/` left as it is. */
+function s3EncodedKey(key: string): string {
+  return encodeURIComponent(key).replaceAll('%20', '+').replaceAll('%2F', '/');
+}
+
+/**
+ * The S3 event notification record of a bucket change, as AWS sends it to Lambda (reference:
+ * shared/reference/aws-events/s3-put.json): `ObjectCreated:Put` or `ObjectRemoved:Delete`, the key
+ * URL-encoded as AWS does, size and eTag for created objects.
+ */
+export function s3Record(
+  delivered: DeliveredEvent,
+  source: {
+    readonly bucket: string;
+    readonly key: string;
+    readonly op: 'created' | 'deleted';
+    readonly size?: number;
+    readonly etag?: string;
+    readonly at: string;
+  },
+) {
+  const created = source.op === 'created';
+  return {
+    eventVersion: '2.1',
+    eventSource: 'aws:s3',
+    awsRegion: REGION,
+    eventTime: source.at,
+    eventName: created ? 'ObjectCreated:Put' : 'ObjectRemoved:Delete',
+    userIdentity: { principalId: 'gust' },
+    requestParameters: { sourceIPAddress: '127.0.0.1' },
+    responseElements: {
+      'x-amz-request-id': delivered.messageId.replaceAll('-', '').slice(0, 16).toUpperCase(),
+      'x-amz-id-2': delivered.messageId,
+    },
+    s3: {
+      s3SchemaVersion: '1.0',
+      configurationId: `gust-${delivered.event.function}`,
+      bucket: {
+        name: source.bucket,
+        ownerIdentity: { principalId: 'gust' },
+        arn: `arn:aws:s3:::${source.bucket}`,
+      },
+      object: {
+        key: s3EncodedKey(source.key),
+        ...(created ? { size: source.size ?? 0, eTag: source.etag ?? '' } : {}),
+        sequencer: Date.parse(source.at).toString(16).toUpperCase().padStart(16, '0'),
+      },
+    },
+  };
+}

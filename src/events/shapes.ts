@@ -36,7 +36,7 @@
  *   an SQS wrapping on the async path alone would show one handler two shapes for one call.
  */
 import type { FunctionSpec } from '../manifest/types.js';
-import { type SqsEvent, scheduledEvent, sqsRecord } from './aws-shapes.js';
+import { type SqsEvent, s3Record, scheduledEvent, sqsRecord } from './aws-shapes.js';
 import type { CloudEventJson, DeliveredEvent, EventSource } from './types.js';
 
 export type EventsSetting = FunctionSpec['events'];
@@ -126,6 +126,8 @@ function cloudEventShape(d: DeliveredEvent, fn: string): unknown {
       return webhookCloudEvent(d, source);
     case 'kv':
       return kvCloudEvent(d, source);
+    case 'bucket':
+      return bucketCloudEvent(d, source);
     case 'invoke':
       return source.data;
   }
@@ -138,6 +140,8 @@ function awsShape(delivered: readonly DeliveredEvent[], fn: string): unknown {
       return scheduledEvent(fn, source.tick);
     case 'invoke':
       return source.data;
+    case 'bucket':
+      return { Records: delivered.map((d) => s3Record(d, d.event.source as SourceOf<'bucket'>)) };
     case 'topic':
     case 'webhook':
     case 'kv':
@@ -167,6 +171,26 @@ function kvCloudEvent(d: DeliveredEvent, source: SourceOf<'kv'>): CloudEventJson
       namespace: source.namespace,
       key: source.key,
       ...(source.value === undefined ? {} : { value: source.value }),
+    },
+  };
+}
+
+/** `gust.bucket.object.created|deleted`: data {bucket, key, size, etag, contentType} (the last three for created). */
+function bucketCloudEvent(d: DeliveredEvent, source: SourceOf<'bucket'>): CloudEventJson {
+  return {
+    specversion: '1.0',
+    id: d.messageId,
+    source: `/gust/buckets/${source.bucket}`,
+    type: `gust.bucket.object.${source.op}`,
+    subject: source.key,
+    time: source.at,
+    datacontenttype: 'application/json',
+    data: {
+      bucket: source.bucket,
+      key: source.key,
+      ...(source.size === undefined ? {} : { size: source.size }),
+      ...(source.etag === undefined ? {} : { etag: source.etag }),
+      ...(source.contentType === undefined ? {} : { contentType: source.contentType }),
     },
   };
 }

@@ -57,13 +57,25 @@ export type EventSource =
       readonly op: 'put' | 'delete';
       readonly value?: string;
       readonly at: string;
+    }
+  /** An object created (written, copied, completed) or deleted in a bucket; size, etag, contentType for created. */
+  | {
+      readonly kind: 'bucket';
+      readonly bucket: string;
+      readonly key: string;
+      readonly op: 'created' | 'deleted';
+      readonly size?: number;
+      /** The MD5 (hex, unquoted), or `<hex>-N` for a multipart object. */
+      readonly etag?: string;
+      readonly contentType?: string;
+      readonly at: string;
     };
 
 /** The body of a queue message (JSON): one event for one function. */
 export interface QueuedEvent {
   readonly v: 1;
   readonly function: string;
-  /** The record's trigger: `invoke`, `lambda-api`, `topic`, `schedule`, `webhook`, `kv`. */
+  /** The record's trigger: `invoke`, `lambda-api`, `topic`, `schedule`, `webhook`, `kv`, `bucket`. */
   readonly trigger: string;
   /** The invocation id of its delivery (the same for every attempt: records add `attempt`). */
   readonly invocationId: string;

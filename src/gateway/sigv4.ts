@@ -23,7 +23,17 @@ export interface SignedRequest {
 
 /** payload: whether the body is covered by the signature ('streaming' = aws-chunked, chunks unchecked). */
 export type SigV4Result =
-  | { ok: true; accessKeyId: string; region: string; service: string; payload: PayloadMode }
+  | {
+      ok: true;
+      accessKeyId: string;
+      region: string;
+      service: string;
+      payload: PayloadMode;
+      /** What the client said the payload hashes to (signed), if it said: a hex SHA-256 or a marker. */
+      payloadHash: string | undefined;
+      /** What chunk signatures of an aws-chunked body chain from (S3 streaming uploads). */
+      seed: { signature: string; date: string; scope: string };
+    }
   | { ok: false; reason: string };
 export type PayloadMode = 'signed' | 'unsigned' | 'streaming';
 export type SecretLookup = (accessKeyId: string) => string | null | Promise<string | null>;
@@ -65,13 +75,19 @@ export async function verifySigV4(
   req: SignedRequest,
   lookupSecret: SecretLookup,
   now: number = Date.now(),
+  /** deferPayload: the body is not read yet; the caller checks it against `payloadHash` as it streams. */
+  opts: { deferPayload?: boolean } = {},
 ): Promise<SigV4Result> {
   const query = parseQuery(req.query);
   if (typeof query === 'string') return fail(query);
   const claim = hasSigV4(req.headers) ? claimFromHeaders(req.headers) : claimFromQuery(query, req.headers);
   if (typeof claim === 'string') return fail(claim);
   const declared = declaredPayload(claim, req.headers, query);
-  const problem = checkClaim(claim, req.headers, now) ?? checkPayload(declared, req.body);
+  if (opts.deferPayload && declared === undefined) {
+    return fail('x-amz-content-sha256 must be sent and signed: the SHA-256 of the body, or UNSIGNED-PAYLOAD');
+  }
+  const problem =
+    checkClaim(claim, req.headers, now) ?? (opts.deferPayload ? undefined : checkPayload(declared, req.body));
   if (problem) return fail(problem);
   const secret = await lookupSecret(claim.accessKeyId);
   if (secret === null)
@@ -80,8 +96,16 @@ export async function verifySigV4(
   if (!sameHex(expected, claim.signature)) {
     return fail('signature does not match: check the secret access key and that nothing rewrote the request');
   }
-  const { accessKeyId, region, service } = claim;
-  return { ok: true, accessKeyId, region, service, payload: payloadMode(declared) };
+  const { accessKeyId, region, service, signature, date, scopeDate } = claim;
+  return {
+    ok: true,
+    accessKeyId,
+    region,
+    service,
+    payload: payloadMode(declared),
+    payloadHash: declared,
+    seed: { signature, date, scope: `${scopeDate}/${region}/${service}/aws4_request` },
+  };
 }
 
 function fail(reason: string): SigV4Result {

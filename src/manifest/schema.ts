@@ -9,7 +9,7 @@
  * | project                 | name `[a-z][a-z0-9-]{0,62}`: owner of the functions            | folder name   |
  * | functions               | map of name to function; name `[a-z][a-z0-9-]{0,62}`           | required      |
  * | kv, topics              | lists of names the project declares (shared across projects)   | `[]`          |
- * | buckets                 | refused when not empty (not supported yet)                     | `[]`          |
+ * | buckets                 | bucket names (S3's rule), created if missing, shared           | `[]`          |
  * | handler                 | `PATH[#EXPORT]`: PATH relative, no `..`, .ts .mts .js .mjs     | required      |
  * | runtime                 | `node` (`isolate` is not supported yet)                        | `node`        |
  * | memory                  | whole MB, 64 to 10240                                          | `128`         |
@@ -21,8 +21,7 @@
  * | env                     | `NAME: value`; NAME `[A-Za-z_][A-Za-z0-9_]*`, not NODE_OPTIONS | `{}`          |
  * |                         | nor GUST_*; value a string, or a number/boolean made a string  |               |
  * | permissions             | `bucket:NAME:read`, `bucket:NAME:write`, `kv:NS:read`,         | `[]`          |
- * |                         | `kv:NS:write`, `topic:NAME:publish`, `function:NAME:invoke`;   |               |
- * |                         | `bucket:` ones refused (not supported yet)                     |               |
+ * |                         | `kv:NS:write`, `topic:NAME:publish`, `function:NAME:invoke`    |               |
  * | events                  | `cloudevents` or `aws`                                         | `cloudevents` |
  * | secrets                 | names of secrets (`gust secrets set`) the function gets in env | `[]`          |
  * | input                   | a JSON Schema (draft 2020-12) the event's data must match      | none          |
@@ -52,6 +51,7 @@ import { compileInput } from './input.js';
 import { absent, describe, formatIssues, got, isMap, keyPath } from './issues.js';
 import { parseRoutePath, routeShape } from './route.js';
 import {
+  bucketName,
   NOT_YET,
   namespaceName,
   RESOURCE_NAME,
@@ -113,7 +113,7 @@ export function checkManifest(raw: unknown): { manifest: Manifest; errors: strin
   const routes = routeClaims(raw);
   if (parsed.success) return { manifest: parsed.data, errors: [], routes };
   return {
-    manifest: { topics: [], kv: [], functions: [] },
+    manifest: { topics: [], kv: [], buckets: [], functions: [] },
     errors: formatIssues(parsed.error.issues),
     routes,
   };
@@ -239,10 +239,7 @@ const envSchema = namedMap(
 
 const permissionSchema = z
   .string({ error: ({ input }) => `must be one of ${PERMISSION_FORMS} ${got(input)}` })
-  .regex(PERMISSION)
-  .refine((p) => !p.startsWith('bucket:'), {
-    error: `bucket permissions are ${NOT_YET} (they come with buckets); remove it`,
-  });
+  .regex(PERMISSION);
 
 const secretsSchema = list(secretName, 'like [STRIPE_KEY]').transform(unique);
 
@@ -341,14 +338,6 @@ const functionsSchema = namedMap(
     ),
   );
 
-/** `buckets`, `kv`: declared resources, refused until the feature they need lands. */
-function resourcesSchema(comingWith: string) {
-  return z
-    .array(z.unknown(), { error: ({ input }) => `must be a list of names, like [uploads] ${got(input)}` })
-    .refine((names) => names.length === 0, { error: `${NOT_YET} (coming with ${comingWith})` })
-    .nullish();
-}
-
 const topicsSchema = list(topicName, 'like [orders, done]').transform(unique);
 
 const projectSchema = z
@@ -366,7 +355,7 @@ const manifestSchema = strictMap(
   // resources first: what this version cannot run matters more than the errors of the rest
   {
     project: projectSchema,
-    buckets: resourcesSchema('storage'),
+    buckets: list(bucketName, 'like [uploads, thumbs]').transform(unique),
     kv: list(namespaceName, 'like [sessions, carts]').transform(unique),
     topics: topicsSchema,
     functions: functionsSchema,
@@ -377,8 +366,8 @@ const manifestSchema = strictMap(
       : `the manifest must be a map with a functions key ${got(input)}`,
   (key) => unknownKey(key, TOP_KEYS),
 ).transform(
-  ({ project, topics, kv, functions }): Manifest =>
-    project ? { project, topics, kv, functions } : { topics, kv, functions },
+  ({ project, topics, kv, buckets, functions }): Manifest =>
+    project ? { project, topics, kv, buckets, functions } : { topics, kv, buckets, functions },
 );
 
 /**

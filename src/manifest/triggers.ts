@@ -9,6 +9,7 @@
  * | topic    | name (required), batch (1 to 100, default 1)                           |
  * | webhook  | path (required), verify (github, stripe, hmac-sha256), secret (a name) |
  * | kv       | namespace (required), on (put, delete; default both)                   |
+ * | bucket   | name (required), on (created, deleted; default both), prefix, suffix   |
  */
 import { z } from 'zod';
 import { scheduleCron } from '../triggers/schedule/ticks.js';
@@ -16,6 +17,7 @@ import { choice, list, type Refused, strictMap, unique, whole, withDefault } fro
 import { absent, got, isMap, showKey, suggest } from './issues.js';
 import { parseRoutePath } from './route.js';
 import type {
+  BucketTrigger,
   HttpMethod,
   HttpTrigger,
   KvTrigger,
@@ -26,8 +28,8 @@ import type {
 } from './types.js';
 
 export const HTTP_METHODS = 'GET HEAD POST PUT PATCH DELETE OPTIONS'.split(' ') as readonly HttpMethod[];
-const LATER_TRIGGER_KINDS = 'bucket postgres stream'.split(' ');
-export const TRIGGER_KINDS = ['http', 'schedule', 'topic', 'webhook', 'kv', ...LATER_TRIGGER_KINDS];
+const LATER_TRIGGER_KINDS = 'postgres stream'.split(' ');
+export const TRIGGER_KINDS = ['http', 'schedule', 'topic', 'webhook', 'kv', 'bucket', ...LATER_TRIGGER_KINDS];
 /** First path segments the platform serves itself (control API, Lambda Invoke API). */
 export const RESERVED_PATH_PREFIXES = ['_gust', '2015-03-31'];
 /** Names of topics (and later buckets and KV namespaces): shared across projects. */
@@ -91,6 +93,13 @@ export const namespaceName = requiredName(
   RESOURCE_NAME,
   'a KV namespace name (letters, digits, . _ -)',
   'sessions',
+);
+/** S3's rule: 3 to 63 lower-case letters, digits, . and -, starting and ending with a letter or digit. */
+export const BUCKET_NAME = /^(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+export const bucketName = requiredName(
+  BUCKET_NAME,
+  'a bucket name (3 to 63 lower-case letters, digits, . and -)',
+  'uploads',
 );
 export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 export const secretName = requiredName(SECRET_NAME, 'a secret name (letters, digits and _)', 'GITHUB_SECRET');
@@ -184,6 +193,32 @@ const kvSchema = strictMap(
   ({ input }) => `must be a map like { namespace: carts, on: [put, delete] } ${got(input)}`,
 ).transform((k): KvTrigger => ({ type: 'kv', namespace: k.namespace, on: [...k.on] }));
 
+/** A key filter: S3 keys are at most 1,024 bytes. */
+const keyFilter = (what: string) =>
+  z
+    .string({ error: ({ input }) => `must be a string, ${what} ${got(input)}` })
+    .refine((text) => Buffer.byteLength(text) <= 1024, { error: 'must be at most 1024 bytes' })
+    .nullish()
+    .transform((text) => text ?? '');
+
+const bucketSchema = strictMap(
+  {
+    name: bucketName,
+    on: list(
+      z.enum(['created', 'deleted'], { error: ({ input }) => `must be created or deleted ${got(input)}` }),
+      'like [created, deleted]',
+    )
+      .transform(unique)
+      .transform((on) => (on.length === 0 ? (['created', 'deleted'] as const) : on)),
+    prefix: keyFilter('the start of the keys that run the function, like images/'),
+    suffix: keyFilter('the end of the keys that run the function, like .png'),
+  },
+  ({ input }) =>
+    `must be a map like { name: uploads, on: [created], prefix: images/, suffix: .png } ${got(input)}`,
+).transform(
+  (b): BucketTrigger => ({ type: 'bucket', name: b.name, on: [...b.on], prefix: b.prefix, suffix: b.suffix }),
+);
+
 const TRIGGER_EXAMPLE = '- http: { path: /hello }';
 
 function triggerKeys(item: unknown): string {
@@ -220,6 +255,7 @@ export const triggerSchema = z
         topic: topicSchema.exactOptional(),
         webhook: webhookSchema.exactOptional(),
         kv: kvSchema.exactOptional(),
+        bucket: bucketSchema.exactOptional(),
         ...Object.fromEntries(
           LATER_TRIGGER_KINDS.map((kind) => [
             kind,
@@ -232,6 +268,8 @@ export const triggerSchema = z
     ),
   )
   // One key, and every later kind refused: the one that passed is the trigger.
-  .transform((item): Trigger => (item.http ?? item.schedule ?? item.topic ?? item.webhook ?? item.kv)!);
+  .transform(
+    (item): Trigger => (item.http ?? item.schedule ?? item.topic ?? item.webhook ?? item.kv ?? item.bucket)!,
+  );
 
 export const triggersSchema = list(triggerSchema, 'like [{ http: { path: /hello } }]');

@@ -46,7 +46,24 @@ export interface KvTrigger {
   readonly on: readonly ('put' | 'delete')[];
 }
 
-export type Trigger = HttpTrigger | ScheduleTrigger | TopicTrigger | WebhookTrigger | KvTrigger;
+export interface BucketTrigger {
+  readonly type: 'bucket';
+  readonly name: string;
+  /** Which changes run the function. */
+  readonly on: readonly ('created' | 'deleted')[];
+  /** Only keys that start with this ('' for every key). */
+  readonly prefix: string;
+  /** Only keys that end with this ('' for every key). */
+  readonly suffix: string;
+}
+
+export type Trigger =
+  | HttpTrigger
+  | ScheduleTrigger
+  | TopicTrigger
+  | WebhookTrigger
+  | KvTrigger
+  | BucketTrigger;
 
 export interface Retries {
   /** Retries after the first failed attempt (so max + 1 attempts in all). */
@@ -84,5 +101,7 @@ export interface Manifest {
   readonly topics: readonly string[];
   /** KV namespaces this project declares (shared by name, like topics). */
   readonly kv: readonly string[];
+  /** Buckets this project declares (created if missing; shared by name, like topics). */
+  readonly buckets: readonly string[];
   readonly functions: readonly FunctionSpec[];
 }

@@ -14,6 +14,7 @@ import { checkEventSize, wrapData } from '../events/ingress.js';
 import { inputErrors } from '../manifest/input.js';
 import type { FunctionSpec } from '../manifest/types.js';
 import type { BindingHost, WireError } from '../runtime/types.js';
+import type { Buckets } from './buckets.js';
 import type { Kv } from './kv.js';
 import { refusal } from './permissions.js';
 import type { Topics } from './topics.js';
@@ -21,6 +22,7 @@ import type { Topics } from './topics.js';
 export interface BindingDeps {
   readonly topics: Pick<Topics, 'publish'>;
   readonly kv: Kv;
+  readonly buckets: Buckets;
   readonly deliveries: Deliveries;
   /** Lazily: the dispatcher is built with this module's hosts, and runs the calls it makes. */
   readonly dispatcher: () => Dispatcher;

@@ -64,12 +64,12 @@ beforeAll(async () => {
   const data = path.join(tmp, 'data');
   up = spawn(
     process.execPath,
-    [path.join(ROOT, 'bin/gust.js'), 'up', project, '--port', '0', '--data', data],
+    [path.join(ROOT, 'bin/gust.js'), 'up', project, '--port', '0', '--s3-port', '0', '--data', data],
     { env: cleanEnv({ GUST_LOG_LEVEL: 'warn' }) },
   );
   upExit = new Promise((resolve) => up.on('exit', resolve));
-  // the URL, the admin key, the two functions
-  const [line = ''] = await stdoutLines(up, 4);
+  // the URL, the admin key, the S3 API, the two functions
+  const [line = ''] = await stdoutLines(up, 5);
   const url = /^Gust is listening on (http:\/\/\S+) \(embedded mode, data in (.+)\)$/.exec(line);
   if (!url?.[1]) throw new Error(`unexpected first line: ${line}`);
   expect(url[2]).toBe(data);
@@ -86,8 +86,9 @@ describe('gust up and the commands against it', () => {
     const lines = upStdout.trimEnd().split('\n');
     expect(lines[1]).toBe(`Admin key: ${path.join(env.GUST_DATA_DIR!, 'admin.key')}`);
     // the folder has no project: in gust.yaml, so its name is the project's, and up says so
-    expect(lines[2]).toBe('project project (from the folder name; set project: in gust.yaml to choose it)');
-    expect(lines.slice(3).sort()).toEqual([
+    expect(lines[2]).toMatch(/^S3 API on http:\/\/127\.0\.0\.1:\d+ /);
+    expect(lines[3]).toBe('project project (from the folder name; set project: in gust.yaml to choose it)');
+    expect(lines.slice(4).sort()).toEqual([
       expect.stringMatching(/^add\s+v1\s+deployed$/),
       expect.stringMatching(/^hello\s+v1\s+deployed$/),
     ]);

@@ -25,6 +25,8 @@ afterAll(() => rm(CONFIG_HOME, { recursive: true, force: true }));
 
 export interface Gust {
   readonly url: string;
+  /** The S3 API (a port of its own). */
+  readonly s3Url: string;
   readonly key: string;
   readonly dataDir: string;
   readonly proc: ChildProcess;
@@ -83,7 +85,17 @@ export async function cleanUp(): Promise<void> {
 /** Starts `gust up` and resolves once it listens. */
 export async function startGust(opts: StartOptions = {}): Promise<Gust> {
   const dataDir = opts.dataDir ?? (await tempDir('gust-data-'));
-  const args = [BIN, 'up', ...(opts.dir ? [opts.dir] : []), '--port', '0', '--data', dataDir];
+  const args = [
+    BIN,
+    'up',
+    ...(opts.dir ? [opts.dir] : []),
+    '--port',
+    '0',
+    '--s3-port',
+    '0',
+    '--data',
+    dataDir,
+  ];
   const proc = spawn(process.execPath, args, {
     env: {
       PATH: process.env.PATH ?? '',
@@ -103,17 +115,19 @@ export async function startGust(opts: StartOptions = {}): Promise<Gust> {
     stderr += b.toString();
   });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
+  const [url, s3Url] = await new Promise<[string, string]>((resolve, reject) => {
     proc.stdout?.on('data', (b: Buffer) => {
       stdout += b.toString();
       const m = /listening on (http:\/\/\S+)/.exec(stdout);
-      if (m) resolve(m[1]!);
+      const s3 = /S3 API on (http:\/\/\S+)/.exec(stdout);
+      if (m && s3) resolve([m[1]!, s3[1]!]);
     });
     void exited.then((code) => reject(new Error(`gust up exited with ${code}: ${stderr}${stdout}`)));
   });
   const key = (await readFile(path.join(dataDir, 'admin.key'), 'utf8')).trim();
   return {
     url,
+    s3Url,
     key,
     dataDir,
     proc,

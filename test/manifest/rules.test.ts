@@ -32,11 +32,11 @@ describe('rules of the document', () => {
     ['no functions', {}, 'functions: required: a map of function name to settings'],
     ['functions as a list', { functions: [] }, 'functions: must be a map of function name to settings'],
     ['an empty functions map', { functions: {} }, 'functions: must declare at least one function'],
-    ['a non-empty buckets list', withTop({ buckets: ['up'] }), `buckets: ${NOT_YET} (coming with storage)`],
+    ['a bucket name S3 refuses', withTop({ buckets: ['Up_Load'] }), 'buckets[0]: must be a bucket name'],
     ['a kv namespace with a space', withTop({ kv: ['my jobs'] }), 'kv[0]: must be a KV namespace name'],
     ['a topic name with a space', withTop({ topics: ['a b'] }), 'topics[0]: must be a topic name'],
     ['topics as a string', withTop({ topics: 'done' }), 'topics: must be a list, like [orders, done]'],
-    ['buckets as a map', withTop({ buckets: { a: 1 } }), 'buckets: must be a list of names'],
+    ['buckets as a map', withTop({ buckets: { a: 1 } }), 'buckets: must be a list, like [uploads, thumbs]'],
   ])('reports %s', (...c) => expectError(c));
 });
 
@@ -184,9 +184,14 @@ describe('rules of a function', () => {
       'functions.api.permissions[0]: must be one of',
     ],
     [
-      'a bucket permission',
-      api({ permissions: ['bucket:up:read'] }),
-      `functions.api.permissions[0]: bucket permissions are ${NOT_YET}`,
+      'a bucket trigger without a name',
+      api({ triggers: [{ bucket: { on: ['created'] } }] }),
+      'functions.api.triggers[0].bucket.name: required: a bucket name',
+    ],
+    [
+      'a bucket trigger on what buckets do not do',
+      api({ triggers: [{ bucket: { name: 'up', on: ['renamed'] } }] }),
+      'functions.api.triggers[0].bucket.on[0]: must be created or deleted',
     ],
   ])('reports %s', (...c) => expectError(c));
 });
@@ -440,7 +445,7 @@ describe('rules of triggers', () => {
   ])('reports %s', (...c) => expectError(c));
 
   it('refuses each trigger kind that is not served yet, by name and path', () => {
-    for (const kind of ['bucket', 'postgres', 'stream']) {
+    for (const kind of ['postgres', 'stream']) {
       const raw = api({ triggers: [{ http: { path: '/a' } }, { [kind]: {} }] });
       expectError(['', raw, `functions.api.triggers[1].${kind}: ${kind} triggers are ${NOT_YET}`]);
     }

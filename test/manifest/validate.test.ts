@@ -186,10 +186,10 @@ describe('validateManifest errors', () => {
         },
         b: { memory: 256, env: { GUST_X: '1' } },
       },
-      buckets: ['uploads'],
+      buckets: ['Uploads'],
     });
     expect(errors).toEqual([
-      'buckets: not supported yet by this version of Gust (coming with storage)',
+      expect.stringMatching(/^buckets\[0\]: must be a bucket name/),
       expect.stringMatching(/^functions\.a\.handler: /),
       expect.stringMatching(/^functions\.a\.memory: /),
       expect.stringMatching(/^functions\.a\.timeout: /),

@@ -179,6 +179,50 @@ CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (function, received
   `
 ALTER TABLE keys ADD COLUMN rate REAL;
 `,
+  // 12: buckets (declared by projects like topics, or created through the S3 API), the index of
+  // their objects (the bytes are files under buckets/objects, named by a random id, never by key)
+  // and multipart uploads in progress (embedded/objects.ts)
+  `
+CREATE TABLE bucket_declarations (
+  project TEXT NOT NULL,
+  name TEXT NOT NULL,
+  PRIMARY KEY (project, name)
+);
+CREATE TABLE buckets (
+  name TEXT PRIMARY KEY,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE objects (
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL,
+  file TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  etag TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  metadata TEXT NOT NULL,
+  checksum TEXT,
+  modified_at INTEGER NOT NULL,
+  PRIMARY KEY (bucket, key)
+) WITHOUT ROWID;
+CREATE TABLE multipart_uploads (
+  id TEXT PRIMARY KEY,
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  metadata TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX multipart_uploads_by_bucket ON multipart_uploads (bucket);
+CREATE TABLE multipart_parts (
+  upload_id TEXT NOT NULL,
+  part INTEGER NOT NULL,
+  file TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  etag TEXT NOT NULL,
+  modified_at INTEGER NOT NULL,
+  PRIMARY KEY (upload_id, part)
+) WITHOUT ROWID;
+`,
 ];
 
 export function openDatabase(file: string): Db {

@@ -49,6 +49,7 @@ export function registerUpCommand(program: Command, cli: Cli): void {
       });
       const ready = {
         url: platform.url,
+        s3Url: platform.s3Url,
         dataDir: platform.dataDir,
         adminKeyPath: platform.adminKeyPath,
         deployed: platform.deployed,
@@ -93,6 +94,7 @@ function readyText(platform: Platform, project: ProjectChoice | undefined): stri
   const lines = [
     `Gust is listening on ${platform.url} (embedded mode, data in ${platform.dataDir})`,
     `Admin key: ${platform.adminKeyPath}`,
+    `S3 API on ${platform.s3Url} (sign with a key pair from gust keys create --scope storage --json)`,
   ];
   if (platform.deployed !== undefined) lines.push(deployText(platform.deployed, project));
   return lines.join('\n');

@@ -1,0 +1,431 @@
+/**
+ * embedded/objects: buckets as files under `<data>/buckets`, indexed in SQLite (migration 12).
+ * An object's bytes live in `objects/<aa>/<id>`, `id` random: no key ever becomes a path, so no key
+ * can reach outside the folder. A write goes to `tmp/<id>`, is synced, then renamed into
+ * `objects/` and only then indexed, in one transaction with the events it makes (the queue's
+ * in-transaction insert): a reader finds the old object or the new one, never part of one. The
+ * file an object replaces or a delete drops is unlinked after the commit; a reader that opened it
+ * before keeps reading it (POSIX). What a crash can leave: files in tmp/ (a write under way) or in
+ * objects/ that no row names (renamed, not yet indexed; or replaced, not yet unlinked). `open`
+ * sweeps both at start, so a crash costs disk space until the next start, never a half object.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type {
+  Enqueue,
+  ObjectEvents,
+  ObjectInfo,
+  ObjectStore,
+  PartInfo,
+  StagedBytes,
+  UploadInfo,
+} from '../ports.js';
+import type { Db } from './database.js';
+
+export interface FileObjectsOptions {
+  /** The folder of objects (`<data>/buckets`). */
+  readonly dir: string;
+  /** Queues events inside the current transaction, or throws to roll it back; what to call after commit. */
+  readonly enqueue: (items: readonly Enqueue[]) => () => void;
+  readonly now?: () => number;
+}
+
+/** Thrown by `stage` past its limit; the partial file is gone. */
+export class TooLarge extends Error {
+  override name = 'TooLarge';
+}
+
+interface ObjectRow {
+  bucket: string;
+  key: string;
+  file: string;
+  size: number;
+  etag: string;
+  content_type: string;
+  metadata: string;
+  checksum: string | null;
+  modified_at: number;
+}
+
+const toInfo = (r: ObjectRow): ObjectInfo => ({
+  bucket: r.bucket,
+  key: r.key,
+  size: r.size,
+  etag: r.etag,
+  contentType: r.content_type,
+  metadata: JSON.parse(r.metadata) as Record<string, string>,
+  checksum: r.checksum,
+  modifiedAt: r.modified_at,
+});
+
+const newId = () => randomBytes(16).toString('hex');
+
+export class FileObjects implements ObjectStore {
+  private readonly now: () => number;
+  private readonly buckets = new Set<string>();
+  private readonly sql;
+
+  private constructor(
+    private readonly db: Db,
+    private readonly opts: FileObjectsOptions,
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.sql = {
+      getObject: db.prepare('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
+      putObject: db.prepare(
+        'INSERT INTO objects (bucket, key, file, size, etag, content_type, metadata, checksum, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
+          'ON CONFLICT (bucket, key) DO UPDATE SET file = excluded.file, size = excluded.size, etag = excluded.etag, content_type = excluded.content_type, metadata = excluded.metadata, checksum = excluded.checksum, modified_at = excluded.modified_at',
+      ),
+      deleteObject: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING file'),
+      list: db.prepare(
+        'SELECT * FROM objects WHERE bucket = ? AND key > ? AND key >= ? AND key < ? ORDER BY key LIMIT ?',
+      ),
+      anyObject: db.prepare('SELECT 1 FROM objects WHERE bucket = ? LIMIT 1'),
+      anyUpload: db.prepare('SELECT 1 FROM multipart_uploads WHERE bucket = ? LIMIT 1'),
+      getUpload: db.prepare('SELECT * FROM multipart_uploads WHERE id = ?'),
+      parts: db.prepare('SELECT * FROM multipart_parts WHERE upload_id = ? ORDER BY part'),
+      putPart: db.prepare(
+        'INSERT INTO multipart_parts (upload_id, part, file, size, etag, modified_at) VALUES (?, ?, ?, ?, ?, ?) ' +
+          'ON CONFLICT (upload_id, part) DO UPDATE SET file = excluded.file, size = excluded.size, etag = excluded.etag, modified_at = excluded.modified_at',
+      ),
+      getPart: db.prepare('SELECT file FROM multipart_parts WHERE upload_id = ? AND part = ?'),
+      dropParts: db.prepare('DELETE FROM multipart_parts WHERE upload_id = ? RETURNING file'),
+      dropUpload: db.prepare('DELETE FROM multipart_uploads WHERE id = ?'),
+    };
+  }
+
+  static async open(db: Db, opts: FileObjectsOptions): Promise<FileObjects> {
+    const store = new FileObjects(db, opts);
+    await store.sweep();
+    for (const r of db.prepare('SELECT name FROM buckets').all() as { name: string }[]) {
+      store.buckets.add(r.name);
+    }
+    return store;
+  }
+
+  async listBuckets(): Promise<{ name: string; createdAt: number }[]> {
+    const rows = this.db.prepare('SELECT name, created_at FROM buckets ORDER BY name').all() as {
+      name: string;
+      created_at: number;
+    }[];
+    return rows.map((r) => ({ name: r.name, createdAt: r.created_at }));
+  }
+
+  hasBucket(name: string): boolean {
+    return this.buckets.has(name);
+  }
+
+  async createBucket(name: string): Promise<boolean> {
+    const made =
+      this.db.prepare('INSERT OR IGNORE INTO buckets (name, created_at) VALUES (?, ?)').run(name, this.now())
+        .changes === 1;
+    this.buckets.add(name);
+    return made;
+  }
+
+  async deleteBucket(name: string): Promise<'deleted' | 'missing' | 'not-empty'> {
+    return this.db.transaction(() => {
+      if (!this.buckets.has(name)) return 'missing' as const;
+      if (this.sql.anyObject.get(name) || this.sql.anyUpload.get(name)) return 'not-empty' as const;
+      this.db.prepare('DELETE FROM buckets WHERE name = ?').run(name);
+      this.buckets.delete(name);
+      return 'deleted' as const;
+    })();
+  }
+
+  async listDeclared(): Promise<{ name: string; projects: string[] }[]> {
+    const rows = this.db
+      .prepare('SELECT name, project FROM bucket_declarations ORDER BY name, project')
+      .all() as { name: string; project: string }[];
+    const byName = new Map<string, string[]>();
+    for (const r of rows) byName.set(r.name, [...(byName.get(r.name) ?? []), r.project]);
+    return [...byName].map(([name, projects]) => ({ name, projects }));
+  }
+
+  async declare(project: string, names: readonly string[]): Promise<void> {
+    const insert = this.db.prepare('INSERT OR IGNORE INTO bucket_declarations (project, name) VALUES (?, ?)');
+    const create = this.db.prepare('INSERT OR IGNORE INTO buckets (name, created_at) VALUES (?, ?)');
+    const now = this.now();
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM bucket_declarations WHERE project = ?').run(project);
+      for (const name of names) {
+        insert.run(project, name);
+        create.run(name, now);
+      }
+    })();
+    for (const name of names) this.buckets.add(name);
+  }
+
+  async stage(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<StagedBytes> {
+    const id = newId();
+    const tmp = this.tmpPath(id);
+    const file = await open(tmp, 'wx', 0o600);
+    const md5 = createHash('md5');
+    let size = 0;
+    try {
+      for await (const chunk of body) {
+        size += chunk.byteLength;
+        if (size > maxBytes) throw new TooLarge(`over ${maxBytes} bytes`);
+        md5.update(chunk);
+        let written = 0;
+        while (written < chunk.byteLength) {
+          written += (await file.write(chunk, written)).bytesWritten;
+        }
+      }
+      await file.sync();
+    } catch (e) {
+      await file.close().catch(() => {});
+      await rm(tmp, { force: true });
+      throw e;
+    }
+    await file.close();
+    return { id, size, md5: md5.digest('hex') };
+  }
+
+  async discard(staged: StagedBytes): Promise<void> {
+    await rm(this.tmpPath(staged.id), { force: true });
+    await rm(this.objectPath(staged.id), { force: true });
+  }
+
+  async head(bucket: string, key: string): Promise<ObjectInfo | undefined> {
+    const row = this.sql.getObject.get(bucket, key) as ObjectRow | undefined;
+    return row && toInfo(row);
+  }
+
+  async open(bucket: string, key: string): Promise<{ info: ObjectInfo; file: FileHandle } | undefined> {
+    // a write may replace the file between the lookup and the open: look again then
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const row = this.sql.getObject.get(bucket, key) as ObjectRow | undefined;
+      if (!row) return undefined;
+      try {
+        return { info: toInfo(row), file: await open(this.objectPath(row.file), 'r') };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    }
+    throw new Error(`the file of ${bucket}/${key} keeps changing under the reader`);
+  }
+
+  async commit(staged: StagedBytes, info: ObjectInfo, events: ObjectEvents): Promise<void> {
+    await this.place(staged);
+    let committed: (() => void) | undefined;
+    let replaced: string | undefined;
+    try {
+      this.db.transaction(() => {
+        replaced = (this.sql.getObject.get(info.bucket, info.key) as ObjectRow | undefined)?.file;
+        this.writeRow(staged.id, info);
+        const queued = events([{ op: 'created', info }]);
+        if (queued.length > 0) committed = this.opts.enqueue(queued);
+      })();
+    } catch (e) {
+      await rm(this.objectPath(staged.id), { force: true });
+      throw e;
+    }
+    committed?.();
+    if (replaced !== undefined) await this.unlinkObject(replaced);
+  }
+
+  async delete(bucket: string, keys: readonly string[], events: ObjectEvents): Promise<string[]> {
+    let committed: (() => void) | undefined;
+    const files: string[] = [];
+    const deleted: string[] = [];
+    this.db.transaction(() => {
+      for (const key of keys) {
+        const row = this.sql.deleteObject.get(bucket, key) as { file: string } | undefined;
+        if (!row) continue;
+        files.push(row.file);
+        deleted.push(key);
+      }
+      const queued = events(deleted.map((key) => ({ op: 'deleted' as const, bucket, key })));
+      if (queued.length > 0) committed = this.opts.enqueue(queued);
+    })();
+    committed?.();
+    for (const f of files) await this.unlinkObject(f);
+    return deleted;
+  }
+
+  async list(bucket: string, opts: { prefix: string; after: string; limit: number }): Promise<ObjectInfo[]> {
+    const rows = this.sql.list.all(
+      bucket,
+      opts.after,
+      opts.prefix,
+      `${opts.prefix}\u{10FFFF}`,
+      opts.limit,
+    ) as ObjectRow[];
+    return rows.map(toInfo);
+  }
+
+  async createUpload(upload: UploadInfo): Promise<void> {
+    this.db
+      .prepare(
+        'INSERT INTO multipart_uploads (id, bucket, key, content_type, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        upload.id,
+        upload.bucket,
+        upload.key,
+        upload.contentType,
+        JSON.stringify(upload.metadata),
+        upload.createdAt,
+      );
+  }
+
+  async getUpload(id: string): Promise<UploadInfo | undefined> {
+    const r = this.sql.getUpload.get(id) as
+      | {
+          id: string;
+          bucket: string;
+          key: string;
+          content_type: string;
+          metadata: string;
+          created_at: number;
+        }
+      | undefined;
+    return (
+      r && {
+        id: r.id,
+        bucket: r.bucket,
+        key: r.key,
+        contentType: r.content_type,
+        metadata: JSON.parse(r.metadata) as Record<string, string>,
+        createdAt: r.created_at,
+      }
+    );
+  }
+
+  async putPart(id: string, part: number, staged: StagedBytes, etag: string): Promise<boolean> {
+    await this.place(staged);
+    let replaced: string | undefined;
+    const ok = this.db.transaction(() => {
+      if (!this.sql.getUpload.get(id)) return false;
+      replaced = (this.sql.getPart.get(id, part) as { file: string } | undefined)?.file;
+      this.sql.putPart.run(id, part, staged.id, staged.size, etag, this.now());
+      return true;
+    })();
+    if (!ok) await rm(this.objectPath(staged.id), { force: true });
+    if (replaced !== undefined) await this.unlinkObject(replaced);
+    return ok;
+  }
+
+  async listParts(id: string): Promise<PartInfo[]> {
+    const rows = this.sql.parts.all(id) as {
+      part: number;
+      size: number;
+      etag: string;
+      modified_at: number;
+      file: string;
+    }[];
+    return rows.map((r) => ({
+      part: r.part,
+      size: r.size,
+      etag: r.etag,
+      modifiedAt: r.modified_at,
+      staged: r.file,
+    }));
+  }
+
+  async concat(parts: readonly PartInfo[], maxBytes: number): Promise<StagedBytes> {
+    const paths = parts.map((p) => this.objectPath(p.staged));
+    async function* bytes(): AsyncGenerator<Uint8Array> {
+      for (const p of paths) yield* createReadStream(p, { highWaterMark: 1024 * 1024 });
+    }
+    return this.stage(bytes(), maxBytes);
+  }
+
+  async completeUpload(
+    id: string,
+    staged: StagedBytes,
+    info: ObjectInfo,
+    events: ObjectEvents,
+  ): Promise<boolean> {
+    await this.place(staged);
+    let committed: (() => void) | undefined;
+    let replaced: string | undefined;
+    let partFiles: string[] = [];
+    const ok = this.db.transaction(() => {
+      if (!this.sql.getUpload.get(id)) return false;
+      replaced = (this.sql.getObject.get(info.bucket, info.key) as ObjectRow | undefined)?.file;
+      this.writeRow(staged.id, info);
+      partFiles = (this.sql.dropParts.all(id) as { file: string }[]).map((r) => r.file);
+      this.sql.dropUpload.run(id);
+      const queued = events([{ op: 'created', info }]);
+      if (queued.length > 0) committed = this.opts.enqueue(queued);
+      return true;
+    })();
+    if (!ok) {
+      await rm(this.objectPath(staged.id), { force: true });
+      return false;
+    }
+    committed?.();
+    for (const f of [...partFiles, ...(replaced === undefined ? [] : [replaced])]) await this.unlinkObject(f);
+    return true;
+  }
+
+  async abortUpload(id: string): Promise<boolean> {
+    let files: string[] = [];
+    const ok = this.db.transaction(() => {
+      if (this.sql.dropUpload.run(id).changes !== 1) return false;
+      files = (this.sql.dropParts.all(id) as { file: string }[]).map((r) => r.file);
+      return true;
+    })();
+    for (const f of files) await this.unlinkObject(f);
+    return ok;
+  }
+
+  private writeRow(file: string, info: ObjectInfo): void {
+    this.sql.putObject.run(
+      info.bucket,
+      info.key,
+      file,
+      info.size,
+      info.etag,
+      info.contentType,
+      JSON.stringify(info.metadata),
+      info.checksum,
+      info.modifiedAt,
+    );
+  }
+
+  /** tmp/<id> -> objects/<aa>/<id>, and the folder synced so the rename survives a power cut. */
+  private async place(staged: StagedBytes): Promise<void> {
+    const target = this.objectPath(staged.id);
+    await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+    await rename(this.tmpPath(staged.id), target);
+    const dir = await open(path.dirname(target), 'r');
+    await dir.sync().finally(() => dir.close());
+  }
+
+  private async unlinkObject(file: string): Promise<void> {
+    await unlink(this.objectPath(file)).catch(() => {});
+  }
+
+  private tmpPath(id: string): string {
+    return path.join(this.opts.dir, 'tmp', id);
+  }
+
+  private objectPath(id: string): string {
+    if (!/^[0-9a-f]{32}$/.test(id)) throw new Error(`not an object file id: ${id.slice(0, 40)}`);
+    return path.join(this.opts.dir, 'objects', id.slice(0, 2), id);
+  }
+
+  /** At start: what a crash left (see the module comment). */
+  private async sweep(): Promise<void> {
+    await rm(path.join(this.opts.dir, 'tmp'), { recursive: true, force: true });
+    await mkdir(path.join(this.opts.dir, 'tmp'), { recursive: true, mode: 0o700 });
+    await mkdir(path.join(this.opts.dir, 'objects'), { recursive: true, mode: 0o700 });
+    const known = new Set<string>();
+    for (const r of this.db
+      .prepare('SELECT file FROM objects UNION ALL SELECT file FROM multipart_parts')
+      .iterate()) {
+      known.add((r as { file: string }).file);
+    }
+    const root = path.join(this.opts.dir, 'objects');
+    for (const fan of await readdir(root)) {
+      for (const name of await readdir(path.join(root, fan)).catch(() => [] as string[])) {
+        if (!known.has(name)) await rm(path.join(root, fan, name), { force: true });
+      }
+    }
+  }
+}

@@ -1,0 +1,293 @@
+/**
+ * s3/objects: PutObject (streamed to a staged file, checked, then committed), GetObject and
+ * HeadObject (Range, If-None-Match, If-Modified-Since, If-Match, If-Unmodified-Since), CopyObject,
+ * DeleteObject and DeleteObjects. User metadata (`x-amz-meta-*`) and Content-Type round trip; the
+ * ETag is the MD5 of the bytes.
+ */
+import { pipeline } from 'node:stream/promises';
+import { TooLarge } from '../../backends/embedded/objects.js';
+import type { ObjectInfo, StagedBytes } from '../../backends/ports.js';
+import { type Buckets, keyProblem, MAX_PUT_BYTES } from '../../services/buckets.js';
+import { S3Error } from './errors.js';
+import { header, httpDate, isoDate, type S3Request, sendEmpty, sendXml, smallBody } from './request.js';
+import { parseXml } from './xml.js';
+
+const MAX_METADATA_BYTES = 2048;
+const DEFAULT_TYPE = 'binary/octet-stream';
+
+/** The user metadata and content type a write sets. */
+export function metadataOf(r: S3Request): { contentType: string; metadata: Record<string, string> } {
+  const metadata: Record<string, string> = Object.create(null);
+  let bytes = 0;
+  for (const [name, value] of Object.entries(r.req.headers)) {
+    if (!name.startsWith('x-amz-meta-') || value === undefined) continue;
+    const text = Array.isArray(value) ? value.join(',') : value;
+    metadata[name.slice('x-amz-meta-'.length)] = text;
+    bytes += Buffer.byteLength(name) - 'x-amz-meta-'.length + Buffer.byteLength(text);
+  }
+  if (bytes > MAX_METADATA_BYTES) {
+    throw new S3Error('MetadataTooLarge', `user metadata is ${bytes} bytes; at most ${MAX_METADATA_BYTES}`);
+  }
+  return { contentType: header(r.req, 'content-type') ?? DEFAULT_TYPE, metadata: { ...metadata } };
+}
+
+/** Refuses, from the head alone, a body that would be over `max`. */
+export function checkLength(r: S3Request, max: number): void {
+  const declared = header(r.req, 'x-amz-decoded-content-length') ?? header(r.req, 'content-length');
+  if (declared === undefined && header(r.req, 'transfer-encoding') === undefined) {
+    throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
+  }
+  if (declared !== undefined && Number(declared) > max) {
+    throw new S3Error(
+      'EntityTooLarge',
+      `Your proposed upload exceeds the maximum allowed size (${max} bytes)`,
+    );
+  }
+}
+
+/** The request's body staged and checked; the caller commits or discards it. */
+export async function stageBody(
+  buckets: Buckets,
+  r: S3Request,
+  max: number,
+): Promise<{ staged: StagedBytes; checksum: string | null }> {
+  checkLength(r, max);
+  const payload = r.payload();
+  let staged: StagedBytes;
+  try {
+    staged = await buckets.store.stage(payload.bytes, max);
+  } catch (e) {
+    if (e instanceof TooLarge) {
+      throw new S3Error(
+        'EntityTooLarge',
+        `Your proposed upload exceeds the maximum allowed size (${max} bytes)`,
+      );
+    }
+    if ((e as NodeJS.ErrnoException).code === 'ECONNRESET' || (e as Error).message === 'aborted') {
+      throw new S3Error('IncompleteBody', 'the client closed the connection before the body was whole');
+    }
+    throw e;
+  }
+  const verdict = payload.verdict();
+  if (verdict instanceof S3Error) {
+    await buckets.store.discard(staged);
+    throw verdict;
+  }
+  return { staged, checksum: verdict.checksum };
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000) * 1000;
+
+export async function putObject(buckets: Buckets, r: S3Request): Promise<void> {
+  const meta = metadataOf(r);
+  const { staged, checksum } = await stageBody(buckets, r, MAX_PUT_BYTES);
+  const info: ObjectInfo = {
+    bucket: r.bucket,
+    key: r.key,
+    size: staged.size,
+    etag: `"${staged.md5}"`,
+    ...meta,
+    checksum,
+    modifiedAt: nowSeconds(),
+  };
+  try {
+    await buckets.commit(staged, info);
+  } catch (e) {
+    await buckets.store.discard(staged);
+    throw e;
+  }
+  sendEmpty(r, 200, { etag: info.etag, ...checksumHeaders(checksum) });
+}
+
+function checksumHeaders(checksum: string | null): Record<string, string> {
+  if (checksum === null) return {};
+  const [algorithm = '', value = ''] = checksum.split(':');
+  return { [`x-amz-checksum-${algorithm.toLowerCase()}`]: value };
+}
+
+export async function getObject(buckets: Buckets, r: S3Request): Promise<void> {
+  const opened = await buckets.store.open(r.bucket, r.key);
+  if (!opened) throw new S3Error('NoSuchKey', 'The specified key does not exist.', `/${r.bucket}/${r.key}`);
+  const { info, file } = opened;
+  try {
+    const headers: Record<string, string> = {
+      'x-amz-request-id': r.requestId,
+      etag: info.etag,
+      'last-modified': httpDate(info.modifiedAt),
+      'content-type': info.contentType,
+      'accept-ranges': 'bytes',
+    };
+    for (const [name, value] of Object.entries(info.metadata)) headers[`x-amz-meta-${name}`] = value;
+    const skip = conditional(r, info);
+    if (skip !== undefined) {
+      if (skip === 412)
+        throw new S3Error(
+          'PreconditionFailed',
+          'At least one of the pre-conditions you specified did not hold',
+        );
+      r.res.writeHead(304, {
+        'x-amz-request-id': r.requestId,
+        etag: info.etag,
+        'last-modified': headers['last-modified']!,
+      });
+      r.res.end();
+      return;
+    }
+    const range = rangeOf(header(r.req, 'range'), info.size);
+    let start = 0;
+    let end = info.size - 1;
+    let status = 200;
+    if (range) {
+      ({ start, end } = range);
+      status = 206;
+      headers['content-range'] = `bytes ${start}-${end}/${info.size}`;
+    } else if (header(r.req, 'x-amz-checksum-mode') === 'ENABLED') {
+      Object.assign(headers, checksumHeaders(info.checksum));
+    }
+    headers['content-length'] = String(Math.max(0, end - start + 1));
+    r.res.writeHead(status, headers);
+    if (r.method === 'HEAD' || info.size === 0) {
+      r.res.end();
+      return;
+    }
+    const stream = file.createReadStream({ start, end, autoClose: false, highWaterMark: 256 * 1024 });
+    await pipeline(stream, r.res).catch(() => {
+      // the client left: nothing to answer
+    });
+  } finally {
+    await file.close();
+  }
+}
+
+/** 304 or 412 when a condition says not to send the object; undefined to send it. */
+function conditional(r: S3Request, info: ObjectInfo): 304 | 412 | undefined {
+  const ifMatch = header(r.req, 'if-match');
+  if (ifMatch !== undefined && !etagIn(ifMatch, info.etag)) return 412;
+  const ifUnmodified = header(r.req, 'if-unmodified-since');
+  if (ifMatch === undefined && ifUnmodified !== undefined && info.modifiedAt > Date.parse(ifUnmodified))
+    return 412;
+  const ifNoneMatch = header(r.req, 'if-none-match');
+  if (ifNoneMatch !== undefined) return etagIn(ifNoneMatch, info.etag) ? 304 : undefined;
+  const ifModified = header(r.req, 'if-modified-since');
+  if (ifModified !== undefined && info.modifiedAt <= Date.parse(ifModified)) return 304;
+  return undefined;
+}
+
+function etagIn(list: string, etag: string): boolean {
+  const bare = etag.replaceAll('"', '');
+  return list.split(',').some((t) => {
+    const v = t.trim().replace(/^W\//, '').replaceAll('"', '');
+    return v === '*' || v === bare;
+  });
+}
+
+/** One byte range (`bytes=a-b`, `bytes=a-`, `bytes=-n`); undefined to send it all (as S3 does for what it ignores). */
+function rangeOf(text: string | undefined, size: number): { start: number; end: number } | undefined {
+  if (text === undefined) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(text.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) throw invalidRange(size);
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+    if (m[2] !== '' && Number(m[2]) < start) return undefined;
+  }
+  if (start >= size) throw invalidRange(size);
+  return { start, end };
+}
+
+const invalidRange = (size: number) =>
+  new S3Error('InvalidRange', `The requested range is not satisfiable (the object has ${size} bytes)`);
+
+export async function deleteObject(buckets: Buckets, r: S3Request): Promise<void> {
+  await buckets.delete(r.bucket, [r.key]);
+  sendEmpty(r, 204);
+}
+
+export async function deleteObjects(buckets: Buckets, r: S3Request): Promise<void> {
+  const doc = parseXml(await smallBody(r));
+  const del = doc?.Delete as { Object?: unknown; Quiet?: unknown } | undefined;
+  if (!del || typeof del !== 'object') {
+    throw new S3Error(
+      'MalformedXML',
+      'The XML you provided was not well-formed or did not validate against our published schema',
+    );
+  }
+  const objects = Array.isArray(del.Object) ? (del.Object as unknown[]) : [];
+  if (objects.length === 0 || objects.length > 1000) {
+    throw new S3Error('MalformedXML', 'DeleteObjects takes 1 to 1000 keys');
+  }
+  const keys: string[] = [];
+  const errors: { Key: string; Code: string; Message: string }[] = [];
+  for (const o of objects) {
+    const key = typeof o === 'object' && o !== null ? (o as { Key?: unknown }).Key : undefined;
+    if (typeof key !== 'string') throw new S3Error('MalformedXML', 'each Object needs a Key');
+    const problem = keyProblem(key);
+    if (problem === undefined) keys.push(key);
+    else errors.push({ Key: key, Code: 'InvalidArgument', Message: problem });
+  }
+  await buckets.delete(r.bucket, keys);
+  const quiet = String(del.Quiet ?? '').trim() === 'true';
+  sendXml(r, 'DeleteResult', {
+    Deleted: quiet ? undefined : keys.map((Key) => ({ Key })),
+    Error: errors,
+  });
+}
+
+export async function copyObject(buckets: Buckets, r: S3Request): Promise<void> {
+  const source = copySource(header(r.req, 'x-amz-copy-source') ?? '');
+  if (!buckets.has(source.bucket)) {
+    throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', source.bucket);
+  }
+  const opened = await buckets.store.open(source.bucket, source.key);
+  if (!opened)
+    throw new S3Error('NoSuchKey', 'The specified key does not exist.', `/${source.bucket}/${source.key}`);
+  let staged: StagedBytes;
+  try {
+    staged = await buckets.store.stage(opened.file.createReadStream({ autoClose: false }), MAX_PUT_BYTES);
+  } finally {
+    await opened.file.close();
+  }
+  const replace = (header(r.req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase() === 'REPLACE';
+  const meta = replace
+    ? metadataOf(r)
+    : { contentType: opened.info.contentType, metadata: opened.info.metadata };
+  const info: ObjectInfo = {
+    bucket: r.bucket,
+    key: r.key,
+    size: staged.size,
+    etag: `"${staged.md5}"`,
+    ...meta,
+    checksum: opened.info.checksum,
+    modifiedAt: nowSeconds(),
+  };
+  try {
+    await buckets.commit(staged, info);
+  } catch (e) {
+    await buckets.store.discard(staged);
+    throw e;
+  }
+  sendXml(r, 'CopyObjectResult', { LastModified: isoDate(info.modifiedAt), ETag: info.etag });
+}
+
+function copySource(text: string): { bucket: string; key: string } {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(text.split('?')[0] ?? '');
+  } catch {
+    throw new S3Error('InvalidArgument', 'x-amz-copy-source is not valid percent-encoded UTF-8');
+  }
+  const path = decoded.startsWith('/') ? decoded.slice(1) : decoded;
+  const slash = path.indexOf('/');
+  if (slash < 1) throw new S3Error('InvalidArgument', 'x-amz-copy-source must read BUCKET/KEY');
+  const key = path.slice(slash + 1);
+  const problem = keyProblem(key);
+  if (problem !== undefined) throw new S3Error('InvalidArgument', `x-amz-copy-source: ${problem}`);
+  return { bucket: path.slice(0, slash), key };
+}
