@@ -6,6 +6,7 @@
 
 import type { Context } from './runtime/sandbox/context.js';
 
+export type { Bucket, BucketBody, BucketObject } from './runtime/sandbox/bucket.js';
 export type { Context, KvNamespace, Logger } from './runtime/sandbox/context.js';
 
 /** The web-standard handler: `export default handler`. */

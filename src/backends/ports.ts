@@ -422,7 +422,7 @@ export interface ObjectStore {
   declare(project: string, names: readonly string[]): Promise<void>;
 
   /** Writes the bytes to a file, synced; throws `tooLarge` past `maxBytes`. */
-  stage(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<StagedBytes>;
+  stage(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, maxBytes: number): Promise<StagedBytes>;
   /** Drops staged bytes never committed. */
   discard(staged: StagedBytes): Promise<void>;
   head(bucket: string, key: string): Promise<ObjectInfo | undefined>;

@@ -377,6 +377,7 @@ function dataOf(source: EventSource): unknown {
       return source.payload;
     case 'schedule':
     case 'kv':
+    case 'bucket':
       return NO_DATA;
   }
 }

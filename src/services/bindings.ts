@@ -2,6 +2,7 @@
  * services/bindings: what `ctx.publish` and `ctx.invoke` do, for one invocation. Each call is
  * checked against the function's permissions first (nothing is sent otherwise), then carried out
  * with the invocation's trace id, so that a chain of functions is one trace in the records.
+ * `ctx.kv` and `ctx.bucket` (bucket-binding.ts) are checked the same way.
  * Every failure is an error the function gets thrown, named: PermissionError, NotFound,
  * PayloadTooLarge, Throttled, InvalidInput, or the called function's own error.
  */
@@ -14,6 +15,7 @@ import { checkEventSize, wrapData } from '../events/ingress.js';
 import { inputErrors } from '../manifest/input.js';
 import type { FunctionSpec } from '../manifest/types.js';
 import type { BindingHost, WireError } from '../runtime/types.js';
+import { bucketBinding } from './bucket-binding.js';
 import type { Buckets } from './buckets.js';
 import type { Kv } from './kv.js';
 import { refusal } from './permissions.js';
@@ -32,11 +34,16 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 export function bindingHost(deps: BindingDeps, spec: FunctionSpec, inv: Invocation): Bindings {
   let denied = 0;
+  let bucketCalls: ReturnType<typeof bucketBinding> | undefined;
   const host: BindingHost = async (op, args) => {
     try {
       const a = (typeof args === 'object' && args !== null ? args : {}) as Record<string, unknown>;
       if (op === 'publish') return await publish(deps, spec, inv, a);
       if (op === 'kv') return await kv(deps, spec, inv, a);
+      if (op === 'bucket') {
+        bucketCalls ??= bucketBinding(deps.buckets, spec, inv);
+        return await bucketCalls(a);
+      }
       return await invoke(deps, spec, inv, a);
     } catch (e) {
       if (e instanceof Error && e.name === 'PermissionError') denied++;

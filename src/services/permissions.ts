@@ -11,12 +11,14 @@ export type Permission =
   | `topic:${string}:publish`
   | `function:${string}:invoke`
   | `kv:${string}:read`
-  | `kv:${string}:write`;
+  | `kv:${string}:write`
+  | `bucket:${string}:read`
+  | `bucket:${string}:write`;
 
-/** What else grants a permission: writing a namespace includes reading it. */
+/** What else grants a permission: writing a namespace or a bucket includes reading it. */
 function grantedBy(needed: Permission): Permission[] {
-  const read = /^kv:(.+):read$/.exec(needed);
-  return read ? [needed, `kv:${read[1]!}:write`] : [needed];
+  const read = /^(kv|bucket):(.+):read$/.exec(needed);
+  return read ? [needed, `${read[1] as 'kv'}:${read[2]!}:write`] : [needed];
 }
 
 /** Undefined when allowed; else the error the function gets, naming what it misses. */

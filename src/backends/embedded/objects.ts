@@ -158,7 +158,10 @@ export class FileObjects implements ObjectStore {
     for (const name of names) this.buckets.add(name);
   }
 
-  async stage(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<StagedBytes> {
+  async stage(
+    body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    maxBytes: number,
+  ): Promise<StagedBytes> {
     const id = newId();
     const tmp = this.tmpPath(id);
     const file = await open(tmp, 'wx', 0o600);

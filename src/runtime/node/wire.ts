@@ -48,7 +48,7 @@ const SHAPES: Record<SandboxMessage['t'], (m: Fields) => boolean> = {
   call: (m) =>
     isText(m.id) &&
     Number.isSafeInteger(m.call) &&
-    (m.op === 'publish' || m.op === 'invoke' || m.op === 'kv'),
+    (m.op === 'publish' || m.op === 'invoke' || m.op === 'kv' || m.op === 'bucket'),
 };
 
 export function readSandboxMessage(raw: unknown): Read {

@@ -3,6 +3,7 @@
  * import (`import type { Context } from 'gust'` re-exports it), so the two cannot drift apart.
  */
 import { callHost } from './bindings.js';
+import { type Bucket, bucketOf } from './bucket.js';
 import { InvocationLogger, type LogBuffer } from './logs.js';
 import type { FunctionInfo } from './protocol.js';
 
@@ -59,6 +60,11 @@ export interface Context extends ContextBase {
    * Values are strings (JSON.stringify objects); keys up to 512 bytes, values up to 1 MB.
    */
   kv(namespace: string): KvNamespace;
+  /**
+   * A bucket (needs `bucket:NAME:read` to read, `bucket:NAME:write` to change; write implies read).
+   * Objects stream in and out in pieces, so they may be far larger than the function's memory.
+   */
+  bucket(name: string): Bucket;
 }
 
 export interface KvNamespace {
@@ -128,6 +134,7 @@ export function makeContext(base: ContextBase, facts: InvocationFacts, logs: Log
     invoke: (fn, data, options) =>
       callHost(facts.id, 'invoke', { function: fn, data: data ?? null, async: options?.async === true }),
     kv: (namespace) => kvNamespace(facts.id, namespace),
+    bucket: (name) => bucketOf(facts.id, name),
   };
 }
 

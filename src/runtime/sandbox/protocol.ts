@@ -64,7 +64,7 @@ export type HostMessage =
   | { readonly t: 'reply'; readonly call: number; readonly json?: string; readonly error?: WireError };
 
 /** What functions call through `ctx` (checked against `permissions` by the host). */
-export type BindingOp = 'publish' | 'invoke' | 'kv';
+export type BindingOp = 'publish' | 'invoke' | 'kv' | 'bucket';
 
 /** The most bytes one `chunk` message carries: a bigger piece of a body goes in several. */
 export const MAX_CHUNK_BYTES = 1024 * 1024;
