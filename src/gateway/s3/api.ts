@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Keys } from '../../control/keys.js';
+import { GustError } from '../../errors.js';
 import { BUCKET_NAME } from '../../manifest/triggers.js';
 import type { Buckets } from '../../services/buckets.js';
 import { S3Error } from './errors.js';
@@ -87,6 +88,8 @@ export function s3Api(deps: S3Deps): (req: IncomingMessage, res: ServerResponse)
 }
 
 function internal(e: unknown, deps: S3Deps): S3Error {
+  // a full queue of a function a bucket trigger would run: the change was refused whole
+  if (e instanceof GustError && e.code === 'THROTTLED') return new S3Error('SlowDown', e.message);
   if (e instanceof Error && (e as NodeJS.ErrnoException).code === 'ENOSPC') {
     return new S3Error('ServiceUnavailable', 'the disk of Gust is full');
   }
