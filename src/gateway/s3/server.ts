@@ -14,7 +14,9 @@ export class S3Server {
     deps: S3Deps,
   ) {
     const handle = s3Api(deps);
-    this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    // no limit on a whole request's time: a 5 GiB upload over a slow link takes long (the head
+    // still has node's 60 s headersTimeout)
+    this.server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
       void handle(req, res).catch((e: unknown) => {
         deps.onError(e);
         res.destroy();
