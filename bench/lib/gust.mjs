@@ -35,18 +35,25 @@ export async function writeProject(files) {
   return dir;
 }
 
-/** Starts `gust up DIR` and resolves once it listens: `{url, key, dataDir, proc}`. */
+/** Starts `gust up DIR` and resolves once it listens: `{url, s3Url, key, dataDir, proc}`. */
 export async function startGust({ dir, env = {} }) {
   const dataDir = await tempDir('gust-bench-data-');
   // `gust up` records itself in the CLI's config folder: a temporary one, not the user's
   const configHome = await tempDir('gust-bench-config-');
-  const proc = start(process.execPath, [BIN, 'up', dir, '--port', '0', '--data', dataDir], {
+  const args = [BIN, 'up', dir, '--port', '0', '--s3-port', '0', '--data', dataDir];
+  const proc = start(process.execPath, args, {
     env: { PATH: process.env.PATH ?? '', XDG_CONFIG_HOME: configHome, ...env },
   });
   try {
-    const url = await waitForLine(proc, /Gust is listening on (http:\/\/\S+)/, 60_000);
+    const ready = await waitForLine(
+      proc,
+      /Gust is listening on http:\/\/\S+[\s\S]*?S3 API on http:\/\/\S+/,
+      60_000,
+    );
+    const url = /listening on (http:\/\/\S+)/.exec(ready)[1];
+    const s3Url = /S3 API on (http:\/\/\S+)/.exec(ready)[1];
     const key = (await readFile(path.join(dataDir, 'admin.key'), 'utf8')).trim();
-    return { url, key, dataDir, proc };
+    return { url, s3Url, key, dataDir, proc };
   } catch (e) {
     await stop(proc);
     await rm(dataDir, { recursive: true, force: true });

@@ -150,7 +150,7 @@ export async function getObject(buckets: Buckets, r: S3Request): Promise<void> {
       r.res.end();
       return;
     }
-    const stream = file.createReadStream({ start, end, autoClose: false, highWaterMark: 256 * 1024 });
+    const stream = file.createReadStream({ start, end, autoClose: false, highWaterMark: 1024 * 1024 });
     await pipeline(stream, r.res).catch(() => {
       // the client left: nothing to answer
     });
