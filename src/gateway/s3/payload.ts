@@ -104,9 +104,7 @@ export function readPayload(body: AsyncIterable<Buffer>, headers: Headers, auth:
 /** The flexible checksum the client sent or announced as a trailer. */
 function checksumOf(headers: Headers): { algorithm?: ChecksumAlgorithm; expected?: string | undefined } {
   const trailer = one(headers, 'x-amz-trailer')?.trim().toLowerCase();
-  const names = Object.keys(headers).filter(
-    (h) => h.startsWith('x-amz-checksum-') && h !== 'x-amz-checksum-type',
-  );
+  const names = Object.keys(headers).filter((h) => h.startsWith('x-amz-checksum-') && !NOT_A_CHECKSUM.has(h));
   if (names.length > 1 || (names.length === 1 && trailer !== undefined)) {
     throw new S3Error('InvalidRequest', 'send one flexible checksum at most');
   }
@@ -121,6 +119,9 @@ function checksumOf(headers: Headers): { algorithm?: ChecksumAlgorithm; expected
   }
   return names.length === 1 ? { algorithm, expected: one(headers, name) } : { algorithm };
 }
+
+/** Headers of the x-amz-checksum- family that carry no checksum of this body. */
+const NOT_A_CHECKSUM = new Set(['x-amz-checksum-type', 'x-amz-checksum-algorithm', 'x-amz-checksum-mode']);
 
 const STREAMING_MODES = new Set([
   'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
