@@ -3,7 +3,8 @@
  * objects that survive a SIGKILL, and a bucket trigger's event delivered after one.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it, vi } from 'vitest';
@@ -77,6 +78,43 @@ describe('large objects', () => {
 });
 
 describe('crashes', () => {
+  it('a SIGKILL during an upload leaves the old object, and nothing of the new one after a restart', async () => {
+    const first = await startGust();
+    const s3 = s3Client(first, await storageKey(first));
+    await s3.send(new CreateBucketCommand({ Bucket: 'docs' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'docs', Key: 'doc', Body: 'old' }));
+    const piece = Buffer.alloc(256 * 1024, 1);
+    const endless = Readable.from(
+      (async function* () {
+        for (let i = 0; i < 8; i++) yield piece;
+        await new Promise(() => {}); // the rest never comes: the platform dies first
+      })(),
+    );
+    const upload = s3
+      .send(
+        new PutObjectCommand({
+          Bucket: 'docs',
+          Key: 'doc',
+          Body: endless,
+          ContentLength: 100 * piece.length,
+        }),
+      )
+      .catch(() => 'failed');
+    const tmp = path.join(first.dataDir, 'buckets', 'tmp');
+    await vi.waitFor(async () => {
+      const [file] = await readdir(tmp);
+      if (!file || (await stat(path.join(tmp, file))).size < piece.length)
+        throw new Error('no bytes staged yet');
+    }, WAIT);
+    await first.stop('SIGKILL');
+    expect(await upload).toBe('failed');
+    const second = await startGust({ dataDir: first.dataDir });
+    const again = s3Client(second, await storageKey(second));
+    const got = await again.send(new GetObjectCommand({ Bucket: 'docs', Key: 'doc' }));
+    expect(await got.Body?.transformToString()).toBe('old');
+    expect(await readdir(tmp)).toEqual([]);
+  }, 60_000);
+
   it('keeps objects across a SIGKILL and delivers a bucket trigger event that was running when it died', async () => {
     const first = await startGust();
     await deployProject(first, {
