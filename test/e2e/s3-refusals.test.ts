@@ -3,7 +3,9 @@
  * expired signatures, keys of the wrong scope, hostile key names, malformed XML and bad digests.
  */
 import { createHash } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
 import http from 'node:http';
+import path from 'node:path';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -18,8 +20,8 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { type Gust, startGust } from '../helpers/gust.js';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { type Gust, startGust, WAIT } from '../helpers/gust.js';
 import { type KeyPair, s3Client, storageKey } from '../helpers/s3.js';
 
 let g: Gust;
@@ -206,6 +208,51 @@ describe('signatures', () => {
 });
 
 describe('hostile input', () => {
+  it('forgets an upload whose client goes away half way, as a client mistake, not a fault', async () => {
+    const url = new URL(g.s3Url);
+    const signer = new SignatureV4({
+      credentials: pair,
+      region: 'us-east-1',
+      service: 's3',
+      sha256: Hash.bind(null, 'sha256'),
+      uriEscapePath: false,
+    });
+    const headers = {
+      host: url.host,
+      'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+      'content-length': String(10 * 1024 * 1024),
+    };
+    const signed = await signer.sign({
+      method: 'PUT',
+      protocol: 'http:',
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: '/edge/abandoned',
+      query: {},
+      headers,
+    });
+    const req = http.request({
+      host: url.hostname,
+      port: url.port,
+      method: 'PUT',
+      path: '/edge/abandoned',
+      headers: signed.headers,
+    });
+    req.on('error', () => {});
+    req.write(Buffer.alloc(1024 * 1024, 1));
+    const tmp = path.join(g.dataDir, 'buckets', 'tmp');
+    await vi.waitFor(async () => {
+      if ((await readdir(tmp)).length === 0) throw new Error('the upload has not begun');
+    }, WAIT);
+    req.destroy();
+    await vi.waitFor(async () => {
+      expect(await readdir(tmp)).toEqual([]);
+    }, WAIT);
+    expect(g.stderr()).not.toContain('S3 request failed');
+    const listed = await signedRaw('GET', '/edge/abandoned');
+    expect(codeIn(listed.text)).toBe('NoSuchKey');
+  });
+
   it('refuses key names with .. segments, NUL, over 1,024 bytes, or invalid UTF-8', async () => {
     expect(
       await codeOf(s3.send(new PutObjectCommand({ Bucket: 'edge', Key: 'a/../../etc/passwd', Body: 'x' }))),
