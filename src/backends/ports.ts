@@ -437,6 +437,8 @@ export interface ObjectStore {
 
   createUpload(upload: UploadInfo): Promise<void>;
   getUpload(id: string): Promise<UploadInfo | undefined>;
+  /** The uploads in progress in a bucket, by key then start, at most `limit`. */
+  listUploads(bucket: string, opts: { prefix: string; limit: number }): Promise<UploadInfo[]>;
   /** Staged bytes become part `part` of the upload (replacing one of that number). */
   putPart(id: string, part: number, staged: StagedBytes, etag: string): Promise<boolean>;
   listParts(id: string): Promise<PartInfo[]>;

@@ -12,6 +12,7 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  ListMultipartUploadsCommand,
   ListPartsCommand,
   PutObjectCommand,
   type S3Client,
@@ -136,7 +137,7 @@ describe('multipart uploads', () => {
     expect(got.ETag).toBe(done.ETag);
   });
 
-  it('refuses a small part that is not the last, and forgets an aborted upload', async () => {
+  it('refuses a small part that is not the last, lists uploads in progress, and forgets an aborted one', async () => {
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'edge', Key: 'small' }));
     const a = await s3.send(
       new UploadPartCommand({ Bucket: 'edge', Key: 'small', UploadId, PartNumber: 1, Body: 'a' }),
@@ -156,7 +157,10 @@ describe('multipart uploads', () => {
       },
     });
     expect(await codeOf(s3.send(complete))).toBe('EntityTooSmall');
+    const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'edge' }));
+    expect(open.Uploads?.map((u) => [u.Key, u.UploadId])).toEqual([['small', UploadId]]);
     await s3.send(new AbortMultipartUploadCommand({ Bucket: 'edge', Key: 'small', UploadId }));
+    expect((await s3.send(new ListMultipartUploadsCommand({ Bucket: 'edge' }))).Uploads ?? []).toEqual([]);
     expect(await codeOf(s3.send(new ListPartsCommand({ Bucket: 'edge', Key: 'small', UploadId })))).toBe(
       'NoSuchUpload',
     );

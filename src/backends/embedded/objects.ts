@@ -60,6 +60,24 @@ const toInfo = (r: ObjectRow): ObjectInfo => ({
   modifiedAt: r.modified_at,
 });
 
+interface UploadRow {
+  id: string;
+  bucket: string;
+  key: string;
+  content_type: string;
+  metadata: string;
+  created_at: number;
+}
+
+const toUpload = (r: UploadRow): UploadInfo => ({
+  id: r.id,
+  bucket: r.bucket,
+  key: r.key,
+  contentType: r.content_type,
+  metadata: JSON.parse(r.metadata) as Record<string, string>,
+  createdAt: r.created_at,
+});
+
 const newId = () => randomBytes(16).toString('hex');
 
 export class FileObjects implements ObjectStore {
@@ -276,26 +294,17 @@ export class FileObjects implements ObjectStore {
   }
 
   async getUpload(id: string): Promise<UploadInfo | undefined> {
-    const r = this.sql.getUpload.get(id) as
-      | {
-          id: string;
-          bucket: string;
-          key: string;
-          content_type: string;
-          metadata: string;
-          created_at: number;
-        }
-      | undefined;
-    return (
-      r && {
-        id: r.id,
-        bucket: r.bucket,
-        key: r.key,
-        contentType: r.content_type,
-        metadata: JSON.parse(r.metadata) as Record<string, string>,
-        createdAt: r.created_at,
-      }
-    );
+    const r = this.sql.getUpload.get(id) as UploadRow | undefined;
+    return r && toUpload(r);
+  }
+
+  async listUploads(bucket: string, opts: { prefix: string; limit: number }): Promise<UploadInfo[]> {
+    const rows = this.db
+      .prepare(
+        'SELECT * FROM multipart_uploads WHERE bucket = ? AND key >= ? AND key < ? ORDER BY key, created_at LIMIT ?',
+      )
+      .all(bucket, opts.prefix, `${opts.prefix}\u{10FFFF}`, opts.limit) as UploadRow[];
+    return rows.map(toUpload);
   }
 
   async putPart(id: string, part: number, staged: StagedBytes, etag: string): Promise<boolean> {

@@ -11,7 +11,14 @@ import { BUCKET_NAME } from '../../manifest/triggers.js';
 import type { Buckets } from '../../services/buckets.js';
 import { S3Error } from './errors.js';
 import { listObjects } from './list.js';
-import { abortUpload, completeUpload, createUpload, listParts, uploadPart } from './multipart.js';
+import {
+  abortUpload,
+  completeUpload,
+  createUpload,
+  listParts,
+  listUploads,
+  uploadPart,
+} from './multipart.js';
 import { copyObject, deleteObject, deleteObjects, getObject, putObject } from './objects.js';
 import {
   authenticateS3,
@@ -177,8 +184,7 @@ async function bucketOperation(deps: S3Deps, r: S3Request): Promise<void> {
       return sendEmpty(r, 200, { 'x-amz-bucket-region': 'us-east-1' });
     case 'GET':
       if (query.has('location')) return sendXml(r, 'LocationConstraint', {});
-      if (query.has('uploads'))
-        throw new S3Error('NotImplemented', 'ListMultipartUploads is not supported by Gust');
+      if (query.has('uploads')) return listUploads(deps.buckets, r);
       return listObjects(deps.buckets.store, r);
     case 'DELETE':
       return deleteBucket(deps, r);

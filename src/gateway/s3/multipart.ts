@@ -174,3 +174,23 @@ export async function abortUpload(buckets: Buckets, r: S3Request): Promise<void>
   await buckets.store.abortUpload(found.id);
   sendEmpty(r, 204);
 }
+
+/** ListMultipartUploads: the uploads in progress (to find and abort what a client left behind). */
+export async function listUploads(buckets: Buckets, r: S3Request): Promise<void> {
+  const prefix = r.query.get('prefix') ?? '';
+  const max = Math.min(Number(r.query.get('max-uploads') ?? '1000') || 1000, 1000);
+  const found = await buckets.store.listUploads(r.bucket, { prefix, limit: max + 1 });
+  const page = found.slice(0, max);
+  sendXml(r, 'ListMultipartUploadsResult', {
+    Bucket: r.bucket,
+    Prefix: prefix,
+    MaxUploads: max,
+    IsTruncated: found.length > max,
+    Upload: page.map((u) => ({
+      Key: u.key,
+      UploadId: u.id,
+      Initiated: isoDate(u.createdAt),
+      StorageClass: 'STANDARD',
+    })),
+  });
+}
