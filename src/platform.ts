@@ -104,6 +104,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       recorder,
       queuePerFunction: WAIT_QUEUE_PER_FUNCTION,
       secretEnv: (names) => secrets.env(names),
+      secretMasks: (names) => secrets.masks(names),
       // topics and deliveries are made just below; calls come long after
       bindings: (spec, inv): Bindings =>
         bindingHost({ topics, kv, deliveries, dispatcher: () => dispatcher }, spec, inv),

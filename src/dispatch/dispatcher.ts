@@ -50,6 +50,8 @@ export interface DispatcherDeps {
   readonly bindings?: (spec: FunctionSpec, inv: Invocation) => Bindings;
   /** The values of secrets by name (only those that exist): read at each instance start. */
   readonly secretEnv: (names: readonly string[]) => Record<string, string>;
+  /** What records of a function with these secrets mask: their values now and since the platform started. */
+  readonly secretMasks: (names: readonly string[]) => readonly string[];
 }
 
 /** A version and the pool of its instances. */
@@ -319,7 +321,7 @@ export class Dispatcher {
     fields: T,
     secrets: readonly string[],
   ): T {
-    const values = Object.values(this.deps.secretEnv(secrets));
+    const values = this.deps.secretMasks(secrets);
     const mask = (text: string) => maskSecrets(text, values);
     return {
       ...fields,
