@@ -163,8 +163,13 @@ export function authorize(key: KeyRecord, need: Need): void {
     const needed = need.scope === 'admin' ? 'an admin key' : `a key of scope ${need.scope} or admin`;
     throw new GustError('FORBIDDEN', `this ${key.scope} key cannot do that: it needs ${needed}`);
   }
-  if (key.function !== null && need.function !== undefined && key.function !== need.function) {
-    throw new GustError('FORBIDDEN', `this key is limited to function ${key.function}`);
+  // A key limited to one function does that function's work and nothing else: not publishing to
+  // topics (which would run every subscriber), not anything that names no function.
+  if (key.function !== null && need.function !== key.function) {
+    throw new GustError(
+      'FORBIDDEN',
+      `this key is limited to function ${key.function}: it can invoke that function and nothing else`,
+    );
   }
 }
 

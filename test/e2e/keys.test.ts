@@ -9,6 +9,7 @@ beforeAll(async () => {
   g = await startGust();
   await deployProject(g, {
     'gust.yaml': `
+topics: [news]
 functions:
   open:
     handler: h.mjs
@@ -131,6 +132,28 @@ describe('routes with auth: key', () => {
     const elsewhere = await fetch(`${g.url}/other`, { headers: { authorization: `Bearer ${k.key}` } });
     expect(elsewhere.status).toBe(403);
     expect((await fetch(`${g.url}/open`)).status).toBe(200);
+  });
+
+  it('a key limited to one function can publish to no topic: that would run every subscriber', async () => {
+    const k = await newKey('invoke', { function: 'guarded' });
+    const published = await api<{ error: { code: string; message: string } }>(
+      g,
+      'POST',
+      '/topics/news/publish',
+      { data: { from: 'a limited key' } },
+      k.key,
+    );
+    expect(published.status).toBe(403);
+    expect(published.body.error.message).toContain('limited to function guarded');
+    const cloudEvent = await fetch(`${g.url}/_gust/events/news`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${k.key}`, 'content-type': 'application/cloudevents+json' },
+      body: JSON.stringify({ specversion: '1.0', id: 'x1', source: '/t', type: 't.x', data: {} }),
+    });
+    expect(cloudEvent.status).toBe(403);
+    // an invoke key for every function may
+    const any = await newKey('invoke');
+    expect((await api(g, 'POST', '/topics/news/publish', { data: {} }, any.key)).status).toBe(202);
   });
 });
 
