@@ -272,6 +272,11 @@ export class Dispatcher {
     );
   }
 
+  /** Records a call refused before any instance ran it (an event that does not match `input`). */
+  refuse(inv: Invocation, reason: string): DispatchResult {
+    return this.rejected(inv, reason);
+  }
+
   /** A call no version could take: the function was removed between routing and dispatch, or has no such version. */
   private rejected(inv: Invocation, reason: string): DispatchResult {
     return this.save(
