@@ -174,6 +174,11 @@ describe('rules of a function', () => {
       'functions.api.retries.deadLetter: must be a topic name',
     ],
     [
+      'a dead letter topic the function subscribes to',
+      api({ retries: { deadLetter: 'jobs' }, triggers: [{ topic: { name: 'jobs' } }] }),
+      'functions.api.retries.deadLetter: jobs is a topic this function subscribes to (triggers[0]): its dead letters would come back to it for ever; name another topic',
+    ],
+    [
       'an unknown retries key',
       api({ retries: { maximum: 3 } }),
       'functions.api.retries.maximum: unknown key',
