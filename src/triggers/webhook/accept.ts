@@ -25,7 +25,7 @@ import type { WebhookDeliveryStore } from '../../backends/ports.js';
 import type { Deliveries } from '../../dispatch/deliveries.js';
 import { newInvocationId, traceIdFrom } from '../../dispatch/invocation.js';
 import type { QueuedEvent } from '../../events/types.js';
-import { MAX_JSON_DEPTH, nestsTooDeep } from '../../gateway/http.js';
+import { MAX_JSON_DEPTH, nestsTooDeep } from '../../lib/json-depth.js';
 import type { WebhookTrigger } from '../../manifest/types.js';
 import { verifyWebhook, type WebhookRequest } from './verify.js';
 
