@@ -89,11 +89,16 @@ export class Deliveries {
     consumer.pump();
   }
 
-  /** The function is gone: its consumer stops and its waiting events are dropped; how many. */
+  /**
+   * The function is gone: its consumer stops and its queue is emptied; how many events had not
+   * run (those in flight are its calls in flight, counted apart).
+   */
   async remove(name: string): Promise<number> {
     void this.consumers.get(name)?.stop(); // its deliveries in flight finish with the function
     this.consumers.delete(name);
-    return this.deps.queue.purge(queueOf(name));
+    const { waiting } = await this.deps.queue.depth(queueOf(name));
+    await this.deps.queue.purge(queueOf(name));
+    return waiting;
   }
 
   /** Stops claiming; resolves once the deliveries in flight are acked or nacked. */

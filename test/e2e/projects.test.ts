@@ -387,6 +387,30 @@ describe('gust rm', () => {
     }
   });
 
+  it('says how many queued events it dropped with the function', async () => {
+    const door = await gate();
+    try {
+      const dir = await writeProject(
+        {
+          'gust.yaml': `functions:\n  backlog:\n    handler: h.mjs\n    scale: { max: 1 }\n    env: { GATE: "${door.url}" }\n`,
+          'h.mjs': 'export default async () => { await fetch(process.env.GATE); };\n',
+        },
+        'backlog',
+      );
+      await deploy(g, dir);
+      for (let n = 0; n < 3; n++) expect((await cli(g, ['invoke', 'backlog', '--async'])).code).toBe(0);
+      await vi.waitFor(() => expect(door.arrived()).toBe(1), WAIT); // one runs, two wait in its queue
+      const done = await cli(g, ['rm', 'backlog', '--force', '--yes']);
+      expect(done.code).toBe(0);
+      expect(done.stdout).toBe(
+        'removed backlog (project backlog): stopped 1 call in flight (recorded as rejected); 2 queued events that had not run dropped\n',
+      );
+    } finally {
+      door.open();
+      await door.close();
+    }
+  });
+
   it('with --force answers a whole (not streamed) call in flight 503, not as a missing route', async () => {
     const door = await gate();
     try {

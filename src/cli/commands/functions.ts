@@ -100,13 +100,19 @@ interface RemoveAnswer {
   readonly force: boolean;
   /** Calls that were running or waiting when it was removed. */
   readonly calls: number;
+  /** Queued events (async invocations, messages) that had not run: dropped with the function. */
+  readonly droppedEvents: number;
 }
 
 function removedText(a: RemoveAnswer): string {
   const what = `removed ${a.removed}${a.project === null ? '' : ` (project ${a.project})`}`;
   const calls = `${a.calls} call${a.calls === 1 ? '' : 's'} in flight`;
-  if (a.calls === 0) return what;
-  return a.force ? `${what}: stopped ${calls} (recorded as rejected)` : `${what}: ${calls} finished first`;
+  const parts: string[] = [];
+  if (a.calls > 0) parts.push(a.force ? `stopped ${calls} (recorded as rejected)` : `${calls} finished first`);
+  if (a.droppedEvents > 0) {
+    parts.push(`${a.droppedEvents} queued event${a.droppedEvents === 1 ? '' : 's'} that had not run dropped`);
+  }
+  return parts.length === 0 ? what : `${what}: ${parts.join('; ')}`;
 }
 
 /** The NEXT RUN column shows only when some function has a schedule. */
