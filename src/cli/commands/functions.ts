@@ -108,7 +108,8 @@ function removedText(a: RemoveAnswer): string {
   const what = `removed ${a.removed}${a.project === null ? '' : ` (project ${a.project})`}`;
   const calls = `${a.calls} call${a.calls === 1 ? '' : 's'} in flight`;
   const parts: string[] = [];
-  if (a.calls > 0) parts.push(a.force ? `stopped ${calls} (recorded as rejected)` : `${calls} finished first`);
+  if (a.calls > 0)
+    parts.push(a.force ? `stopped ${calls} (recorded as rejected)` : `${calls} finished first`);
   if (a.droppedEvents > 0) {
     parts.push(`${a.droppedEvents} queued event${a.droppedEvents === 1 ? '' : 's'} that had not run dropped`);
   }

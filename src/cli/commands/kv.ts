@@ -107,4 +107,3 @@ function parseLimit(value: string): number {
     throw new InvalidArgumentError('expected a whole number from 1 to 1000.');
   return n;
 }
-
