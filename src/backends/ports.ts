@@ -88,6 +88,8 @@ export interface KeyRecord {
   readonly revokedAt: string | null;
   /** Requests a second it may make (a token bucket of one second's worth); null: no limit. */
   readonly rate: number | null;
+  /** Requests at once (the bucket's size); null: one second's worth (keys made before bursts). */
+  readonly burst: number | null;
 }
 
 export interface KeyStore {

@@ -18,7 +18,7 @@ import type { Topics } from '../services/topics.js';
 import { bodyOf } from './body.js';
 import { type InvokeDeps, invoke } from './invoke.js';
 import { authorize, EXPIRY_RULE, type Keys, keyInfo, parseExpiry, SCOPES } from './keys.js';
-import { parseRate } from './rate.js';
+import { parseRate, type Rate } from './rate.js';
 
 export interface ControlApiDeps extends InvokeDeps {
   readonly topics: Topics;
@@ -322,7 +322,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
           expiresInMs = parseExpiry(String(body.expires));
           if (expiresInMs === undefined) throw new GustError('BAD_REQUEST', `expires must be ${EXPIRY_RULE}`);
         }
-        let rate: number | undefined;
+        let rate: Rate | undefined;
         if (body.rate !== undefined && body.rate !== null) {
           rate = parseRate(String(body.rate));
           if (rate === undefined) {

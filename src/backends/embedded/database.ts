@@ -179,6 +179,10 @@ CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (function, received
   `
 ALTER TABLE keys ADD COLUMN rate REAL;
 `,
+  // 12: a key's burst: the N of the N/unit it was given, requests at once (NULL: one second's worth)
+  `
+ALTER TABLE keys ADD COLUMN burst INTEGER;
+`,
 ];
 
 export function openDatabase(file: string): Db {
