@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { validateManifest } from '../../src/manifest/load.js';
+import { routeClaims, validateManifest } from '../../src/manifest/load.js';
 import { projectFromFolder } from '../../src/manifest/schema.js';
 import type { FunctionSpec } from '../../src/manifest/types.js';
+import { testSpec } from '../helpers/spec.js';
 
 /** A manifest with one function `api` whose settings are `settings` on top of a handler. */
 function withApi(settings: Record<string, unknown>): unknown {
@@ -317,5 +318,20 @@ describe('projectFromFolder', () => {
     expect(projectFromFolder('...')).toBe('default');
     expect(projectFromFolder('')).toBe('default');
     expect(projectFromFolder(`a${'b'.repeat(80)}`)).toMatch(/^ab{62}$/);
+  });
+});
+
+describe('routeClaims', () => {
+  it('names each claim by its trigger kind, so a webhook clash points at the webhook', () => {
+    const spec = testSpec('api', {
+      triggers: [
+        { type: 'http', path: '/a', methods: [], auth: 'public' },
+        { type: 'webhook', path: '/hooks/x', verify: 'github', secret: 'S' },
+      ],
+    });
+    expect(routeClaims([spec]).map((c) => c.where)).toEqual([
+      'functions.api.triggers[0].http',
+      'functions.api.triggers[1].webhook',
+    ]);
   });
 });
