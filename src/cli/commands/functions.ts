@@ -132,7 +132,7 @@ function functionTable(functions: readonly FunctionSummary[]): string {
       f.routes.length === 0 ? '-' : f.routes.join(', '),
       ...(scheduled ? [f.nextRun === null ? '-' : formatTime(f.nextRun)] : []),
     ]),
-    scheduled ? [...headers, 'NEXT RUN'] : headers,
+    scheduled ? [...headers, `NEXT RUN (${localZone()})`] : headers,
   );
 }
 
@@ -141,4 +141,9 @@ function parseVersion(value: string): number {
   if (!Number.isInteger(n) || n < 1)
     throw new InvalidArgumentError('expected a version number such as 3 or v3.');
   return n;
+}
+
+/** The zone the CLI shows times in (this machine's, as formatTime does). */
+function localZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'local time';
 }
