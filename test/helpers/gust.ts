@@ -5,7 +5,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,25 @@ export interface StartOptions {
   readonly dataDir?: string;
   readonly dir?: string;
   readonly env?: Record<string, string>;
+  /**
+   * `nobody`: the platform runs as that user (uid 65534; the tests run as root), with a data
+   * folder, config folder and temp folder of its own (`tmpDir`, else a new one): the sandbox's
+   * non-root mode (user and PID namespaces, no cgroup).
+   */
+  readonly user?: 'nobody';
+  /** The platform's TMPDIR (where its run folder goes); only with `user`. */
+  readonly tmpDir?: string;
+}
+
+/** uid and gid of `nobody`. */
+export const NOBODY = 65534;
+
+/** A new temp folder that `nobody` owns. */
+export async function nobodyDir(prefix: string): Promise<string> {
+  const dir = await tempDir(prefix);
+  await chown(dir, NOBODY, NOBODY);
+  await chmod(dir, 0o755);
+  return dir;
 }
 
 /** Temp folders the helpers made, and platforms they started: removed and stopped by `cleanUp`. */
@@ -82,19 +101,21 @@ export async function cleanUp(): Promise<void> {
 
 /** Starts `gust up` and resolves once it listens. */
 export async function startGust(opts: StartOptions = {}): Promise<Gust> {
-  const dataDir = opts.dataDir ?? (await tempDir('gust-data-'));
+  const asNobody = opts.user === 'nobody';
+  const dataDir = opts.dataDir ?? (asNobody ? await nobodyDir('gust-data-') : await tempDir('gust-data-'));
   const args = [BIN, 'up', ...(opts.dir ? [opts.dir] : []), '--port', '0', '--data', dataDir];
   const proc = spawn(process.execPath, args, {
     env: {
       PATH: process.env.PATH ?? '',
-      XDG_CONFIG_HOME: CONFIG_HOME,
+      XDG_CONFIG_HOME: asNobody ? await nobodyDir('gust-config-') : CONFIG_HOME,
       // the tests' temp folder (test/helpers/global-setup.ts): its run folder goes there too
-      TMPDIR: os.tmpdir(),
+      TMPDIR: asNobody ? (opts.tmpDir ?? (await nobodyDir('gust-tmp-'))) : os.tmpdir(),
       GUST_STEM_CELLS: '1',
       GUST_LOG_LEVEL: 'warn',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(asNobody ? { uid: NOBODY, gid: NOBODY } : {}),
   });
   started.add(proc);
   let stdout = '';

@@ -14,7 +14,10 @@ it('errors after the start (EPIPE on a send) neither throw nor count as death un
     runtimeDir: path.join(ROOT, 'dist', 'runtime', 'sandbox'),
     dir,
     memoryMb: 64,
-    uid: undefined,
+    isolation: { kind: 'shared' },
+    egress: 'open',
+    group: undefined,
+    dataLimitBytes: undefined,
   });
   expect(await cell.ready).toBe(true);
   // What Node emits when a send meets a closed pipe, twice: a real EPIPE cannot be timed in a test.

@@ -34,6 +34,8 @@ export interface FunctionInfo {
   readonly timeoutMs: number;
   /** Invocations one instance serves at once. */
   readonly concurrency: number;
+  /** `none`: the instance has no network at all (absent: open). */
+  readonly egress?: 'open' | 'none';
 }
 
 /** Host -> sandbox. */
