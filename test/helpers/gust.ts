@@ -27,6 +27,8 @@ export interface Gust {
   readonly url: string;
   readonly key: string;
   readonly dataDir: string;
+  /** Its TMPDIR, where its run folder is. */
+  readonly tmpDir: string;
   readonly proc: ChildProcess;
   /** All the platform printed on stderr so far (its log). */
   stderr(): string;
@@ -47,6 +49,25 @@ export interface StartOptions {
   /** The platform's TMPDIR (where its run folder goes); only with `user`. */
   readonly tmpDir?: string;
 }
+
+/**
+ * The two ways a platform runs, for suites that must hold in both: as root (each instance its own
+ * uid and memory cgroup) and as `nobody` (user and PID namespaces). Run as another user, the tests
+ * can only start a platform as that user: its one mode is the non-root one.
+ */
+export interface Mode {
+  readonly name: string;
+  /** The platform runs as root. */
+  readonly root: boolean;
+  readonly user?: 'nobody';
+}
+export const MODES: readonly Mode[] =
+  process.getuid?.() === 0
+    ? [
+        { name: 'as root', root: true },
+        { name: 'as nobody', root: false, user: 'nobody' },
+      ]
+    : [{ name: 'as this user (not root)', root: false }];
 
 /** uid and gid of `nobody`. */
 export const NOBODY = 65534;
@@ -104,12 +125,13 @@ export async function startGust(opts: StartOptions = {}): Promise<Gust> {
   const asNobody = opts.user === 'nobody';
   const dataDir = opts.dataDir ?? (asNobody ? await nobodyDir('gust-data-') : await tempDir('gust-data-'));
   const args = [BIN, 'up', ...(opts.dir ? [opts.dir] : []), '--port', '0', '--data', dataDir];
+  // the tests' temp folder (test/helpers/global-setup.ts): its run folder goes there too
+  const tmpDir = asNobody ? (opts.tmpDir ?? (await nobodyDir('gust-tmp-'))) : os.tmpdir();
   const proc = spawn(process.execPath, args, {
     env: {
       PATH: process.env.PATH ?? '',
       XDG_CONFIG_HOME: asNobody ? await nobodyDir('gust-config-') : CONFIG_HOME,
-      // the tests' temp folder (test/helpers/global-setup.ts): its run folder goes there too
-      TMPDIR: asNobody ? (opts.tmpDir ?? (await nobodyDir('gust-tmp-'))) : os.tmpdir(),
+      TMPDIR: tmpDir,
       GUST_STEM_CELLS: '1',
       GUST_LOG_LEVEL: 'warn',
       ...opts.env,
@@ -137,6 +159,7 @@ export async function startGust(opts: StartOptions = {}): Promise<Gust> {
     url,
     key,
     dataDir,
+    tmpDir,
     proc,
     stderr: () => stderr,
     stop: async (signal = 'SIGTERM') => {

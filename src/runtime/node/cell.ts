@@ -156,8 +156,7 @@ export class Cell {
         if (this.child.pid === undefined) {
           void this.group?.remove();
           resolve(`the instance could not start: ${e.message}`);
-        }
-        else {
+        } else {
           this.channelError ??= e.message;
           this.kill();
         }
@@ -263,7 +262,10 @@ export class Cell {
     if (/heap out of memory|Reached heap limit/.test(this.stderrTail)) {
       return `out of memory: the function went past its ${this.memoryMb} MB heap limit`;
     }
-    if (this.memoryBound === 'rlimit' && /std::bad_alloc|Fatal process out of memory|allocation failed/.test(this.stderrTail)) {
+    if (
+      this.memoryBound === 'rlimit' &&
+      /std::bad_alloc|Fatal process out of memory|allocation failed/.test(this.stderrTail)
+    ) {
       return `out of memory: the function went past its ${this.memoryMb} MB memory limit (the whole process, Buffers included)`;
     }
     if (this.channelError) return `the channel to the instance failed: ${this.channelError}`;

@@ -16,8 +16,8 @@ import path from 'node:path';
 import { isAlive } from '../../lib/processes.js';
 import type { LoadSpec, SandboxFactory, StartOutcome } from '../types.js';
 import { type BundleFiles, placeBundle, prepareBundle } from './bundle-files.js';
-import { MemoryGroups } from './cgroup.js';
 import { Cell, type Egress, type Isolation, tools } from './cell.js';
+import { MemoryGroups } from './cgroup.js';
 import { LOG_LIMIT, NodeInstance } from './instance.js';
 import { UidPool } from './uids.js';
 import { cut } from './wire.js';
@@ -113,11 +113,13 @@ export class NodeSandboxFactory implements SandboxFactory {
     if (egress === 'none' && this.uids === undefined && this.unprivileged.kind === 'shared') {
       return {
         type: 'crashed',
-        reason: 'egress: none needs a network namespace, and this machine refuses unprivileged namespaces (run Gust as root)',
+        reason:
+          'egress: none needs a network namespace, and this machine refuses unprivileged namespaces (run Gust as root)',
       };
     }
     try {
-      cell = egress === 'open' ? await this.take(spec.fn.memoryMb) : await this.spawn(spec.fn.memoryMb, 'none');
+      cell =
+        egress === 'open' ? await this.take(spec.fn.memoryMb) : await this.spawn(spec.fn.memoryMb, 'none');
     } catch (e) {
       return { type: 'crashed', reason: `the instance could not start: ${errorText(e)}` };
     }
@@ -346,7 +348,9 @@ async function chooseIsolation(
         })
       : undefined;
   if (probe?.status === 0) return { groups: undefined, unprivileged: { kind: 'namespaces' } };
-  const why = probe ? probe.stderr.toString().trim() || `exit ${probe.status}` : 'setpriv or unshare (util-linux) is missing';
+  const why = probe
+    ? probe.stderr.toString().trim() || `exit ${probe.status}`
+    : 'setpriv or unshare (util-linux) is missing';
   warn(
     `not root, and no user namespaces (${why}): instances share this user id, so a hostile function could signal Gust or another instance, and egress: none cannot be had; run as root, or allow unprivileged user namespaces`,
   );
