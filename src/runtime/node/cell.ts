@@ -2,7 +2,7 @@
  * cell: one Node child process under the permission model, before and after it takes a function.
  * It can read only the sandbox runtime and its own folder, write nothing, start no process or
  * worker, load no addon; its environment is empty; its heap is capped; it dies with the platform
- * (PR_SET_PDEATHSIG through setpriv, and it exits itself when the IPC channel closes).
+ * (PR_SET_PDEATHSIG through setpriv, and it exits itself when its channel closes).
  * Around that, what the operating system adds (`command`, the one place the command is made):
  * - as root, its own uid (uids.ts) and a memory cgroup (cgroup.ts) that bounds the whole process;
  * - not root, its own user and PID namespaces (util-linux `unshare`): it sees and can signal no
@@ -14,9 +14,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { encodeHost, Outbox } from '../sandbox/codec.js';
 import type { HostMessage, SandboxMessage } from '../sandbox/protocol.js';
 import type { CellGroup } from './cgroup.js';
+import { LineReader } from './channel.js';
 import { readSandboxMessage } from './wire.js';
 
 /**
@@ -68,7 +70,7 @@ export const tools = {
  * Root's `unshare --net` comes before setpriv drops the uid it needs. The namespaced cell is two
  * processes: unshare (the pid the host holds, dying with the host by its pdeathsig, kept across
  * exec and the new user namespace) and node, pid 1 of its namespace, killed with unshare by
- * --kill-child; node inherits the IPC channel's fd. Its uid inside is the overflow id (no mapping):
+ * --kill-child; node inherits the channel's fd. Its uid inside is the overflow id (no mapping):
  * it holds no capability, even in its own namespace.
  */
 export function command(opts: CellOptions): { file: string; args: string[] } {
@@ -124,8 +126,10 @@ export class Cell {
   private channelError: string | undefined;
   private becameReady: (ready: boolean) => void = () => {};
   private listener: ((message: SandboxMessage) => void) | undefined;
+  /** fd 3 of the instance: one JSON batch per line each way (channel.ts says why not Node's IPC). */
+  private readonly channel: Duplex;
   private readonly outbox = new Outbox((batch) => {
-    if (this.child.connected) this.child.send(batch);
+    if (this.channel.writable) this.channel.write(`${JSON.stringify(batch)}\n`);
   });
 
   private constructor(opts: CellOptions) {
@@ -136,10 +140,11 @@ export class Cell {
     this.memoryBound = opts.group ? 'cgroup' : opts.dataLimitBytes === undefined ? 'heap' : 'rlimit';
     const { file, args } = command(opts);
     this.child = spawn(file, args, {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       env: {},
-      serialization: 'json',
     });
+    // A spawn that failed still has its pipes; they never carry anything.
+    this.channel = this.child.stdio[3] as Duplex;
     this.child.stdout?.on('data', (b: Buffer) => this.keepTail(b));
     this.child.stderr?.on('data', (b: Buffer) => this.keepTail(b));
     this.exited = new Promise((resolve) => {
@@ -156,10 +161,7 @@ export class Cell {
         if (this.child.pid === undefined) {
           void this.group?.remove();
           resolve(`the instance could not start: ${e.message}`);
-        } else {
-          this.channelError ??= e.message;
-          this.kill();
-        }
+        } else this.failChannel(e);
       });
     });
     // Ready once it says so and is in its group: no function code is sent to it before.
@@ -168,7 +170,18 @@ export class Cell {
       this.becameReady = resolve;
       void this.exited.then(() => resolve(false));
     }).then(async (ready) => ready && (await joined));
-    this.child.on('message', (batch: unknown) => this.receive(batch));
+    const reader = new LineReader((line) => {
+      if (line.ok) this.receive(line.value);
+      else this.violate(line.why);
+    });
+    this.channel.on('data', (chunk: Buffer) => reader.push(chunk));
+    // EPIPE on a write to an instance that died: what was sent may be lost.
+    this.channel.on('error', (e) => this.failChannel(e));
+  }
+
+  private failChannel(e: Error): void {
+    this.channelError ??= e.message;
+    this.kill();
   }
 
   /** Moves the process into its memory group at once; a process that cannot be bounded is killed. */
