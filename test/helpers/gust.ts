@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
 import type { InvocationRecord } from '../../src/backends/ports.js';
 import { isAlive } from '../../src/lib/processes.js';
+import { removeStaleGroups } from '../../src/runtime/node/cgroup.js';
 
 export const ROOT = path.resolve(fileURLToPath(import.meta.url), '../../..');
 export const BIN = path.join(ROOT, 'bin', 'gust.js');
@@ -93,7 +94,7 @@ export async function tempDir(prefix = 'gust-test-', parent = os.tmpdir()): Prom
 
 /**
  * After each test file (test/helpers/setup.ts): kills the platforms it left running, removes the run
- * folders of those that were killed outright (a platform removes its own when it stops; the next
+ * folders and memory cgroups of those that were killed outright (a platform removes its own when it stops; the next
  * one to start would remove the others, but none may be left at the end), and removes its temp folders.
  */
 export async function cleanUp(): Promise<void> {
@@ -115,6 +116,8 @@ export async function cleanUp(): Promise<void> {
     if (!pids.has(pid) || isAlive(pid)) continue;
     await rm(path.join(tmp, name), { recursive: true, force: true, maxRetries: 3 });
   }
+  // the memory cgroups of the platforms killed outright (as root; those stopped removed their own)
+  if (platforms.length > 0) await removeStaleGroups();
   const dirs = [...made];
   made.clear();
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true, maxRetries: 3 })));

@@ -136,6 +136,17 @@ export class MemoryGroups {
   }
 }
 
+/**
+ * Removes the group folders of dead platforms below this process's own cgroup (what `open` does
+ * first); for a caller that killed platforms outright and must leave nothing. Never rejects.
+ */
+export async function removeStaleGroups(opts: MemoryGroupsOptions = {}): Promise<void> {
+  const root = opts.root ?? '/sys/fs/cgroup';
+  const self = opts.selfCgroup ?? (await readFile('/proc/self/cgroup', 'utf8').catch(() => ''));
+  const where = ownGroup(root, self);
+  if (where.type === 'ok') await removeStale(where.base);
+}
+
 /** The memory hierarchy and this process's group in it, from /proc/self/cgroup. */
 function ownGroup(
   root: string,

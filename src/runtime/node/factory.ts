@@ -110,11 +110,12 @@ export class NodeSandboxFactory implements SandboxFactory {
   async start(spec: LoadSpec): Promise<StartOutcome> {
     let cell: Cell;
     const egress = spec.fn.egress ?? 'open';
-    if (egress === 'none' && this.uids === undefined && this.unprivileged.kind === 'shared') {
+    const namespaces = tools.unshare && (this.uids !== undefined || this.unprivileged.kind === 'namespaces');
+    if (egress === 'none' && !namespaces) {
       return {
         type: 'crashed',
         reason:
-          'egress: none needs a network namespace, and this machine refuses unprivileged namespaces (run Gust as root)',
+          'egress: none needs a network namespace, which this machine does not give Gust (no unprivileged user namespaces, or no unshare): run Gust as root',
       };
     }
     try {
