@@ -151,6 +151,8 @@ interface Setup {
   probeText: string;
   targetPid: number;
   targetUid: number;
+  /** The target's instance folder. */
+  targetCellDir: string;
   escapeFile: string;
 }
 
@@ -221,6 +223,7 @@ functions:
     probeText,
     targetPid: targetPid!,
     targetUid,
+    targetCellDir: path.dirname(paths.targetCellBundle),
     escapeFile,
   };
 }
@@ -260,6 +263,23 @@ describe.each(MODES)('a function in the node sandbox, the platform running $name
       // Its own PID namespace, where it is the first and only process.
       expect(s.probe.pid).toBe(1);
       expect(s.probe.ppid).toBe(0);
+    }
+  });
+
+  it('holds no capability, even in its own user namespace', async () => {
+    // The node process that runs the function. (Not root, unshare above it is in the new user
+    // namespace too, with every capability there, as its creator: it runs no function code, and the
+    // function, in a PID namespace below, has no pid to reach it by.)
+    const pids: number[] = [];
+    for (const pid of await livePids(`--allow-fs-read=${s.targetCellDir}/`)) {
+      const argv0 = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')[0];
+      if (argv0 === process.execPath) pids.push(pid);
+    }
+    expect(pids).toHaveLength(1);
+    for (const pid of pids) {
+      const status = await readFile(`/proc/${pid}/status`, 'utf8');
+      expect(/^CapEff:\s+(\w+)/m.exec(status)?.[1], `pid ${pid}`).toBe('0000000000000000');
+      expect(/^CapPrm:\s+(\w+)/m.exec(status)?.[1], `pid ${pid}`).toBe('0000000000000000');
     }
   });
 
