@@ -6,6 +6,8 @@
  * one string in the platform until V8's string limit threw inside Node's reader, which killed the
  * platform; and `NODE_*` messages drive Node's handle passing in the platform. Here a line past
  * MAX_MESSAGE_BYTES, or one that is not JSON, is a breach that kills the instance, nothing more.
+ * Measured (2026-11-30, a loaded two-core machine, 20,000 ping-pongs of an invoke message, three
+ * alternating rounds): 63-88 us per round trip here, 66-120 us with Node's JSON IPC: no cost.
  */
 
 /**
