@@ -10,8 +10,11 @@
  * own user and PID namespaces: what a platform not run as root starts), the same with a network
  * namespace (`egress: none`), and, as root, `uid` (setpriv to another uid). Stem cells take this off
  * the cold start (they are started ahead); a cold start pays it when no stem cell is ready, and a
- * function with `egress: none` always does. Settings: BENCH_CELL_RUNS (40).
+ * function with `egress: none` always does. Settings: BENCH_CELL_RUNS (40). Last, the wrappers
+ * alone (each running /bin/true instead of node, 10 times as many runs): the namespaces' own cost,
+ * without node's boot and its noise.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -101,9 +104,42 @@ async function main() {
         Object.entries(results.cellBoot).map(([kind, r]) => [kind, fmt(r.p50Ms, 2), fmt(r.p90Ms, 2), r.runs]),
       ),
     );
+    results.wrappers = wrapperCosts(CELL_RUNS * 10);
+    console.log(
+      table(
+        ['wrapper alone (/bin/true)', 'p50 ms', 'p90 ms', 'runs'],
+        Object.entries(results.wrappers).map(([kind, r]) => [kind, fmt(r.p50Ms, 2), fmt(r.p90Ms, 2), r.runs]),
+      ),
+    );
   }
   await mkdir(path.dirname(OUT), { recursive: true });
   await writeFile(OUT, `${JSON.stringify(results, null, 2)}\n`);
+}
+
+/** The command wrappers of each kind around /bin/true, alternating: what the namespaces add to a process start. */
+function wrapperCosts(runs) {
+  const pdeathsig = ['/usr/bin/setpriv', '--pdeathsig=SIGKILL'];
+  const unshare = ['/usr/bin/unshare', '--user', '--pid', '--fork', '--kill-child'];
+  const kinds = {
+    'setpriv (shared)': [...pdeathsig, '/bin/true'],
+    'setpriv unshare (namespaces)': [...pdeathsig, ...unshare, '/bin/true'],
+    'setpriv unshare --net': [...pdeathsig, ...unshare, '--net', '/bin/true'],
+  };
+  const times = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const [kind, [file, ...args]] of Object.entries(kinds)) {
+      const start = performance.now();
+      const r = spawnSync(file, args);
+      if (r.status !== 0) throw new Error(`${kind} failed: ${r.stderr}`);
+      times[kind].push(performance.now() - start);
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(times).map(([kind, xs]) => [
+      kind,
+      { p50Ms: percentile(xs, 50), p90Ms: percentile(xs, 90), runs: xs.length },
+    ]),
+  );
 }
 
 /** spawn -> `ready` of a cell of each kind, the kinds alternating so that a busy moment hits all alike. */

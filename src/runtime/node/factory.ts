@@ -70,9 +70,9 @@ export class NodeSandboxFactory implements SandboxFactory {
   private constructor(
     private readonly opts: NodeFactoryOptions,
     private readonly runDir: string,
-    /** undefined: not root; else the root's groups, if this machine lets us make them. */
+    /** A memory cgroup per cell: as root, when this machine lets us make them. */
     private readonly groups: MemoryGroups | undefined,
-    /** `namespaces` when not root and the kernel allows them, else `shared`; root is `uid`. */
+    /** The isolation of cells without a uid of their own: `namespaces` when the kernel allows them, else `shared`. */
     private readonly unprivileged: Isolation,
   ) {
     const root = process.getuid?.() === 0 && tools.setpriv;
@@ -255,13 +255,13 @@ export class NodeSandboxFactory implements SandboxFactory {
   private async spawn(memoryMb: number, egress: Egress): Promise<Cell> {
     const id = `i-${process.pid.toString(36)}-${(++this.seq).toString(36)}-${randomBytes(3).toString('hex')}`;
     const uid = this.uids?.take();
-    const group = await this.groups?.create(id, memoryLimitBytes(memoryMb)).catch((e: unknown) => {
-      if (uid !== undefined) this.uids?.release(uid);
-      throw e;
-    });
     const release = (): void => {
       if (uid !== undefined) this.uids?.release(uid);
     };
+    const group = await this.groups?.create(id, memoryLimitBytes(memoryMb)).catch((e: unknown) => {
+      release();
+      throw e;
+    });
     const cell = await Cell.spawn({
       id,
       runtimeDir: path.join(this.runDir, 'runtime'),
