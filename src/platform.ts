@@ -97,6 +97,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       runtimeSource: RUNTIME_SOURCE,
       stemCellsPerSize: config.stemCells,
       sandboxUid: config.sandboxUid,
+      warn: (message) => log.warn(message),
     });
     undo.push(() => factory.close());
     const dispatcher: Dispatcher = new Dispatcher({
@@ -225,11 +226,6 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       throw e;
     });
     log.info({ url, dataDir }, 'Gust is listening');
-    if (process.getuid?.() !== 0) {
-      log.warn(
-        'not running as root: instances share this user id, so a hostile function could signal Gust or another instance; run as root (each instance then gets its own uid) where functions are not trusted',
-      );
-    }
 
     // Listening: from here a failure (a bad manifest in DIR) closes it all as SIGTERM would.
     undo.length = 0;

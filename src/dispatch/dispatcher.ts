@@ -348,6 +348,7 @@ export class Dispatcher {
           memoryMb: spec.memoryMb,
           timeoutMs: spec.timeoutMs,
           concurrency: spec.concurrency,
+          egress: spec.egress ?? 'open',
         },
         bundlePath: v.bundlePath,
         exportName: spec.handler.export,

@@ -288,6 +288,7 @@ const functionSchema = strictMap(
     secrets: secretsSchema,
     permissions: list(permissionSchema, 'like [topic:orders:publish]').transform(unique),
     events: choice(['cloudevents', 'aws']),
+    egress: choice(['open', 'none']),
     input: inputSchema,
     // an empty retries map reads as every default
     retries: withDefault(retriesSchema, retriesSchema.parse({})),
@@ -350,6 +351,8 @@ const functionsSchema = namedMap(
         input: f.input,
         retries: f.retries,
         triggers: f.triggers,
+        // Only when not the default: a key added to every spec would make every function a new version.
+        ...(f.egress === 'none' ? { egress: f.egress } : {}),
       }),
     ),
   );

@@ -105,6 +105,16 @@ describe('rules of a function', () => {
       api({ events: 'json' }),
       'functions.api.events: must be one of cloudevents, aws',
     ],
+    [
+      'an unknown egress',
+      api({ egress: 'closed' }),
+      'functions.api.egress: must be one of open, none (got "closed")',
+    ],
+    [
+      'egress as a boolean',
+      api({ egress: false }),
+      'functions.api.egress: must be one of open, none (got false)',
+    ],
     ['memory as a word', api({ memory: 'lots' }), `functions.api.memory: ${WHOLE_MB} (got "lots")`],
     ['memory below 64', api({ memory: 32 }), `functions.api.memory: ${WHOLE_MB} (got 32)`],
     ['memory above 10240', api({ memory: 10_241 }), `functions.api.memory: ${WHOLE_MB} (got 10241)`],

@@ -95,6 +95,12 @@ describe('validateManifest normalization', () => {
     });
   });
 
+  it('keeps egress: none, and leaves egress out of the spec when open (the default), as before it existed', () => {
+    expect(onlyFunction(withApi({ egress: 'none' })).egress).toBe('none');
+    expect('egress' in onlyFunction(withApi({ egress: 'open' }))).toBe(false);
+    expect('egress' in onlyFunction(withApi({}))).toBe(false);
+  });
+
   it('normalizes schedule, topic and webhook triggers with their defaults', () => {
     const fn = onlyFunction(
       withApi({
@@ -217,7 +223,7 @@ describe('validateManifest unknown keys', () => {
 
   it('lists the known keys when nothing is close', () => {
     expect(errorsOf(withApi({ color: 'blue' }))).toEqual([
-      'functions.api.color: unknown key; the keys here are handler, runtime, memory, timeout, concurrency, scale, env, secrets, permissions, events, input, retries, triggers',
+      'functions.api.color: unknown key; the keys here are handler, runtime, memory, timeout, concurrency, scale, env, secrets, permissions, events, egress, input, retries, triggers',
     ]);
   });
 
@@ -233,7 +239,7 @@ describe('validateManifest unknown keys', () => {
 
   it('does not take keys inherited from Object.prototype for settings', () => {
     expect(errorsOf({ functions: { api: { constructor: 'x', handler: 'a.ts' } } })).toEqual([
-      'functions.api.constructor: unknown key; the keys here are handler, runtime, memory, timeout, concurrency, scale, env, secrets, permissions, events, input, retries, triggers',
+      'functions.api.constructor: unknown key; the keys here are handler, runtime, memory, timeout, concurrency, scale, env, secrets, permissions, events, egress, input, retries, triggers',
     ]);
   });
 });
