@@ -36,6 +36,7 @@ import { isAlive } from './lib/processes.js';
 import { MANIFEST_FILES, readManifest } from './manifest/load.js';
 import { projectFromFolder } from './manifest/schema.js';
 import { Recorder } from './observe/records.js';
+import { Usage } from './observe/usage.js';
 import { NodeSandboxFactory } from './runtime/node/factory.js';
 import { bindingHost } from './services/bindings.js';
 import { Kv } from './services/kv.js';
@@ -183,6 +184,21 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       audit: (message, fields) => log.info(fields, message),
     });
     await control.restore();
+    const usage = new Usage(
+      invocations,
+      async () =>
+        (await registry.listFunctions()).flatMap((f) => {
+          const spec = dispatcher.activeSpec(f.name);
+          return spec ? [{ spec, since: Date.parse(f.updatedAt) }] : [];
+        }),
+      {
+        perMillionRequests: config.pricePerMillionRequests,
+        perGbSecond: config.pricePerGbSecond,
+        perWarmGbSecond: config.pricePerWarmGbSecond,
+      },
+      (e) => log.error({ err: e }, 'metering warm instances'),
+    );
+    undo.push(() => usage.close());
 
     const gateway = new Gateway(
       {
@@ -204,6 +220,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
           router,
           invocations,
           recorder,
+          usage,
           maxResponseBytes: config.maxBodyBytes,
         }),
         lambdaApi: lambdaApi({ registry, dispatcher, deliveries, keys }),
@@ -239,6 +256,8 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
 
     async function close(): Promise<void> {
       scheduler.close();
+      usage.close();
+      await usage.meterWarm().catch((e: unknown) => log.error({ err: e }, 'metering warm instances'));
       webhooks.close();
       clearInterval(purgeKv);
       const stopped = gateway.close();

@@ -12,6 +12,7 @@ import { parseDuration } from '../manifest/duration.js';
 import { compileRoute } from '../manifest/route.js';
 import { PROJECT_NAME } from '../manifest/schema.js';
 import type { Recorder } from '../observe/records.js';
+import type { Usage } from '../observe/usage.js';
 import type { Kv } from '../services/kv.js';
 import type { Secrets } from '../services/secrets.js';
 import type { Topics } from '../services/topics.js';
@@ -27,6 +28,7 @@ export interface ControlApiDeps extends InvokeDeps {
   readonly keys: Keys;
   readonly invocations: InvocationStore;
   readonly recorder: Recorder;
+  readonly usage: Usage;
 }
 
 interface Call {
@@ -195,6 +197,23 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
       },
     ],
     ['GET', '/topics', 'deploy', async () => ({ topics: deps.topics.list() })],
+    [
+      'GET',
+      '/usage',
+      'deploy',
+      async ({ query }) => {
+        const by = query.get('by') ?? 'function';
+        if (by !== 'function' && by !== 'day')
+          throw new GustError('BAD_REQUEST', 'by must be function or day');
+        const fn = query.get('function');
+        await deps.recorder.flush(); // what was answered is counted
+        return deps.usage.report({
+          since: Date.parse(timeParam(query, 'since') ?? new Date(Date.now() - 86_400_000).toISOString()),
+          by,
+          ...(fn === null ? {} : { function: fn }),
+        });
+      },
+    ],
     ['GET', '/kv', 'deploy', async () => ({ namespaces: deps.kv.list() })],
     [
       'GET',

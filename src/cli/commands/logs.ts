@@ -255,7 +255,7 @@ function limitParser(beyond: string): (value: string) => number {
  * `--since`: as the platform reads it (a duration back from now, else a time that starts with a
  * digit, as an ISO time does), so that `--since yesterday` is a usage error, not the platform's 400.
  */
-function checkSince(value: string): string {
+export function checkSince(value: string): string {
   if (parseDuration(value) !== undefined) return value;
   if (/^\d/.test(value) && !Number.isNaN(Date.parse(value))) return value;
   throw new InvalidArgumentError(
