@@ -24,7 +24,17 @@ export const ERROR_CODES = {
     kind: 'user',
     meaning: 'a body is over the limit: the request, or an answer the control API collects whole',
   },
-  THROTTLED: { status: 429, kind: 'user', meaning: 'every instance is busy and the wait queue is full' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    kind: 'user',
+    meaning: 'the body is not of a content type read here (the CloudEvents ingress)',
+  },
+  THROTTLED: {
+    status: 429,
+    kind: 'user',
+    meaning:
+      "every instance is busy and the wait queue is full, or a function's event queue is (publish, async invoke)",
+  },
   RATE_LIMITED: {
     status: 429,
     kind: 'user',

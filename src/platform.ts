@@ -39,6 +39,7 @@ import { isAlive } from './lib/processes.js';
 import { MANIFEST_FILES, readManifest } from './manifest/load.js';
 import { projectFromFolder } from './manifest/schema.js';
 import { Recorder } from './observe/records.js';
+import { Usage } from './observe/usage.js';
 import { NodeSandboxFactory } from './runtime/node/factory.js';
 import { bindingHost } from './services/bindings.js';
 import { Buckets } from './services/buckets.js';
@@ -103,6 +104,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       runtimeSource: RUNTIME_SOURCE,
       stemCellsPerSize: config.stemCells,
       sandboxUid: config.sandboxUid,
+      warn: (message) => log.warn(message),
     });
     undo.push(() => factory.close());
     const dispatcher: Dispatcher = new Dispatcher({
@@ -110,6 +112,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       recorder,
       queuePerFunction: WAIT_QUEUE_PER_FUNCTION,
       secretEnv: (names) => secrets.env(names),
+      secretMasks: (names) => secrets.masks(names),
       // topics and deliveries are made just below; calls come long after
       bindings: (spec, inv): Bindings =>
         bindingHost({ topics, kv, buckets, deliveries, dispatcher: () => dispatcher }, spec, inv),
@@ -188,6 +191,21 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       audit: (message, fields) => log.info(fields, message),
     });
     await control.restore();
+    const usage = new Usage(
+      invocations,
+      async () =>
+        (await registry.listFunctions()).flatMap((f) => {
+          const spec = dispatcher.activeSpec(f.name);
+          return spec ? [{ spec, since: Date.parse(f.updatedAt) }] : [];
+        }),
+      {
+        perMillionRequests: config.pricePerMillionRequests,
+        perGbSecond: config.pricePerGbSecond,
+        perWarmGbSecond: config.pricePerWarmGbSecond,
+      },
+      (e) => log.error({ err: e }, 'metering warm instances'),
+    );
+    undo.push(() => usage.close());
 
     const gateway = new Gateway(
       {
@@ -209,6 +227,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
           router,
           invocations,
           recorder,
+          usage,
           maxResponseBytes: config.maxBodyBytes,
         }),
         lambdaApi: lambdaApi({ registry, dispatcher, deliveries, keys }),
@@ -250,11 +269,6 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       throw e;
     });
     log.info({ url, s3Url, dataDir }, 'Gust is listening');
-    if (process.getuid?.() !== 0) {
-      log.warn(
-        'not running as root: instances share this user id, so a hostile function could signal Gust or another instance; run as root (each instance then gets its own uid) where functions are not trusted',
-      );
-    }
 
     // Listening: from here a failure (a bad manifest in DIR) closes it all as SIGTERM would.
     undo.length = 0;
@@ -268,6 +282,8 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
 
     async function close(): Promise<void> {
       scheduler.close();
+      usage.close();
+      await usage.meterWarm().catch((e: unknown) => log.error({ err: e }, 'metering warm instances'));
       webhooks.close();
       clearInterval(purgeKv);
       const stopped = gateway.close();

@@ -89,6 +89,8 @@ export interface KeyRecord {
   readonly revokedAt: string | null;
   /** Requests a second it may make (a token bucket of one second's worth); null: no limit. */
   readonly rate: number | null;
+  /** Requests at once (the bucket's size); null: one second's worth (keys made before bursts). */
+  readonly burst: number | null;
 }
 
 export interface KeyStore {
@@ -168,8 +170,35 @@ export interface LogEntry {
   readonly stack: string | null;
 }
 
+/** Usage over a time range: per function, or per UTC day (of every function, or of one). */
+export interface UsageQuery {
+  /** Epoch ms: from the minute it falls in; to the minute `until` falls in, not included. */
+  readonly since: number;
+  readonly until: number;
+  readonly by: 'function' | 'day';
+  readonly function?: string;
+}
+
+export interface UsageRow {
+  /** The function (by function), or the UTC day `YYYY-MM-DD` (by day). */
+  readonly key: string;
+  /** Invocations that ran (and were billed); throttled and rejected calls are not among them. */
+  readonly requests: number;
+  /** Of those, the ones whose status is not ok. */
+  readonly failed: number;
+  readonly coldStarts: number;
+  readonly billedMs: number;
+  readonly gbSeconds: number;
+  /** Instances kept warm by `scale.min`, metered apart (like provisioned concurrency). */
+  readonly warmGbSeconds: number;
+}
+
 export interface InvocationStore {
+  /** Also rolls them up into usage, in the same transaction: usage stays exact once records go. */
   add(records: readonly InvocationRecord[]): Promise<void>;
+  /** Adds what instances kept warm by scale.min cost, per function, at a moment (epoch ms). */
+  addWarm(at: number, gbSecondsByFunction: ReadonlyMap<string, number>): Promise<void>;
+  usage(query: UsageQuery): Promise<UsageRow[]>;
   /** The latest attempt of that invocation. */
   get(id: string): Promise<InvocationRecord | undefined>;
   /** Newest first, a page at a time. A cursor that is not one this store made is refused (RangeError). */

@@ -1,6 +1,7 @@
 /** data: the `--data` of a command (inline JSON, `@file.json`, or `-` for standard input), read as JSON. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { MAX_JSON_DEPTH, nestsTooDeep } from '../lib/json-depth.js';
 import { readStdin } from './ask.js';
 import type { Cli } from './context.js';
 import { usageError } from './fail.js';
@@ -28,11 +29,18 @@ export async function readData(cli: Cli, arg: string): Promise<Data> {
       throw usageError(`--data ${arg}: cannot read ${file}: ${reason}`);
     }
   }
+  let value: unknown;
   try {
-    return { text, value: JSON.parse(text) as unknown };
+    value = JSON.parse(text) as unknown;
   } catch (e) {
     throw usageError(
       `--data ${source} is not valid JSON: ${(e as Error).message} (a string needs quotes: --data '"text"')`,
     );
   }
+  if (nestsTooDeep(text)) {
+    throw usageError(
+      `--data ${source} nests arrays and objects over ${MAX_JSON_DEPTH} deep; Gust takes ${MAX_JSON_DEPTH} at most`,
+    );
+  }
+  return { text, value };
 }

@@ -145,7 +145,7 @@ function choicesOf(command: Command, flag: string): string | undefined {
 }
 
 /** A value as typed: bare when it is a plain word, quoted when empty or odd. */
-function quote(value: string): string {
+export function quote(value: string): string {
   return /^[\w./:@-]+$/.test(value) ? value : JSON.stringify(value);
 }
 

@@ -11,6 +11,7 @@ import { registerPublishCommand } from './commands/publish.js';
 import { registerSecretCommands } from './commands/secrets.js';
 import { registerUnsupportedCommands } from './commands/unsupported.js';
 import { registerUpCommand } from './commands/up.js';
+import { registerUsageCommand } from './commands/usage.js';
 import type { Cli } from './context.js';
 import { printCommanderError } from './fail.js';
 
@@ -37,6 +38,7 @@ export function createProgram(cli: Cli, version: string): Command {
     registerKvCommands,
     registerKeyCommands,
     registerLoginCommand,
+    registerUsageCommand,
     registerUnsupportedCommands,
   ]) {
     register(program, cli);

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { LAMBDA_PRICES } from '../observe/usage.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -18,6 +19,16 @@ const wholeNumber = z
   ])
   .pipe(z.number().int());
 const port = wholeNumber.pipe(z.number().min(0).max(65535));
+/** Dollars, a plain decimal: `0.20`, `0.0000166667`. */
+const price = z
+  .union([
+    z.number(),
+    z
+      .string()
+      .regex(/^\d{1,9}(\.\d{1,15})?$/)
+      .transform(Number),
+  ])
+  .pipe(z.number().min(0));
 
 const PlatformSchema = z.object({
   host: z.string().min(1),
@@ -37,6 +48,10 @@ const PlatformSchema = z.object({
   maxBodyBytes: z.number().int().min(1),
   /** The most events one function's queue holds; past it, accepting more answers 429. */
   queueDepth: wholeNumber.pipe(z.number().min(1).max(100_000_000)),
+  /** The price plan `gust usage` costs with (default: AWS Lambda's list prices). */
+  pricePerMillionRequests: price,
+  pricePerGbSecond: price,
+  pricePerWarmGbSecond: price,
 });
 
 export type PlatformConfig = z.infer<typeof PlatformSchema>;
@@ -66,6 +81,9 @@ export function loadPlatformConfig(flags: UpFlags, env: Env, cwd: string): Platf
     sandboxUid: env.GUST_SANDBOX_UID ?? 200_000,
     maxBodyBytes: 6 * 1024 * 1024,
     queueDepth: env.GUST_QUEUE_DEPTH ?? 100_000,
+    pricePerMillionRequests: env.GUST_PRICE_PER_MILLION_REQUESTS ?? LAMBDA_PRICES.perMillionRequests,
+    pricePerGbSecond: env.GUST_PRICE_PER_GB_SECOND ?? LAMBDA_PRICES.perGbSecond,
+    pricePerWarmGbSecond: env.GUST_PRICE_PER_WARM_GB_SECOND ?? LAMBDA_PRICES.perWarmGbSecond,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -87,6 +105,9 @@ const EXPECTED: Partial<Record<keyof PlatformConfig, string>> = {
   logLevel: 'one of fatal, error, warn, info, debug, trace, silent',
   clusterName: 'a lower-case name of letters, digits and _, starting with a letter',
   queueDepth: 'a whole number from 1 to 100000000',
+  pricePerMillionRequests: 'dollars as a plain decimal, like 0.20',
+  pricePerGbSecond: 'dollars as a plain decimal, like 0.0000166667',
+  pricePerWarmGbSecond: 'dollars as a plain decimal, like 0.0000041667',
 };
 
 /** Where a setting came from: `--port abc` when the flag gave it, else `GUST_PORT=abc`. */
@@ -101,6 +122,9 @@ const SOURCES: Partial<Record<keyof PlatformConfig, { flag?: keyof UpFlags; opti
     stemCells: { env: 'GUST_STEM_CELLS' },
     sandboxUid: { env: 'GUST_SANDBOX_UID' },
     queueDepth: { env: 'GUST_QUEUE_DEPTH' },
+    pricePerMillionRequests: { env: 'GUST_PRICE_PER_MILLION_REQUESTS' },
+    pricePerGbSecond: { env: 'GUST_PRICE_PER_GB_SECOND' },
+    pricePerWarmGbSecond: { env: 'GUST_PRICE_PER_WARM_GB_SECOND' },
   };
 
 function settingName(field: keyof PlatformConfig, flags: UpFlags, env: Env): string {

@@ -12,13 +12,14 @@ import { parseDuration } from '../manifest/duration.js';
 import { compileRoute } from '../manifest/route.js';
 import { PROJECT_NAME } from '../manifest/schema.js';
 import type { Recorder } from '../observe/records.js';
+import type { Usage } from '../observe/usage.js';
 import type { Kv } from '../services/kv.js';
 import type { Secrets } from '../services/secrets.js';
 import type { Topics } from '../services/topics.js';
 import { bodyOf } from './body.js';
 import { type InvokeDeps, invoke } from './invoke.js';
 import { authorize, EXPIRY_RULE, type Keys, keyInfo, parseExpiry, SCOPES } from './keys.js';
-import { parseRate } from './rate.js';
+import { parseRate, type Rate } from './rate.js';
 
 export interface ControlApiDeps extends InvokeDeps {
   readonly topics: Topics;
@@ -27,6 +28,7 @@ export interface ControlApiDeps extends InvokeDeps {
   readonly keys: Keys;
   readonly invocations: InvocationStore;
   readonly recorder: Recorder;
+  readonly usage: Usage;
 }
 
 interface Call {
@@ -195,6 +197,23 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
       },
     ],
     ['GET', '/topics', 'deploy', async () => ({ topics: deps.topics.list() })],
+    [
+      'GET',
+      '/usage',
+      'deploy',
+      async ({ query }) => {
+        const by = query.get('by') ?? 'function';
+        if (by !== 'function' && by !== 'day')
+          throw new GustError('BAD_REQUEST', 'by must be function or day');
+        const fn = query.get('function');
+        await deps.recorder.flush(); // what was answered is counted
+        return deps.usage.report({
+          since: Date.parse(timeParam(query, 'since') ?? new Date(Date.now() - 86_400_000).toISOString()),
+          by,
+          ...(fn === null ? {} : { function: fn }),
+        });
+      },
+    ],
     ['GET', '/kv', 'deploy', async () => ({ namespaces: deps.kv.list() })],
     [
       'GET',
@@ -322,7 +341,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
           expiresInMs = parseExpiry(String(body.expires));
           if (expiresInMs === undefined) throw new GustError('BAD_REQUEST', `expires must be ${EXPIRY_RULE}`);
         }
-        let rate: number | undefined;
+        let rate: Rate | undefined;
         if (body.rate !== undefined && body.rate !== null) {
           rate = parseRate(String(body.rate));
           if (rate === undefined) {

@@ -23,7 +23,7 @@ import type { Secrets } from '../services/secrets.js';
 import type { Topics } from '../services/topics.js';
 import type { Scheduler } from '../triggers/schedule/scheduler.js';
 import type { Webhooks } from '../triggers/webhook/accept.js';
-import { missingReferences } from './references.js';
+import { missingReferences, stillUsed } from './references.js';
 
 export interface ControlDeps {
   readonly registry: RegistryStore;
@@ -158,6 +158,20 @@ export class FunctionControl {
       .map((f) => f.name)
       .filter((name) => !names.has(name));
     const pruned = options.prune === true ? leftOver : [];
+    const staying = (await this.deps.registry.listFunctions())
+      .filter((f) => !names.has(f.name) && !pruned.includes(f.name))
+      .flatMap((f) => this.deps.dispatcher.activeSpec(f.name) ?? []);
+    const broken = stillUsed(staying, {
+      topics: this.deps.topics.goneWith(project, result.manifest.topics),
+      namespaces: this.deps.kv.goneWith(project, result.manifest.kv),
+    });
+    if (broken.length > 0) {
+      throw new GustError(
+        'MANIFEST_INVALID',
+        'gust.yaml stops declaring what deployed functions use; nothing was deployed',
+        broken,
+      );
+    }
     await this.checkRoutesAgainstDeployed(functions, new Set(pruned));
     const changes = [];
     for (const spec of functions) {

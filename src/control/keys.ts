@@ -6,7 +6,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { KeyRecord, KeyScope, KeyStore } from '../backends/ports.js';
 import { GustError } from '../errors.js';
-import { RateLimiter } from './rate.js';
+import { formatRate, type Rate, RateLimiter } from './rate.js';
 
 export const SCOPES: readonly KeyScope[] = ['admin', 'deploy', 'invoke', 'storage'];
 const ACCESS_PREFIX = 'GUSK';
@@ -21,6 +21,7 @@ export interface CreatedKey {
   readonly function: string | null;
   readonly expiresAt: string | null;
   readonly rate: number | null;
+  readonly burst: number | null;
 }
 
 /** A key as listings show it: never the key itself. */
@@ -34,6 +35,8 @@ export interface KeyInfo {
   readonly revoked: boolean;
   /** Requests a second; null: no limit. */
   readonly rate: number | null;
+  /** Requests at once (the N of the N/unit it was given). */
+  readonly burst: number | null;
 }
 
 export function keyInfo(k: KeyRecord): KeyInfo {
@@ -46,6 +49,7 @@ export function keyInfo(k: KeyRecord): KeyInfo {
     expiresAt: k.expiresAt,
     revoked: k.revokedAt !== null,
     rate: k.rate,
+    burst: k.burst,
   };
 }
 
@@ -74,8 +78,7 @@ export class Keys {
     scope: KeyScope;
     function?: string | null;
     expiresInMs?: number;
-    /** Requests a second. */
-    rate?: number;
+    rate?: Rate;
   }): Promise<CreatedKey> {
     const id = newId();
     const secretAccessKey = this.secretOf(id);
@@ -90,7 +93,8 @@ export class Keys {
       createdAt: new Date(now).toISOString(),
       expiresAt,
       revokedAt: null,
-      rate: opts.rate ?? null,
+      rate: opts.rate?.perSecond ?? null,
+      burst: opts.rate?.burst ?? null,
     };
     await this.store.putKey(record);
     return {
@@ -102,17 +106,18 @@ export class Keys {
       function: record.function,
       expiresAt,
       rate: record.rate,
+      burst: record.burst,
     };
   }
 
   /** Throws RATE_LIMITED (429, Retry-After) when a key with a rate limit has used it up. */
   admit(key: KeyRecord): void {
     if (key.rate === null) return;
-    const taken = this.limiter.take(key.id, key.rate);
+    const taken = this.limiter.take(key.id, key.rate, key.burst);
     if (taken.ok) return;
     const error = new GustError(
       'RATE_LIMITED',
-      `this key may make ${formatRate(key.rate)}: try again in ${Math.ceil(taken.retryAfterMs / 1000)} s`,
+      `this key may make ${formatRate(key.rate, key.burst)}: try again in ${Math.ceil(taken.retryAfterMs / 1000)} s`,
     );
     error.retryAfterSeconds = Math.max(1, Math.ceil(taken.retryAfterMs / 1000));
     throw error;
@@ -163,8 +168,13 @@ export function authorize(key: KeyRecord, need: Need): void {
     const needed = need.scope === 'admin' ? 'an admin key' : `a key of scope ${need.scope} or admin`;
     throw new GustError('FORBIDDEN', `this ${key.scope} key cannot do that: it needs ${needed}`);
   }
-  if (key.function !== null && need.function !== undefined && key.function !== need.function) {
-    throw new GustError('FORBIDDEN', `this key is limited to function ${key.function}`);
+  // A key limited to one function does that function's work and nothing else: not publishing to
+  // topics (which would run every subscriber), not anything that names no function.
+  if (key.function !== null && need.function !== key.function) {
+    throw new GustError(
+      'FORBIDDEN',
+      `this key is limited to function ${key.function}: it can invoke that function and nothing else`,
+    );
   }
 }
 
@@ -184,9 +194,3 @@ export function parseExpiry(text: string): number | undefined {
 }
 
 /** 100 -> `100 requests a second`, 0.5 -> `30 requests a minute`. */
-export function formatRate(perSecond: number): string {
-  if (perSecond >= 1 && Number.isInteger(perSecond)) return `${perSecond} requests a second`;
-  const perMinute = perSecond * 60;
-  if (Number.isInteger(perMinute)) return `${perMinute} requests a minute`;
-  return `${Math.round(perSecond * 3600)} requests an hour`;
-}

@@ -14,6 +14,7 @@ import type { DeliveredEvent, EventSource, QueuedEvent } from '../events/types.j
 import { compileInput } from '../manifest/input.js';
 import type { FunctionSpec } from '../manifest/types.js';
 import type { Dispatcher, DispatchResult } from './dispatcher.js';
+import type { Invocation } from './invocation.js';
 
 /** What the dead-letter topic gets: the event, and why it could not be delivered. */
 export interface DeadLetter {
@@ -26,7 +27,7 @@ export interface DeadLetter {
 
 export interface DeliveriesDeps {
   readonly queue: DurableQueue;
-  readonly dispatcher: Pick<Dispatcher, 'invoke'>;
+  readonly dispatcher: Pick<Dispatcher, 'invoke' | 'refuse'>;
   /** The active version's spec of a function; undefined once it is removed. */
   readonly specOf: (name: string) => FunctionSpec | undefined;
   /** The event the function receives for these deliveries (events/shapes.ts). */
@@ -88,11 +89,16 @@ export class Deliveries {
     consumer.pump();
   }
 
-  /** The function is gone: its consumer stops and its waiting events are dropped; how many. */
+  /**
+   * The function is gone: its consumer stops and its queue is emptied; how many events had not
+   * run (those in flight are its calls in flight, counted apart).
+   */
   async remove(name: string): Promise<number> {
     void this.consumers.get(name)?.stop(); // its deliveries in flight finish with the function
     this.consumers.delete(name);
-    return this.deps.queue.purge(queueOf(name));
+    const { waiting } = await this.deps.queue.depth(queueOf(name));
+    await this.deps.queue.purge(queueOf(name));
+    return waiting;
   }
 
   /** Stops claiming; resolves once the deliveries in flight are acked or nacked. */
@@ -213,19 +219,7 @@ class Consumer {
     if (unreadable) group = await this.dropUnreadable(group);
     group = await this.dropInvalid(group, spec);
     if (group.delivered.length === 0) return;
-    const first = group.delivered[0]!;
-    const result = await this.deps.dispatcher.invoke({
-      id: first.event.invocationId,
-      function: this.name,
-      trigger: first.event.trigger,
-      traceId: first.event.traceId,
-      // A first attempt waited from its acceptance; a retry from the end of its backoff.
-      received: first.attempt === 1 ? first.enqueuedAt : Date.now(),
-      attempt: first.attempt,
-      patient: true,
-      kind: 'event',
-      event: this.deps.shape(group.delivered, spec, group.batch),
-    });
+    const result = await this.deps.dispatcher.invoke(this.invocation(group, spec));
     await this.deps.recorded();
     const { outcome } = result;
     if (outcome.type === 'ok') {
@@ -243,6 +237,23 @@ class Consumer {
       return;
     }
     await this.retryOrGiveUp(group, spec, result);
+  }
+
+  /** The invocation of a group: its first event's id, trigger, trace and attempt. */
+  private invocation(group: Group, spec: FunctionSpec): Invocation {
+    const first = group.delivered[0]!;
+    return {
+      id: first.event.invocationId,
+      function: this.name,
+      trigger: first.event.trigger,
+      traceId: first.event.traceId,
+      // A first attempt waited from its acceptance; a retry from the end of its backoff.
+      received: first.attempt === 1 ? first.enqueuedAt : Date.now(),
+      attempt: first.attempt,
+      patient: true,
+      kind: 'event',
+      event: this.deps.shape(group.delivered, spec, group.batch),
+    };
   }
 
   private async retryOrGiveUp(
@@ -312,7 +323,11 @@ class Consumer {
       if (errors.length === 0) keep.push(m);
       else {
         const message = `the event does not match input: ${errors.join('; ')}`;
-        await this.giveUp(pick(group, [m]), spec, { status: 'rejected', message });
+        const refused = pick(group, [m]);
+        // Its record says why it never ran, before it leaves the queue.
+        this.deps.dispatcher.refuse(this.invocation(refused, spec), message);
+        await this.deps.recorded();
+        await this.giveUp(refused, spec, { status: 'rejected', message });
       }
     }
     return keep.length === group.messages.length ? group : pick(group, keep);

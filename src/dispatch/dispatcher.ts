@@ -50,6 +50,8 @@ export interface DispatcherDeps {
   readonly bindings?: (spec: FunctionSpec, inv: Invocation) => Bindings;
   /** The values of secrets by name (only those that exist): read at each instance start. */
   readonly secretEnv: (names: readonly string[]) => Record<string, string>;
+  /** What records of a function with these secrets mask: their values now and since the platform started. */
+  readonly secretMasks: (names: readonly string[]) => readonly string[];
 }
 
 /** A version and the pool of its instances. */
@@ -270,6 +272,11 @@ export class Dispatcher {
     );
   }
 
+  /** Records a call refused before any instance ran it (an event that does not match `input`). */
+  refuse(inv: Invocation, reason: string): DispatchResult {
+    return this.rejected(inv, reason);
+  }
+
   /** A call no version could take: the function was removed between routing and dispatch, or has no such version. */
   private rejected(inv: Invocation, reason: string): DispatchResult {
     return this.save(
@@ -319,7 +326,7 @@ export class Dispatcher {
     fields: T,
     secrets: readonly string[],
   ): T {
-    const values = Object.values(this.deps.secretEnv(secrets));
+    const values = this.deps.secretMasks(secrets);
     const mask = (text: string) => maskSecrets(text, values);
     return {
       ...fields,
@@ -341,6 +348,7 @@ export class Dispatcher {
           memoryMb: spec.memoryMb,
           timeoutMs: spec.timeoutMs,
           concurrency: spec.concurrency,
+          egress: spec.egress ?? 'open',
         },
         bundlePath: v.bundlePath,
         exportName: spec.handler.export,

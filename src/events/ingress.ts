@@ -20,7 +20,7 @@
 import { Buffer } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
 import { newInvocationId } from '../dispatch/invocation.js';
-import { MAX_JSON_DEPTH, nestsTooDeep } from '../gateway/http.js';
+import { MAX_JSON_DEPTH, nestsTooDeep } from '../lib/json-depth.js';
 import { binaryAttributes, structuredAttributes } from './attributes.js';
 import type { CloudEventJson } from './types.js';
 

@@ -30,7 +30,9 @@ export function eventsDoor(deps: { readonly keys: Keys; readonly topics: Topics 
       authorize(await authenticate(req, deps.keys, { sigv4: false }), { scope: 'invoke' });
       const read = readCloudEvents({ headers: req.headers, body: req.body });
       if (!read.ok) {
-        const code = read.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
+        const code = (
+          { 400: 'BAD_REQUEST', 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE' } as const
+        )[read.status];
         const res = json(read.status, { error: { code, message: read.message } });
         return res;
       }

@@ -2,8 +2,10 @@
  * http: the request and response shapes the gateway's handlers speak once the socket has been read:
  * plain data in, plain data out, so that handlers are tested without a socket.
  */
+
 import type { IncomingHttpHeaders } from 'node:http';
 import { GustError } from '../errors.js';
+import { MAX_JSON_DEPTH, nestsTooDeep } from '../lib/json-depth.js';
 
 export interface EdgeRequest {
   readonly method: string;
@@ -45,12 +47,6 @@ export function errorResponse(e: unknown): EdgeResponse {
   return json(err.status, err.toJSON(), extra);
 }
 
-/**
- * Deeper JSON is refused at the door: JSON.parse takes any depth, but JSON.stringify recurses, and
- * the value is stringified again on its way to an instance (a stack overflow there kills Gust).
- */
-export const MAX_JSON_DEPTH = 1000;
-
 /** Parses a JSON body, or throws BAD_REQUEST saying why. An empty body is `undefined`. */
 export function parseJsonBody(req: EdgeRequest): unknown {
   if (req.body.length === 0) return undefined;
@@ -68,25 +64,6 @@ export function parseJsonBody(req: EdgeRequest): unknown {
     );
   }
   return value;
-}
-
-/** Whether the arrays and objects of a valid JSON text nest deeper than MAX_JSON_DEPTH. */
-export function nestsTooDeep(json: string): boolean {
-  if (json.length <= 2 * MAX_JSON_DEPTH) return false; // each level takes two characters
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < json.length; i++) {
-    const c = json.charCodeAt(i);
-    // in a string, a backslash escapes the next character (which may be a quote)
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      if (++depth > MAX_JSON_DEPTH) return true;
-    } else if (c === 0x5d || c === 0x7d) depth--;
-  }
-  return false;
 }
 
 export function header(req: { headers: IncomingHttpHeaders }, name: string): string | undefined {

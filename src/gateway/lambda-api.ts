@@ -10,16 +10,10 @@ import type { Deliveries } from '../dispatch/deliveries.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { eventInvocation, traceIdFrom } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
+import { MAX_JSON_DEPTH, nestsTooDeep } from '../lib/json-depth.js';
 import { inputErrors } from '../manifest/input.js';
 import { authenticate } from './auth.js';
-import {
-  type EdgeHandler,
-  type EdgeRequest,
-  type EdgeResponse,
-  header,
-  MAX_JSON_DEPTH,
-  nestsTooDeep,
-} from './http.js';
+import { type EdgeHandler, type EdgeRequest, type EdgeResponse, header } from './http.js';
 
 export interface LambdaApiDeps {
   readonly registry: RegistryStore;

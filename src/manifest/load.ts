@@ -89,7 +89,8 @@ async function readText(file: string): Promise<string | { code: string | undefin
  */
 export function routeClaims(
   functions: readonly FunctionSpec[],
-  where = (fn: FunctionSpec, index: number) => `functions.${fn.name}.triggers[${index}].http`,
+  where = (fn: FunctionSpec, index: number) =>
+    `functions.${fn.name}.triggers[${index}].${fn.triggers[index]?.type ?? 'http'}`,
 ): RouteClaim[] {
   return functions.flatMap((fn) =>
     fn.triggers.flatMap((trigger, index) => claimRoute(where(fn, index), trigger)),

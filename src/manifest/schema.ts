@@ -285,13 +285,27 @@ const functionSchema = strictMap(
     secrets: secretsSchema,
     permissions: list(permissionSchema, 'like [topic:orders:publish]').transform(unique),
     events: choice(['cloudevents', 'aws']),
+    egress: choice(['open', 'none']),
     input: inputSchema,
     // an empty retries map reads as every default
     retries: withDefault(retriesSchema, retriesSchema.parse({})),
     triggers: triggersSchema,
   },
   functionError,
-).superRefine(({ env, secrets }, ctx) => {
+).superRefine(({ env, secrets, retries, triggers }, ctx) => {
+  // Its own failures would come back to it, fail again and go round for ever.
+  // (Parts that failed their own rules may be missing here: their errors are already said.)
+  const deadLetter = retries?.deadLetter;
+  const own = Array.isArray(triggers)
+    ? triggers.findIndex((t) => t?.type === 'topic' && t.name === deadLetter)
+    : -1;
+  if (deadLetter && own >= 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['retries', 'deadLetter'],
+      message: `${deadLetter} is a topic this function subscribes to (triggers[${own}]): its dead letters would come back to it for ever; name another topic`,
+    });
+  }
   // One variable, two values: which would win is a surprise either way.
   secrets.forEach((name, i) => {
     if (Object.hasOwn(env, name)) {
@@ -334,6 +348,8 @@ const functionsSchema = namedMap(
         input: f.input,
         retries: f.retries,
         triggers: f.triggers,
+        // Only when not the default: a key added to every spec would make every function a new version.
+        ...(f.egress === 'none' ? { egress: f.egress } : {}),
       }),
     ),
   );

@@ -92,6 +92,8 @@ export interface FunctionSpec {
   readonly input: Readonly<Record<string, unknown>> | null;
   readonly retries: Retries;
   readonly triggers: readonly Trigger[];
+  /** `none`: no network access at all (a network namespace without interfaces). Absent: open. */
+  readonly egress?: 'none';
 }
 
 export interface Manifest {

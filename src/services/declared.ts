@@ -33,6 +33,12 @@ export class Declared {
     return known;
   }
 
+  /** The names that exist now and would not, were `project` to declare `names` instead. */
+  goneWith(project: string, names: readonly string[]): Set<string> {
+    const after = this.namesWith(project, names);
+    return new Set([...this.byName.keys()].filter((name) => !after.has(name)));
+  }
+
   entries(): [name: string, projects: readonly string[]][] {
     return [...this.byName];
   }

@@ -56,6 +56,11 @@ export class Kv {
     return this.declared.namesWith(project, names);
   }
 
+  /** The names that would cease to exist were `project` to declare `names`. */
+  goneWith(project: string, names: readonly string[]): Set<string> {
+    return this.declared.goneWith(project, names);
+  }
+
   list(): { name: string; projects: readonly string[]; triggers: string[] }[] {
     return this.declared.entries().map(([name, projects]) => ({
       name,

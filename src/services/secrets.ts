@@ -15,6 +15,8 @@ export const MAX_SECRET_BYTES = 64 * 1024;
 const FORMAT = 1;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+/** Replaced values of one secret still masked in records (see `earlier`). */
+const MAX_EARLIER_VALUES = 32;
 
 export interface SecretInfo {
   readonly name: string;
@@ -35,6 +37,12 @@ export function secretNameProblem(name: string): string | undefined {
 export class Secrets {
   private readonly key: Buffer;
   private readonly values = new Map<string, { value: string; updatedAt: string }>();
+  /**
+   * Values replaced or removed since the platform started: instances started before the change
+   * still hold them, so records go on masking them (bounded per name; instances do not outlive
+   * the platform, so nothing older is needed).
+   */
+  private readonly earlier = new Map<string, string[]>();
 
   private constructor(
     private readonly store: SecretStore,
@@ -68,14 +76,35 @@ export class Secrets {
     const updatedAt = new Date().toISOString();
     await this.store.putSecret({ name, sealed: this.seal(name, value), updatedAt });
     const created = !this.values.has(name);
+    this.forget(name);
     this.values.set(name, { value, updatedAt });
     return { created };
   }
 
   async remove(name: string): Promise<boolean> {
     const removed = await this.store.removeSecret(name);
+    this.forget(name);
     this.values.delete(name);
     return removed;
+  }
+
+  /** Every value these secrets have had since the platform started, the current ones included: what records mask. */
+  masks(names: readonly string[]): string[] {
+    const out: string[] = [];
+    for (const name of names) {
+      const current = this.values.get(name);
+      if (current) out.push(current.value);
+      out.push(...(this.earlier.get(name) ?? []));
+    }
+    return out;
+  }
+
+  private forget(name: string): void {
+    const current = this.values.get(name);
+    if (!current) return;
+    const earlier = this.earlier.get(name) ?? [];
+    earlier.push(current.value);
+    this.earlier.set(name, earlier.slice(-MAX_EARLIER_VALUES));
   }
 
   list(): SecretInfo[] {

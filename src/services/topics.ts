@@ -59,6 +59,11 @@ export class Topics {
     return this.declared.namesWith(project, names);
   }
 
+  /** The names that would cease to exist were `project` to declare `names`. */
+  goneWith(project: string, names: readonly string[]): Set<string> {
+    return this.declared.goneWith(project, names);
+  }
+
   isDeclared(name: string): boolean {
     return this.declared.has(name);
   }

@@ -194,9 +194,9 @@ describe('invoke, logs and invocations', () => {
     const { code, stdout } = await gust(['invocations', 'api', '--status', 'ok', '--limit', '1'], { env });
     expect(code).toBe(0);
     const lines = stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^ID\s+STATUS\s+TRIGGER\s+VERSION/);
+    expect(lines[0]).toMatch(/^ID\s+ATTEMPT\s+STATUS\s+TRIGGER\s+VERSION/);
     expect(lines).toHaveLength(2);
-    expect(lines[1]).toMatch(/^\S+\s+ok\s+invoke\s+v1\s/);
+    expect(lines[1]).toMatch(/^\S+\s+1\s+ok\s+invoke\s+v1\s/);
   });
 
   it('logs prints each line with its invocation; --json is the API answer', async () => {

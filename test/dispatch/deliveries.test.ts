@@ -36,6 +36,9 @@ describe('a delivery that fails on the platform side', () => {
             record: { status: 'ok' },
           } as unknown as DispatchResult;
         },
+        refuse: () => {
+          throw new Error('no event of this test is refused');
+        },
       },
       specOf: (name) => (name === 'worker' ? spec : undefined),
       shape: (delivered) => delivered.map((d) => d.event.invocationId),

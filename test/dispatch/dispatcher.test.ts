@@ -57,6 +57,7 @@ function dispatcher(): Dispatcher {
     factory,
     recorder,
     secretEnv: () => ({}),
+    secretMasks: () => [],
     queuePerFunction: 100,
     loadVersion: async (name, version) => made.get(`${name}@${version}`),
   });

@@ -117,7 +117,16 @@ export const letters = async (e) => { console.log('letter ' + JSON.stringify(e.d
       expect(letter).toContain(accepted.body.invocation.id);
     }, WAIT);
     expect(letter).toContain("must have required property 'id'");
-    expect(await records(g, 'strict')).toEqual([]);
+    // no instance ran it, and its record says why
+    const [refused, ...others] = await records(g, 'strict');
+    expect(others).toEqual([]);
+    expect(refused).toMatchObject({
+      id: accepted.body.invocation.id,
+      status: 'rejected',
+      instance: null,
+      billedMs: 0,
+      error: "the event does not match input: (the event): must have required property 'id'",
+    });
     // a good one runs
     const good = await post(g, 'strict', { id: 7 });
     await recordsOf(g, 'strict', (r) => r.some((x) => x.id === good.body.invocation.id && x.status === 'ok'));

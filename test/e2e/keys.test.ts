@@ -9,6 +9,7 @@ beforeAll(async () => {
   g = await startGust();
   await deployProject(g, {
     'gust.yaml': `
+topics: [news]
 functions:
   open:
     handler: h.mjs
@@ -132,17 +133,39 @@ describe('routes with auth: key', () => {
     expect(elsewhere.status).toBe(403);
     expect((await fetch(`${g.url}/open`)).status).toBe(200);
   });
+
+  it('a key limited to one function can publish to no topic: that would run every subscriber', async () => {
+    const k = await newKey('invoke', { function: 'guarded' });
+    const published = await api<{ error: { code: string; message: string } }>(
+      g,
+      'POST',
+      '/topics/news/publish',
+      { data: { from: 'a limited key' } },
+      k.key,
+    );
+    expect(published.status).toBe(403);
+    expect(published.body.error.message).toContain('limited to function guarded');
+    const cloudEvent = await fetch(`${g.url}/_gust/events/news`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${k.key}`, 'content-type': 'application/cloudevents+json' },
+      body: JSON.stringify({ specversion: '1.0', id: 'x1', source: '/t', type: 't.x', data: {} }),
+    });
+    expect(cloudEvent.status).toBe(403);
+    // an invoke key for every function may
+    const any = await newKey('invoke');
+    expect((await api(g, 'POST', '/topics/news/publish', { data: {} }, any.key)).status).toBe(202);
+  });
 });
 
 describe('a key with a rate limit', () => {
   it('serves its burst, then answers 429 RATE_LIMITED with Retry-After, while other keys go on', async () => {
     const limited = await cli(g, ['keys', 'create', '--scope', 'invoke', '--rate', '3/m', '--json']);
     expect(limited.code).toBe(0);
-    const { key, rate } = JSON.parse(limited.stdout) as { key: string; rate: number };
-    expect(rate).toBe(0.05);
+    const { key, rate, burst } = JSON.parse(limited.stdout) as { key: string; rate: number; burst: number };
+    expect([rate, burst]).toEqual([0.05, 3]);
     const call = (k: string) => fetch(`${g.url}/guarded`, { headers: { authorization: `Bearer ${k}` } });
-    // 3 a minute: a burst of one, then one every 20 s
-    expect((await call(key)).status).toBe(200);
+    // 3 a minute: 3 at once, then one every 20 s
+    for (let i = 0; i < 3; i++) expect((await call(key)).status).toBe(200);
     const refused = await call(key);
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(19);
@@ -151,7 +174,7 @@ describe('a key with a rate limit', () => {
     const other = await newKey('invoke');
     for (let i = 0; i < 5; i++) expect((await call(other.key)).status).toBe(200);
     const ls = await cli(g, ['keys', 'ls']);
-    expect(ls.stdout).toMatch(/\s0\.05\/s\s/);
+    expect(ls.stdout).toMatch(/\s3 requests a minute\s/);
   });
 
   it('refuses a rate that is not one, as a usage error', async () => {

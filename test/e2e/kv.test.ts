@@ -161,9 +161,16 @@ describe('gust kv and the API', () => {
       Array.from({ length: 50 }, (_, i) => `page/${String(100 + i).padStart(3, '0')}`),
     );
     expect(page2.cursor).toBeNull();
-    expect((await cli(g, ['kv', 'delete', 'carts', 'cli/key'])).code).toBe(0);
+    const human = await cli(g, ['kv', 'list', 'carts', '--prefix', 'page/', '--limit', '100']);
+    // the next page's command keeps the filters of this one
+    expect(human.stderr).toBe(
+      `more: gust kv list carts --prefix page/ --limit 100 --cursor ${page1.cursor}\n`,
+    );
+    expect((await cli(g, ['kv', 'delete', 'carts', 'cli/key'])).stdout).toBe('deleted cli/key\n');
     const gone = await cli(g, ['kv', 'get', 'carts', 'cli/key']);
     expect(gone.code).toBe(1);
+    const again = await cli(g, ['kv', 'delete', 'carts', 'cli/key']);
+    expect([again.code, again.stdout, again.stderr]).toEqual([1, '', 'gust: no key cli/key in carts\n']);
     expect((await cli(g, ['kv', 'get', 'nowhere', 'k'])).stderr).toContain('no KV namespace nowhere');
   });
 

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -9,6 +9,7 @@ import {
   deployProject,
   type Gust,
   livePids,
+  MODES,
   records,
   sleep,
   startGust,
@@ -128,23 +129,55 @@ describe('shutdown', () => {
     expect(await noneLeft(marker(g), WAIT.timeout)).toEqual([]);
   });
 
-  it('on SIGKILL leaves no instance or stem cell alive, even one stuck in a loop', async () => {
-    const g = await start();
-    await deployProject(g, {
-      ...project,
-      'gust.yaml': `${project['gust.yaml']}  spin:\n    handler: spin.mjs\n    timeout: 60s\n    triggers:\n      - http: { path: /spin }\n`,
-      'spin.mjs': 'export default () => { for (;;) {} };',
-    });
-    void fetch(`${g.url}/spin`).catch(() => {});
-    // slow's warm instance and a stem cell, then spin's instance (it took the stem cell, which is
-    // replaced): three once the call to spin has its instance.
-    await vi.waitFor(async () => expect((await livePids(marker(g))).length).toBeGreaterThanOrEqual(3), WAIT);
-    await g.stop('SIGKILL');
-    expect(await noneLeft(marker(g), WAIT.timeout)).toEqual([]);
-  });
+  it.each(MODES)(
+    'on SIGKILL leaves no instance or stem cell alive, even one stuck in a loop ($name)',
+    async (mode) => {
+      // Not root, each instance is unshare and node below it: unshare dies by its pdeathsig, node with it.
+      const g = await start(mode.user ? { user: mode.user } : {});
+      await deployProject(g, {
+        ...project,
+        'gust.yaml': `${project['gust.yaml']}  spin:\n    handler: spin.mjs\n    timeout: 60s\n    triggers:\n      - http: { path: /spin }\n`,
+        'spin.mjs': 'export default () => { for (;;) {} };',
+      });
+      void fetch(`${g.url}/spin`).catch(() => {});
+      // slow's warm instance and a stem cell, then spin's instance (it took the stem cell, which is
+      // replaced): three once the call to spin has its instance.
+      await vi.waitFor(
+        async () => expect((await livePids(marker(g))).length).toBeGreaterThanOrEqual(3),
+        WAIT,
+      );
+      await g.stop('SIGKILL');
+      expect(await noneLeft(marker(g), WAIT.timeout)).toEqual([]);
+    },
+  );
 });
 
 describe('gust up', () => {
+  it.runIf(process.getuid?.() === 0)(
+    'as nobody, starts beside stale run folders of another user that it cannot remove, and says so once',
+    async () => {
+      // A temp folder shared by users (sticky, like /tmp), holding two root run folders of
+      // platforms that no longer exist: nobody may not remove them.
+      const tmp = await tempDir('gust-shared-tmp-');
+      await chmod(tmp, 0o1777);
+      const stale = ['gust-run-999999998-0badcafe', 'gust-run-999999999-0badcafe'];
+      for (const name of stale) {
+        await mkdir(path.join(tmp, name, 'cells', 'i-x'), { recursive: true });
+        await writeFile(path.join(tmp, name, 'cells', 'i-x', 'fn.mjs'), 'export default 1;');
+      }
+      const g = await start({ user: 'nobody', tmpDir: tmp });
+      await deployProject(g, project);
+      expect(await (await fetch(`${g.url}/slow`)).text()).toBe('done after 0');
+      for (const name of stale) expect(existsSync(path.join(tmp, name))).toBe(true);
+      const said = g
+        .stderr()
+        .split('\n')
+        .filter((l) => l.includes('stale run folder'));
+      expect(said).toHaveLength(1);
+      expect(said[0]).toContain('left 2 stale run folder(s) of other users');
+    },
+  );
+
   it('refuses a port in use with one clear line', async () => {
     const g = await start();
     const port = new URL(g.url).port;

@@ -239,6 +239,52 @@ describe('deploy --prune', () => {
   });
 });
 
+describe('shared topics and KV namespaces', () => {
+  it('cannot be dropped by the project that declares them while another project uses them', async () => {
+    const owner = (declare: boolean) =>
+      writeProject(
+        {
+          'gust.yaml': `${declare ? 'topics: [shared-news]\nkv: [shared-kv]\n' : ''}functions:\n  publisher:\n    handler: p.mjs\n`,
+          'p.mjs': says('p'),
+        },
+        'owner',
+      );
+    const user = await writeProject(
+      {
+        'gust.yaml': `functions:
+  reader:
+    handler: r.mjs
+    permissions: [kv:shared-kv:read]
+    retries: { deadLetter: shared-news }
+    triggers:
+      - topic: { name: shared-news }
+`,
+        'r.mjs': says('r'),
+      },
+      'user',
+    );
+    await deploy(g, await owner(true));
+    await deploy(g, user);
+    const refused = await cli(g, ['deploy', await owner(false)]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('stops declaring what deployed functions use; nothing was deployed');
+    expect(refused.stderr).toContain(
+      'topics: shared-news is still used by reader (functions.reader.triggers[0].topic.name)',
+    );
+    expect(refused.stderr).toContain('functions.reader.retries.deadLetter');
+    expect(refused.stderr).toContain(
+      'kv: shared-kv is still used by reader (functions.reader.permissions[0])',
+    );
+    const topics = await api<{ topics: { name: string }[] }>(g, 'GET', '/topics');
+    expect(topics.body.topics.map((t) => t.name)).toContain('shared-news');
+    // once nothing uses them, the owner may drop them
+    expect((await cli(g, ['rm', 'reader', '--yes'])).code).toBe(0);
+    expect((await cli(g, ['deploy', await owner(false)])).code).toBe(0);
+    const after = await api<{ topics: { name: string }[] }>(g, 'GET', '/topics');
+    expect(after.body.topics.map((t) => t.name)).not.toContain('shared-news');
+  });
+});
+
 const STREAMER = `export default () => {
   const body = new ReadableStream({
     async start(c) {
@@ -337,6 +383,30 @@ describe('gust rm', () => {
       expect(record.logs).toContain('streaming started');
       expect(record.billedMs).toBeGreaterThan(0);
     } finally {
+      await door.close();
+    }
+  });
+
+  it('says how many queued events it dropped with the function', async () => {
+    const door = await gate();
+    try {
+      const dir = await writeProject(
+        {
+          'gust.yaml': `functions:\n  backlog:\n    handler: h.mjs\n    scale: { max: 1 }\n    env: { GATE: "${door.url}" }\n`,
+          'h.mjs': 'export default async () => { await fetch(process.env.GATE); };\n',
+        },
+        'backlog',
+      );
+      await deploy(g, dir);
+      for (let n = 0; n < 3; n++) expect((await cli(g, ['invoke', 'backlog', '--async'])).code).toBe(0);
+      await vi.waitFor(() => expect(door.arrived()).toBe(1), WAIT); // one runs, two wait in its queue
+      const done = await cli(g, ['rm', 'backlog', '--force', '--yes']);
+      expect(done.code).toBe(0);
+      expect(done.stdout).toBe(
+        'removed backlog (project backlog): stopped 1 call in flight (recorded as rejected); 2 queued events that had not run dropped\n',
+      );
+    } finally {
+      door.open();
       await door.close();
     }
   });

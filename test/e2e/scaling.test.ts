@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { gate } from '../helpers/gate.js';
 import {
   api,
   cli,
@@ -27,6 +28,7 @@ export default async function (req: Request): Promise<Response> {
   peak = Math.max(peak, running);
   try {
     if (q.get('exit') === '1') setTimeout(() => process.exit(1), Number(q.get('after') ?? 0));
+    if (q.get('gate')) await fetch(q.get('gate')!);
     await new Promise((r) => setTimeout(r, Number(q.get('ms') ?? 0)));
     return Response.json({ tag: process.env.TAG ?? null, peak });
   } finally {
@@ -65,7 +67,7 @@ beforeAll(async () => {
       zero: ['scale: { idle: 300ms }'],
       burst: ['concurrency: 1', 'scale: { max: 3 }'],
       single: ['timeout: 3s', 'concurrency: 1', 'scale: { max: 1 }'],
-      narrow: ['timeout: 10s', 'concurrency: 1', 'scale: { max: 1 }'],
+      narrow: ['timeout: 60s', 'concurrency: 1', 'scale: { max: 1 }'],
       reborn: ['timeout: 4s', 'concurrency: 1', 'scale: { max: 1 }', 'env: { INIT_MS: "2500" }'],
       wide: ['concurrency: 5', 'scale: { max: 1 }'],
       quits: ['concurrency: 1', 'scale: { max: 1 }'],
@@ -183,10 +185,22 @@ describe('timeouts and throttling', () => {
 
   it('answer 429 with Retry-After, recorded as throttled, when every instance is busy and the wait queue is full', async () => {
     expect((await call('narrow')).status).toBe(200);
-    const busy = call('narrow', 'ms=1500');
-    await sleep(200);
-    // One instance at scale.max, busy: 100 callers wait (the queue), the other 5 are throttled at once.
-    const answers = await Promise.all(Array.from({ length: 105 }, () => call('narrow')));
+    const door = await gate();
+    const busy = call('narrow', `gate=${encodeURIComponent(door.url)}`);
+    await vi.waitFor(() => expect(door.arrived()).toBe(1), WAIT);
+    // One instance at scale.max, held at the gate: 100 callers wait (the queue), the other 5 are
+    // throttled at once, while it is still held.
+    let answered = 0;
+    const calls = Array.from({ length: 105 }, () =>
+      call('narrow').then((a) => {
+        answered++;
+        return a;
+      }),
+    );
+    await vi.waitFor(() => expect(answered).toBe(5), WAIT);
+    door.open();
+    const answers = await Promise.all(calls);
+    await door.close();
     expect((await busy).status).toBe(200);
     const throttled = answers.filter((a) => a.status === 429);
     expect(answers.filter((a) => a.status === 200)).toHaveLength(100);

@@ -75,7 +75,9 @@ describe('a schedule', () => {
       .functions;
     const next = fns.find((f) => f.name === 'every-two')!.nextRun!;
     expect(Date.parse(next)).toBeGreaterThan(Date.now() - 2000);
-    expect((await cli(g, ['ls'])).stdout).toMatch(/NEXT RUN/);
+    // in the CLI's own time zone, said in the header
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    expect((await cli(g, ['ls'])).stdout).toContain(`NEXT RUN (${zone})`);
 
     const aws = await vi.waitFor(async () => {
       const found = ticks(await records(g, 'aws-tick'));

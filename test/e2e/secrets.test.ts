@@ -81,8 +81,11 @@ describe('secrets', () => {
     expect(changed.stdout).toContain(
       'changed STRIPE_KEY: billing get the new value in instances started from now on',
     );
-    // the warm instance keeps the value it started with
+    // the warm instance keeps the value it started with, and its records still mask it
     expect((await invoke(g, 'billing', {})).body.result).toMatchObject({ seen: VALUE });
+    const [warm] = await records(g, 'billing', 1);
+    expect(warm!.logs).toContain('the key is ***');
+    expect(warm!.logs).not.toContain(VALUE);
     // a new version starts new instances, which get the new value
     await deploy(g, await project(['STRIPE_KEY'], '    memory: 192\n'));
     expect((await invoke(g, 'billing', {})).body.result).toMatchObject({ seen: ROTATED });

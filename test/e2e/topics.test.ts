@@ -213,7 +213,9 @@ describe('a topic', () => {
     expect((await post('{}', { 'content-type': 'application/json' }, null)).status).toBe(401);
     expect((await post('{nope', { 'content-type': 'application/cloudevents+json' })).status).toBe(400);
     expect((await post('{}', { 'content-type': 'application/cloudevents+json' })).status).toBe(400);
-    expect((await post('x', { 'content-type': 'text/csv' })).status).toBe(415);
+    const csv = await post('x', { 'content-type': 'text/csv' });
+    expect(csv.status).toBe(415);
+    expect(((await csv.json()) as { error: { code: string } }).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
     const big = JSON.stringify({
       specversion: '1.0',
       id: 'x',

@@ -322,6 +322,18 @@ describe('webhooks', () => {
     });
   });
 
+  it('refuses a signed payload nested too deep to travel (400, nothing queued) and keeps serving', async () => {
+    for (const depth of [1001, 5000]) {
+      const body = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+      const delivery = `deep-${depth}-${randomUUID()}`;
+      const r = await post(g, '/hooks/plain', body, hmacHeaders(body, delivery));
+      expect(r.status, r.text).toBe(400);
+      expect(r.text).toContain('nests arrays and objects over 1000 deep');
+    }
+    const fine = JSON.stringify({ ok: true });
+    expect((await post(g, '/hooks/plain', fine, hmacHeaders(fine, `d-${randomUUID()}`))).status).toBe(202);
+  });
+
   it('accepts a malformed body with a good signature: the function gets its text', async () => {
     const body = '{"order": 42, "total": ';
     const delivery = `d-${randomUUID()}`;

@@ -5,13 +5,14 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
 import type { InvocationRecord } from '../../src/backends/ports.js';
 import { isAlive } from '../../src/lib/processes.js';
+import { removeStaleGroups } from '../../src/runtime/node/cgroup.js';
 
 export const ROOT = path.resolve(fileURLToPath(import.meta.url), '../../..');
 export const BIN = path.join(ROOT, 'bin', 'gust.js');
@@ -29,6 +30,8 @@ export interface Gust {
   readonly s3Url: string;
   readonly key: string;
   readonly dataDir: string;
+  /** Its TMPDIR, where its run folder is. */
+  readonly tmpDir: string;
   readonly proc: ChildProcess;
   /** All the platform printed on stderr so far (its log). */
   stderr(): string;
@@ -40,6 +43,44 @@ export interface StartOptions {
   readonly dataDir?: string;
   readonly dir?: string;
   readonly env?: Record<string, string>;
+  /**
+   * `nobody`: the platform runs as that user (uid 65534; the tests run as root), with a data
+   * folder, config folder and temp folder of its own (`tmpDir`, else a new one): the sandbox's
+   * non-root mode (user and PID namespaces, no cgroup).
+   */
+  readonly user?: 'nobody';
+  /** The platform's TMPDIR (where its run folder goes); only with `user`. */
+  readonly tmpDir?: string;
+}
+
+/**
+ * The two ways a platform runs, for suites that must hold in both: as root (each instance its own
+ * uid and memory cgroup) and as `nobody` (user and PID namespaces). Run as another user, the tests
+ * can only start a platform as that user: its one mode is the non-root one.
+ */
+export interface Mode {
+  readonly name: string;
+  /** The platform runs as root. */
+  readonly root: boolean;
+  readonly user?: 'nobody';
+}
+export const MODES: readonly Mode[] =
+  process.getuid?.() === 0
+    ? [
+        { name: 'as root', root: true },
+        { name: 'as nobody', root: false, user: 'nobody' },
+      ]
+    : [{ name: 'as this user (not root)', root: false }];
+
+/** uid and gid of `nobody`. */
+export const NOBODY = 65534;
+
+/** A new temp folder that `nobody` owns. */
+export async function nobodyDir(prefix: string): Promise<string> {
+  const dir = await tempDir(prefix);
+  await chown(dir, NOBODY, NOBODY);
+  await chmod(dir, 0o755);
+  return dir;
 }
 
 /** Temp folders the helpers made, and platforms they started: removed and stopped by `cleanUp`. */
@@ -55,7 +96,7 @@ export async function tempDir(prefix = 'gust-test-', parent = os.tmpdir()): Prom
 
 /**
  * After each test file (test/helpers/setup.ts): kills the platforms it left running, removes the run
- * folders of those that were killed outright (a platform removes its own when it stops; the next
+ * folders and memory cgroups of those that were killed outright (a platform removes its own when it stops; the next
  * one to start would remove the others, but none may be left at the end), and removes its temp folders.
  */
 export async function cleanUp(): Promise<void> {
@@ -77,6 +118,8 @@ export async function cleanUp(): Promise<void> {
     if (!pids.has(pid) || isAlive(pid)) continue;
     await rm(path.join(tmp, name), { recursive: true, force: true, maxRetries: 3 });
   }
+  // the memory cgroups of the platforms killed outright (as root; those stopped removed their own)
+  if (platforms.length > 0) await removeStaleGroups();
   const dirs = [...made];
   made.clear();
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true, maxRetries: 3 })));
@@ -84,7 +127,8 @@ export async function cleanUp(): Promise<void> {
 
 /** Starts `gust up` and resolves once it listens. */
 export async function startGust(opts: StartOptions = {}): Promise<Gust> {
-  const dataDir = opts.dataDir ?? (await tempDir('gust-data-'));
+  const asNobody = opts.user === 'nobody';
+  const dataDir = opts.dataDir ?? (asNobody ? await nobodyDir('gust-data-') : await tempDir('gust-data-'));
   const args = [
     BIN,
     'up',
@@ -96,17 +140,19 @@ export async function startGust(opts: StartOptions = {}): Promise<Gust> {
     '--data',
     dataDir,
   ];
+  // the tests' temp folder (test/helpers/global-setup.ts): its run folder goes there too
+  const tmpDir = asNobody ? (opts.tmpDir ?? (await nobodyDir('gust-tmp-'))) : os.tmpdir();
   const proc = spawn(process.execPath, args, {
     env: {
       PATH: process.env.PATH ?? '',
-      XDG_CONFIG_HOME: CONFIG_HOME,
-      // the tests' temp folder (test/helpers/global-setup.ts): its run folder goes there too
-      TMPDIR: os.tmpdir(),
+      XDG_CONFIG_HOME: asNobody ? await nobodyDir('gust-config-') : CONFIG_HOME,
+      TMPDIR: tmpDir,
       GUST_STEM_CELLS: '1',
       GUST_LOG_LEVEL: 'warn',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(asNobody ? { uid: NOBODY, gid: NOBODY } : {}),
   });
   started.add(proc);
   let stdout = '';
@@ -130,6 +176,7 @@ export async function startGust(opts: StartOptions = {}): Promise<Gust> {
     s3Url,
     key,
     dataDir,
+    tmpDir,
     proc,
     stderr: () => stderr,
     stop: async (signal = 'SIGTERM') => {

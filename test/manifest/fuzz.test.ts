@@ -29,6 +29,8 @@ const WORDS = [
   'kv:a:read',
   'events',
   'aws',
+  'egress',
+  'none',
   'triggers',
   'http',
   'schedule',

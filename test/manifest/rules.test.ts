@@ -105,6 +105,16 @@ describe('rules of a function', () => {
       api({ events: 'json' }),
       'functions.api.events: must be one of cloudevents, aws',
     ],
+    [
+      'an unknown egress',
+      api({ egress: 'closed' }),
+      'functions.api.egress: must be one of open, none (got "closed")',
+    ],
+    [
+      'egress as a boolean',
+      api({ egress: false }),
+      'functions.api.egress: must be one of open, none (got false)',
+    ],
     ['memory as a word', api({ memory: 'lots' }), `functions.api.memory: ${WHOLE_MB} (got "lots")`],
     ['memory below 64', api({ memory: 32 }), `functions.api.memory: ${WHOLE_MB} (got 32)`],
     ['memory above 10240', api({ memory: 10_241 }), `functions.api.memory: ${WHOLE_MB} (got 10241)`],
@@ -172,6 +182,11 @@ describe('rules of a function', () => {
       'a dead letter topic with a space',
       api({ retries: { deadLetter: 'a b' } }),
       'functions.api.retries.deadLetter: must be a topic name',
+    ],
+    [
+      'a dead letter topic the function subscribes to',
+      api({ retries: { deadLetter: 'jobs' }, triggers: [{ topic: { name: 'jobs' } }] }),
+      'functions.api.retries.deadLetter: jobs is a topic this function subscribes to (triggers[0]): its dead letters would come back to it for ever; name another topic',
     ],
     [
       'an unknown retries key',

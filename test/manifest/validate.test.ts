@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { validateManifest } from '../../src/manifest/load.js';
+import { routeClaims, validateManifest } from '../../src/manifest/load.js';
 import { projectFromFolder } from '../../src/manifest/schema.js';
 import type { FunctionSpec } from '../../src/manifest/types.js';
+import { testSpec } from '../helpers/spec.js';
 
 /** A manifest with one function `api` whose settings are `settings` on top of a handler. */
 function withApi(settings: Record<string, unknown>): unknown {
@@ -92,6 +93,12 @@ describe('validateManifest normalization', () => {
       retries: { max: 3, backoffMs: 2000, deadLetter: 'failed' },
       triggers: [{ type: 'http', path: '/items/:id', methods: ['GET', 'POST'], auth: 'key' }],
     });
+  });
+
+  it('keeps egress: none, and leaves egress out of the spec when open (the default), as before it existed', () => {
+    expect(onlyFunction(withApi({ egress: 'none' })).egress).toBe('none');
+    expect('egress' in onlyFunction(withApi({ egress: 'open' }))).toBe(false);
+    expect('egress' in onlyFunction(withApi({}))).toBe(false);
   });
 
   it('normalizes schedule, topic and webhook triggers with their defaults', () => {
@@ -216,7 +223,7 @@ describe('validateManifest unknown keys', () => {
 
   it('lists the known keys when nothing is close', () => {
     expect(errorsOf(withApi({ color: 'blue' }))).toEqual([
-      'functions.api.color: unknown key; the keys here are handler, runtime, memory, timeout, concurrency, scale, env, secrets, permissions, events, input, retries, triggers',
+      'functions.api.color: unknown key; the keys here are handler, runtime, memory, timeout, concurrency, scale, env, secrets, permissions, events, egress, input, retries, triggers',
     ]);
   });
 
@@ -232,7 +239,7 @@ describe('validateManifest unknown keys', () => {
 
   it('does not take keys inherited from Object.prototype for settings', () => {
     expect(errorsOf({ functions: { api: { constructor: 'x', handler: 'a.ts' } } })).toEqual([
-      'functions.api.constructor: unknown key; the keys here are handler, runtime, memory, timeout, concurrency, scale, env, secrets, permissions, events, input, retries, triggers',
+      'functions.api.constructor: unknown key; the keys here are handler, runtime, memory, timeout, concurrency, scale, env, secrets, permissions, events, egress, input, retries, triggers',
     ]);
   });
 });
@@ -317,5 +324,20 @@ describe('projectFromFolder', () => {
     expect(projectFromFolder('...')).toBe('default');
     expect(projectFromFolder('')).toBe('default');
     expect(projectFromFolder(`a${'b'.repeat(80)}`)).toMatch(/^ab{62}$/);
+  });
+});
+
+describe('routeClaims', () => {
+  it('names each claim by its trigger kind, so a webhook clash points at the webhook', () => {
+    const spec = testSpec('api', {
+      triggers: [
+        { type: 'http', path: '/a', methods: [], auth: 'public' },
+        { type: 'webhook', path: '/hooks/x', verify: 'github', secret: 'S' },
+      ],
+    });
+    expect(routeClaims([spec]).map((c) => c.where)).toEqual([
+      'functions.api.triggers[0].http',
+      'functions.api.triggers[1].webhook',
+    ]);
   });
 });

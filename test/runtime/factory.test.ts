@@ -15,9 +15,11 @@ import { livePids, ROOT, tempDir, WAIT } from '../helpers/gust.js';
 const RUNTIME = path.join(ROOT, 'dist', 'runtime', 'sandbox');
 
 const BUNDLES: Record<string, string> = {
-  'worker.mjs': `export const handler = async (event) => {
+  'worker.mjs': `import { writeSync } from 'node:fs';
+export const handler = async (event) => {
   if (event.spin) while (true) {}
-  if (event.forgeNull) process.send(null);
+  // fd 3 is the instance's channel: a batch per line
+  if (event.forgeNull) writeSync(3, 'null\\n');
   await new Promise((r) => setTimeout(r, event.sleepMs ?? 0));
   return 'done';
 };`,

@@ -179,7 +179,31 @@ CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (function, received
   `
 ALTER TABLE keys ADD COLUMN rate REAL;
 `,
-  // 12: buckets (declared by projects like topics, or created through the S3 API), the index of
+  // 12: a key's burst: the N of the N/unit it was given, requests at once (NULL: one second's worth)
+  `
+ALTER TABLE keys ADD COLUMN burst INTEGER;
+`,
+  // 13: usage rolled up per function and minute, written with the records (so it stays exact once
+  // records are pruned); warm_gb_seconds: instances kept warm by scale.min, metered apart
+  `
+CREATE TABLE usage_minutes (
+  function TEXT NOT NULL,
+  minute INTEGER NOT NULL,
+  requests INTEGER NOT NULL DEFAULT 0,
+  failed INTEGER NOT NULL DEFAULT 0,
+  cold_starts INTEGER NOT NULL DEFAULT 0,
+  billed_ms INTEGER NOT NULL DEFAULT 0,
+  gb_seconds REAL NOT NULL DEFAULT 0,
+  warm_gb_seconds REAL NOT NULL DEFAULT 0,
+  PRIMARY KEY (function, minute)
+) WITHOUT ROWID;
+CREATE INDEX usage_by_minute ON usage_minutes (minute);
+INSERT INTO usage_minutes (function, minute, requests, failed, cold_starts, billed_ms, gb_seconds)
+  SELECT function, CAST(strftime('%s', start) AS INTEGER) / 60, COUNT(*), SUM(status != 'ok'), SUM(cold),
+         SUM(billed_ms), SUM(gb_seconds)
+  FROM invocations WHERE billed_ms > 0 GROUP BY 1, 2;
+`,
+  // 14: buckets (declared by projects like topics, or created through the S3 API), the index of
   // their objects (the bytes are files under buckets/objects, named by a random id, never by key)
   // and multipart uploads in progress (embedded/objects.ts)
   `

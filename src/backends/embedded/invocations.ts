@@ -7,6 +7,8 @@ import type {
   InvocationStore,
   LogEntry,
   LogQuery,
+  UsageQuery,
+  UsageRow,
 } from '../ports.js';
 import type { Db } from './database.js';
 
@@ -64,20 +66,45 @@ function readCursor(cursor: string): number {
   return Number(m[1]);
 }
 
+/** A usage row of one function and minute, summed in memory before it is written. */
+interface Minute {
+  fn: string;
+  minute: number;
+  requests: number;
+  failed: number;
+  cold: number;
+  billedMs: number;
+  gbSeconds: number;
+}
+
+const MINUTE_MS = 60_000;
+
 export class SqliteInvocations implements InvocationStore {
   private readonly insert;
+  private readonly addUsage;
+  private readonly addWarmUsage;
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare(`INSERT OR IGNORE INTO invocations
       (id, attempt, function, version, trigger, instance, start, queued_ms, duration_ms, billed_ms, memory_mb, gb_seconds, cold, init_ms, status, error, stack, denied_calls, logs, trace_id)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.addUsage =
+      db.prepare(`INSERT INTO usage_minutes (function, minute, requests, failed, cold_starts, billed_ms, gb_seconds)
+      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (function, minute) DO UPDATE SET
+      requests = requests + excluded.requests, failed = failed + excluded.failed,
+      cold_starts = cold_starts + excluded.cold_starts, billed_ms = billed_ms + excluded.billed_ms,
+      gb_seconds = gb_seconds + excluded.gb_seconds`);
+    this.addWarmUsage =
+      db.prepare(`INSERT INTO usage_minutes (function, minute, warm_gb_seconds) VALUES (?, ?, ?)
+      ON CONFLICT (function, minute) DO UPDATE SET warm_gb_seconds = warm_gb_seconds + excluded.warm_gb_seconds`);
   }
 
   async add(records: readonly InvocationRecord[]): Promise<void> {
     const run = this.db.transaction((list: readonly InvocationRecord[]) => {
+      const minutes = new Map<string, Minute>();
       // Positional parameters: binding by name costs half as much again per row.
       for (const r of list) {
-        this.insert.run(
+        const added = this.insert.run(
           r.id,
           r.attempt,
           r.function,
@@ -99,9 +126,38 @@ export class SqliteInvocations implements InvocationStore {
           r.logs,
           r.traceId,
         );
+        // A record written again (the same id and attempt) is counted once; a call that did not run is not billed.
+        if (added.changes === 1 && r.billedMs > 0) count(minutes, r);
+      }
+      for (const m of minutes.values()) {
+        this.addUsage.run(m.fn, m.minute, m.requests, m.failed, m.cold, m.billedMs, m.gbSeconds);
       }
     });
     run(records);
+  }
+
+  async addWarm(at: number, gbSecondsByFunction: ReadonlyMap<string, number>): Promise<void> {
+    const minute = Math.floor(at / MINUTE_MS);
+    this.db.transaction(() => {
+      for (const [fn, gbSeconds] of gbSecondsByFunction) this.addWarmUsage.run(fn, minute, gbSeconds);
+    })();
+  }
+
+  async usage(query: UsageQuery): Promise<UsageRow[]> {
+    const key = query.by === 'function' ? 'function' : "strftime('%Y-%m-%d', minute * 60, 'unixepoch')";
+    const rows = this.db
+      .prepare(
+        `SELECT ${key} AS key, SUM(requests) AS requests, SUM(failed) AS failed, SUM(cold_starts) AS coldStarts,
+           SUM(billed_ms) AS billedMs, SUM(gb_seconds) AS gbSeconds, SUM(warm_gb_seconds) AS warmGbSeconds
+         FROM usage_minutes WHERE minute >= ? AND minute < ? ${query.function === undefined ? '' : 'AND function = ?'}
+         GROUP BY 1 ORDER BY 1`,
+      )
+      .all(
+        Math.floor(query.since / MINUTE_MS),
+        Math.ceil(query.until / MINUTE_MS),
+        ...(query.function === undefined ? [] : [query.function]),
+      ) as UsageRow[];
+    return rows;
   }
 
   async get(id: string): Promise<InvocationRecord | undefined> {
@@ -169,4 +225,19 @@ export class SqliteInvocations implements InvocationStore {
       cursor: last,
     };
   }
+}
+
+function count(minutes: Map<string, Minute>, r: InvocationRecord): void {
+  const minute = Math.floor(Date.parse(r.start) / MINUTE_MS);
+  const k = `${r.function}\u0000${minute}`;
+  let m = minutes.get(k);
+  if (!m) {
+    m = { fn: r.function, minute, requests: 0, failed: 0, cold: 0, billedMs: 0, gbSeconds: 0 };
+    minutes.set(k, m);
+  }
+  m.requests++;
+  if (r.status !== 'ok') m.failed++;
+  if (r.cold) m.cold++;
+  m.billedMs += r.billedMs;
+  m.gbSeconds += r.gbSeconds;
 }

@@ -33,6 +33,7 @@ interface KeyRow {
   expires_at: string | null;
   revoked_at: string | null;
   rate: number | null;
+  burst: number | null;
 }
 
 const toVersion = (r: VersionRow): VersionRecord => ({
@@ -53,6 +54,7 @@ const toKey = (r: KeyRow): KeyRecord => ({
   expiresAt: r.expires_at,
   revokedAt: r.revoked_at,
   rate: r.rate,
+  burst: r.burst,
 });
 
 interface FunctionRow {
@@ -202,9 +204,19 @@ export class SqliteRegistry implements RegistryStore, KeyStore, SecretStore {
   async putKey(key: KeyRecord): Promise<void> {
     this.db
       .prepare(
-        'INSERT INTO keys (id, hash, scope, function, created_at, expires_at, revoked_at, rate) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO keys (id, hash, scope, function, created_at, expires_at, revoked_at, rate, burst) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       )
-      .run(key.id, key.hash, key.scope, key.function, key.createdAt, key.expiresAt, key.revokedAt, key.rate);
+      .run(
+        key.id,
+        key.hash,
+        key.scope,
+        key.function,
+        key.createdAt,
+        key.expiresAt,
+        key.revokedAt,
+        key.rate,
+        key.burst,
+      );
   }
 
   async getKey(id: string): Promise<KeyRecord | undefined> {

@@ -100,13 +100,20 @@ interface RemoveAnswer {
   readonly force: boolean;
   /** Calls that were running or waiting when it was removed. */
   readonly calls: number;
+  /** Queued events (async invocations, messages) that had not run: dropped with the function. */
+  readonly droppedEvents: number;
 }
 
 function removedText(a: RemoveAnswer): string {
   const what = `removed ${a.removed}${a.project === null ? '' : ` (project ${a.project})`}`;
   const calls = `${a.calls} call${a.calls === 1 ? '' : 's'} in flight`;
-  if (a.calls === 0) return what;
-  return a.force ? `${what}: stopped ${calls} (recorded as rejected)` : `${what}: ${calls} finished first`;
+  const parts: string[] = [];
+  if (a.calls > 0)
+    parts.push(a.force ? `stopped ${calls} (recorded as rejected)` : `${calls} finished first`);
+  if (a.droppedEvents > 0) {
+    parts.push(`${a.droppedEvents} queued event${a.droppedEvents === 1 ? '' : 's'} that had not run dropped`);
+  }
+  return parts.length === 0 ? what : `${what}: ${parts.join('; ')}`;
 }
 
 /** The NEXT RUN column shows only when some function has a schedule. */
@@ -125,7 +132,7 @@ function functionTable(functions: readonly FunctionSummary[]): string {
       f.routes.length === 0 ? '-' : f.routes.join(', '),
       ...(scheduled ? [f.nextRun === null ? '-' : formatTime(f.nextRun)] : []),
     ]),
-    scheduled ? [...headers, 'NEXT RUN'] : headers,
+    scheduled ? [...headers, `NEXT RUN (${localZone()})`] : headers,
   );
 }
 
@@ -134,4 +141,9 @@ function parseVersion(value: string): number {
   if (!Number.isInteger(n) || n < 1)
     throw new InvalidArgumentError('expected a version number such as 3 or v3.');
   return n;
+}
+
+/** The zone the CLI shows times in (this machine's, as formatTime does). */
+function localZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'local time';
 }

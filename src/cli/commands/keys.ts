@@ -1,7 +1,7 @@
 /** keys create | ls | revoke: API keys. A whole key is shown once, at creation. */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { EXPIRY_RULE, formatRate, parseExpiry } from '../../control/keys.js';
-import { parseRate } from '../../control/rate.js';
+import { EXPIRY_RULE, parseExpiry } from '../../control/keys.js';
+import { formatRate, parseRate } from '../../control/rate.js';
 import type { CreatedKey, KeyInfo } from '../api.js';
 import type { Cli } from '../context.js';
 import { usageError } from '../fail.js';
@@ -55,7 +55,7 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
           ['id', k.id],
           ['scope', k.function ? `${k.scope} (function ${k.function})` : k.scope],
           ['expires', k.expiresAt ? formatTime(k.expiresAt) : 'never'],
-          ['rate', k.rate === null ? 'no limit' : formatRate(k.rate)],
+          ['rate', k.rate === null ? 'no limit' : formatRate(k.rate, k.burst)],
         ]),
       );
       if (flags.json !== true) cli.err('This is the only time the key is shown: store it now.');
@@ -76,7 +76,7 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
             k.function ?? '-',
             formatTime(k.createdAt),
             k.expiresAt ? formatTime(k.expiresAt) : 'never',
-            k.rate === null ? '-' : `${k.rate}/s`,
+            k.rate === null ? '-' : formatRate(k.rate, k.burst),
             keyStatus(k),
           ]),
           ['ID', 'PREFIX', 'SCOPE', 'FUNCTION', 'CREATED', 'EXPIRES', 'RATE', 'STATUS'],

@@ -3,7 +3,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { parseDuration } from '../../manifest/duration.js';
 import { readStdin } from '../ask.js';
 import type { Cli } from '../context.js';
-import { CliError } from '../fail.js';
+import { CliError, quote } from '../fail.js';
 import { emit, formatTime, type JsonFlag, table } from '../output.js';
 
 interface Entry {
@@ -57,8 +57,8 @@ export function registerKvCommands(program: Command, cli: Cli): void {
     .option('--json', 'print JSON')
     .action(async (ns: string, key: string, flags: JsonFlag) => {
       const answer = await cli.client().delete<{ deleted: boolean }>(path(ns, key));
-      emit(cli, flags, answer, () => `deleted ${key}`);
       if (!answer.deleted) throw new CliError(`no key ${key} in ${ns}`, { code: 'NOT_FOUND' });
+      emit(cli, flags, answer, () => `deleted ${key}`);
     });
 
   kv.command('list')
@@ -83,8 +83,14 @@ export function registerKvCommands(program: Command, cli: Cli): void {
               ['KEY', 'EXPIRES'],
             ),
       );
-      if (flags.json !== true && page.cursor !== null)
-        cli.note(`more: gust kv list ${ns} --cursor ${page.cursor}`);
+      if (flags.json !== true && page.cursor !== null) {
+        // the next page of the same list: its filters go with it
+        const same = [
+          ...(flags.prefix === undefined ? [] : ['--prefix', flags.prefix]),
+          ...(flags.limit === undefined ? [] : ['--limit', String(flags.limit)]),
+        ];
+        cli.note(`more: gust kv list ${[ns, ...same].map(quote).join(' ')} --cursor ${page.cursor}`);
+      }
     });
 }
 

@@ -124,7 +124,7 @@ function fullPageNote(cli: Cli, flags: LogsQuery, entries: number): void {
   const limit = flags.limit ?? LOGS_LIMIT;
   if (flags.invocation !== undefined || entries < limit) return;
   const more = limit < MAX_LIMIT ? '--limit raises it' : 'use --invocation ID for an older call';
-  cli.note(`showing the logs of the last ${limit} calls; ${more}`);
+  cli.note(`showing the logs of the last ${limit === 1 ? 'call' : `${limit} calls`}; ${more}`);
 }
 
 /** Polls with the cursor until Ctrl-C; a full page is followed at once so a backlog catches up. */
@@ -211,6 +211,7 @@ function invocationTable(invocations: readonly InvocationRecord[]): string {
   return table(
     invocations.map((i) => [
       i.id,
+      String(i.attempt),
       i.status,
       i.trigger,
       `v${i.version}`,
@@ -219,9 +220,23 @@ function invocationTable(invocations: readonly InvocationRecord[]): string {
       formatMs(i.billedMs),
       i.cold === true ? 'cold' : '',
       thrownAt(i.stack),
+      i.deniedCalls > 0 ? String(i.deniedCalls) : '',
       oneLine(i.error).slice(0, 60),
     ]),
-    ['ID', 'STATUS', 'TRIGGER', 'VERSION', 'START', 'DURATION', 'BILLED', 'COLD', 'AT', 'ERROR'],
+    [
+      'ID',
+      'ATTEMPT',
+      'STATUS',
+      'TRIGGER',
+      'VERSION',
+      'START',
+      'DURATION',
+      'BILLED',
+      'COLD',
+      'AT',
+      'DENIED',
+      'ERROR',
+    ],
   );
 }
 
@@ -240,7 +255,7 @@ function limitParser(beyond: string): (value: string) => number {
  * `--since`: as the platform reads it (a duration back from now, else a time that starts with a
  * digit, as an ISO time does), so that `--since yesterday` is a usage error, not the platform's 400.
  */
-function checkSince(value: string): string {
+export function checkSince(value: string): string {
   if (parseDuration(value) !== undefined) return value;
   if (/^\d/.test(value) && !Number.isNaN(Date.parse(value))) return value;
   throw new InvalidArgumentError(

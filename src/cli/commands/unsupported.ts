@@ -6,7 +6,6 @@ import { CliError } from '../fail.js';
 const LATER: readonly (readonly [name: string, usage: string, description: string])[] = [
   ['dev', '[dir]', 'up + watch sources, redeploy on save'],
   ['replay', '<invocation-id>', 'run a recorded invocation again with its exact event'],
-  ['usage', '', 'metered usage (GB-seconds) by function'],
 ];
 
 export function registerUnsupportedCommands(program: Command, _cli: Cli): void {

@@ -2,15 +2,35 @@
  * cell: one Node child process under the permission model, before and after it takes a function.
  * It can read only the sandbox runtime and its own folder, write nothing, start no process or
  * worker, load no addon; its environment is empty; its heap is capped; it dies with the platform
- * (PR_SET_PDEATHSIG through setpriv, and it exits itself when the IPC channel closes).
+ * (PR_SET_PDEATHSIG through setpriv, and it exits itself when its channel closes).
+ * Around that, what the operating system adds (`command`, the one place the command is made):
+ * - as root, its own uid (uids.ts) and a memory cgroup (cgroup.ts) that bounds the whole process;
+ * - not root, its own user and PID namespaces (util-linux `unshare`): it sees and can signal no
+ *   process but itself, and RLIMIT_DATA (`prlimit`) bounds its memory where no cgroup can;
+ * - with `egress: none`, a network namespace without interfaces (inside the user namespace when
+ *   not root).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { encodeHost, Outbox } from '../sandbox/codec.js';
 import type { HostMessage, SandboxMessage } from '../sandbox/protocol.js';
+import type { CellGroup } from './cgroup.js';
+import { LineReader } from './channel.js';
 import { readSandboxMessage } from './wire.js';
+
+/**
+ * How a cell is kept from the platform and the other cells, chosen once per platform (factory):
+ * `uid` as root, `namespaces` otherwise, `shared` where neither can be had (said in the log).
+ */
+export type Isolation =
+  | { readonly kind: 'uid'; readonly uid: number }
+  | { readonly kind: 'namespaces' }
+  | { readonly kind: 'shared' };
+
+export type Egress = 'open' | 'none';
 
 export interface CellOptions {
   readonly id: string;
@@ -19,16 +39,41 @@ export interface CellOptions {
   /** This cell's own folder, the only other place it may read. */
   readonly dir: string;
   readonly memoryMb: number;
-  /** Run as this uid/gid (only when the platform runs as root). */
-  readonly uid: number | undefined;
+  readonly isolation: Isolation;
+  /** `none`: a network namespace without interfaces (needs `uid` or `namespaces` isolation). */
+  readonly egress: Egress;
+  /** The memory cgroup the process joins at spawn, before it is ready; else `dataLimitBytes` applies. */
+  readonly group: CellGroup | undefined;
+  /** RLIMIT_DATA of the process when it has no group (bytes). */
+  readonly dataLimitBytes: number | undefined;
 }
 
 const STDERR_TAIL = 4096;
 const SETPRIV = '/usr/bin/setpriv';
+const UNSHARE = '/usr/bin/unshare';
+const PRLIMIT = '/usr/bin/prlimit';
 const permissionFlag =
   Number(process.versions.node.split('.')[0]) >= 22 ? '--permission' : '--experimental-permission';
 
-function command(opts: CellOptions): { file: string; args: string[] } {
+/** The util-linux tools a cell's command uses, where this machine has them. */
+export const tools = {
+  setpriv: existsSync(SETPRIV),
+  unshare: existsSync(UNSHARE),
+  prlimit: existsSync(PRLIMIT),
+} as const;
+
+/**
+ * The whole command of a cell, each wrapper exec'ing the next (so `uid` and `shared` cells are one
+ * process from spawn to node, and the host can move that pid into its cgroup):
+ *   uid:        [prlimit] [unshare --net] setpriv --reuid --regid --clear-groups --pdeathsig node
+ *   namespaces: setpriv --pdeathsig [prlimit] unshare --user --pid --fork --kill-child [--net] node
+ * Root's `unshare --net` comes before setpriv drops the uid it needs. The namespaced cell is two
+ * processes: unshare (the pid the host holds, dying with the host by its pdeathsig, kept across
+ * exec and the new user namespace) and node, pid 1 of its namespace, killed with unshare by
+ * --kill-child; node inherits the channel's fd. Its uid inside is the overflow id (no mapping):
+ * it holds no capability, even in its own namespace.
+ */
+export function command(opts: CellOptions): { file: string; args: string[] } {
   const node = [
     process.execPath,
     permissionFlag,
@@ -38,16 +83,36 @@ function command(opts: CellOptions): { file: string; args: string[] } {
     `--max-old-space-size=${opts.memoryMb}`,
     path.join(opts.runtimeDir, 'main.js'),
   ];
-  if (!existsSync(SETPRIV)) return { file: node[0]!, args: node.slice(1) };
-  const user = opts.uid === undefined ? [] : [`--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups'];
-  // pdeathsig last: a change of uid clears it.
-  return { file: SETPRIV, args: [...user, '--pdeathsig=SIGKILL', ...node] };
+  const limit = opts.dataLimitBytes === undefined ? [] : [PRLIMIT, `--data=${opts.dataLimitBytes}`];
+  const net = opts.egress === 'none' ? ['--net'] : [];
+  const pdeathsig = tools.setpriv ? [SETPRIV, '--pdeathsig=SIGKILL'] : [];
+  let argv: string[];
+  switch (opts.isolation.kind) {
+    case 'uid': {
+      const { uid } = opts.isolation;
+      const unshare = opts.egress === 'none' ? [UNSHARE, ...net] : [];
+      // pdeathsig after the change of uid, which clears it.
+      const user = [SETPRIV, `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--pdeathsig=SIGKILL'];
+      argv = [...limit, ...unshare, ...user, ...node];
+      break;
+    }
+    case 'namespaces':
+      argv = [...pdeathsig, ...limit, UNSHARE, '--user', '--pid', '--fork', '--kill-child', ...net, ...node];
+      break;
+    case 'shared':
+      argv = [...limit, ...pdeathsig, ...node];
+      break;
+  }
+  return { file: argv[0]!, args: argv.slice(1) };
 }
 
 export class Cell {
   readonly id: string;
   readonly dir: string;
   readonly memoryMb: number;
+  /** How its memory is bounded, for the reason of an out-of-memory death. */
+  private readonly memoryBound: 'cgroup' | 'rlimit' | 'heap';
+  private readonly group: CellGroup | undefined;
   readonly ready: Promise<boolean>;
   readonly exited: Promise<string>;
   private readonly child: ChildProcess;
@@ -55,43 +120,82 @@ export class Cell {
   private fatal: string | undefined;
   /** Why the instance was killed for what it sent, if it was. */
   private violation: string | undefined;
+  /** Why a started process was killed before it could be ready. */
+  private startFailure: string | undefined;
   /** The channel failed (EPIPE on a send): what was sent may be lost, so the cell is killed. */
   private channelError: string | undefined;
   private becameReady: (ready: boolean) => void = () => {};
   private listener: ((message: SandboxMessage) => void) | undefined;
+  /** fd 3 of the instance: one JSON batch per line each way (channel.ts says why not Node's IPC). */
+  private readonly channel: Duplex;
   private readonly outbox = new Outbox((batch) => {
-    if (this.child.connected) this.child.send(batch);
+    if (this.channel.writable) this.channel.write(`${JSON.stringify(batch)}\n`);
   });
 
   private constructor(opts: CellOptions) {
     this.id = opts.id;
     this.dir = opts.dir;
     this.memoryMb = opts.memoryMb;
+    this.group = opts.group;
+    this.memoryBound = opts.group ? 'cgroup' : opts.dataLimitBytes === undefined ? 'heap' : 'rlimit';
     const { file, args } = command(opts);
     this.child = spawn(file, args, {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       env: {},
-      serialization: 'json',
     });
+    // A spawn that failed still has its pipes; they never carry anything.
+    this.channel = this.child.stdio[3] as Duplex;
     this.child.stdout?.on('data', (b: Buffer) => this.keepTail(b));
     this.child.stderr?.on('data', (b: Buffer) => this.keepTail(b));
     this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => resolve(this.deathReason(code, signal)));
+      this.child.once('exit', (code, signal) => {
+        // The group is read for an OOM kill before it goes.
+        void this.deathReason(code, signal).then(async (reason) => {
+          await this.group?.remove();
+          resolve(reason);
+        });
+      });
       // Not `once`: errors also come after the start, and one without a listener would kill Gust.
       this.child.on('error', (e) => {
         // A process that never started has no exit to wait for.
-        if (this.child.pid === undefined) resolve(`the instance could not start: ${e.message}`);
-        else {
-          this.channelError ??= e.message;
-          this.kill();
-        }
+        if (this.child.pid === undefined) {
+          void this.group?.remove();
+          resolve(`the instance could not start: ${e.message}`);
+        } else this.failChannel(e);
       });
     });
-    this.ready = new Promise((resolve) => {
+    // Ready once it says so and is in its group: no function code is sent to it before.
+    const joined = this.joinGroup();
+    this.ready = new Promise<boolean>((resolve) => {
       this.becameReady = resolve;
       void this.exited.then(() => resolve(false));
+    }).then(async (ready) => ready && (await joined));
+    const reader = new LineReader((line) => {
+      if (line.ok) this.receive(line.value);
+      else this.violate(line.why);
     });
-    this.child.on('message', (batch: unknown) => this.receive(batch));
+    this.channel.on('data', (chunk: Buffer) => reader.push(chunk));
+    // EPIPE on a write to an instance that died: what was sent may be lost.
+    this.channel.on('error', (e) => this.failChannel(e));
+  }
+
+  private failChannel(e: Error): void {
+    this.channelError ??= e.message;
+    this.kill();
+  }
+
+  /** Moves the process into its memory group at once; a process that cannot be bounded is killed. */
+  private async joinGroup(): Promise<boolean> {
+    const { group, child } = this;
+    if (!group || child.pid === undefined) return true;
+    try {
+      await group.join(child.pid);
+      return true;
+    } catch (e) {
+      this.startFailure = `its memory cgroup could not be joined (${e instanceof Error ? e.message : String(e)})`;
+      this.kill();
+      return false;
+    }
   }
 
   static async spawn(opts: CellOptions): Promise<Cell> {
@@ -161,11 +265,21 @@ export class Cell {
     this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL);
   }
 
-  private deathReason(code: number | null, signal: NodeJS.Signals | null): string {
+  private async deathReason(code: number | null, signal: NodeJS.Signals | null): Promise<string> {
+    if (this.startFailure) return `the instance could not start: ${this.startFailure}`;
     if (this.violation) return `protocol violation: ${this.violation}`;
+    if (signal === 'SIGKILL' && (await this.group?.oomKilled())) {
+      return `out of memory: the function went past its ${this.memoryMb} MB memory limit (the whole process, Buffers included), and was killed`;
+    }
     if (this.fatal) return `the function crashed: ${this.fatal}`;
     if (/heap out of memory|Reached heap limit/.test(this.stderrTail)) {
       return `out of memory: the function went past its ${this.memoryMb} MB heap limit`;
+    }
+    if (
+      this.memoryBound === 'rlimit' &&
+      /std::bad_alloc|Fatal process out of memory|allocation failed/.test(this.stderrTail)
+    ) {
+      return `out of memory: the function went past its ${this.memoryMb} MB memory limit (the whole process, Buffers included)`;
     }
     if (this.channelError) return `the channel to the instance failed: ${this.channelError}`;
     if (signal) return `the instance was killed by ${signal}`;

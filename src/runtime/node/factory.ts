@@ -3,7 +3,12 @@
  * use, started ahead of need, so that a cold start is a module load, not a process start.
  * The sandbox runtime is copied into a private run folder that the unprivileged instance user can
  * read whatever the permissions of the install folder; each cell gets its own sub-folder.
+ * What keeps cells apart is chosen once, at create (`Isolation`, cell.ts): its own uid and memory
+ * cgroup as root; its own user and PID namespaces otherwise, when the kernel allows them (tried
+ * once); a `warn` says what is missing. Stem cells have `egress: open`: a function with
+ * `egress: none` starts a fresh cell in a network namespace of its own (a process start).
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, cp, mkdir, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,7 +16,8 @@ import path from 'node:path';
 import { isAlive } from '../../lib/processes.js';
 import type { LoadSpec, SandboxFactory, StartOutcome } from '../types.js';
 import { type BundleFiles, placeBundle, prepareBundle } from './bundle-files.js';
-import { Cell } from './cell.js';
+import { Cell, type Egress, type Isolation, tools } from './cell.js';
+import { MemoryGroups } from './cgroup.js';
 import { LOG_LIMIT, NodeInstance } from './instance.js';
 import { UidPool } from './uids.js';
 import { cut } from './wire.js';
@@ -24,6 +30,18 @@ export interface NodeFactoryOptions {
   readonly sandboxUid: number;
   /** How long a new cell may take to boot and say `ready` (default 10 s). */
   readonly readyTimeoutMs?: number;
+  /** Told once, at create, what of the sandbox this machine cannot give (and of stale folders left). */
+  readonly warn?: (message: string) => void;
+}
+
+/**
+ * The memory a cell may use in all, for a function's `memory` (its V8 heap limit): Node itself
+ * (about 40 MB at rest), the young generation and code beside the old-space heap. A heap that
+ * grows past its own limit meets V8's limit first (a clear "heap out of memory"); Buffers and
+ * other memory outside the heap meet this one.
+ */
+export function memoryLimitBytes(memoryMb: number): number {
+  return Math.round(memoryMb * 1.25 + 64) * 1024 * 1024;
 }
 
 const RUN_PREFIX = 'gust-run-';
@@ -52,12 +70,24 @@ export class NodeSandboxFactory implements SandboxFactory {
   private constructor(
     private readonly opts: NodeFactoryOptions,
     private readonly runDir: string,
+    /** A memory cgroup per cell: as root, when this machine lets us make them. */
+    private readonly groups: MemoryGroups | undefined,
+    /** The isolation of cells without a uid of their own: `namespaces` when the kernel allows them, else `shared`. */
+    private readonly unprivileged: Isolation,
   ) {
-    this.uids = process.getuid?.() === 0 ? new UidPool(opts.sandboxUid, UID_RANGE) : undefined;
+    const root = process.getuid?.() === 0 && tools.setpriv;
+    this.uids = root ? new UidPool(opts.sandboxUid, UID_RANGE) : undefined;
   }
 
   static async create(opts: NodeFactoryOptions): Promise<NodeSandboxFactory> {
-    await removeStaleRunDirs();
+    const warn = opts.warn ?? (() => {});
+    const left = await removeStaleRunDirs();
+    if (left.length > 0) {
+      warn(
+        `left ${left.length} stale run folder(s) of other users in ${os.tmpdir()} that this user cannot remove (${left.slice(0, 3).join(', ')}${left.length > 3 ? ', …' : ''})`,
+      );
+    }
+    const { groups, unprivileged } = await chooseIsolation(warn);
     const runDir = path.join(os.tmpdir(), `${RUN_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
     await mkdir(path.join(runDir, 'cells'), { recursive: true });
     await cp(opts.runtimeSource, path.join(runDir, 'runtime'), {
@@ -65,7 +95,7 @@ export class NodeSandboxFactory implements SandboxFactory {
       filter: (src) => !src.endsWith('.map') && !src.endsWith('.d.ts'),
     });
     await makeReadable(runDir);
-    return new NodeSandboxFactory(opts, runDir);
+    return new NodeSandboxFactory(opts, runDir, groups, unprivileged);
   }
 
   prepare(memorySizesMb: readonly number[]): void {
@@ -79,8 +109,18 @@ export class NodeSandboxFactory implements SandboxFactory {
   /** Never rejects (the pool has nobody to tell): a failure to spawn or to copy the bundle is a crashed start. */
   async start(spec: LoadSpec): Promise<StartOutcome> {
     let cell: Cell;
+    const egress = spec.fn.egress ?? 'open';
+    const namespaces = tools.unshare && (this.uids !== undefined || this.unprivileged.kind === 'namespaces');
+    if (egress === 'none' && !namespaces) {
+      return {
+        type: 'crashed',
+        reason:
+          'egress: none needs a network namespace, which this machine does not give Gust (no unprivileged user namespaces, or no unshare): run Gust as root',
+      };
+    }
     try {
-      cell = await this.take(spec.fn.memoryMb);
+      cell =
+        egress === 'open' ? await this.take(spec.fn.memoryMb) : await this.spawn(spec.fn.memoryMb, 'none');
     } catch (e) {
       return { type: 'crashed', reason: `the instance could not start: ${errorText(e)}` };
     }
@@ -119,6 +159,7 @@ export class NodeSandboxFactory implements SandboxFactory {
     this.live.clear();
     this.stem.clear();
     await Promise.all(all.map((c) => c.dispose()));
+    await this.groups?.close();
     await rm(this.runDir, { recursive: true, force: true });
   }
 
@@ -129,7 +170,7 @@ export class NodeSandboxFactory implements SandboxFactory {
    */
   private async take(memoryMb: number): Promise<Cell> {
     const cells = this.stem.get(memoryMb) ?? [];
-    const cell = cells.shift() ?? (await this.spawn(memoryMb));
+    const cell = cells.shift() ?? (await this.spawn(memoryMb, 'open'));
     setTimeout(() => this.refill(memoryMb), REFILL_DELAY_MS).unref();
     return cell;
   }
@@ -196,7 +237,7 @@ export class NodeSandboxFactory implements SandboxFactory {
     for (; cells.length + spawning < this.opts.stemCellsPerSize; spawning++) {
       // A cell that could not be spawned (no space for its folder, no uid left) is not retried
       // here: the next take or prepare tries again.
-      void this.spawn(memoryMb).then((cell) => {
+      void this.spawn(memoryMb, 'open').then((cell) => {
         spawned();
         cells.push(cell);
         // An idle stem cell that dies is replaced; one that never became ready is not (no restart storm).
@@ -211,20 +252,29 @@ export class NodeSandboxFactory implements SandboxFactory {
     this.spawningStem.set(memoryMb, spawning);
   }
 
-  private async spawn(memoryMb: number): Promise<Cell> {
+  private async spawn(memoryMb: number, egress: Egress): Promise<Cell> {
     const id = `i-${process.pid.toString(36)}-${(++this.seq).toString(36)}-${randomBytes(3).toString('hex')}`;
     const uid = this.uids?.take();
     const release = (): void => {
       if (uid !== undefined) this.uids?.release(uid);
     };
+    const group = await this.groups?.create(id, memoryLimitBytes(memoryMb)).catch((e: unknown) => {
+      release();
+      throw e;
+    });
     const cell = await Cell.spawn({
       id,
       runtimeDir: path.join(this.runDir, 'runtime'),
       dir: path.join(this.runDir, 'cells', id),
       memoryMb,
-      uid,
-    }).catch((e: unknown) => {
+      isolation: uid === undefined ? this.unprivileged : { kind: 'uid', uid },
+      egress,
+      group,
+      // Where no cgroup bounds the whole process, RLIMIT_DATA does (an allocation past it fails).
+      dataLimitBytes: group === undefined && tools.prlimit ? memoryLimitBytes(memoryMb) : undefined,
+    }).catch(async (e: unknown) => {
       release();
+      await group?.remove();
       throw e;
     });
     this.live.add(cell);
@@ -254,13 +304,56 @@ async function makeReadable(dir: string): Promise<void> {
   }
 }
 
-/** Run folders of platforms that were killed outright. */
-async function removeStaleRunDirs(): Promise<void> {
+/**
+ * Run folders of platforms that were killed outright. One this user may not remove (another
+ * user's, in a shared temp folder) is left where it is: its name is returned, to be said once.
+ */
+async function removeStaleRunDirs(): Promise<string[]> {
   const tmp = os.tmpdir();
   const names = await readdir(tmp).catch(() => [] as string[]);
+  const left: string[] = [];
   for (const name of names) {
     const pid = Number(name.slice(RUN_PREFIX.length).split('-')[0]);
     if (!name.startsWith(RUN_PREFIX) || !Number.isInteger(pid) || isAlive(pid)) continue;
-    await rm(path.join(tmp, name), { recursive: true, force: true });
+    await rm(path.join(tmp, name), { recursive: true, force: true }).catch(() => left.push(name));
   }
+  return left;
+}
+
+/**
+ * As root: memory groups (when this machine has a writable memory controller). Not root: user and
+ * PID namespaces, when the kernel gives them to this user (tried once with the very flags a cell
+ * uses, a network namespace included). What is missing is said once.
+ */
+async function chooseIsolation(
+  warn: (message: string) => void,
+): Promise<{ groups: MemoryGroups | undefined; unprivileged: Isolation }> {
+  const shared: Isolation = { kind: 'shared' };
+  if (process.getuid?.() === 0) {
+    if (!tools.setpriv) {
+      warn('setpriv (util-linux) is missing: instances run as root, unbounded; install util-linux');
+      return { groups: undefined, unprivileged: shared };
+    }
+    const opened = await MemoryGroups.open();
+    if (opened.type === 'ok') return { groups: opened.groups, unprivileged: shared };
+    warn(
+      `no memory cgroup for instances: ${opened.why}; memory bounds the heap, and RLIMIT_DATA the rest (an allocation past it fails)`,
+    );
+    return { groups: undefined, unprivileged: shared };
+  }
+  const probe =
+    tools.setpriv && tools.unshare
+      ? spawnSync('/usr/bin/unshare', ['--user', '--pid', '--fork', '--kill-child', '--net', '/bin/true'], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+          timeout: 5000,
+        })
+      : undefined;
+  if (probe?.status === 0) return { groups: undefined, unprivileged: { kind: 'namespaces' } };
+  const why = probe
+    ? probe.stderr.toString().trim() || `exit ${probe.status}`
+    : 'setpriv or unshare (util-linux) is missing';
+  warn(
+    `not root, and no user namespaces (${why}): instances share this user id, so a hostile function could signal Gust or another instance, and egress: none cannot be had; run as root, or allow unprivileged user namespaces`,
+  );
+  return { groups: undefined, unprivileged: shared };
 }

@@ -1,9 +1,8 @@
 /**
- * wire: what an instance sends, checked before the host acts on it. The IPC channel belongs to the
- * function as much as to the sandbox runtime (its code can call `process.send` itself), so a
- * message may be any JSON value. One of the wrong shape is a protocol violation, which kills the
- * instance. Node deserializes a message whole before we see it, so its size cannot be refused,
- * only what the host keeps of it capped.
+ * wire: what an instance sends, checked before the host acts on it. The channel belongs to the
+ * function as much as to the sandbox runtime (its code can write to fd 3 itself), so a message may
+ * be any JSON value. One of the wrong shape is a protocol violation, which kills the instance. A
+ * message's size is bounded as it is read (channel.ts); what the host keeps of it is capped here.
  */
 import { decodeSandbox } from '../sandbox/codec.js';
 import { MAX_CHUNK_BYTES, type SandboxMessage, type WireError } from '../sandbox/protocol.js';

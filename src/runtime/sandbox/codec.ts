@@ -1,5 +1,5 @@
 /**
- * codec: messages cross the IPC channel as JSON, Node's cheapest serialization for the small
+ * codec: messages cross the channel as JSON, Node's cheapest serialization for the small
  * messages of the hot path (the V8 serializer costs several times more per message); the few
  * byte fields travel inside them as base64 and become bytes again on the other side.
  */

@@ -3,6 +3,7 @@
  * then takes one function with `load` and serves `invoke` messages until the host stops it.
  * It imports nothing from the rest of src/: only node builtins and its siblings.
  */
+import { Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { setBindingSender, settleCall } from './bindings.js';
 import { decodeHost, encodeSandbox, Outbox } from './codec.js';
@@ -17,9 +18,12 @@ import { isResponse, readWebResponse, toWebRequest } from './web-http.js';
 
 type InvokeMessage = Extract<HostMessage, { t: 'invoke' }>;
 
-const outbox = new Outbox((batch) => {
-  if (process.connected) process.send?.(batch);
-});
+/** fd 3, a socket pair with the host: one JSON batch per line each way (node/channel.ts). */
+const channel = new Socket({ fd: 3, readable: true, writable: true });
+const writeBatch = (batch: unknown[], done?: () => void): void => {
+  if (channel.writable) channel.write(`${JSON.stringify(batch)}\n`, done);
+};
+const outbox = new Outbox((batch) => writeBatch(batch));
 
 /** Queued for this turn's batch; log lines and the last words of a dying instance go at once. */
 function send(message: SandboxMessage): void {
@@ -159,8 +163,7 @@ function invoke(message: InvokeMessage): void {
 
 function dieWith(e: unknown): void {
   outbox.flush();
-  if (process.connected)
-    process.send?.([{ t: 'fatal', error: toWireError(e) }], undefined, undefined, () => process.exit(1));
+  writeBatch([{ t: 'fatal', error: toWireError(e) }], () => process.exit(1));
   setTimeout(() => process.exit(1), 200).unref();
 }
 
@@ -169,9 +172,19 @@ setBindingSender(send);
 process.on('uncaughtException', dieWith);
 process.on('unhandledRejection', dieWith);
 // The host is gone (or stopped us): nothing may outlive it.
-process.on('disconnect', () => process.exit(0));
-process.on('message', (batch: unknown[]) => {
-  for (const raw of batch) receive(decodeHost(raw));
+channel.on('end', () => process.exit(0));
+channel.on('error', () => process.exit(0));
+let pending = '';
+channel.setEncoding('utf8');
+channel.on('data', (text: string) => {
+  // The host is trusted: its lines are whole JSON batches.
+  if (!text.includes('\n')) {
+    pending += text;
+    return;
+  }
+  const lines = (pending + text).split('\n');
+  pending = lines.pop() ?? '';
+  for (const line of lines) for (const raw of JSON.parse(line) as unknown[]) receive(decodeHost(raw));
 });
 
 function receive(message: HostMessage): void {

@@ -1,6 +1,6 @@
 /**
  * protocol: the messages between the platform (host) and one instance (sandbox), over the
- * child's IPC channel. The sandbox side imports nothing else from src/; the host imports this file.
+ * child's channel (fd 3, one JSON batch per line: node/channel.ts). The sandbox side imports nothing else from src/; the host imports this file.
  */
 
 /** An HTTP request as it crosses into an instance. Header names are lower case; repeated headers repeat. */
@@ -34,6 +34,8 @@ export interface FunctionInfo {
   readonly timeoutMs: number;
   /** Invocations one instance serves at once. */
   readonly concurrency: number;
+  /** `none`: the instance has no network at all (absent: open). */
+  readonly egress?: 'open' | 'none';
 }
 
 /** Host -> sandbox. */

@@ -20,10 +20,12 @@
  * Ids are kept 7 days, at most MAX_IDS_PER_FUNCTION per function (the oldest go first), purged
  * every PURGE_EVERY_MS; a sender's retry later than that is taken as a new delivery.
  */
+
 import type { WebhookDeliveryStore } from '../../backends/ports.js';
 import type { Deliveries } from '../../dispatch/deliveries.js';
 import { newInvocationId, traceIdFrom } from '../../dispatch/invocation.js';
 import type { QueuedEvent } from '../../events/types.js';
+import { MAX_JSON_DEPTH, nestsTooDeep } from '../../lib/json-depth.js';
 import type { WebhookTrigger } from '../../manifest/types.js';
 import { verifyWebhook, type WebhookRequest } from './verify.js';
 
@@ -85,6 +87,12 @@ export class Webhooks {
       return {
         type: 'invalid',
         reason: `the delivery id is over ${MAX_DELIVERY_ID} characters: send a shorter one`,
+      };
+    }
+    if (verdict.encoding === 'json' && nestsTooDeepValue(verdict.payload)) {
+      return {
+        type: 'invalid',
+        reason: `the payload nests arrays and objects over ${MAX_JSON_DEPTH} deep`,
       };
     }
     const traceparent = d.headers.traceparent;
@@ -155,5 +163,14 @@ export class Webhooks {
     const accepted = await this.deps.deliveries.submit([event]);
     if (!accepted.ok) return { type: 'full', depth: accepted.depth };
     return { type: 'accepted', invocationId: event.invocationId };
+  }
+}
+
+/** Whether a parsed payload nests too deep to travel as JSON (the queue and the instance stringify it again). */
+function nestsTooDeepValue(payload: unknown): boolean {
+  try {
+    return nestsTooDeep(JSON.stringify(payload));
+  } catch {
+    return true; // so deep that stringify itself overflowed
   }
 }

@@ -1,0 +1,123 @@
+/**
+ * observe/usage: what functions used, and what it would cost. Invocations are rolled up per function
+ * and minute as their records are written (embedded/invocations.ts), so usage stays exact once
+ * records are pruned. Instances kept warm by `scale.min` are metered apart, as a cloud meters
+ * provisioned concurrency: `scale.min` x memory for as long as the version is active, whether or
+ * not calls come. The cost is under a price plan (default: AWS Lambda's public x86 list prices).
+ */
+import type { InvocationStore, UsageQuery, UsageRow } from '../backends/ports.js';
+import type { FunctionSpec } from '../manifest/types.js';
+
+export interface Prices {
+  /** Dollars per million requests. */
+  readonly perMillionRequests: number;
+  /** Dollars per GB-second of running (billed duration x memory). */
+  readonly perGbSecond: number;
+  /** Dollars per GB-second of instances kept warm by scale.min (Lambda's provisioned concurrency). */
+  readonly perWarmGbSecond: number;
+}
+
+/** AWS Lambda, x86, us-east-1, first tier (2026 list prices). */
+export const LAMBDA_PRICES: Prices = {
+  perMillionRequests: 0.2,
+  perGbSecond: 0.0000166667,
+  perWarmGbSecond: 0.0000041667,
+};
+
+export interface PricedRow extends UsageRow {
+  /** Dollars: requests + GB-s + warm GB-s at the plan's prices. */
+  readonly cost: number;
+}
+
+export interface UsageReport {
+  readonly since: string;
+  readonly until: string;
+  readonly by: UsageQuery['by'];
+  readonly rows: readonly PricedRow[];
+  readonly total: PricedRow;
+  readonly prices: Prices;
+}
+
+/** How often the warm meter adds what scale.min instances have cost since its last look. */
+const WARM_EVERY_MS = 60_000;
+
+/** A function's active version now, and since when it is active (epoch ms). */
+export interface Active {
+  readonly spec: FunctionSpec;
+  readonly since: number;
+}
+
+export class Usage {
+  private last = Date.now();
+  /** Functions seen warm at the last look: a function not among them is metered from its activation. */
+  private seen = new Set<string>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: Pick<InvocationStore, 'addWarm' | 'usage'>,
+    private readonly active: () => Promise<readonly Active[]>,
+    private readonly prices: Prices,
+    private readonly onError: (e: unknown) => void,
+  ) {
+    this.timer = setInterval(() => void this.meterWarm().catch(onError), WARM_EVERY_MS);
+    this.timer.unref();
+  }
+
+  /**
+   * Adds the warm GB-s since the last look (each minute, and before each report), at the scale.min
+   * of the versions active now: a change of scale.min or memory counts from the next look.
+   */
+  async meterWarm(now = Date.now()): Promise<void> {
+    const from = this.last;
+    this.last = now;
+    const warm = new Map<string, number>();
+    const seen = new Set<string>();
+    for (const { spec, since } of await this.active()) {
+      if (spec.scale.min === 0) continue;
+      seen.add(spec.name);
+      const start = this.seen.has(spec.name) ? from : Math.max(from, since);
+      const seconds = Math.max(0, (now - start) / 1000);
+      warm.set(spec.name, spec.scale.min * (spec.memoryMb / 1024) * seconds);
+    }
+    this.seen = seen;
+    if (warm.size > 0) await this.store.addWarm(now, warm);
+  }
+
+  /** Usage from `since` to now, per function or per day, priced. The warm meter is brought up to now first. */
+  async report(query: Omit<UsageQuery, 'until'>): Promise<UsageReport> {
+    await this.meterWarm();
+    const until = Date.now();
+    const rows = (await this.store.usage({ ...query, until: until + 60_000 })).map((r) => this.priced(r));
+    const sum = (pick: (r: UsageRow) => number) => rows.reduce((n, r) => n + pick(r), 0);
+    const total = this.priced({
+      key: 'total',
+      requests: sum((r) => r.requests),
+      failed: sum((r) => r.failed),
+      coldStarts: sum((r) => r.coldStarts),
+      billedMs: sum((r) => r.billedMs),
+      gbSeconds: sum((r) => r.gbSeconds),
+      warmGbSeconds: sum((r) => r.warmGbSeconds),
+    });
+    return {
+      since: new Date(query.since).toISOString(),
+      until: new Date(until).toISOString(),
+      by: query.by,
+      rows,
+      total,
+      prices: this.prices,
+    };
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  private priced(r: UsageRow): PricedRow {
+    const p = this.prices;
+    const cost =
+      (r.requests / 1e6) * p.perMillionRequests +
+      r.gbSeconds * p.perGbSecond +
+      r.warmGbSeconds * p.perWarmGbSecond;
+    return { ...r, cost };
+  }
+}

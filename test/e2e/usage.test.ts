@@ -1,0 +1,133 @@
+/**
+ * gust usage: what functions used, rolled up as records are written, and what it costs under the
+ * price plan; instances kept warm by scale.min metered apart.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, cli, deployProject, type Gust, invoke, records, startGust } from '../helpers/gust.js';
+
+let g: Gust;
+let deployedAt = 0;
+
+interface Row {
+  key: string;
+  requests: number;
+  failed: number;
+  coldStarts: number;
+  billedMs: number;
+  gbSeconds: number;
+  warmGbSeconds: number;
+  cost: number;
+}
+interface Report {
+  by: string;
+  rows: Row[];
+  total: Row;
+  prices: { perMillionRequests: number; perGbSecond: number; perWarmGbSecond: number };
+}
+
+beforeAll(async () => {
+  // a price plan of our own: $1 per million requests, $0.001 per GB-s, $0.0005 per warm GB-s
+  g = await startGust({
+    env: {
+      GUST_PRICE_PER_MILLION_REQUESTS: '1',
+      GUST_PRICE_PER_GB_SECOND: '0.001',
+      GUST_PRICE_PER_WARM_GB_SECOND: '0.0005',
+    },
+  });
+  deployedAt = Date.now();
+  await deployProject(g, {
+    'gust.yaml': `
+functions:
+  fine:
+    handler: f.mjs#fine
+  broken:
+    handler: f.mjs#broken
+    memory: 256
+  kept:
+    handler: f.mjs#fine
+    memory: 512
+    scale: { min: 1 }
+`,
+    'f.mjs': `
+export const fine = async () => 'ok';
+export const broken = async () => { throw new Error('no'); };
+`,
+  });
+});
+
+afterAll(async () => {
+  await g?.stop();
+});
+
+const usage = async (args: string[]): Promise<Report> => {
+  const r = await cli(g, ['usage', ...args, '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as Report;
+};
+
+describe('gust usage', () => {
+  it('sums exactly what the records say, per function, priced under the plan', async () => {
+    for (let i = 0; i < 3; i++) expect((await invoke(g, 'fine', {})).status).toBe(200);
+    for (let i = 0; i < 2; i++) await invoke(g, 'broken', {});
+    const report = await usage(['--since', '1h']);
+    expect(report.prices).toEqual({ perMillionRequests: 1, perGbSecond: 0.001, perWarmGbSecond: 0.0005 });
+    for (const fn of ['fine', 'broken']) {
+      const rs = await records(g, fn, 100);
+      const row = report.rows.find((r) => r.key === fn)!;
+      expect(row).toMatchObject({
+        requests: rs.length,
+        failed: rs.filter((r) => r.status !== 'ok').length,
+        coldStarts: rs.filter((r) => r.cold).length,
+        billedMs: rs.reduce((n, r) => n + r.billedMs, 0),
+        warmGbSeconds: 0,
+      });
+      expect(row.gbSeconds).toBeCloseTo(
+        rs.reduce((n, r) => n + r.gbSeconds, 0),
+        9,
+      );
+      expect(row.cost).toBeCloseTo((row.requests / 1e6) * 1 + row.gbSeconds * 0.001, 12);
+    }
+    expect(report.rows.find((r) => r.key === 'fine')!.requests).toBe(3);
+    expect(report.rows.find((r) => r.key === 'broken')!.failed).toBe(2);
+    const sum = (pick: (r: Row) => number) => report.rows.reduce((n, r) => n + pick(r), 0);
+    expect(report.total.requests).toBe(sum((r) => r.requests));
+    expect(report.total.cost).toBeCloseTo(
+      sum((r) => r.cost),
+      12,
+    );
+  });
+
+  it('meters instances kept warm by scale.min apart: min x memory for the time it was deployed', async () => {
+    const before = Date.now();
+    const report = await usage(['--since', '1h', '--function', 'kept']);
+    const after = Date.now();
+    const row = report.rows.find((r) => r.key === 'kept')!;
+    expect(row.requests).toBe(0);
+    // 1 instance x 0.5 GB for (about) the seconds since its deploy
+    expect(row.warmGbSeconds).toBeGreaterThan(0);
+    expect(row.warmGbSeconds).toBeLessThanOrEqual((0.5 * (after - deployedAt)) / 1000 + 1e-9);
+    expect(row.warmGbSeconds).toBeGreaterThanOrEqual((0.5 * (before - deployedAt - 10_000)) / 1000);
+    expect(row.cost).toBeCloseTo(row.warmGbSeconds * 0.0005, 12);
+    expect(report.rows.map((r) => r.key)).toEqual(['kept']);
+  });
+
+  it('by day: one row for today holding the same totals', async () => {
+    const byFunction = await usage(['--since', '1h']);
+    const byDay = await usage(['--since', '1h', '--by', 'day']);
+    expect(byDay.rows.map((r) => r.key)).toEqual([new Date().toISOString().slice(0, 10)]);
+    expect(byDay.total.requests).toBe(byFunction.total.requests);
+    expect(byDay.total.billedMs).toBe(byFunction.total.billedMs);
+  });
+
+  it('prints a table with a total and the plan; refuses what makes no sense', async () => {
+    const text = await cli(g, ['usage']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^FUNCTION\s+REQUESTS\s+FAILED\s+COLD\s+GB-S\s+WARM GB-S\s+COST$/m);
+    expect(text.stdout).toMatch(/^fine\s+3\s+0\s+/m);
+    expect(text.stdout).toMatch(/^TOTAL\s+/m);
+    expect(text.stdout).toContain('$1 per million requests');
+    expect((await cli(g, ['usage', '--by', 'week'])).code).toBe(2);
+    expect((await cli(g, ['usage', '--since', 'yesterday'])).code).toBe(2);
+    expect((await api(g, 'GET', '/usage?by=week')).status).toBe(400);
+  });
+});
