@@ -244,7 +244,7 @@ describe('shared topics and KV namespaces', () => {
     const owner = (declare: boolean) =>
       writeProject(
         {
-          'gust.yaml': `${declare ? 'topics: [shared-news]\nkv: [shared-kv]\n' : ''}functions:\n  publisher:\n    handler: p.mjs\n`,
+          'gust.yaml': `${declare ? 'topics: [shared-news, shared-dead]\nkv: [shared-kv]\n' : ''}functions:\n  publisher:\n    handler: p.mjs\n`,
           'p.mjs': says('p'),
         },
         'owner',
@@ -255,7 +255,7 @@ describe('shared topics and KV namespaces', () => {
   reader:
     handler: r.mjs
     permissions: [kv:shared-kv:read]
-    retries: { deadLetter: shared-news }
+    retries: { deadLetter: shared-dead }
     triggers:
       - topic: { name: shared-news }
 `,
@@ -271,7 +271,9 @@ describe('shared topics and KV namespaces', () => {
     expect(refused.stderr).toContain(
       'topics: shared-news is still used by reader (functions.reader.triggers[0].topic.name)',
     );
-    expect(refused.stderr).toContain('functions.reader.retries.deadLetter');
+    expect(refused.stderr).toContain(
+      'topics: shared-dead is still used by reader (functions.reader.retries.deadLetter)',
+    );
     expect(refused.stderr).toContain(
       'kv: shared-kv is still used by reader (functions.reader.permissions[0])',
     );

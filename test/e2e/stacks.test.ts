@@ -174,7 +174,7 @@ describe('the CLI shows where a call failed', () => {
     const table = await cli(g, ['invocations', 'price', '--limit', '1']);
     expect(table.code).toBe(0);
     const [head, row] = table.stdout.split('\n');
-    expect(head).toMatch(/\bAT\s+ERROR$/);
+    expect(head).toMatch(/\bAT\s+DENIED\s+ERROR$/);
     expect(row).toMatch(/\berror\b.*src\/price\.ts:8:\d+\s+Error: no price for B-2$/);
 
     const json = await cli(g, ['invocations', 'price', '--limit', '1', '--json']);
