@@ -1,5 +1,5 @@
 /**
- * embedded/objects: buckets as files under `<data>/buckets`, indexed in SQLite (migration 12).
+ * embedded/objects: buckets as files under `<data>/buckets`, indexed in SQLite (migration 14).
  * An object's bytes live in `objects/<aa>/<id>`, `id` random: no key ever becomes a path, so no key
  * can reach outside the folder. A write goes to `tmp/<id>`, is synced, then renamed into
  * `objects/` and only then indexed, in one transaction with the events it makes (the queue's
