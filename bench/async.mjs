@@ -4,7 +4,8 @@
  * the same inserts into a bare SQLite file (scenarios/async.mjs). Prints events/s and the lag
  * accept -> start (p50, p99) per round and their medians, and writes bench/results/async.json.
  * Settings: BENCH_ROUNDS (3), BENCH_ASYNC_EVENTS (20000 a round), BENCH_ASYNC_PUBLISH_BATCH (100
- * events a request), BENCH_ASYNC_SENDERS (4 concurrent publishers).
+ * events a request), BENCH_ASYNC_SENDERS (4 concurrent publishers); BENCH_ASYNC_CPU_PROF=DIR writes a
+ * CPU profile of the platform process (node --cpu-prof) into DIR.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -40,7 +41,9 @@ async function main() {
       .map((l) => l.toFixed(1))
       .join(' ')}\n`,
   );
-  const result = await asyncThroughput({ ...config, progress });
+  const profileDir = process.env.BENCH_ASYNC_CPU_PROF;
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [];
+  const result = await asyncThroughput({ ...config, progress, nodeArgs });
   printAsync(result);
   await mkdir(path.join(HERE, 'results'), { recursive: true });
   const micro = (_key, v) => (typeof v === 'number' ? Math.round(v * 1000) / 1000 : v);

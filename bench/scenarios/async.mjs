@@ -37,9 +37,10 @@ const TARGETS = [
 const POLL_MS = 5;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-export async function asyncThroughput({ rounds, events, publishBatch, senders, progress }) {
+export async function asyncThroughput({ rounds, events, publishBatch, senders, progress, nodeArgs = [] }) {
   progress('async: platform with two subscribers (batch 1, batch 10)');
-  const g = await startGust({ dir: await writeProject({ 'gust.yaml': MANIFEST, 'sub.mjs': HANDLER }) });
+  const dir = await writeProject({ 'gust.yaml': MANIFEST, 'sub.mjs': HANDLER });
+  const g = await startGust({ dir, nodeArgs });
   // The probe: whether a function's queue is empty, read from the platform's own file (WAL lets a
   // reader in beside the writer; the API does not show queue depth).
   let probe;
