@@ -12,6 +12,7 @@
  * transaction sizes, alone and with the claim and delete that consuming them needs at least.
  * Rounds alternate: sqlite, batch 1, batch 10, sqlite, ...
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { apiGet, startGust, tempDir, writeProject } from '../lib/gust.mjs';
@@ -74,6 +75,8 @@ export async function asyncThroughput({ rounds, events, publishBatch, senders, p
         acceptedPerS: m(t.name, 'acceptedPerS'),
         lagP50Ms: m(t.name, 'lagP50Ms'),
         lagP99Ms: m(t.name, 'lagP99Ms'),
+        platformUsPerEvent: m(t.name, 'platformUsPerEvent'),
+        instancesUsPerEvent: m(t.name, 'instancesUsPerEvent'),
       };
       result[t.name].ratioInserts = result[t.name].eventsPerS / result.sqlite.insertsPerS;
       result[t.name].ratioQueue = result[t.name].eventsPerS / baseline;
@@ -88,6 +91,7 @@ export async function asyncThroughput({ rounds, events, publishBatch, senders, p
 /** `events` events published to the target's topic; the clock stops when its queue is empty. */
 async function oneRound(g, t, { events, publishBatch, senders, pending }) {
   const since = new Date(Date.now() - 1).toISOString();
+  const cpuBefore = cpuOf(g.proc.child.pid);
   const started = performance.now();
   let next = 0;
   let refused = 0;
@@ -117,7 +121,8 @@ async function oneRound(g, t, { events, publishBatch, senders, pending }) {
         });
         const text = await res.text();
         if (res.status === 202) break;
-        if (res.status !== 429 && res.status !== 503) throw new Error(`publish answered ${res.status}: ${text}`);
+        if (res.status !== 429 && res.status !== 503)
+          throw new Error(`publish answered ${res.status}: ${text}`);
         refused++;
         await sleep(10); // a full queue: retry, as a sender does
       }
@@ -131,6 +136,7 @@ async function oneRound(g, t, { events, publishBatch, senders, pending }) {
     await sleep(POLL_MS);
   }
   const elapsedMs = performance.now() - started;
+  const cpuAfter = cpuOf(g.proc.child.pid);
   const records = await recordsSince(g, t.fn, since);
   const delivered = records.length;
   const notOk = records.filter((r) => r.status !== 'ok').length;
@@ -144,7 +150,36 @@ async function oneRound(g, t, { events, publishBatch, senders, pending }) {
     refused,
     lagP50Ms: percentile(lags, 50),
     lagP99Ms: percentile(lags, 99),
+    // CPU time per event (user + system), of the platform process and of its instances: what the
+    // machine's other load does not move, unlike events/s
+    platformUsPerEvent: ((cpuAfter.platform - cpuBefore.platform) / events) * 1000,
+    instancesUsPerEvent: ((cpuAfter.children - cpuBefore.children) / events) * 1000,
   };
+}
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+/** CPU ms so far of a process and of its descendants (instances, stem cells), from /proc. */
+function cpuOf(pid) {
+  const stats = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(entry), { ppid: Number(f[1]), ms: (Number(f[11]) + Number(f[12])) * TICK_MS });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const under = (p) => [...stats].filter(([, s]) => s.ppid === p).map(([child]) => child);
+  let children = 0;
+  const todo = under(pid);
+  while (todo.length > 0) {
+    const child = todo.pop();
+    children += stats.get(child).ms;
+    todo.push(...under(child));
+  }
+  return { platform: stats.get(pid)?.ms ?? 0, children };
 }
 
 /** Every record of `fn` since `since`, through the records API, 1000 a page. */
@@ -197,13 +232,16 @@ async function bareSqlite({ events, publishBatch }) {
     const ready = db.prepare(
       'SELECT seq, body FROM queue WHERE queue = ? AND ready_at <= ? ORDER BY ready_at, seq LIMIT ?',
     );
-    const lease = db.prepare('UPDATE queue SET attempt = attempt + 1, ready_at = ?, leased = 1 WHERE seq = ?');
+    const lease = db.prepare(
+      'UPDATE queue SET attempt = attempt + 1, ready_at = ?, leased = 1 WHERE seq = ?',
+    );
     const del = db.prepare('DELETE FROM queue WHERE seq = ?');
     const started = performance.now();
     for (let i = 0; i < events; i += publishBatch) {
       db.transaction(() => {
         const now = Date.now();
-        for (let j = i; j < Math.min(events, i + publishBatch); j++) insert.run(`m${j}`, 'fn.sub', body, now, now);
+        for (let j = i; j < Math.min(events, i + publishBatch); j++)
+          insert.run(`m${j}`, 'fn.sub', body, now, now);
       })();
     }
     if (batch > 0) {
@@ -241,6 +279,7 @@ export function printAsync(a, heading = '') {
       '-',
       '-',
       '-',
+      '-',
     ]);
     for (const t of TARGETS) {
       const r = a.runs[t.name][i];
@@ -251,6 +290,7 @@ export function printAsync(a, heading = '') {
         fmt(r.acceptedPerS, 0),
         fmt(r.lagP50Ms, 1),
         fmt(r.lagP99Ms, 1),
+        `${fmt(r.platformUsPerEvent, 0)} + ${fmt(r.instancesUsPerEvent, 0)}`,
       ]);
     }
   }
@@ -258,6 +298,7 @@ export function printAsync(a, heading = '') {
     'bare sqlite, median',
     '-',
     `${fmt(a.sqlite.insertsPerS, 0)} / ${fmt(a.sqlite.queue1PerS, 0)} / ${fmt(a.sqlite.queue10PerS, 0)}`,
+    '-',
     '-',
     '-',
     '-',
@@ -271,12 +312,17 @@ export function printAsync(a, heading = '') {
       fmt(s.acceptedPerS, 0),
       fmt(s.lagP50Ms, 1),
       fmt(s.lagP99Ms, 1),
+      `${fmt(s.platformUsPerEvent, 0)} + ${fmt(s.instancesUsPerEvent, 0)}`,
     ]);
   }
-  console.log(table(['target', 'round', 'events/s', 'accepted/s', 'lag p50 ms', 'lag p99 ms'], rows));
+  console.log(
+    table(['target', 'round', 'events/s', 'accepted/s', 'lag p50 ms', 'lag p99 ms', 'CPU us/event'], rows),
+  );
+  console.log('(CPU us/event: the platform process + its instances, user + system time)');
   for (const t of TARGETS) {
     const s = a[t.name];
-    const verdict = s.eventsPerS >= 20_000 ? 'meets aim' : s.eventsPerS >= 5000 ? 'meets target' : 'MISSES target';
+    const verdict =
+      s.eventsPerS >= 20_000 ? 'meets aim' : s.eventsPerS >= 5000 ? 'meets target' : 'MISSES target';
     console.log(
       `batch ${t.batch}: ${fmt(s.eventsPerS, 0)} events/s (target >= 5000, aim 20000: ${verdict}); ratio to bare sqlite inserts ${fmt(s.ratioInserts, 3)}, to insert+claim+delete by ${t.batch} ${fmt(s.ratioQueue, 3)}`,
     );
