@@ -4,7 +4,8 @@
  * the same inserts into a bare SQLite file (scenarios/async.mjs). Prints events/s and the lag
  * accept -> start (p50, p99) per round and their medians, and writes bench/results/async.json.
  * Settings: BENCH_ROUNDS (3), BENCH_ASYNC_EVENTS (20000 a round), BENCH_ASYNC_PUBLISH_BATCH (100
- * events a request), BENCH_ASYNC_SENDERS (4 concurrent publishers); BENCH_ASYNC_CPU_PROF=DIR writes a
+ * events a request), BENCH_ASYNC_SENDERS (4 concurrent publishers), BENCH_ASYNC_CONCURRENCY (100,
+ * the subscribers' `concurrency`); BENCH_ASYNC_CPU_PROF=DIR writes a
  * CPU profile of the platform process (node --cpu-prof) into DIR.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -32,6 +33,7 @@ async function main() {
     events: int('BENCH_ASYNC_EVENTS', 20_000),
     publishBatch: int('BENCH_ASYNC_PUBLISH_BATCH', 100),
     senders: int('BENCH_ASYNC_SENDERS', 4),
+    concurrency: int('BENCH_ASYNC_CONCURRENCY', 100),
   };
   console.log(`Gust async bench, ${new Date().toISOString()}`);
   console.log('command:   npm run build && node bench/async.mjs');

@@ -3,7 +3,7 @@
  * subscriber. Events are published as users publish at volume: CloudEvents in batch mode
  * (`POST /_gust/events/TOPIC`, application/cloudevents-batch+json, `publishBatch` events a request)
  * from `senders` concurrent senders. One platform, two subscribers of two topics: `sub1` with
- * `batch: 1` and `sub10` with `batch: 10`, each `concurrency: 100`, `scale: {min: 1, max: 1}` (one
+ * `batch: 1` and `sub10` with `batch: 10`, each `concurrency: 100` (or as told), `scale: {min: 1, max: 1}` (one
  * warm instance: on 2 cores more processes only compete). A round times `events` events from the
  * first publish sent to the moment its queue is empty (every message acked: the platform's
  * SQLite file is read, read-only, every 5 ms); the lag accept -> start of each invocation is its
@@ -21,16 +21,16 @@ import { median, percentile } from '../lib/stats.mjs';
 import { fmt, table } from '../lib/table.mjs';
 
 const HANDLER = 'export const handler = async () => {};\n';
-const subscriber = (name, topic, batch) => `  ${name}:
+const subscriber = (name, topic, batch, concurrency) => `  ${name}:
     handler: sub.mjs
-    concurrency: 100
+    concurrency: ${concurrency}
     scale: { min: 1, max: 1 }
     triggers:
       - topic: { name: ${topic}, batch: ${batch} }
 `;
-const MANIFEST = `topics: [t1, t10]
+const manifest = (concurrency) => `topics: [t1, t10]
 functions:
-${subscriber('sub1', 't1', 1)}${subscriber('sub10', 't10', 10)}`;
+${subscriber('sub1', 't1', 1, concurrency)}${subscriber('sub10', 't10', 10, concurrency)}`;
 const TARGETS = [
   { name: 'batch1', fn: 'sub1', topic: 't1', batch: 1 },
   { name: 'batch10', fn: 'sub10', topic: 't10', batch: 10 },
@@ -38,9 +38,17 @@ const TARGETS = [
 const POLL_MS = 5;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-export async function asyncThroughput({ rounds, events, publishBatch, senders, progress, nodeArgs = [] }) {
+export async function asyncThroughput({
+  rounds,
+  events,
+  publishBatch,
+  senders,
+  concurrency = 100,
+  progress,
+  nodeArgs = [],
+}) {
   progress('async: platform with two subscribers (batch 1, batch 10)');
-  const dir = await writeProject({ 'gust.yaml': MANIFEST, 'sub.mjs': HANDLER });
+  const dir = await writeProject({ 'gust.yaml': manifest(concurrency), 'sub.mjs': HANDLER });
   const g = await startGust({ dir, nodeArgs });
   // The probe: whether a function's queue is empty, read from the platform's own file (WAL lets a
   // reader in beside the writer; the API does not show queue depth).
@@ -62,7 +70,7 @@ export async function asyncThroughput({ rounds, events, publishBatch, senders, p
       }
     }
     const m = (name, key) => median(runs[name].map((r) => r[key]));
-    const result = { events, publishBatch, senders, rounds, runs };
+    const result = { events, publishBatch, senders, concurrency, rounds, runs };
     result.sqlite = {
       insertsPerS: m('sqlite', 'insertsPerS'),
       queue1PerS: m('sqlite', 'queue1PerS'),
