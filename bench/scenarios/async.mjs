@@ -158,6 +158,11 @@ async function oneRound(g, t, { events, publishBatch, senders, pending }) {
     refused,
     lagP50Ms: percentile(lags, 50),
     lagP99Ms: percentile(lags, 99),
+    // how long an invocation took once it had its instance (records' durationMs): the round trip
+    runP50Ms: percentile(
+      records.map((r) => r.durationMs),
+      50,
+    ),
     // CPU time per event (user + system), of the platform process and of its instances: what the
     // machine's other load does not move, unlike events/s
     platformUsPerEvent: ((cpuAfter.platform - cpuBefore.platform) / events) * 1000,
