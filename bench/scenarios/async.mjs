@@ -158,6 +158,7 @@ async function oneRound(g, t, { events, publishBatch, senders, pending }) {
     refused,
     lagP50Ms: percentile(lags, 50),
     lagP99Ms: percentile(lags, 99),
+    runMeanMs: records.reduce((n, r) => n + r.durationMs, 0) / records.length,
     // how long an invocation took once it had its instance (records' durationMs): the round trip
     runP50Ms: percentile(
       records.map((r) => r.durationMs),
