@@ -166,16 +166,18 @@ type Claimed = { readonly message: QueuedMessage; readonly delivered: DeliveredE
 /**
  * The consumer of one function. A capacity slot (scale.max x concurrency) is held while the
  * invocation runs, not while its record is written and its messages acked: those wait apart (up
- * to MAX_LEASED), so a slot serves the next delivery at once. It claims up to a capacity's worth
- * at a time (x batch for topic triggers) when it has nothing claimed left to start, so a busy
- * function takes one claim transaction per many deliveries, not one each.
+ * to MAX_LEASED), so a slot serves the next delivery at once. It claims only what its free slots
+ * can start now (x batch for topic triggers): a message claimed and given back unstarted would
+ * have its attempt counted, a retry lost. The slots that free while a claim is made are filled by
+ * the next one, so a busy consumer still claims many messages a transaction (an instance answers
+ * several calls at once).
  */
 class Consumer {
   private inflight = 0;
   private pumping = false;
   private again = false;
   private stopped = false;
-  /** Claimed, not started yet, oldest first. */
+  /** Claimed, not started yet, oldest first: started by the same fill, unless it stopped meanwhile. */
   private claimed: Claimed[] = [];
   private readonly running = new Set<Promise<void>>();
   private readonly handles = new Set<string>();
@@ -190,7 +192,7 @@ class Consumer {
     return this.handles;
   }
 
-  /** Stops starting deliveries; what was claimed and not started is given back to the queue at once. */
+  /** Stops starting deliveries; what a claim in progress brings is given back to the queue at once. */
   async stop(): Promise<void> {
     this.stopped = true;
     await this.giveBack();
@@ -232,10 +234,15 @@ class Consumer {
       const spec = this.deps.specOf(this.name);
       if (!spec || this.stopped) return;
       const capacity = spec.scale.max * spec.concurrency;
-      while (this.inflight < capacity && this.claimed.length > 0) this.start(this.nextGroup(spec));
+      // All that was claimed starts (past the capacity too when batches were cut short: those wait
+      // in the dispatcher, patient), so nothing claimed waits here.
+      while (this.claimed.length > 0) this.start(this.nextGroup(spec));
       if (this.inflight >= capacity) return;
       const perInvocation = Math.max(1, ...spec.triggers.map((t) => (t.type === 'topic' ? t.batch : 1)));
-      const max = Math.min(MAX_CLAIM, capacity * perInvocation, MAX_LEASED - this.handles.size);
+      // Only what can start now: a message claimed and not started would have its attempt counted
+      // if it were given back (a shutdown), a retry lost without a run.
+      const room = capacity - this.inflight;
+      const max = Math.min(MAX_CLAIM, room * perInvocation, MAX_LEASED - this.handles.size);
       if (max <= 0) return;
       const claimed = await this.deps.queue.claim(queueOf(this.name), max);
       if (claimed.length === 0) return;
