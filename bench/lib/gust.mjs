@@ -35,12 +35,15 @@ export async function writeProject(files) {
   return dir;
 }
 
-/** Starts `gust up DIR` and resolves once it listens: `{url, key, dataDir, proc}`. */
-export async function startGust({ dir, env = {} }) {
+/**
+ * Starts `gust up DIR` and resolves once it listens: `{url, key, dataDir, proc}`. `nodeArgs` go to
+ * the platform's node before the script (`--cpu-prof`, which NODE_OPTIONS refuses).
+ */
+export async function startGust({ dir, env = {}, nodeArgs = [] }) {
   const dataDir = await tempDir('gust-bench-data-');
   // `gust up` records itself in the CLI's config folder: a temporary one, not the user's
   const configHome = await tempDir('gust-bench-config-');
-  const proc = start(process.execPath, [BIN, 'up', dir, '--port', '0', '--data', dataDir], {
+  const proc = start(process.execPath, [...nodeArgs, BIN, 'up', dir, '--port', '0', '--data', dataDir], {
     env: { PATH: process.env.PATH ?? '', XDG_CONFIG_HOME: configHome, ...env },
   });
   try {
