@@ -1,11 +1,13 @@
 /**
  * The Gust bench, in one run on 127.0.0.1: throughput against a bare node:http server, cold start
- * after scale to zero, idle memory of a warm instance, and webhook accept latency against a bare
- * node:http server that checks the same HMAC. Prints a table and writes
- * bench/results/latest.json. Everything it starts is killed at the end, even on error.
+ * after scale to zero, idle memory of a warm instance, webhook accept latency against a bare
+ * node:http server that checks the same HMAC, and async throughput (topic subscribers, batch 1
+ * and 10) beside a bare SQLite file. Prints a table and writes bench/results/latest.json.
+ * Everything it starts is killed at the end, even on error.
  * Settings (environment, read here only): BENCH_GENERATOR=wrk|autocannon, BENCH_ROUNDS,
  * BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_COLD_RUNS, BENCH_WEBHOOK_REQUESTS,
- * BENCH_WEBHOOK_WARMUP.
+ * BENCH_WEBHOOK_WARMUP, BENCH_ASYNC_EVENTS, BENCH_ASYNC_PUBLISH_BATCH, BENCH_ASYNC_SENDERS,
+ * BENCH_ASYNC_CONCURRENCY.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -15,6 +17,7 @@ import { apiGet, removeTempDirs, startGust, writeProject } from './lib/gust.mjs'
 import { pickGenerator } from './lib/load.mjs';
 import { stopAll } from './lib/procs.mjs';
 import { fmt, table } from './lib/table.mjs';
+import { asyncThroughput, printAsync } from './scenarios/async.mjs';
 import { coldStart, nodeSpawnBaseline } from './scenarios/cold-start.mjs';
 import { idleMemory } from './scenarios/memory.mjs';
 import { throughput } from './scenarios/throughput.mjs';
@@ -39,6 +42,10 @@ const config = {
   coldSettleMs: 100,
   webhookRequests: int('BENCH_WEBHOOK_REQUESTS', 2000),
   webhookWarmup: int('BENCH_WEBHOOK_WARMUP', 200),
+  asyncEvents: int('BENCH_ASYNC_EVENTS', 20_000),
+  asyncPublishBatch: int('BENCH_ASYNC_PUBLISH_BATCH', 100),
+  asyncSenders: int('BENCH_ASYNC_SENDERS', 4),
+  asyncConcurrency: int('BENCH_ASYNC_CONCURRENCY', 100),
 };
 
 const HANDLER = "export default async function () {\n  return Response.json({ hello: 'world' });\n}\n";
@@ -127,6 +134,14 @@ async function main() {
       warmup: config.webhookWarmup,
       progress,
     });
+    const asyncRun = await asyncThroughput({
+      rounds: config.rounds,
+      events: config.asyncEvents,
+      publishBatch: config.asyncPublishBatch,
+      senders: config.asyncSenders,
+      concurrency: config.asyncConcurrency,
+      progress,
+    });
     const results = {
       date: new Date().toISOString(),
       command,
@@ -138,6 +153,7 @@ async function main() {
       nodeSpawn: spawn,
       memory,
       webhook,
+      async: asyncRun,
     };
     results.elapsedSeconds = Math.round((Date.now() - began) / 1000);
     print(results);
@@ -232,6 +248,8 @@ function print(results) {
   );
   console.log('');
   printWebhook(webhook, '4. ');
+  console.log('');
+  printAsync(results.async, '5. ');
 }
 
 const LABELS = { bare: 'bare node:http', gust: 'gust hello (web)', 'gust-aws': 'gust hello (Lambda)' };

@@ -35,12 +35,15 @@ export async function writeProject(files) {
   return dir;
 }
 
-/** Starts `gust up DIR` and resolves once it listens: `{url, s3Url, key, dataDir, proc}`. */
-export async function startGust({ dir, env = {} }) {
+/**
+ * Starts `gust up DIR` and resolves once it listens: `{url, s3Url, key, dataDir, proc}`. `nodeArgs`
+ * go to the platform's node before the script (`--cpu-prof`, which NODE_OPTIONS refuses).
+ */
+export async function startGust({ dir, env = {}, nodeArgs = [] }) {
   const dataDir = await tempDir('gust-bench-data-');
   // `gust up` records itself in the CLI's config folder: a temporary one, not the user's
   const configHome = await tempDir('gust-bench-config-');
-  const args = [BIN, 'up', dir, '--port', '0', '--s3-port', '0', '--data', dataDir];
+  const args = [...nodeArgs, BIN, 'up', dir, '--port', '0', '--s3-port', '0', '--data', dataDir];
   const proc = start(process.execPath, args, {
     env: { PATH: process.env.PATH ?? '', XDG_CONFIG_HOME: configHome, ...env },
   });

@@ -50,6 +50,12 @@ export interface DeliveriesDeps {
 
 /** The most messages claimed at once, whatever the capacity. */
 const MAX_CLAIM = 1000;
+/**
+ * The most messages a consumer holds leased: claimed and waiting to start, running, or ran and
+ * waiting for their record to be written before the ack. Past it, it claims no more until acks free
+ * some (records are written every 50 ms, so this is far above what that many ms of work leaves).
+ */
+const MAX_LEASED = 10_000;
 /** The longest a retry waits, whatever the backoff says. */
 const MAX_BACKOFF_MS = 15 * 60_000;
 /** Non-retriable errors are thrown by name (`import { NonRetriableError } from 'gust'`). */
@@ -59,11 +65,13 @@ export const queueOf = (fn: string): string => `fn.${fn}`;
 
 export class Deliveries {
   private readonly consumers = new Map<string, Consumer>();
+  private readonly acks: Acks;
   private readonly stopWatching: () => void;
   private readonly extender: NodeJS.Timeout;
   private closing = false;
 
   constructor(private readonly deps: DeliveriesDeps) {
+    this.acks = new Acks(deps.queue);
     this.stopWatching = deps.queue.watch((queue) => {
       if (queue.startsWith('fn.')) this.consumers.get(queue.slice(3))?.pump();
     });
@@ -83,7 +91,7 @@ export class Deliveries {
     if (this.closing) return;
     let consumer = this.consumers.get(name);
     if (!consumer) {
-      consumer = new Consumer(name, this.deps);
+      consumer = new Consumer(name, this.deps, this.acks);
       this.consumers.set(name, consumer);
     }
     consumer.pump();
@@ -118,6 +126,39 @@ export class Deliveries {
   }
 }
 
+/**
+ * Group commit of acks: the acks asked for in one event-loop turn (every delivery whose record
+ * the same flush wrote, say) go to the queue as one call, one SQLite transaction instead of one
+ * each. Each caller still hears when its own ack is done, or failed.
+ */
+class Acks {
+  private handles: string[] = [];
+  private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+
+  constructor(private readonly queue: DurableQueue) {}
+
+  ack(handles: readonly string[]): Promise<void> {
+    if (handles.length === 0) return Promise.resolve();
+    if (this.waiters.length === 0) setImmediate(() => this.commit());
+    this.handles.push(...handles);
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  private commit(): void {
+    const { handles, waiters } = this;
+    this.handles = [];
+    this.waiters = [];
+    this.queue.ack(handles).then(
+      () => {
+        for (const w of waiters) w.resolve();
+      },
+      (e: unknown) => {
+        for (const w of waiters) w.reject(e);
+      },
+    );
+  }
+}
+
 /** One invocation's worth of claimed messages; `batch`: its topic trigger's batch, 1 for other sources. */
 type Group = {
   readonly messages: QueuedMessage[];
@@ -125,26 +166,54 @@ type Group = {
   readonly batch: number;
 };
 
+/** A claimed message waiting to start, read once (undefined: its body is not a queued event). */
+type Claimed = { readonly message: QueuedMessage; readonly delivered: DeliveredEvent | undefined };
+
+/**
+ * The consumer of one function. A capacity slot (scale.max x concurrency) is held while the
+ * invocation runs, not while its record is written and its messages acked: those wait apart (up
+ * to MAX_LEASED), so a slot serves the next delivery at once. It claims only what its free slots
+ * can start now (x batch for topic triggers): a message claimed and given back unstarted would
+ * have its attempt counted, a retry lost. The slots that free while a claim is made are filled by
+ * the next one, so a busy consumer still claims many messages a transaction (an instance answers
+ * several calls at once).
+ */
 class Consumer {
   private inflight = 0;
   private pumping = false;
   private again = false;
   private stopped = false;
+  /** Claimed, not started yet, oldest first: started by the same fill, unless it stopped meanwhile. */
+  private claimed: Claimed[] = [];
   private readonly running = new Set<Promise<void>>();
   private readonly handles = new Set<string>();
 
   constructor(
     private readonly name: string,
     private readonly deps: DeliveriesDeps,
+    private readonly acks: Acks,
   ) {}
 
   leased(): Iterable<string> {
     return this.handles;
   }
 
+  /** Stops starting deliveries; what a claim in progress brings is given back to the queue at once. */
   async stop(): Promise<void> {
     this.stopped = true;
+    await this.giveBack();
     await Promise.all([...this.running]);
+  }
+
+  private async giveBack(): Promise<void> {
+    const unstarted = this.claimed;
+    this.claimed = [];
+    for (const { message } of unstarted) {
+      this.handles.delete(message.handle);
+      await this.deps.queue
+        .nack(message.handle, 0)
+        .catch((e: unknown) => this.deps.onError(e, `giving back a message of ${this.name}`));
+    }
   }
 
   /** Claims and starts what the function's capacity allows; called again whenever that changes. */
@@ -170,25 +239,63 @@ class Consumer {
     for (;;) {
       const spec = this.deps.specOf(this.name);
       if (!spec || this.stopped) return;
-      const room = spec.scale.max * spec.concurrency - this.inflight;
-      if (room <= 0) return;
+      const capacity = spec.scale.max * spec.concurrency;
+      // All that was claimed starts (past the capacity too when batches were cut short: those wait
+      // in the dispatcher, patient), so nothing claimed waits here.
+      while (this.claimed.length > 0) this.start(this.nextGroup(spec));
+      if (this.inflight >= capacity) return;
       const perInvocation = Math.max(1, ...spec.triggers.map((t) => (t.type === 'topic' ? t.batch : 1)));
-      const claimed = await this.deps.queue.claim(
-        queueOf(this.name),
-        Math.min(MAX_CLAIM, room * perInvocation),
-      );
+      // Only what can start now: a message claimed and not started would have its attempt counted
+      // if it were given back (a shutdown), a retry lost without a run.
+      const room = capacity - this.inflight;
+      const max = Math.min(MAX_CLAIM, room * perInvocation, MAX_LEASED - this.handles.size);
+      if (max <= 0) return;
+      const claimed = await this.deps.queue.claim(queueOf(this.name), max);
       if (claimed.length === 0) return;
-      for (const m of claimed) this.handles.add(m.handle);
-      for (const group of groups(claimed, spec)) this.start(group);
+      for (const m of claimed) {
+        this.handles.add(m.handle);
+        this.claimed.push({ message: m, delivered: read(m) });
+      }
+      if (this.stopped) return this.giveBack(); // stopped while claiming
     }
+  }
+
+  /**
+   * The next invocation's messages: consecutive messages of one topic whose trigger has a batch
+   * over 1 go together, up to that batch; any other message goes alone.
+   */
+  private nextGroup(spec: FunctionSpec): Group {
+    const first = this.claimed.shift()!;
+    const topic = topicOf(first.delivered);
+    const size = topic === undefined ? 1 : batchOf(spec, topic);
+    const group: Group = {
+      messages: [first.message],
+      delivered: first.delivered ? [first.delivered] : [],
+      batch: size,
+    };
+    while (group.messages.length < size && this.claimed.length > 0) {
+      const next = this.claimed[0]!;
+      if (!next.delivered || topicOf(next.delivered) !== topic) break;
+      this.claimed.shift();
+      group.messages.push(next.message);
+      group.delivered.push(next.delivered);
+    }
+    return group;
   }
 
   private start(group: Group): void {
     this.inflight++;
-    const run = this.deliver(group)
-      .catch((e: unknown) => this.giveBack(group, e))
+    let slotHeld = true;
+    const freeSlot = () => {
+      if (!slotHeld) return;
+      slotHeld = false;
+      this.inflight--;
+      this.pump();
+    };
+    const run = this.deliver(group, freeSlot)
+      .catch((e: unknown) => this.giveBackFailed(group, e))
       .finally(() => {
-        this.inflight--;
+        freeSlot();
         for (const m of group.messages) this.handles.delete(m.handle);
         this.running.delete(run);
         this.pump();
@@ -200,7 +307,7 @@ class Consumer {
    * The delivery failed on the platform's side (not the function's): its messages come back after
    * a backoff, as a failed attempt would, rather than waiting out their lease.
    */
-  private async giveBack(group: Group, e: unknown): Promise<void> {
+  private async giveBackFailed(group: Group, e: unknown): Promise<void> {
     this.deps.onError(e, `delivering events to ${this.name}`);
     const backoffMs = this.deps.specOf(this.name)?.retries.backoffMs ?? 1000;
     for (const m of group.messages) {
@@ -210,9 +317,9 @@ class Consumer {
     }
   }
 
-  private async deliver(claimed: Group): Promise<void> {
+  /** `ran` is called once the invocation has run: its capacity slot is free for the next. */
+  private async deliver(claimed: Group, ran: () => void): Promise<void> {
     let group = claimed;
-    const { queue } = this.deps;
     const spec = this.deps.specOf(this.name);
     const unreadable = group.delivered.length < group.messages.length;
     if (!spec) return; // removed meanwhile: its queue is purged
@@ -220,20 +327,21 @@ class Consumer {
     group = await this.dropInvalid(group, spec);
     if (group.delivered.length === 0) return;
     const result = await this.deps.dispatcher.invoke(this.invocation(group, spec));
+    ran();
     await this.deps.recorded();
     const { outcome } = result;
     if (outcome.type === 'ok') {
       const value = outcome.json === undefined ? undefined : (JSON.parse(outcome.json) as unknown);
       const failed = new Set(this.deps.failed(value, group.delivered, spec) ?? []);
       const ok = group.messages.filter((m) => !failed.has(m.id));
-      await queue.ack(ok.map((m) => m.handle));
+      await this.acks.ack(ok.map((m) => m.handle));
       const retry = group.messages.filter((m) => failed.has(m.id));
       const partial = { status: 'error', message: 'the handler reported it in batchItemFailures' };
       if (retry.length > 0) await this.retryOrGiveUp(pick(group, retry), spec, result, partial);
       return;
     }
     if (outcome.type === 'rejected') {
-      await queue.ack(group.messages.map((m) => m.handle)); // the function was removed
+      await this.acks.ack(group.messages.map((m) => m.handle)); // the function was removed
       return;
     }
     await this.retryOrGiveUp(group, spec, result);
@@ -296,7 +404,7 @@ class Consumer {
         );
       }
     }
-    await this.deps.queue.ack(group.messages.map((m) => m.handle));
+    await this.acks.ack(group.messages.map((m) => m.handle));
   }
 
   /** A message whose body is not a queued event cannot be delivered, ever: it is dropped, said in the log. */
@@ -304,7 +412,7 @@ class Consumer {
     const readable = new Set(group.delivered.map((d) => d.messageId));
     const bad = group.messages.filter((m) => !readable.has(m.id));
     this.deps.onError(new Error(`${bad.length} unreadable message(s) dropped`), `queue of ${this.name}`);
-    await this.deps.queue.ack(bad.map((m) => m.handle));
+    await this.acks.ack(bad.map((m) => m.handle));
     return pick(
       group,
       group.messages.filter((m) => readable.has(m.id)),
@@ -334,30 +442,15 @@ class Consumer {
   }
 }
 
-/**
- * Claimed messages in invocations: consecutive messages of one topic whose trigger has a batch over
- * 1 go together, up to that batch; any other message goes alone.
- */
-function groups(claimed: readonly QueuedMessage[], spec: FunctionSpec): Group[] {
-  const batchOf = new Map<string, number>();
-  for (const t of spec.triggers)
-    if (t.type === 'topic') batchOf.set(t.name, Math.max(batchOf.get(t.name) ?? 1, t.batch));
-  const out: Group[] = [];
-  let current: { topic: string; group: Group; size: number } | undefined;
-  for (const m of claimed) {
-    const d = read(m);
-    const topic = d?.event.source.kind === 'topic' ? d.event.source.topic : undefined;
-    const size = topic === undefined ? 1 : (batchOf.get(topic) ?? 1);
-    if (current && d && topic === current.topic && current.group.messages.length < current.size) {
-      current.group.messages.push(m);
-      current.group.delivered.push(d);
-      continue;
-    }
-    const group: Group = { messages: [m], delivered: d ? [d] : [], batch: size };
-    out.push(group);
-    current = topic !== undefined && size > 1 ? { topic, group, size } : undefined;
-  }
-  return out;
+function topicOf(d: DeliveredEvent | undefined): string | undefined {
+  return d?.event.source.kind === 'topic' ? d.event.source.topic : undefined;
+}
+
+/** The batch of the function's trigger on `topic` (the largest, should it have two). */
+function batchOf(spec: FunctionSpec, topic: string): number {
+  let batch = 1;
+  for (const t of spec.triggers) if (t.type === 'topic' && t.name === topic) batch = Math.max(batch, t.batch);
+  return batch;
 }
 
 function read(m: QueuedMessage): DeliveredEvent | undefined {

@@ -23,8 +23,12 @@ export class Recorder {
   private buffer: InvocationRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
-  /** Callers of `written` waiting for the buffer as it is now to be written. */
+  /** Callers of `written` waiting for the records in `buffer`. */
   private waiters: (() => void)[] = [];
+  /** Callers of `written` waiting for the last batch flushed, until it is written. */
+  private last: (() => void)[] | undefined;
+  /** A write failed and its records are back in the buffer: no later batch's waiters resolve before them. */
+  private owed = false;
 
   constructor(
     private readonly store: InvocationStore,
@@ -40,11 +44,12 @@ export class Recorder {
   /**
    * Resolves once every record made so far has been written (by the next flush, within 50 ms; not
    * one flush per caller): a queued event is acked only then, so a crash cannot lose the record of
-   * a delivery that will not run again.
+   * a delivery that will not run again. After a failed write, not before its records are written.
    */
   written(): Promise<void> {
-    if (this.buffer.length === 0) return this.writing;
-    return new Promise((resolve) => this.waiters.push(resolve));
+    const list = this.buffer.length > 0 ? this.waiters : this.last;
+    if (list === undefined) return Promise.resolve();
+    return new Promise((resolve) => list.push(resolve));
   }
 
   flush(): Promise<void> {
@@ -54,23 +59,32 @@ export class Recorder {
     this.buffer = [];
     const waiters = this.waiters;
     this.waiters = [];
+    this.last = waiters;
+    // the records of a failed write went back to the front of the buffer: this batch has them
+    const repays = this.owed;
     this.writing = this.writing.then(async () => {
-      await this.write(batch);
-      for (const resolve of waiters) resolve();
+      const ok = await this.write(batch);
+      if (this.last === waiters) this.last = undefined;
+      if (ok && repays) this.owed = false;
+      if (ok && !this.owed) for (const resolve of waiters) resolve();
+      else this.waiters.push(...waiters); // for the flush that writes what failed
     });
     return this.writing;
   }
 
-  private async write(batch: InvocationRecord[]): Promise<void> {
-    if (batch.length === 0) return;
+  private async write(batch: InvocationRecord[]): Promise<boolean> {
+    if (batch.length === 0) return true;
     try {
       await this.store.add(batch);
+      return true;
     } catch (e) {
       this.onError(e);
       // Kept for the next flush (a full disk, a busy database), within a bound: billing needs them.
       const keep = batch.slice(-Math.max(0, MAX_PENDING - this.buffer.length));
       this.buffer = [...keep, ...this.buffer];
+      this.owed = true;
       this.timer ??= setTimeout(() => void this.flush(), RETRY_AFTER_MS);
+      return false;
     }
   }
 }

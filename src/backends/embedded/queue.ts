@@ -51,7 +51,7 @@ export class SqliteQueue implements DurableQueue {
         'SELECT seq, id, queue, body, attempt, enqueued_at FROM queue WHERE queue = ? AND ready_at <= ? ORDER BY ready_at, seq LIMIT ?',
       ),
       lease: db.prepare('UPDATE queue SET attempt = attempt + 1, ready_at = ?, leased = 1 WHERE seq = ?'),
-      ack: db.prepare('DELETE FROM queue WHERE seq = ? AND attempt = ?'),
+      ack: db.prepare('DELETE FROM queue WHERE seq = ? AND attempt = ? RETURNING queue'),
       nack: db.prepare(
         'UPDATE queue SET ready_at = ?, leased = 0 WHERE seq = ? AND attempt = ? AND leased = 1',
       ),
@@ -145,8 +145,8 @@ export class SqliteQueue implements DurableQueue {
       for (const handle of handles) {
         const h = readHandle(handle);
         if (!h) continue;
-        const queue = (this.sql.queueOf.get(h.seq) as { queue: string } | undefined)?.queue;
-        if (queue !== undefined && this.sql.ack.run(h.seq, h.attempt).changes === 1) gone.push(queue);
+        const row = this.sql.ack.get(h.seq, h.attempt) as { queue: string } | undefined;
+        if (row) gone.push(row.queue);
       }
     })();
     for (const queue of gone) this.sizes.set(queue, Math.max(0, this.size(queue) - 1));

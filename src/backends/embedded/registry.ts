@@ -74,7 +74,16 @@ const toFunction = (r: FunctionRow): FunctionRecord => ({
 const FUNCTION_COLUMNS = 'name, project, active_version, updated_at';
 
 export class SqliteRegistry implements RegistryStore, KeyStore, SecretStore {
-  constructor(private readonly db: Db) {}
+  /** The lookups of every request (a key per call, a function or version per invoke), prepared once. */
+  private readonly lookups;
+
+  constructor(private readonly db: Db) {
+    this.lookups = {
+      fn: db.prepare(`SELECT ${FUNCTION_COLUMNS} FROM functions WHERE name = ?`),
+      version: db.prepare('SELECT * FROM versions WHERE function = ? AND version = ?'),
+      key: db.prepare('SELECT * FROM keys WHERE id = ?'),
+    };
+  }
 
   async listFunctions(project?: string): Promise<FunctionRecord[]> {
     const rows = (
@@ -88,9 +97,7 @@ export class SqliteRegistry implements RegistryStore, KeyStore, SecretStore {
   }
 
   async getFunction(name: string): Promise<FunctionRecord | undefined> {
-    const r = this.db.prepare(`SELECT ${FUNCTION_COLUMNS} FROM functions WHERE name = ?`).get(name) as
-      | FunctionRow
-      | undefined;
+    const r = this.lookups.fn.get(name) as FunctionRow | undefined;
     return r && toFunction(r);
   }
 
@@ -102,9 +109,7 @@ export class SqliteRegistry implements RegistryStore, KeyStore, SecretStore {
   }
 
   async getVersion(name: string, version: number): Promise<VersionRecord | undefined> {
-    const row = this.db
-      .prepare('SELECT * FROM versions WHERE function = ? AND version = ?')
-      .get(name, version) as VersionRow | undefined;
+    const row = this.lookups.version.get(name, version) as VersionRow | undefined;
     return row && toVersion(row);
   }
 
@@ -220,7 +225,7 @@ export class SqliteRegistry implements RegistryStore, KeyStore, SecretStore {
   }
 
   async getKey(id: string): Promise<KeyRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM keys WHERE id = ?').get(id) as KeyRow | undefined;
+    const row = this.lookups.key.get(id) as KeyRow | undefined;
     return row && toKey(row);
   }
 
