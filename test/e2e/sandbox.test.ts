@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { chmod, readdir, readFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -27,6 +28,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import http from 'node:http';
+import net from 'node:net';
 
 const MARKER = 'PROBER-BUNDLE-MARKER';
 
@@ -51,13 +54,14 @@ function spawnAttempt(): Promise<unknown> {
 }
 
 export default async function (req: Request): Promise<Response> {
-  const { paths, platformPid, targetPid, escapeFile, platformUrl, addon } = (await req.json()) as {
+  const { paths, platformPid, targetPid, escapeFile, platformUrl, addon, unixSocket } = (await req.json()) as {
     paths: Record<string, string>;
     platformPid: number;
     targetPid: number;
     escapeFile: string;
     platformUrl: string;
     addon: string;
+    unixSocket: string;
   };
   const ownBundle = fileURLToPath(import.meta.url);
   const ownDir = path.dirname(ownBundle);
@@ -102,6 +106,35 @@ export default async function (req: Request): Promise<Response> {
   report.killPlatform = await attempt(() => process.kill(platformPid, 'SIGTERM'));
   report.signalTarget = await attempt(() => process.kill(targetPid, 0));
   report.targetEnviron = await attempt(() => readFileSync('/proc/' + targetPid + '/environ', 'utf8'));
+  report.unixListen = await attempt(
+    () =>
+      new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.once('error', reject);
+        server.listen(unixSocket + '.planted', () => {
+          server.close();
+          resolve('listening');
+        });
+      }),
+  );
+  report.unixConnect = await attempt(
+    () =>
+      new Promise((resolve, reject) => {
+        const c = net.connect(unixSocket);
+        c.once('error', reject);
+        c.once('connect', () => {
+          c.destroy();
+          resolve('connected');
+        });
+      }),
+  );
+  report.unixHttp = await attempt(
+    () =>
+      new Promise((resolve, reject) => {
+        const r = http.get({ socketPath: unixSocket, path: '/' }, (res) => resolve(res.statusCode));
+        r.once('error', reject);
+      }),
+  );
   // Every process it may signal but itself: none but its own, in any mode.
   report.killEveryone = await attempt(() => process.kill(-1, 'SIGKILL'));
   return Response.json({
@@ -154,6 +187,9 @@ interface Setup {
   /** The target's instance folder. */
   targetCellDir: string;
   escapeFile: string;
+  /** A unix socket the test listened on (mode 0777), and how many connections it got. */
+  unixSocket: string;
+  unixConnections: number;
 }
 
 /** A platform in that mode with `prober` and `target` deployed, and the prober's report. */
@@ -204,6 +240,15 @@ functions:
   paths.platformEnviron = `/proc/${g.proc.pid}/environ`;
 
   const escapeFile = path.join(g.tmpDir, `gust-escape-${process.pid}-${Date.now()}`);
+  // A local service on a unix socket anyone may connect to: the prober must reach it no way.
+  const unixSocket = path.join(g.tmpDir, `gust-probe-${process.pid}-${Date.now()}.sock`);
+  const unixServer = net.createServer((c) => {
+    unixConnections++;
+    c.end('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
+  });
+  let unixConnections = 0;
+  await new Promise<void>((resolve) => unixServer.listen(unixSocket, resolve));
+  await chmod(unixSocket, 0o777);
   const res = await fetch(`${g.url}/probe`, {
     method: 'POST',
     body: JSON.stringify({
@@ -213,8 +258,10 @@ functions:
       escapeFile,
       platformUrl: g.url,
       addon: ADDON,
+      unixSocket,
     }),
   });
+  await new Promise<void>((resolve) => unixServer.close(() => resolve()));
   const probeText = await res.text();
   expect(res.status, probeText).toBe(200);
   return {
@@ -225,6 +272,8 @@ functions:
     targetUid,
     targetCellDir: path.dirname(paths.targetCellBundle),
     escapeFile,
+    unixSocket,
+    unixConnections,
   };
 }
 
@@ -319,6 +368,14 @@ describe.each(MODES)('a function in the node sandbox, the platform running $name
     expect(refused('symlinkOut')).toBe('ERR_ACCESS_DENIED');
     expect(refused('hardLinkOut')).toBe('ERR_ACCESS_DENIED');
     expect(existsSync(s.escapeFile)).toBe(false);
+  });
+
+  it('can neither make a unix socket (a file) nor connect to one, by net or http', () => {
+    expect(refused('unixListen')).toBe('ERR_ACCESS_DENIED');
+    expect(existsSync(`${s.unixSocket}.planted`)).toBe(false);
+    expect(refused('unixConnect')).toBe('ERR_ACCESS_DENIED');
+    expect(refused('unixHttp')).toBe('ERR_ACCESS_DENIED');
+    expect(s.unixConnections).toBe(0);
   });
 
   it('cannot start a process, a worker, an addon or the inspector, nor reach internal bindings', () => {

@@ -12,6 +12,7 @@ import { callLambda, type Entry, pickEntry } from './handler.js';
 import { fromLambdaResult, toApiGatewayV2Event } from './lambda-http.js';
 import { captureConsole, endLogs, initLogs, LogBuffer, runWithLogs, setConcurrent } from './logs.js';
 import { type HostMessage, MAX_CHUNK_BYTES, type SandboxMessage, type WireError } from './protocol.js';
+import { refuseUnixSockets } from './sockets.js';
 import { cleanStack, cleanText, setBundle } from './stack.js';
 import { warmUp } from './warm.js';
 import { isResponse, readWebResponse, toWebRequest } from './web-http.js';
@@ -20,6 +21,8 @@ type InvokeMessage = Extract<HostMessage, { t: 'invoke' }>;
 
 /** fd 3, a socket pair with the host: one JSON batch per line each way (node/channel.ts). */
 const channel = new Socket({ fd: 3, readable: true, writable: true });
+// From here on, no unix socket: the channel above is the last one this process opens.
+refuseUnixSockets();
 const writeBatch = (batch: unknown[], done?: () => void): void => {
   if (channel.writable) channel.write(`${JSON.stringify(batch)}\n`, done);
 };
