@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  api,
   deployProject,
   type Gust,
   type InvocationRecord,
@@ -30,6 +31,12 @@ export default async () => {
 };`,
   },
   spin: { extra: 'timeout: 1s\n', source: 'export default async () => { for (;;) {} };' },
+  // answers, and leaves a loop running behind it
+  leftover: {
+    extra: 'timeout: 5s\n    scale: { idle: 10m }\n',
+    source:
+      'export default async () => { setTimeout(() => { for (;;) {} }, 50); return new Response("answered"); };',
+  },
   chatty: {
     source: `export default async () => {
   const line = 'x'.repeat(1000);
@@ -158,6 +165,23 @@ describe.each(MODES)('functions past their limits, the platform running $name', 
     const res = await fetch(`${g.url}/spin`);
     expect(res.status).toBe(504);
     expect((await lastRecord(g, 'spin')).status).toBe('timeout');
+    await expectPlatformFine();
+  });
+
+  it('a loop left running after the answer stops its instance, and is not blamed on the next call', async () => {
+    expect(await (await fetch(`${g.url}/leftover`)).text()).toBe('answered');
+    const first = await lastRecord(g, 'leftover');
+    expect(first.status).toBe('ok');
+    // no call runs on it, yet it burns a CPU: it is stopped (scale.idle alone would keep it 10 min)
+    await vi.waitFor(async () => {
+      const fn = await api<{ instances: number }>(g, 'GET', '/functions/leftover');
+      expect(fn.body.instances).toBe(0);
+    }, WAIT);
+    // the next call runs on a new instance, and gets its whole time
+    expect(await (await fetch(`${g.url}/leftover`)).text()).toBe('answered');
+    const next = await lastRecord(g, 'leftover');
+    expect(next.status).toBe('ok');
+    expect(next.instance).not.toBe(first.instance);
     await expectPlatformFine();
   });
 

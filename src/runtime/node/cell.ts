@@ -11,7 +11,7 @@
  *   not root).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -49,6 +49,17 @@ export interface CellOptions {
 }
 
 const STDERR_TAIL = 4096;
+/** How the death of an instance stopped for work left running starts (the factory logs those). */
+export const IDLE_WORK = 'stopped: ';
+/** /proc counts CPU time in clock ticks: 100 a second on Linux (USER_HZ). */
+const MS_PER_TICK = 10;
+
+/** utime + stime of a process, in ticks (fields 14 and 15 of /proc/PID/stat, after its name). */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
 const SETPRIV = '/usr/bin/setpriv';
 const UNSHARE = '/usr/bin/unshare';
 const PRLIMIT = '/usr/bin/prlimit';
@@ -120,6 +131,8 @@ export class Cell {
   private fatal: string | undefined;
   /** Why the instance was killed for what it sent, if it was. */
   private violation: string | undefined;
+  /** Why it was stopped with no call running (stopForIdleWork), if it was. */
+  private idleWork: string | undefined;
   /** Why a started process was killed before it could be ready. */
   private startFailure: string | undefined;
   /** The channel failed (EPIPE on a send): what was sent may be lost, so the cell is killed. */
@@ -216,6 +229,12 @@ export class Cell {
     this.outbox.push(encodeHost(message), now);
   }
 
+  /** Work left running with no call to run: it is killed, and that is said in the platform's log. */
+  stopForIdleWork(why: string): void {
+    this.idleWork ??= why;
+    this.kill();
+  }
+
   /** The instance broke the protocol: it is killed, and that is the reason its invocations hear. */
   violate(why: string): void {
     this.violation ??= why;
@@ -224,6 +243,23 @@ export class Cell {
 
   kill(): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+
+  /**
+   * CPU time (user + system, ms) of the process and its direct children (node runs under `unshare`
+   * when Gust is not root); undefined once it is gone.
+   */
+  cpuMs(): number | undefined {
+    const pid = this.child.pid;
+    if (pid === undefined || this.child.exitCode !== null || this.child.signalCode !== null) return undefined;
+    try {
+      let ticks = cpuTicks(pid);
+      const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+      for (const child of children === '' ? [] : children.split(' ')) ticks += cpuTicks(Number(child));
+      return ticks * MS_PER_TICK;
+    } catch {
+      return undefined;
+    }
   }
 
   async dispose(): Promise<void> {
@@ -268,6 +304,7 @@ export class Cell {
   private async deathReason(code: number | null, signal: NodeJS.Signals | null): Promise<string> {
     if (this.startFailure) return `the instance could not start: ${this.startFailure}`;
     if (this.violation) return `protocol violation: ${this.violation}`;
+    if (this.idleWork) return `${IDLE_WORK}${this.idleWork}`;
     if (signal === 'SIGKILL' && (await this.group?.oomKilled())) {
       return `out of memory: the function went past its ${this.memoryMb} MB memory limit (the whole process, Buffers included), and was killed`;
     }

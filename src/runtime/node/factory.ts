@@ -16,7 +16,7 @@ import path from 'node:path';
 import { isAlive } from '../../lib/processes.js';
 import type { LoadSpec, SandboxFactory, StartOutcome } from '../types.js';
 import { type BundleFiles, placeBundle, prepareBundle } from './bundle-files.js';
-import { Cell, type Egress, type Isolation, tools } from './cell.js';
+import { Cell, type Egress, IDLE_WORK, type Isolation, tools } from './cell.js';
 import { MemoryGroups } from './cgroup.js';
 import { LOG_LIMIT, NodeInstance } from './instance.js';
 import { UidPool } from './uids.js';
@@ -193,6 +193,14 @@ export class NodeSandboxFactory implements SandboxFactory {
    * await that never settles) would hold the start forever: past the init timeout the cell is
    * killed and the start fails like a module that threw.
    */
+  /** An instance of a loaded cell; one stopped for work left running is said in the platform's log. */
+  private instance(cell: Cell, fn: string): NodeInstance {
+    void cell.exited.then((reason) => {
+      if (reason.startsWith(IDLE_WORK)) this.opts.warn?.(`${fn}: instance ${cell.id} ${reason}`);
+    });
+    return new NodeInstance(cell);
+  }
+
   private load(cell: Cell, spec: LoadSpec, bundle: string): Promise<StartOutcome> {
     const limitMs = Math.floor(Math.min(spec.fn.timeoutMs * INIT_SHARE, MAX_INIT_MS));
     return new Promise((resolve) => {
@@ -209,7 +217,7 @@ export class NodeSandboxFactory implements SandboxFactory {
         if (m.t === 'loaded') {
           done({
             type: 'ok',
-            sandbox: new NodeInstance(cell),
+            sandbox: this.instance(cell, spec.fn.name),
             initMs: m.initMs,
             logs: cut(m.logs, LOG_LIMIT),
           });

@@ -17,6 +17,14 @@ export const LOG_LIMIT = 80 * 1024;
 const TRUNCATED = '\n[gust: log truncated]\n';
 /** Binding calls one invocation may have waiting at once (a loop of un-awaited publishes is bounded). */
 const MAX_CALLS_IN_FLIGHT = 100;
+/**
+ * An instance with no call to run that keeps a CPU busy (a loop a function left behind after it
+ * answered) is stopped: it would spin unbilled until its next call timed out, blamed on that call.
+ * Looked at every second; stopped once it has used over a tenth of the time idle, 500 ms at least.
+ */
+const IDLE_CHECK_MS = 1000;
+const IDLE_CPU_SHARE = 0.1;
+const IDLE_CPU_MIN_MS = 500;
 
 /** running: no answer yet; streaming: the head went out, chunks and the end may follow. */
 type Phase = 'running' | 'streaming';
@@ -45,12 +53,21 @@ export class NodeInstance implements Sandbox {
   private closing = false;
   /** Why the process died, once it has. */
   private dead: string | undefined;
+  /** Since when no call runs on it, and its CPU time then; undefined while calls run. */
+  private idle: { at: number; cpuMs: number } | undefined;
+  private readonly idleCheck: NodeJS.Timeout;
 
   constructor(private readonly cell: Cell) {
     this.id = cell.id;
     this.exited = cell.exited;
     cell.onMessage((m) => this.onMessage(m));
-    void cell.exited.then((reason) => this.failAll(reason));
+    this.markIdle();
+    this.idleCheck = setInterval(() => this.checkIdle(), IDLE_CHECK_MS);
+    this.idleCheck.unref();
+    void cell.exited.then((reason) => {
+      clearInterval(this.idleCheck);
+      this.failAll(reason);
+    });
   }
 
   get accepting(): boolean {
@@ -61,6 +78,7 @@ export class NodeInstance implements Sandbox {
     if (this.dead !== undefined) {
       return Promise.resolve({ type: 'crashed', reason: this.dead, logs: '', streamed: false });
     }
+    this.idle = undefined;
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.timeout(work.id), Math.max(0, work.deadline - Date.now()));
       this.pending.set(work.id, {
@@ -87,7 +105,28 @@ export class NodeInstance implements Sandbox {
     if (!p) return;
     this.pending.delete(id);
     clearTimeout(p.timer);
+    if (this.pending.size === 0) this.markIdle();
     p.resolve(outcome(p));
+  }
+
+  private markIdle(): void {
+    const cpuMs = this.cell.cpuMs();
+    this.idle = cpuMs === undefined ? undefined : { at: Date.now(), cpuMs };
+  }
+
+  /** Stops an instance that burns CPU with no call to run (see IDLE_CPU_SHARE). */
+  private checkIdle(): void {
+    if (!this.idle || this.pending.size > 0 || this.closing) return;
+    const idleMs = Date.now() - this.idle.at;
+    const cpuMs = this.cell.cpuMs();
+    if (cpuMs === undefined) return;
+    const used = cpuMs - this.idle.cpuMs;
+    if (used >= IDLE_CPU_MIN_MS && used > idleMs * IDLE_CPU_SHARE) {
+      this.closing = true;
+      this.cell.stopForIdleWork(
+        `it kept running after its calls had answered (${Math.round(used)} ms of CPU in ${Math.round(idleMs)} ms without a call)`,
+      );
+    }
   }
 
   private onMessage(m: SandboxMessage): void {
