@@ -20,7 +20,8 @@ const MAX_CALLS_IN_FLIGHT = 100;
 /**
  * An instance with no call to run that keeps a CPU busy (a loop a function left behind after it
  * answered) is stopped: it would spin unbilled until its next call timed out, blamed on that call.
- * Looked at every second; stopped once it has used over a tenth of the time idle, 500 ms at least.
+ * Looked at every second (the first look takes the baseline); stopped once it has used over a tenth
+ * of the time since, 500 ms at least.
  */
 const IDLE_CHECK_MS = 1000;
 const IDLE_CPU_SHARE = 0.1;
@@ -53,8 +54,11 @@ export class NodeInstance implements Sandbox {
   private closing = false;
   /** Why the process died, once it has. */
   private dead: string | undefined;
-  /** Since when no call runs on it, and its CPU time then; undefined while calls run. */
-  private idle: { at: number; cpuMs: number } | undefined;
+  /**
+   * Whether no call runs on it; once a check has looked, since when and its CPU time then. The
+   * CPU time is read by the checks only, never when a call ends: /proc reads stay off the hot path.
+   */
+  private idle: { at: number; cpuMs: number } | 'since-last-call' | undefined;
   private readonly idleCheck: NodeJS.Timeout;
 
   constructor(private readonly cell: Cell) {
@@ -110,16 +114,19 @@ export class NodeInstance implements Sandbox {
   }
 
   private markIdle(): void {
-    const cpuMs = this.cell.cpuMs();
-    this.idle = cpuMs === undefined ? undefined : { at: Date.now(), cpuMs };
+    this.idle = 'since-last-call';
   }
 
   /** Stops an instance that burns CPU with no call to run (see IDLE_CPU_SHARE). */
   private checkIdle(): void {
-    if (!this.idle || this.pending.size > 0 || this.closing) return;
-    const idleMs = Date.now() - this.idle.at;
+    if (this.idle === undefined || this.pending.size > 0 || this.closing) return;
     const cpuMs = this.cell.cpuMs();
     if (cpuMs === undefined) return;
+    if (this.idle === 'since-last-call') {
+      this.idle = { at: Date.now(), cpuMs }; // the baseline; the next check compares
+      return;
+    }
+    const idleMs = Date.now() - this.idle.at;
     const used = cpuMs - this.idle.cpuMs;
     if (used >= IDLE_CPU_MIN_MS && used > idleMs * IDLE_CPU_SHARE) {
       this.closing = true;
