@@ -63,11 +63,19 @@ const NON_RETRIABLE = 'NonRetriableError';
 
 export const queueOf = (fn: string): string => `fn.${fn}`;
 
+/**
+ * Every consumer looks at its queue this often, whatever it heard: the queue wakes consumers when
+ * messages become ready (enqueue, nack, delays, leases), and this sweep bounds what a wake-up lost
+ * on the way would cost (a retry seen waiting 20 s for one in a test run) to a second.
+ */
+const SWEEP_MS = 1000;
+
 export class Deliveries {
   private readonly consumers = new Map<string, Consumer>();
   private readonly acks: Acks;
   private readonly stopWatching: () => void;
   private readonly extender: NodeJS.Timeout;
+  private readonly sweeper: NodeJS.Timeout;
   private closing = false;
 
   constructor(private readonly deps: DeliveriesDeps) {
@@ -77,6 +85,10 @@ export class Deliveries {
     });
     this.extender = setInterval(() => this.extendLeases(), Math.max(100, deps.leaseMs / 3));
     this.extender.unref();
+    this.sweeper = setInterval(() => {
+      for (const consumer of this.consumers.values()) consumer.pump();
+    }, SWEEP_MS);
+    this.sweeper.unref();
   }
 
   /** Durable once it resolves ok (the caller may then answer 202). */
@@ -114,6 +126,7 @@ export class Deliveries {
     this.closing = true;
     this.stopWatching();
     clearInterval(this.extender);
+    clearInterval(this.sweeper);
     await Promise.all([...this.consumers.values()].map((c) => c.stop()));
   }
 
