@@ -99,15 +99,20 @@ describe('a schedule', () => {
     const stoppedAt = Date.now();
     // Time is the subject here: stay down long enough for at least two ticks to be missed.
     await sleep(5000);
+    const startedAt = Date.now();
     const again = await start(g.dataDir);
-    const restartedAt = Date.now();
+    const readyAt = Date.now();
     let after: { at: string }[] = [];
     await vi.waitFor(async () => {
       after = ticks(await records(again, 'missed', 1000)).filter((t) => Date.parse(t.at) > stoppedAt);
-      // the catch-up, and at least one tick after the restart
-      expect(after.some((t) => Date.parse(t.at) > restartedAt)).toBe(true);
+      // at least one tick after the restart
+      expect(after.some((t) => Date.parse(t.at) > readyAt)).toBe(true);
     }, WAIT);
-    const whileDown = after.filter((t) => Date.parse(t.at) <= restartedAt);
-    expect(whileDown).toHaveLength(1); // of the two or more missed, only the newest, once
+    // Two or more ticks were due while it was down (before it was started again): at most the
+    // newest of them runs, once. (A tick due while the new platform was starting may be that newest
+    // one, so none of those before the start may have run; a slow start is not counted against it.)
+    expect(after.filter((t) => Date.parse(t.at) <= startedAt).length).toBeLessThanOrEqual(1);
+    // and the newest missed did run: some tick due before the new platform was ready
+    expect(after.filter((t) => Date.parse(t.at) <= readyAt).length).toBeGreaterThanOrEqual(1);
   });
 });
