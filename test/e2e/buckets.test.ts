@@ -153,6 +153,10 @@ describe('bucket triggers', () => {
     });
     const runs = await records(g, 'on-png');
     expect(runs.map((r) => r.trigger)).toEqual(['bucket']);
+    // and the CLI finds them by their trigger
+    const listed = await cli(g, ['invocations', 'on-png', '--trigger', 'bucket', '--json']);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect((JSON.parse(listed.stdout) as { invocations: unknown[] }).invocations).toHaveLength(1);
     expect(await seen('on-png:images/a.jpg')).toBeUndefined();
     expect(await seen('on-png:other/b.png')).toBeUndefined();
   });
