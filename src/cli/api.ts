@@ -3,6 +3,7 @@ import type { InvocationRecord, LogEntry } from '../backends/ports.js';
 import type { DeployAnswer, FunctionSummary, VersionInfo } from '../control/functions.js';
 import type { HttpAnswer } from '../control/invoke.js';
 import type { CreatedKey, KeyInfo } from '../control/keys.js';
+import type { UsageReport } from '../observe/usage.js';
 
 export type {
   CreatedKey,
@@ -12,6 +13,7 @@ export type {
   InvocationRecord,
   KeyInfo,
   LogEntry,
+  UsageReport,
   VersionInfo,
 };
 

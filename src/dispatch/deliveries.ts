@@ -13,6 +13,7 @@ import type { DurableQueue, EnqueueResult, QueuedMessage } from '../backends/por
 import type { DeliveredEvent, EventSource, QueuedEvent } from '../events/types.js';
 import { compileInput } from '../manifest/input.js';
 import type { FunctionSpec } from '../manifest/types.js';
+import { Acks } from './acks.js';
 import type { Dispatcher, DispatchResult } from './dispatcher.js';
 import type { Invocation } from './invocation.js';
 
@@ -136,39 +137,6 @@ export class Deliveries {
         this.deps.queue.extend(handle).catch((e: unknown) => this.deps.onError(e, 'extending a lease'));
       }
     }
-  }
-}
-
-/**
- * Group commit of acks: the acks asked for in one event-loop turn (every delivery whose record
- * the same flush wrote, say) go to the queue as one call, one SQLite transaction instead of one
- * each. Each caller still hears when its own ack is done, or failed.
- */
-class Acks {
-  private handles: string[] = [];
-  private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
-
-  constructor(private readonly queue: DurableQueue) {}
-
-  ack(handles: readonly string[]): Promise<void> {
-    if (handles.length === 0) return Promise.resolve();
-    if (this.waiters.length === 0) setImmediate(() => this.commit());
-    this.handles.push(...handles);
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
-  }
-
-  private commit(): void {
-    const { handles, waiters } = this;
-    this.handles = [];
-    this.waiters = [];
-    this.queue.ack(handles).then(
-      () => {
-        for (const w of waiters) w.resolve();
-      },
-      (e: unknown) => {
-        for (const w of waiters) w.reject(e);
-      },
-    );
   }
 }
 

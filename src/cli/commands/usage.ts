@@ -1,28 +1,9 @@
 /** usage: what functions used (requests, GB-s, cold starts, warm instances) and what it would cost. */
 import { type Command, Option } from 'commander';
+import type { UsageReport } from '../api.js';
 import type { Cli } from '../context.js';
 import { emit, type JsonFlag, table } from '../output.js';
 import { checkSince } from './logs.js';
-
-interface Row {
-  readonly key: string;
-  readonly requests: number;
-  readonly failed: number;
-  readonly coldStarts: number;
-  readonly billedMs: number;
-  readonly gbSeconds: number;
-  readonly warmGbSeconds: number;
-  readonly cost: number;
-}
-
-interface Report {
-  readonly since: string;
-  readonly until: string;
-  readonly by: 'function' | 'day';
-  readonly rows: readonly Row[];
-  readonly total: Row;
-  readonly prices: { perMillionRequests: number; perGbSecond: number; perWarmGbSecond: number };
-}
 
 export function registerUsageCommand(program: Command, cli: Cli): void {
   program
@@ -35,15 +16,15 @@ export function registerUsageCommand(program: Command, cli: Cli): void {
     .option('--function <name>', 'only this function')
     .option('--json', 'print JSON')
     .action(async (flags: JsonFlag & { since?: string; by?: string; function?: string }) => {
-      const report = await cli.client().get<Report>('/usage', {
+      const report = await cli.client().get<UsageReport>('/usage', {
         query: { since: flags.since ?? '24h', by: flags.by, function: flags.function },
       });
       emit(cli, flags, report, render);
     });
 }
 
-function render(r: Report): string {
-  const line = (row: Row) => [
+function render(r: UsageReport): string {
+  const line = (row: UsageReport['total']) => [
     row.key,
     String(row.requests),
     String(row.failed),
