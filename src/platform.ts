@@ -47,6 +47,7 @@ import { Kv } from './services/kv.js';
 import { Secrets } from './services/secrets.js';
 import { Topics } from './services/topics.js';
 import { Scheduler } from './triggers/schedule/scheduler.js';
+import { Sources } from './triggers/sources.js';
 import { Webhooks } from './triggers/webhook/accept.js';
 import { webhookDoor } from './triggers/webhook/door.js';
 
@@ -166,6 +167,9 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       prewarm: (name) => dispatcher.prewarm(name),
       onError: (e, what) => log.error({ err: e }, what),
     });
+    // Triggers fed by the user's systems; each kind is added to this list.
+    const sources = new Sources([]);
+    undo.push(() => sources.close());
     const webhooks = new Webhooks({
       store: new SqliteWebhookDeliveries(db),
       deliveries,
@@ -186,6 +190,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       buckets,
       secrets,
       scheduler,
+      sources,
       scheduleState,
       webhooks,
       audit: (message, fields) => log.info(fields, message),
@@ -282,6 +287,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
 
     async function close(): Promise<void> {
       scheduler.close();
+      const sourcesClosed = sources.close();
       usage.close();
       await usage.meterWarm().catch((e: unknown) => log.error({ err: e }, 'metering warm instances'));
       webhooks.close();
@@ -295,6 +301,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       s3.closeAll();
       await stopped;
       await s3Stopped;
+      await sourcesClosed;
       queue.close();
       await factory.close();
       await recorder.flush();

@@ -22,6 +22,7 @@ import type { Kv } from '../services/kv.js';
 import type { Secrets } from '../services/secrets.js';
 import type { Topics } from '../services/topics.js';
 import type { Scheduler } from '../triggers/schedule/scheduler.js';
+import type { SourceState, Sources } from '../triggers/sources.js';
 import type { Webhooks } from '../triggers/webhook/accept.js';
 import { missingReferences, stillUsed } from './references.js';
 
@@ -36,6 +37,8 @@ export interface ControlDeps {
   readonly buckets: Buckets;
   readonly secrets: Pick<Secrets, 'has'>;
   readonly scheduler: Scheduler;
+  /** Triggers fed by the user's own systems (databases, brokers). */
+  readonly sources: Pick<Sources, 'serve' | 'forget' | 'states'>;
   readonly scheduleState: Pick<ScheduleState, 'forget'>;
   /** What changed, for the platform's log (deploys, rollbacks, removals). */
   readonly audit?: (message: string, fields: Record<string, unknown>) => void;
@@ -55,6 +58,8 @@ export interface FunctionSummary {
   readonly routes: string[];
   /** When its schedules fire next (ISO), or null without one. */
   readonly nextRun: string | null;
+  /** How its triggers fed by the user's systems are doing (empty without one). */
+  readonly sources: SourceState[];
   readonly instances: number;
   readonly updatedAt: string;
 }
@@ -238,6 +243,7 @@ export class FunctionControl {
     this.deps.buckets.forget(name);
     this.deps.scheduler.forget(name);
     this.deps.scheduleState.forget(name);
+    await this.deps.sources.forget(name);
     const { pending, done } = this.deps.dispatcher.remove(name, { force });
     // Its queued events go with it: a function deployed later under this name, maybe by another
     // project, must not receive them (nor find its webhook deliveries taken).
@@ -296,6 +302,7 @@ export class FunctionControl {
     this.deps.buckets.serve(v.spec);
     this.deps.deliveries.serve(v.spec.name);
     this.deps.scheduler.serve(v.spec);
+    this.deps.sources.serve(v.spec);
   }
 
   private summary(f: FunctionRecord, v: VersionRecord): FunctionSummary {
@@ -315,6 +322,7 @@ export class FunctionControl {
         return [];
       }),
       nextRun: this.deps.scheduler.nextRun(f.name),
+      sources: this.deps.sources.states(f.name),
       instances: this.deps.dispatcher.instances(f.name),
       updatedAt: f.updatedAt,
     };
