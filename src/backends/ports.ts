@@ -394,6 +394,8 @@ export interface ObjectInfo {
   readonly contentType: string;
   /** `x-amz-meta-*` names (lower case, without the prefix) and values. */
   readonly metadata: Readonly<Record<string, string>>;
+  /** The HTTP headers kept with it (cache-control, content-disposition, content-encoding, content-language, expires). */
+  readonly headers: Readonly<Record<string, string>>;
   /** The flexible checksum the upload carried (`CRC32:<base64>`), or null. */
   readonly checksum: string | null;
   /** Epoch ms, to the second (S3 dates have no milliseconds). */
@@ -415,12 +417,31 @@ export type ObjectChange =
 
 export type ObjectEvents = (changes: readonly ObjectChange[]) => readonly Enqueue[];
 
+/**
+ * What a conditional write expects of the object it replaces or deletes, checked in the step that
+ * writes: `ifMatch` its ETag (quotes optional), `ifNoneMatch: '*'` that there is none.
+ */
+export interface WriteCondition {
+  readonly ifMatch?: string;
+  readonly ifNoneMatch?: '*';
+}
+
+/** A conditional write whose condition did not hold; nothing was changed. */
+export class ConditionFailed extends Error {
+  override name = 'ConditionFailed';
+  /** There was no object where `ifMatch` expected one. */
+  constructor(readonly missing: boolean) {
+    super(missing ? 'no object to match' : 'the object does not match the condition');
+  }
+}
+
 export interface UploadInfo {
   readonly id: string;
   readonly bucket: string;
   readonly key: string;
   readonly contentType: string;
   readonly metadata: Readonly<Record<string, string>>;
+  readonly headers: Readonly<Record<string, string>>;
   readonly createdAt: number;
 }
 
@@ -458,9 +479,19 @@ export interface ObjectStore {
   /** The object and a readable handle on its bytes (valid even if it is replaced meanwhile). */
   open(bucket: string, key: string): Promise<{ info: ObjectInfo; file: FileHandle } | undefined>;
   /** Makes staged bytes the object `info` names, with the events of that change, in one step. */
-  commit(staged: StagedBytes, info: ObjectInfo, events: ObjectEvents): Promise<void>;
-  /** Deletes the keys that exist; those it deleted. */
-  delete(bucket: string, keys: readonly string[], events: ObjectEvents): Promise<string[]>;
+  commit(
+    staged: StagedBytes,
+    info: ObjectInfo,
+    events: ObjectEvents,
+    condition?: WriteCondition,
+  ): Promise<void>;
+  /** Deletes the keys that exist; those it deleted. A condition applies to each key (S3 sends one). */
+  delete(
+    bucket: string,
+    keys: readonly string[],
+    events: ObjectEvents,
+    condition?: WriteCondition,
+  ): Promise<string[]>;
   /** Objects with `prefix`, keys after `after` (UTF-8 byte order), at most `limit`. */
   list(bucket: string, opts: { prefix: string; after: string; limit: number }): Promise<ObjectInfo[]>;
 
@@ -474,6 +505,12 @@ export interface ObjectStore {
   /** The parts' bytes, one after the other, as one staged file. */
   concat(parts: readonly PartInfo[], maxBytes: number): Promise<StagedBytes>;
   /** Commits the object (as `commit`) and drops the upload and its parts in the same step. */
-  completeUpload(id: string, staged: StagedBytes, info: ObjectInfo, events: ObjectEvents): Promise<boolean>;
+  completeUpload(
+    id: string,
+    staged: StagedBytes,
+    info: ObjectInfo,
+    events: ObjectEvents,
+    condition?: WriteCondition,
+  ): Promise<boolean>;
   abortUpload(id: string): Promise<boolean>;
 }

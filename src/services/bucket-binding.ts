@@ -59,7 +59,7 @@ export function bucketBinding(buckets: Buckets, spec: FunctionSpec, inv: Invocat
       case 'list':
         return answer(await list(buckets, name, args));
       case 'delete':
-        return answer((await buckets.delete(name, [key(args.key)], inv.traceId)).length === 1);
+        return answer((await buckets.delete(name, [key(args.key)], { traceId: inv.traceId })).length === 1);
       case 'put': {
         const k = key(args.key);
         const bytes = piece(args.data);
@@ -122,10 +122,11 @@ async function commit(
           ? args.contentType
           : 'application/octet-stream',
       metadata: metadata(args.metadata),
+      headers: {},
       checksum: null,
       modifiedAt: Math.floor(Date.now() / 1000) * 1000,
     };
-    await buckets.commit(staged, info, inv.traceId);
+    await buckets.commit(staged, info, { traceId: inv.traceId });
     return { size: staged.size, etag: staged.md5 };
   } catch (e) {
     await buckets.store.discard(staged);

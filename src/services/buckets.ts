@@ -13,7 +13,9 @@ import type {
   ObjectStore,
   StagedBytes,
   UploadInfo,
+  WriteCondition,
 } from '../backends/ports.js';
+import { usesOf } from '../control/references.js';
 import { queueOf } from '../dispatch/deliveries.js';
 import { newInvocationId } from '../dispatch/invocation.js';
 import type { QueuedEvent } from '../events/types.js';
@@ -53,6 +55,8 @@ export class Buckets {
   private readonly declared: Declared;
   /** Bucket -> function -> its triggers on that bucket. */
   private readonly watchers = new Map<string, Map<string, readonly Watch[]>>();
+  /** Function -> the buckets its triggers and permissions name. */
+  private readonly users = new Map<string, ReadonlySet<string>>();
 
   private constructor(readonly store: ObjectStore) {
     this.declared = new Declared({
@@ -85,9 +89,15 @@ export class Buckets {
     return this.declared.entries().find(([n]) => n === name)?.[1] ?? [];
   }
 
-  /** Follows a function's active version: its bucket triggers. */
+  /** Deployed functions that name the bucket (a trigger or a permission): it is not deleted under them. */
+  usedBy(name: string): string[] {
+    return [...this.users].flatMap(([fn, names]) => (names.has(name) ? [fn] : []));
+  }
+
+  /** Follows a function's active version: its bucket triggers, and the buckets it names. */
   serve(spec: FunctionSpec): void {
     this.forget(spec.name);
+    this.users.set(spec.name, new Set(usesOf(spec).buckets.map(([, name]) => name)));
     for (const t of spec.triggers) {
       if (t.type !== 'bucket') continue;
       const fns = this.watchers.get(t.name) ?? new Map<string, readonly Watch[]>();
@@ -98,18 +108,32 @@ export class Buckets {
 
   forget(fn: string): void {
     for (const fns of this.watchers.values()) fns.delete(fn);
+    this.users.delete(fn);
   }
 
-  commit(staged: StagedBytes, info: ObjectInfo, traceId = newTrace()): Promise<void> {
-    return this.store.commit(staged, info, (c) => this.events(c, traceId));
+  commit(
+    staged: StagedBytes,
+    info: ObjectInfo,
+    { traceId = newTrace(), condition }: { traceId?: string; condition?: WriteCondition | undefined } = {},
+  ): Promise<void> {
+    return this.store.commit(staged, info, (c) => this.events(c, traceId), condition);
   }
 
-  delete(bucket: string, keys: readonly string[], traceId = newTrace()): Promise<string[]> {
-    return this.store.delete(bucket, keys, (c) => this.events(c, traceId));
+  delete(
+    bucket: string,
+    keys: readonly string[],
+    { traceId = newTrace(), condition }: { traceId?: string; condition?: WriteCondition | undefined } = {},
+  ): Promise<string[]> {
+    return this.store.delete(bucket, keys, (c) => this.events(c, traceId), condition);
   }
 
-  completeUpload(upload: UploadInfo, staged: StagedBytes, info: ObjectInfo): Promise<boolean> {
-    return this.store.completeUpload(upload.id, staged, info, (c) => this.events(c, newTrace()));
+  completeUpload(
+    upload: UploadInfo,
+    staged: StagedBytes,
+    info: ObjectInfo,
+    condition?: WriteCondition,
+  ): Promise<boolean> {
+    return this.store.completeUpload(upload.id, staged, info, (c) => this.events(c, newTrace()), condition);
   }
 
   /** The queued events of changes that happened: one per change and function whose trigger wants it. */

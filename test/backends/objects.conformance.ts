@@ -5,7 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Enqueue, ObjectInfo, ObjectStore } from '../../src/backends/ports.js';
+import {
+  ConditionFailed,
+  type Enqueue,
+  type ObjectInfo,
+  type ObjectStore,
+} from '../../src/backends/ports.js';
 
 export interface ObjectsHarness {
   /** A store on fresh storage; `enqueued` collects what its commits queue. */
@@ -23,6 +28,7 @@ const info = (key: string, body: string, over: Partial<ObjectInfo> = {}): Object
   etag: `"${createHash('md5').update(body).digest('hex')}"`,
   contentType: 'text/plain',
   metadata: { a: '1' },
+  headers: { 'cache-control': 'max-age=60' },
   checksum: null,
   modifiedAt: 1_700_000_000_000,
   ...over,
@@ -93,6 +99,40 @@ export function objectsConformance(adapter: string, h: ObjectsHarness): void {
       expect(await text(store, 'k')).toBe('kept');
     });
 
+    it('writes and deletes on a condition checked in the same step, changing nothing when it fails', async () => {
+      const { store, storage, enqueued } = await h.open();
+      await store.createBucket('b');
+      const events = (changes: readonly { op: string }[]) =>
+        changes.map((c) => ({ queue: 'q', id: c.op, body: '{}' }));
+      const etag = info('k', 'v1').etag;
+      const first = await store.stage([Buffer.from('v1')], 1024);
+      await store.commit(first, info('k', 'v1'), events, { ifNoneMatch: '*' });
+      const files = await h.files(storage);
+      const second = await store.stage([Buffer.from('v2')], 1024);
+      await expect(store.commit(second, info('k', 'v2'), events, { ifNoneMatch: '*' })).rejects.toThrow(
+        ConditionFailed,
+      );
+      const wrong = await store.stage([Buffer.from('v2')], 1024);
+      await expect(store.commit(wrong, info('k', 'v2'), events, { ifMatch: '"0123"' })).rejects.toMatchObject(
+        { missing: false },
+      );
+      const none = await store.stage([Buffer.from('v2')], 1024);
+      await expect(store.commit(none, info('other', 'v2'), events, { ifMatch: etag })).rejects.toMatchObject({
+        missing: true,
+      });
+      expect(await text(store, 'k')).toBe('v1');
+      expect(await h.files(storage)).toEqual(files); // what the failed writes placed is gone
+      expect(await store.delete('b', ['k'], events, { ifMatch: '"0123"' }).catch((e) => e)).toBeInstanceOf(
+        ConditionFailed,
+      );
+      expect(enqueued.map((e) => e.id)).toEqual(['created']);
+      const third = await store.stage([Buffer.from('v3')], 1024);
+      await store.commit(third, info('k', 'v3'), events, { ifMatch: etag.replaceAll('"', '') });
+      expect(await text(store, 'k')).toBe('v3');
+      expect(await store.delete('b', ['k'], events, { ifMatch: info('k', 'v3').etag })).toEqual(['k']);
+      expect(enqueued.map((e) => e.id)).toEqual(['created', 'created', 'deleted']);
+    });
+
     it('lists in UTF-8 byte order by prefix, after a key, a page at a time, and deletes', async () => {
       const { store } = await h.open();
       await store.createBucket('b');
@@ -137,6 +177,7 @@ export function objectsConformance(adapter: string, h: ObjectsHarness): void {
         key: 'mp',
         contentType: 'x/y',
         metadata: {},
+        headers: { 'content-disposition': 'attachment' },
         createdAt: 1,
       };
       await store.createUpload(upload);
@@ -151,6 +192,7 @@ export function objectsConformance(adapter: string, h: ObjectsHarness): void {
       const parts = await store.listParts(upload.id);
       expect(parts.map((p) => p.part)).toEqual([1, 2]);
       const whole = await store.concat(parts, 1024);
+      expect(await store.getUpload(upload.id)).toEqual(upload);
       expect(await store.completeUpload(upload.id, whole, info('mp', 'hello world'), () => [])).toBe(true);
       expect(await text(store, 'mp')).toBe('hello world');
       expect(await store.getUpload(upload.id)).toBeUndefined();

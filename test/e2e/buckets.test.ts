@@ -4,8 +4,11 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
@@ -64,6 +67,11 @@ export const store = async (e, ctx) => {
       let chunks = 0;
       for await (const c of o.body) { h.update(c); chunks++; }
       return { md5: h.digest('hex'), chunks, size: o.size };
+    }
+    if (e.op === 'twice') {
+      const o = await b.get(e.key);
+      const first = await o.text();
+      try { await o.text(); return { first, second: 'read again' }; } catch (err) { return { first, second: err.name + ': ' + err.message }; }
     }
     if (e.op === 'delete') return await b.delete(e.key);
     if (e.op === 'list') return await b.list(e.options);
@@ -231,6 +239,11 @@ describe('ctx.bucket', () => {
     expect((next.body.result as { objects: { key: string }[] }).objects.map((o) => o.key)).toEqual([
       'notes/two.txt',
     ]);
+    // a body is read once, as fetch's: a second text() throws rather than answer ""
+    expect((await invoke(g, 'reader', { op: 'twice', key: 'notes/two.txt' })).body.result).toEqual({
+      first: 'second',
+      second: expect.stringMatching(/^TypeError: Body is unusable/),
+    });
     expect((await invoke(g, 'writer', { op: 'delete', key: 'notes/two.txt' })).body.result).toBe(true);
     expect((await invoke(g, 'reader', { op: 'get', key: 'notes/two.txt' })).body.result).toBeNull();
   });
@@ -267,6 +280,32 @@ describe('ctx.bucket', () => {
     expect((await invoke(g, 'writer', { op: 'get', key: 'notes/one.txt' })).body.result).toMatchObject({
       text: 'first note',
     });
+  });
+
+  it('keeps a bucket that deployed functions use from being deleted over S3, until they are gone', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'made-over-s3' }));
+    const dir = await writeProject(
+      {
+        'gust.yaml': `
+project: users-of-s3-bucket
+functions:
+  user-of-bucket:
+    handler: f.mjs#store
+    permissions: [bucket:made-over-s3:read]
+`,
+        'f.mjs': FNS,
+      },
+      'users',
+    );
+    expect((await cli(g, ['deploy', dir])).code).toBe(0);
+    const refused = await s3.send(new DeleteBucketCommand({ Bucket: 'made-over-s3' })).catch((e) => e);
+    expect(refused).toMatchObject({ name: 'OperationAborted', $metadata: { httpStatusCode: 409 } });
+    expect(refused.message).toContain('user-of-bucket');
+    expect((await cli(g, ['rm', 'user-of-bucket', '--yes'])).code).toBe(0);
+    await s3.send(new DeleteBucketCommand({ Bucket: 'made-over-s3' }));
+    expect(await s3.send(new HeadBucketCommand({ Bucket: 'made-over-s3' })).catch((e) => e.name)).toBe(
+      'NotFound',
+    );
   });
 
   it('refuses a deploy that names a bucket that does not exist, by key path', async () => {

@@ -283,7 +283,15 @@ describe('hostile input', () => {
   });
 
   it('refuses malformed XML with MalformedXML', async () => {
-    for (const body of ['<Delete><Object><Key>a</Key></Object>', 'not xml at all', '<Other/>']) {
+    for (const body of [
+      '<Delete><Object><Key>a</Key></Object>',
+      'not xml at all',
+      '<Other/>',
+      // an HTML entity is not XML's, and NUL or a lone surrogate is no XML character
+      '<Delete><Object><Key>a&nbsp;b</Key></Object></Delete>',
+      '<Delete><Object><Key>a&#0;b</Key></Object></Delete>',
+      '<Delete><Object><Key>a&#xD800;b</Key></Object></Delete>',
+    ]) {
       const res = await signedRaw('POST', '/edge', body, { delete: '' });
       expect(res.status).toBe(400);
       expect(codeIn(res.text)).toBe('MalformedXML');

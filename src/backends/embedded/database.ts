@@ -247,6 +247,11 @@ CREATE TABLE multipart_parts (
   PRIMARY KEY (upload_id, part)
 ) WITHOUT ROWID;
 `,
+  // 15: the HTTP headers an object keeps (Cache-Control, Content-Disposition...), as JSON
+  `
+ALTER TABLE objects ADD COLUMN headers TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE multipart_uploads ADD COLUMN headers TEXT NOT NULL DEFAULT '{}';
+`,
 ];
 
 export function openDatabase(file: string): Db {

@@ -13,14 +13,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type {
-  Enqueue,
-  ObjectEvents,
-  ObjectInfo,
-  ObjectStore,
-  PartInfo,
-  StagedBytes,
-  UploadInfo,
+import {
+  ConditionFailed,
+  type Enqueue,
+  type ObjectEvents,
+  type ObjectInfo,
+  type ObjectStore,
+  type PartInfo,
+  type StagedBytes,
+  type UploadInfo,
+  type WriteCondition,
 } from '../ports.js';
 import type { Db } from './database.js';
 
@@ -45,6 +47,7 @@ interface ObjectRow {
   etag: string;
   content_type: string;
   metadata: string;
+  headers: string;
   checksum: string | null;
   modified_at: number;
 }
@@ -56,6 +59,7 @@ const toInfo = (r: ObjectRow): ObjectInfo => ({
   etag: r.etag,
   contentType: r.content_type,
   metadata: JSON.parse(r.metadata) as Record<string, string>,
+  headers: JSON.parse(r.headers) as Record<string, string>,
   checksum: r.checksum,
   modifiedAt: r.modified_at,
 });
@@ -66,6 +70,7 @@ interface UploadRow {
   key: string;
   content_type: string;
   metadata: string;
+  headers: string;
   created_at: number;
 }
 
@@ -75,6 +80,7 @@ const toUpload = (r: UploadRow): UploadInfo => ({
   key: r.key,
   contentType: r.content_type,
   metadata: JSON.parse(r.metadata) as Record<string, string>,
+  headers: JSON.parse(r.headers) as Record<string, string>,
   createdAt: r.created_at,
 });
 
@@ -93,8 +99,8 @@ export class FileObjects implements ObjectStore {
     this.sql = {
       getObject: db.prepare('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
       putObject: db.prepare(
-        'INSERT INTO objects (bucket, key, file, size, etag, content_type, metadata, checksum, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
-          'ON CONFLICT (bucket, key) DO UPDATE SET file = excluded.file, size = excluded.size, etag = excluded.etag, content_type = excluded.content_type, metadata = excluded.metadata, checksum = excluded.checksum, modified_at = excluded.modified_at',
+        'INSERT INTO objects (bucket, key, file, size, etag, content_type, metadata, headers, checksum, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
+          'ON CONFLICT (bucket, key) DO UPDATE SET file = excluded.file, size = excluded.size, etag = excluded.etag, content_type = excluded.content_type, metadata = excluded.metadata, headers = excluded.headers, checksum = excluded.checksum, modified_at = excluded.modified_at',
       ),
       deleteObject: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING file'),
       list: db.prepare(
@@ -229,13 +235,18 @@ export class FileObjects implements ObjectStore {
     throw new Error(`the file of ${bucket}/${key} keeps changing under the reader`);
   }
 
-  async commit(staged: StagedBytes, info: ObjectInfo, events: ObjectEvents): Promise<void> {
+  async commit(
+    staged: StagedBytes,
+    info: ObjectInfo,
+    events: ObjectEvents,
+    condition?: WriteCondition,
+  ): Promise<void> {
     await this.place(staged);
     let committed: (() => void) | undefined;
     let replaced: string | undefined;
     try {
       this.db.transaction(() => {
-        replaced = (this.sql.getObject.get(info.bucket, info.key) as ObjectRow | undefined)?.file;
+        replaced = this.current(info.bucket, info.key, condition)?.file;
         this.writeRow(staged.id, info);
         const queued = events([{ op: 'created', info }]);
         if (queued.length > 0) committed = this.opts.enqueue(queued);
@@ -248,12 +259,18 @@ export class FileObjects implements ObjectStore {
     if (replaced !== undefined) await this.unlinkObject(replaced);
   }
 
-  async delete(bucket: string, keys: readonly string[], events: ObjectEvents): Promise<string[]> {
+  async delete(
+    bucket: string,
+    keys: readonly string[],
+    events: ObjectEvents,
+    condition?: WriteCondition,
+  ): Promise<string[]> {
     let committed: (() => void) | undefined;
     const files: string[] = [];
     const deleted: string[] = [];
     this.db.transaction(() => {
       for (const key of keys) {
+        if (condition) this.current(bucket, key, condition);
         const row = this.sql.deleteObject.get(bucket, key) as { file: string } | undefined;
         if (!row) continue;
         files.push(row.file);
@@ -281,7 +298,7 @@ export class FileObjects implements ObjectStore {
   async createUpload(upload: UploadInfo): Promise<void> {
     this.db
       .prepare(
-        'INSERT INTO multipart_uploads (id, bucket, key, content_type, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO multipart_uploads (id, bucket, key, content_type, metadata, headers, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       )
       .run(
         upload.id,
@@ -289,6 +306,7 @@ export class FileObjects implements ObjectStore {
         upload.key,
         upload.contentType,
         JSON.stringify(upload.metadata),
+        JSON.stringify(upload.headers),
         upload.createdAt,
       );
   }
@@ -351,21 +369,28 @@ export class FileObjects implements ObjectStore {
     staged: StagedBytes,
     info: ObjectInfo,
     events: ObjectEvents,
+    condition?: WriteCondition,
   ): Promise<boolean> {
     await this.place(staged);
     let committed: (() => void) | undefined;
     let replaced: string | undefined;
     let partFiles: string[] = [];
-    const ok = this.db.transaction(() => {
-      if (!this.sql.getUpload.get(id)) return false;
-      replaced = (this.sql.getObject.get(info.bucket, info.key) as ObjectRow | undefined)?.file;
-      this.writeRow(staged.id, info);
-      partFiles = (this.sql.dropParts.all(id) as { file: string }[]).map((r) => r.file);
-      this.sql.dropUpload.run(id);
-      const queued = events([{ op: 'created', info }]);
-      if (queued.length > 0) committed = this.opts.enqueue(queued);
-      return true;
-    })();
+    let ok: boolean;
+    try {
+      ok = this.db.transaction(() => {
+        if (!this.sql.getUpload.get(id)) return false;
+        replaced = this.current(info.bucket, info.key, condition)?.file;
+        this.writeRow(staged.id, info);
+        partFiles = (this.sql.dropParts.all(id) as { file: string }[]).map((r) => r.file);
+        this.sql.dropUpload.run(id);
+        const queued = events([{ op: 'created', info }]);
+        if (queued.length > 0) committed = this.opts.enqueue(queued);
+        return true;
+      })();
+    } catch (e) {
+      await rm(this.objectPath(staged.id), { force: true });
+      throw e;
+    }
     if (!ok) {
       await rm(this.objectPath(staged.id), { force: true });
       return false;
@@ -386,6 +411,19 @@ export class FileObjects implements ObjectStore {
     return ok;
   }
 
+  /** The row a write replaces, once `condition` holds of it (else ConditionFailed, in the transaction). */
+  private current(bucket: string, key: string, condition: WriteCondition | undefined): ObjectRow | undefined {
+    const row = this.sql.getObject.get(bucket, key) as ObjectRow | undefined;
+    if (condition?.ifNoneMatch === '*' && row) throw new ConditionFailed(false);
+    if (condition?.ifMatch !== undefined) {
+      if (!row) throw new ConditionFailed(true);
+      if (row.etag.replaceAll('"', '') !== condition.ifMatch.replaceAll('"', '').trim()) {
+        throw new ConditionFailed(false);
+      }
+    }
+    return row;
+  }
+
   private writeRow(file: string, info: ObjectInfo): void {
     this.sql.putObject.run(
       info.bucket,
@@ -395,6 +433,7 @@ export class FileObjects implements ObjectStore {
       info.etag,
       info.contentType,
       JSON.stringify(info.metadata),
+      JSON.stringify(info.headers),
       info.checksum,
       info.modifiedAt,
     );

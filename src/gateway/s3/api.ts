@@ -5,6 +5,7 @@
  * implement (versioning, ACLs, policies, tagging...) answers NotImplemented, never a wrong success.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ConditionFailed } from '../../backends/ports.js';
 import type { Keys } from '../../control/keys.js';
 import { GustError } from '../../errors.js';
 import { BUCKET_NAME } from '../../manifest/triggers.js';
@@ -95,6 +96,11 @@ export function s3Api(deps: S3Deps): (req: IncomingMessage, res: ServerResponse)
 }
 
 function internal(e: unknown, deps: S3Deps): S3Error {
+  if (e instanceof ConditionFailed) {
+    return e.missing
+      ? new S3Error('NoSuchKey', 'The specified key does not exist (If-Match needs an object to match).')
+      : new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+  }
   // a full queue of a function a bucket trigger would run: the change was refused whole
   if (e instanceof GustError && e.code === 'THROTTLED') return new S3Error('SlowDown', e.message);
   if (e instanceof Error && (e as NodeJS.ErrnoException).code === 'ENOSPC') {
@@ -131,6 +137,7 @@ async function route(deps: S3Deps, req: IncomingMessage, res: ServerResponse, re
   };
   const sub = UNSUPPORTED.find((s) => query.has(s));
   if (sub !== undefined) throw new S3Error('NotImplemented', `?${sub} is not supported by Gust`);
+  refuseUnsupportedHeaders(req);
   if (bucket === '') {
     if (method !== 'GET') throw new S3Error('MethodNotAllowed', `${method} / is not an S3 operation`);
     return listBuckets(deps, r);
@@ -158,6 +165,29 @@ async function route(deps: S3Deps, req: IncomingMessage, res: ServerResponse, re
       );
     default:
       throw new S3Error('MethodNotAllowed', `${method} is not an S3 operation`);
+  }
+}
+
+/**
+ * Headers asking for what Gust does not do (ACLs, encryption, tagging, object lock, storage
+ * classes, redirects): NotImplemented, rather than a success that ignored them. The defaults
+ * (`x-amz-acl: private`, `x-amz-storage-class: STANDARD`) are what Gust does, and pass.
+ */
+function refuseUnsupportedHeaders(req: IncomingMessage): void {
+  for (const name of Object.keys(req.headers)) {
+    if (!name.startsWith('x-amz-')) continue;
+    const value = String(req.headers[name]).trim();
+    const refused =
+      (name === 'x-amz-acl' && value !== 'private') ||
+      (name === 'x-amz-storage-class' && value !== 'STANDARD') ||
+      name.startsWith('x-amz-grant-') ||
+      name.startsWith('x-amz-server-side-encryption') ||
+      name.startsWith('x-amz-copy-source-server-side-encryption') ||
+      name.startsWith('x-amz-object-lock-') ||
+      name === 'x-amz-tagging' ||
+      name === 'x-amz-tagging-directive' ||
+      name === 'x-amz-website-redirect-location';
+    if (refused) throw new S3Error('NotImplemented', `${name} is not supported by Gust`);
   }
 }
 
@@ -220,6 +250,14 @@ async function deleteBucket(deps: S3Deps, r: S3Request): Promise<void> {
     throw new S3Error(
       'OperationAborted',
       `the bucket is declared in gust.yaml by ${projects.join(', ')}: remove it from buckets there and deploy first`,
+      r.bucket,
+    );
+  }
+  const users = deps.buckets.usedBy(r.bucket);
+  if (users.length > 0) {
+    throw new S3Error(
+      'OperationAborted',
+      `the bucket is used by deployed functions (${users.join(', ')}: a bucket trigger or permission): change or remove them first`,
       r.bucket,
     );
   }

@@ -32,7 +32,8 @@ export async function listObjects(store: ObjectStore, r: S3Request): Promise<voi
   const contents: ObjectInfo[] = [];
   const prefixes: string[] = [];
   let truncated = false;
-  outer: for (;;) {
+  // max-keys=0 asks for no entry: S3 answers an empty, complete page
+  outer: for (; maxKeys > 0; ) {
     const page = await store.list(r.bucket, { prefix, after: cursor, limit: PAGE });
     for (const o of page) {
       if (contents.length + prefixes.length >= maxKeys) {

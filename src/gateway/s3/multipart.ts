@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ObjectInfo, PartInfo } from '../../backends/ports.js';
 import { type Buckets, MAX_PUT_BYTES } from '../../services/buckets.js';
 import { S3Error } from './errors.js';
-import { metadataOf, stageBody } from './objects.js';
+import { metadataOf, stageBody, writeCondition } from './objects.js';
 import { isoDate, type S3Request, sendEmpty, sendXml, smallBody } from './request.js';
 import { parseXml } from './xml.js';
 
@@ -96,6 +96,7 @@ export async function listParts(buckets: Buckets, r: S3Request): Promise<void> {
 
 export async function completeUpload(buckets: Buckets, r: S3Request): Promise<void> {
   const found = await upload(buckets, r);
+  const condition = writeCondition(r);
   const asked = requestedParts(parseXml(await smallBody(r)));
   const stored = new Map((await buckets.store.listParts(found.id)).map((p) => [p.part, p]));
   const chosen: PartInfo[] = [];
@@ -125,10 +126,11 @@ export async function completeUpload(buckets: Buckets, r: S3Request): Promise<vo
     etag: `"${md5s.digest('hex')}-${chosen.length}"`,
     contentType: found.contentType,
     metadata: found.metadata,
+    headers: found.headers,
     checksum: null,
     modifiedAt: Math.floor(Date.now() / 1000) * 1000,
   };
-  if (!(await buckets.completeUpload(found, staged, info))) {
+  if (!(await buckets.completeUpload(found, staged, info, condition))) {
     throw new S3Error(
       'NoSuchUpload',
       'The specified multipart upload does not exist (it was aborted or completed meanwhile)',

@@ -6,7 +6,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { TooLarge } from '../../backends/embedded/objects.js';
-import type { ObjectInfo, StagedBytes } from '../../backends/ports.js';
+import type { ObjectInfo, StagedBytes, WriteCondition } from '../../backends/ports.js';
 import { type Buckets, keyProblem, MAX_PUT_BYTES } from '../../services/buckets.js';
 import { S3Error } from './errors.js';
 import { header, httpDate, isoDate, type S3Request, sendEmpty, sendXml, smallBody } from './request.js';
@@ -15,8 +15,27 @@ import { parseXml } from './xml.js';
 const MAX_METADATA_BYTES = 2048;
 const DEFAULT_TYPE = 'binary/octet-stream';
 
-/** The user metadata and content type a write sets. */
-export function metadataOf(r: S3Request): { contentType: string; metadata: Record<string, string> } {
+/** The HTTP headers an object keeps and sends back with its bytes. */
+const KEPT_HEADERS = [
+  'cache-control',
+  'content-disposition',
+  'content-encoding',
+  'content-language',
+  'expires',
+];
+
+/** GetObject's query overrides of the headers it answers (presigned URLs use them). */
+const OVERRIDES: Readonly<Record<string, string>> = {
+  'response-content-type': 'content-type',
+  'response-content-language': 'content-language',
+  'response-expires': 'expires',
+  'response-cache-control': 'cache-control',
+  'response-content-disposition': 'content-disposition',
+  'response-content-encoding': 'content-encoding',
+};
+
+/** The user metadata, content type and kept headers a write sets. */
+export function metadataOf(r: S3Request): Pick<ObjectInfo, 'contentType' | 'metadata' | 'headers'> {
   const metadata: Record<string, string> = Object.create(null);
   let bytes = 0;
   for (const [name, value] of Object.entries(r.req.headers)) {
@@ -28,7 +47,41 @@ export function metadataOf(r: S3Request): { contentType: string; metadata: Recor
   if (bytes > MAX_METADATA_BYTES) {
     throw new S3Error('MetadataTooLarge', `user metadata is ${bytes} bytes; at most ${MAX_METADATA_BYTES}`);
   }
-  return { contentType: header(r.req, 'content-type') ?? DEFAULT_TYPE, metadata: { ...metadata } };
+  const headers: Record<string, string> = {};
+  for (const name of KEPT_HEADERS) {
+    let value = header(r.req, name);
+    // aws-chunked says how this request's body is framed, not how the object is encoded
+    if (name === 'content-encoding' && value !== undefined) {
+      value = value
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== '' && t.toLowerCase() !== 'aws-chunked')
+        .join(',');
+    }
+    if (value) headers[name] = value;
+  }
+  return {
+    contentType: header(r.req, 'content-type') ?? DEFAULT_TYPE,
+    metadata: { ...metadata },
+    headers,
+  };
+}
+
+/** The conditions of a write as S3 takes them: If-Match an ETag, If-None-Match only `*`. */
+export function writeCondition(r: S3Request): WriteCondition | undefined {
+  const ifMatch = header(r.req, 'if-match');
+  const ifNoneMatch = header(r.req, 'if-none-match');
+  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
+    throw new S3Error(
+      'NotImplemented',
+      'If-None-Match on a write takes only * (write only if no object exists)',
+    );
+  }
+  if (ifMatch === undefined && ifNoneMatch === undefined) return undefined;
+  return {
+    ...(ifMatch === undefined ? {} : { ifMatch }),
+    ...(ifNoneMatch === undefined ? {} : { ifNoneMatch: '*' }),
+  };
 }
 
 /** Refuses, from the head alone, a body that would be over `max`. */
@@ -80,6 +133,7 @@ const nowSeconds = () => Math.floor(Date.now() / 1000) * 1000;
 
 export async function putObject(buckets: Buckets, r: S3Request): Promise<void> {
   const meta = metadataOf(r);
+  const condition = writeCondition(r);
   const { staged, checksum } = await stageBody(buckets, r, MAX_PUT_BYTES);
   const info: ObjectInfo = {
     bucket: r.bucket,
@@ -91,7 +145,7 @@ export async function putObject(buckets: Buckets, r: S3Request): Promise<void> {
     modifiedAt: nowSeconds(),
   };
   try {
-    await buckets.commit(staged, info);
+    await buckets.commit(staged, info, { condition });
   } catch (e) {
     await buckets.store.discard(staged);
     throw e;
@@ -118,6 +172,15 @@ export async function getObject(buckets: Buckets, r: S3Request): Promise<void> {
       'accept-ranges': 'bytes',
     };
     for (const [name, value] of Object.entries(info.metadata)) headers[`x-amz-meta-${name}`] = value;
+    Object.assign(headers, info.headers);
+    for (const [param, name] of Object.entries(OVERRIDES)) {
+      const value = r.query.get(param);
+      if (value === null) continue;
+      if (/[^\t\x20-\x7e\x80-\xff]/.test(value)) {
+        throw new S3Error('InvalidArgument', `${param} holds characters an HTTP header cannot carry`);
+      }
+      headers[name] = value;
+    }
     const skip = conditional(r, info);
     if (skip !== undefined) {
       if (skip === 412)
@@ -206,7 +269,8 @@ const invalidRange = (size: number) =>
   new S3Error('InvalidRange', `The requested range is not satisfiable (the object has ${size} bytes)`);
 
 export async function deleteObject(buckets: Buckets, r: S3Request): Promise<void> {
-  await buckets.delete(r.bucket, [r.key]);
+  const ifMatch = header(r.req, 'if-match');
+  await buckets.delete(r.bucket, [r.key], ifMatch === undefined ? {} : { condition: { ifMatch } });
   sendEmpty(r, 204);
 }
 
@@ -242,6 +306,21 @@ export async function deleteObjects(buckets: Buckets, r: S3Request): Promise<voi
 
 export async function copyObject(buckets: Buckets, r: S3Request): Promise<void> {
   const source = copySource(header(r.req, 'x-amz-copy-source') ?? '');
+  const directive = (header(r.req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
+  if (directive !== 'COPY' && directive !== 'REPLACE') {
+    throw new S3Error(
+      'InvalidArgument',
+      'Unknown metadata directive: x-amz-metadata-directive is COPY or REPLACE',
+    );
+  }
+  if (source.bucket === r.bucket && source.key === r.key && directive === 'COPY') {
+    // it would change nothing but the date, and run the bucket's triggers, each time
+    throw new S3Error(
+      'InvalidRequest',
+      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata (x-amz-metadata-directive: REPLACE)",
+    );
+  }
+  const condition = writeCondition(r);
   if (!buckets.has(source.bucket)) {
     throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', source.bucket);
   }
@@ -250,30 +329,53 @@ export async function copyObject(buckets: Buckets, r: S3Request): Promise<void> 
     throw new S3Error('NoSuchKey', 'The specified key does not exist.', `/${source.bucket}/${source.key}`);
   let staged: StagedBytes;
   try {
+    if (!copySourceHolds(r, opened.info)) {
+      throw new S3Error(
+        'PreconditionFailed',
+        'At least one of the pre-conditions you specified did not hold',
+      );
+    }
     staged = await buckets.store.stage(opened.file.createReadStream({ autoClose: false }), MAX_PUT_BYTES);
   } finally {
     await opened.file.close();
   }
-  const replace = (header(r.req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase() === 'REPLACE';
-  const meta = replace
-    ? metadataOf(r)
-    : { contentType: opened.info.contentType, metadata: opened.info.metadata };
+  const { contentType, metadata, headers } = directive === 'REPLACE' ? metadataOf(r) : opened.info;
   const info: ObjectInfo = {
     bucket: r.bucket,
     key: r.key,
     size: staged.size,
     etag: `"${staged.md5}"`,
-    ...meta,
+    contentType,
+    metadata,
+    headers,
     checksum: opened.info.checksum,
     modifiedAt: nowSeconds(),
   };
   try {
-    await buckets.commit(staged, info);
+    await buckets.commit(staged, info, { condition });
   } catch (e) {
     await buckets.store.discard(staged);
     throw e;
   }
   sendXml(r, 'CopyObjectResult', { LastModified: isoDate(info.modifiedAt), ETag: info.etag });
+}
+
+/** CopyObject's conditions on its source (x-amz-copy-source-if-*), as S3 combines them. */
+function copySourceHolds(r: S3Request, info: ObjectInfo): boolean {
+  const h = (name: string) => header(r.req, `x-amz-copy-source-if-${name}`);
+  const [match, noneMatch, unmodified, modified] = [
+    'match',
+    'none-match',
+    'unmodified-since',
+    'modified-since',
+  ].map(h);
+  if (match !== undefined && !etagIn(match, info.etag)) return false;
+  if (match === undefined && unmodified !== undefined && info.modifiedAt > Date.parse(unmodified))
+    return false;
+  if (noneMatch !== undefined && etagIn(noneMatch, info.etag)) return false;
+  if (noneMatch === undefined && modified !== undefined && !(info.modifiedAt > Date.parse(modified)))
+    return false;
+  return true;
 }
 
 function copySource(text: string): { bucket: string; key: string } {

@@ -73,6 +73,12 @@ export async function authenticateS3(
   auth: { payloadHash: string; seed: { signature: string; date: string; scope: string }; secret: string };
 }> {
   if (!hasSigV4(req.headers) && !hasPresignedSigV4(rawQuery)) {
+    if (isSigV2(req, rawQuery)) {
+      throw new S3Error(
+        'InvalidRequest',
+        'The authorization mechanism you have provided is not supported: Gust takes AWS Signature Version 4 (AWS4-HMAC-SHA256) only. The AWS CLI v1 presigns with version 2 by default: aws configure set default.s3.signature_version s3v4',
+      );
+    }
     throw new S3Error(
       'AccessDenied',
       'anonymous requests are refused: sign with AWS Signature Version 4 and a key pair from gust keys create --scope storage',
@@ -121,6 +127,13 @@ export async function authenticateS3(
     key: found.record,
     auth: { payloadHash: result.payloadHash ?? 'UNSIGNED-PAYLOAD', seed: result.seed, secret: found.secret },
   };
+}
+
+/** Signature Version 2: `Authorization: AWS id:sig`, or a URL presigned with AWSAccessKeyId and Signature. */
+function isSigV2(req: IncomingMessage, rawQuery: string): boolean {
+  if (/^AWS [^:\s]+:/.test(header(req, 'authorization') ?? '')) return true;
+  const q = new URLSearchParams(rawQuery);
+  return q.has('AWSAccessKeyId') && q.has('Signature');
 }
 
 export function payloadOf(

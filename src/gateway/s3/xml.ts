@@ -43,14 +43,42 @@ const parser = new XMLParser({
   parseTagValue: false,
   trimValues: false,
   processEntities: true,
+  // numeric character references (`&#x85;`, as clients write characters XML text cannot hold):
+  // decoded; the named entities HTML adds are refused before parsing (see references)
+  htmlEntities: true,
   ignoreDeclaration: true,
   removeNSPrefix: true,
   isArray: (name) => name === 'Object' || name === 'Part',
 });
 
+const XML_ENTITIES = new Set(['amp', 'lt', 'gt', 'quot', 'apos']);
+
+/** A code point XML 1.0 may hold (its `Char` production). */
+const xmlChar = (c: number) =>
+  c === 0x9 ||
+  c === 0xa ||
+  c === 0xd ||
+  (c >= 0x20 && c <= 0xd7ff) ||
+  (c >= 0xe000 && c <= 0xfffd) ||
+  (c >= 0x10000 && c <= 0x10ffff);
+
+/** Whether every reference of the document (outside CDATA and comments) is one XML defines. */
+function references(text: string): boolean {
+  const plain = text.replace(/<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->/g, '');
+  for (const m of plain.matchAll(/&([^;&<]*)(;?)/g)) {
+    const [, name = '', semi] = m;
+    if (semi !== ';') return false;
+    if (XML_ENTITIES.has(name)) continue;
+    const num = /^#x([0-9a-fA-F]{1,6})$/.exec(name)?.[1] ?? /^#([0-9]{1,7})$/.exec(name)?.[1];
+    if (num === undefined) return false;
+    if (!xmlChar(Number.parseInt(num, name[1] === 'x' ? 16 : 10))) return false;
+  }
+  return true;
+}
+
 /** The parsed document, or undefined when it is not well-formed XML. */
 export function parseXml(text: string): Record<string, unknown> | undefined {
-  if (text.trim() === '' || XMLValidator.validate(text) !== true) return undefined;
+  if (text.trim() === '' || !references(text) || XMLValidator.validate(text) !== true) return undefined;
   try {
     const parsed = parser.parse(text) as unknown;
     return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;

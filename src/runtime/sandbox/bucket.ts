@@ -96,23 +96,32 @@ export function bucketOf(id: string, bucket: string): Bucket {
 
 function objectOf(head: Head, read: (offset: number, length: number) => Promise<unknown>): BucketObject {
   let offset = 0;
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (offset >= head.size) {
-        controller.close();
-        return;
-      }
-      const { data } = (await read(offset, Math.min(PIECE, head.size - offset))) as { data: string };
-      const bytes = Buffer.from(data, 'base64');
-      if (bytes.length === 0) {
-        controller.error(new Error('the object ended before its size'));
-        return;
-      }
-      offset += bytes.length;
-      controller.enqueue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
+  // set once anything read the body (pulls come only from a reader: highWaterMark 0)
+  let used = false;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        used = true;
+        if (offset >= head.size) {
+          controller.close();
+          return;
+        }
+        const { data } = (await read(offset, Math.min(PIECE, head.size - offset))) as { data: string };
+        const bytes = Buffer.from(data, 'base64');
+        if (bytes.length === 0) {
+          controller.error(new Error('the object ended before its size'));
+          return;
+        }
+        offset += bytes.length;
+        controller.enqueue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
+      },
     },
-  });
+    { highWaterMark: 0 },
+  );
   const whole = async (): Promise<Buffer> => {
+    // as fetch's Response: a body is read once (a second text() would answer "")
+    if (used || body.locked)
+      throw new TypeError('Body is unusable: the body of this object was already read');
     const parts: Uint8Array[] = [];
     for await (const part of body as unknown as AsyncIterable<Uint8Array>) parts.push(part);
     return Buffer.concat(parts);
