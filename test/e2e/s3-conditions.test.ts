@@ -169,7 +169,13 @@ describe('headers an object keeps', () => {
     ContentLanguage: 'fr',
     Expires: new Date('2030-01-01T00:00:00Z'),
   };
-  const seen = (h: Record<string, unknown>) => ({
+  const seen = (h: {
+    CacheControl?: string | undefined;
+    ContentDisposition?: string | undefined;
+    ContentEncoding?: string | undefined;
+    ContentLanguage?: string | undefined;
+    Expires?: Date | undefined;
+  }) => ({
     CacheControl: h.CacheControl,
     ContentDisposition: h.ContentDisposition,
     ContentEncoding: h.ContentEncoding,
