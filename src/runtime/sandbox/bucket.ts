@@ -98,6 +98,12 @@ function objectOf(head: Head, read: (offset: number, length: number) => Promise<
   let offset = 0;
   // set once anything read the body (pulls come only from a reader: highWaterMark 0)
   let used = false;
+  const fetchAt = async (at: number): Promise<Buffer> => {
+    const { data } = (await read(at, Math.min(PIECE, head.size - at))) as { data: string };
+    return Buffer.from(data, 'base64');
+  };
+  // the next piece is asked for while the reader works on this one: one piece ahead, no more
+  let ahead: Promise<Buffer> | undefined;
   const body = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
@@ -106,13 +112,17 @@ function objectOf(head: Head, read: (offset: number, length: number) => Promise<
           controller.close();
           return;
         }
-        const { data } = (await read(offset, Math.min(PIECE, head.size - offset))) as { data: string };
-        const bytes = Buffer.from(data, 'base64');
+        const bytes = await (ahead ?? fetchAt(offset));
+        ahead = undefined;
         if (bytes.length === 0) {
           controller.error(new Error('the object ended before its size'));
           return;
         }
         offset += bytes.length;
+        if (offset < head.size) {
+          ahead = fetchAt(offset);
+          ahead.catch(() => {}); // a reader that stops here never sees it; one that goes on does
+        }
         controller.enqueue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
       },
     },
