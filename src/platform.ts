@@ -39,6 +39,7 @@ import { isAlive } from './lib/processes.js';
 import { MANIFEST_FILES, readManifest } from './manifest/load.js';
 import { projectFromFolder } from './manifest/schema.js';
 import { Recorder } from './observe/records.js';
+import { RecordPruner } from './observe/retention.js';
 import { Usage } from './observe/usage.js';
 import { NodeSandboxFactory } from './runtime/node/factory.js';
 import { bindingHost } from './services/bindings.js';
@@ -211,6 +212,16 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       (e) => log.error({ err: e }, 'metering warm instances'),
     );
     undo.push(() => usage.close());
+    const pruner = new RecordPruner(
+      invocations,
+      {
+        retentionMs: config.retentionMs,
+        failedRetentionMs: config.failedRetentionMs,
+        maxBytes: config.maxRecordsBytes,
+      },
+      (e) => log.error({ err: e }, 'pruning invocation records'),
+    );
+    undo.push(() => pruner.close());
 
     const gateway = new Gateway(
       {
@@ -288,6 +299,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     async function close(): Promise<void> {
       scheduler.close();
       const sourcesClosed = sources.close();
+      pruner.close();
       usage.close();
       await usage.meterWarm().catch((e: unknown) => log.error({ err: e }, 'metering warm instances'));
       webhooks.close();

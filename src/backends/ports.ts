@@ -205,6 +205,14 @@ export interface InvocationStore {
   list(query: InvocationQuery): Promise<InvocationPage>;
   /** Oldest first, with the cursor to ask for what comes next. */
   logs(query: LogQuery): Promise<{ entries: LogEntry[]; cursor: number }>;
+  /**
+   * Deletes up to `limit` of the oldest records that started before `before` (ISO), only those
+   * that ended `ok` when `okOnly`: how many it deleted, and `done` once none is left to delete.
+   * One short step: callers repeat it until done.
+   */
+  prune(opts: { before: string; okOnly: boolean; limit: number }): Promise<{ deleted: number; done: boolean }>;
+  /** How many records there are, and about how many bytes each takes (logs and indexes included). */
+  size(): Promise<{ records: number; bytesPerRecord: number }>;
 }
 
 /** Content-addressed bundles; `localPath` gives a file an instance can load. */

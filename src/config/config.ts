@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { parseDuration } from '../manifest/duration.js';
 import { LAMBDA_PRICES } from '../observe/usage.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -30,6 +31,35 @@ const price = z
   ])
   .pipe(z.number().min(0));
 
+/** A duration of at least a minute: `7d`, `36h`, `90m`. */
+const retention = z
+  .union([
+    z.number(),
+    z.string().transform((t, ctx) => parseDuration(t) ?? (ctx.addIssue({ code: 'custom' }), z.NEVER)),
+  ])
+  .pipe(
+    z
+      .number()
+      .min(60_000)
+      .max(3650 * 86_400_000),
+  );
+
+const SIZE_UNITS: Record<string, number> = { kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3, tb: 1024 ** 4 };
+/** A size: `500MB`, `1GB`, `1.5GB` (powers of 1024). */
+const size = z
+  .union([
+    z.number(),
+    z.string().transform((t, ctx) => {
+      const m = /^(\d+(?:\.\d+)?)\s*(kb|mb|gb|tb)$/i.exec(t.trim());
+      if (!m) {
+        ctx.addIssue({ code: 'custom' });
+        return z.NEVER;
+      }
+      return Math.round(Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!);
+    }),
+  ])
+  .pipe(z.number().min(1024 ** 2));
+
 const PlatformSchema = z.object({
   host: z.string().min(1),
   port,
@@ -52,6 +82,11 @@ const PlatformSchema = z.object({
   pricePerMillionRequests: price,
   pricePerGbSecond: price,
   pricePerWarmGbSecond: price,
+  /** How long records of invocations that ended ok are kept; failed ones for failedRetentionMs. */
+  retentionMs: retention,
+  failedRetentionMs: retention,
+  /** About how much room records (and their logs) may take; the oldest go past it. */
+  maxRecordsBytes: size,
 });
 
 export type PlatformConfig = z.infer<typeof PlatformSchema>;
@@ -62,6 +97,9 @@ export interface UpFlags {
   readonly s3Port?: string | number | undefined;
   readonly data?: string | undefined;
   readonly cluster?: boolean | undefined;
+  readonly retention?: string | undefined;
+  readonly failedRetention?: string | undefined;
+  readonly maxRecordsSize?: string | undefined;
 }
 
 /** Flags win over the environment, which wins over the defaults. */
@@ -84,6 +122,9 @@ export function loadPlatformConfig(flags: UpFlags, env: Env, cwd: string): Platf
     pricePerMillionRequests: env.GUST_PRICE_PER_MILLION_REQUESTS ?? LAMBDA_PRICES.perMillionRequests,
     pricePerGbSecond: env.GUST_PRICE_PER_GB_SECOND ?? LAMBDA_PRICES.perGbSecond,
     pricePerWarmGbSecond: env.GUST_PRICE_PER_WARM_GB_SECOND ?? LAMBDA_PRICES.perWarmGbSecond,
+    retentionMs: flags.retention ?? env.GUST_RETENTION ?? '7d',
+    failedRetentionMs: flags.failedRetention ?? env.GUST_FAILED_RETENTION ?? '30d',
+    maxRecordsBytes: flags.maxRecordsSize ?? env.GUST_MAX_RECORDS_SIZE ?? '1GB',
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -108,6 +149,9 @@ const EXPECTED: Partial<Record<keyof PlatformConfig, string>> = {
   pricePerMillionRequests: 'dollars as a plain decimal, like 0.20',
   pricePerGbSecond: 'dollars as a plain decimal, like 0.0000166667',
   pricePerWarmGbSecond: 'dollars as a plain decimal, like 0.0000041667',
+  retentionMs: 'a duration from 1m to 3650d, like 7d or 36h',
+  failedRetentionMs: 'a duration from 1m to 3650d, like 30d',
+  maxRecordsBytes: 'a size of at least 1MB, like 500MB or 2GB',
 };
 
 /** Where a setting came from: `--port abc` when the flag gave it, else `GUST_PORT=abc`. */
@@ -125,6 +169,13 @@ const SOURCES: Partial<Record<keyof PlatformConfig, { flag?: keyof UpFlags; opti
     pricePerMillionRequests: { env: 'GUST_PRICE_PER_MILLION_REQUESTS' },
     pricePerGbSecond: { env: 'GUST_PRICE_PER_GB_SECOND' },
     pricePerWarmGbSecond: { env: 'GUST_PRICE_PER_WARM_GB_SECOND' },
+    retentionMs: { flag: 'retention', option: '--retention', env: 'GUST_RETENTION' },
+    failedRetentionMs: {
+      flag: 'failedRetention',
+      option: '--failed-retention',
+      env: 'GUST_FAILED_RETENTION',
+    },
+    maxRecordsBytes: { flag: 'maxRecordsSize', option: '--max-records-size', env: 'GUST_MAX_RECORDS_SIZE' },
   };
 
 function settingName(field: keyof PlatformConfig, flags: UpFlags, env: Env): string {

@@ -71,6 +71,13 @@ describe('usage errors', () => {
     ],
     [['up', '--port', 'abc'], /^gust: --port "abc": a port is a whole number from 0 to 65535/],
     [['up', '--port', '70000'], /^gust: --port "70000": a port is a whole number/],
+    [['up', '--retention', 'forever'], /^gust: --retention "forever": a duration from 1m to 3650d/],
+    [['up', '--failed-retention', '10s'], /^gust: --failed-retention "10s": a duration from 1m/],
+    [
+      ['up', '--max-records-size', '12 parsecs'],
+      /^gust: --max-records-size "12 parsecs": a size of at least 1MB/,
+    ],
+    [['up', '--max-records-size', '10KB'], /^gust: --max-records-size "10KB": a size of at least 1MB/],
     [['invoke', 'api', '--method', 'PUT'], /^gust: --method and --header go with --path/],
     [
       ['invoke', 'api', '--path', '/x', '--header', 'no-colon'],

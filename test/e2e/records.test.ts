@@ -1,5 +1,8 @@
 /** Invocation records: paging past 1,000 with a cursor, filters, and the time spent waiting. */
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { openDatabase } from '../../src/backends/embedded/database.js';
+import { SqliteInvocations } from '../../src/backends/embedded/invocations.js';
 import { type Gate, gate } from '../helpers/gate.js';
 import {
   api,
@@ -10,6 +13,7 @@ import {
   invoke,
   sleep,
   startGust,
+  tempDir,
   WAIT,
 } from '../helpers/gust.js';
 
@@ -151,5 +155,51 @@ describe('records', () => {
     expect(waited.queuedMs).toBeGreaterThanOrEqual(200);
     expect(waited.durationMs).toBeLessThan(waited.queuedMs);
     expect(waited.billedMs).toBeLessThan(waited.queuedMs);
+  });
+});
+
+describe('retention', () => {
+  it('a platform drops records past --retention (failed ones past --failed-retention), and usage stays', async () => {
+    // a data folder holding records of long ago, as a platform that ran then would have left
+    const dataDir = await tempDir('gust-data-');
+    const db = openDatabase(path.join(dataDir, 'gust.db'));
+    const old = (id: string, hoursAgo: number, status: 'ok' | 'error') => ({
+      id,
+      attempt: 1,
+      function: 'gone-fn',
+      version: 1,
+      trigger: 'http',
+      instance: null,
+      start: new Date(Date.now() - hoursAgo * 3_600_000).toISOString(),
+      queuedMs: 0,
+      durationMs: 5,
+      billedMs: 5,
+      memoryMb: 128,
+      gbSeconds: 0.000625,
+      cold: false,
+      initMs: 0,
+      status,
+      error: status === 'ok' ? null : 'boom',
+      stack: null,
+      deniedCalls: 0,
+      logs: 'a log line\n',
+      traceId: 't',
+    });
+    await new SqliteInvocations(db).add([
+      // in the order they ended, as a platform writes them
+      old('failed-30h', 30, 'error'),
+      old('ok-3h', 3, 'ok'),
+      old('failed-3h', 3, 'error'),
+      old('ok-10m', 1 / 6, 'ok'),
+    ]);
+    db.close();
+    const p = await startGust({ dataDir, env: { GUST_RETENTION: '1h', GUST_FAILED_RETENTION: '1d' } });
+    const ids = async () =>
+      (await api<Page>(p, 'GET', '/functions/gone-fn/invocations?limit=10')).body.invocations
+        .map((r) => r.id)
+        .sort();
+    await vi.waitFor(async () => expect(await ids()).toEqual(['failed-3h', 'ok-10m']), WAIT);
+    const usage = await cli(p, ['usage', '--since', '2d', '--json']);
+    expect(JSON.parse(usage.stdout).total).toMatchObject({ requests: 4, failed: 2 });
   });
 });

@@ -79,10 +79,31 @@ interface Minute {
 
 const MINUTE_MS = 60_000;
 
+/** Rows looked at per prune step: a step holds the event loop for a few milliseconds at most. */
+const PRUNE_SCAN = 2000;
+/** How far out of their start's order records may be written: a run ends within this of its start. */
+const OUT_OF_ORDER_MS = 3_600_000;
+/** Rows of seq counted per step when the records are first counted. */
+const COUNT_RANGE = 100_000;
+/** What a row costs beyond its fields' bytes: the B-tree cells of the table and its two indexes. */
+const ROW_OVERHEAD_BYTES = 120;
+
 export class SqliteInvocations implements InvocationStore {
   private readonly insert;
   private readonly addUsage;
   private readonly addWarmUsage;
+  private readonly sql;
+  /** Records in the table: counted once when first asked, then kept up to date here. */
+  private records: number | undefined;
+  /** Records added while they are being counted (those come after the range counted). */
+  private addedWhileCounting: number | undefined;
+  /**
+   * How far the prune steps have looked (seq): every `ok` record up to `okSeen`, and every record
+   * up to `allSeen`, that they looked at is gone. They start at 0 after a restart (one pass over
+   * what is kept), then move only forward, so a step never looks at the same kept record twice.
+   */
+  private okSeen = 0;
+  private allSeen = 0;
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare(`INSERT OR IGNORE INTO invocations
@@ -97,6 +118,16 @@ export class SqliteInvocations implements InvocationStore {
     this.addWarmUsage =
       db.prepare(`INSERT INTO usage_minutes (function, minute, warm_gb_seconds) VALUES (?, ?, ?)
       ON CONFLICT (function, minute) DO UPDATE SET warm_gb_seconds = warm_gb_seconds + excluded.warm_gb_seconds`);
+    this.sql = {
+      scan: db.prepare('SELECT seq, start, status FROM invocations WHERE seq > ? ORDER BY seq LIMIT ?'),
+      drop: db.prepare('DELETE FROM invocations WHERE seq = ?'),
+      count: db.prepare('SELECT COUNT(*) AS n FROM invocations WHERE seq > ? AND seq <= ?'),
+      last: db.prepare('SELECT MAX(seq) AS seq FROM invocations'),
+      sample: db.prepare(`SELECT AVG(length(id) + length(function) + length(trigger) + length(start)
+        + ifnull(length(instance), 0) + ifnull(length(error), 0) + ifnull(length(stack), 0)
+        + length(logs) + length(trace_id) + 2 * length(function)) AS bytes
+        FROM (SELECT * FROM invocations ORDER BY seq DESC LIMIT 500)`),
+    };
   }
 
   async add(records: readonly InvocationRecord[]): Promise<void> {
@@ -127,6 +158,10 @@ export class SqliteInvocations implements InvocationStore {
           r.traceId,
         );
         // A record written again (the same id and attempt) is counted once; a call that did not run is not billed.
+        if (added.changes === 1) {
+          if (this.records !== undefined) this.records++;
+          else if (this.addedWhileCounting !== undefined) this.addedWhileCounting++;
+        }
         if (added.changes === 1 && r.billedMs > 0) count(minutes, r);
       }
       for (const m of minutes.values()) {
@@ -224,6 +259,70 @@ export class SqliteInvocations implements InvocationStore {
       })),
       cursor: last,
     };
+  }
+
+  async prune({
+    before,
+    okOnly,
+    limit,
+  }: {
+    before: string;
+    okOnly: boolean;
+    limit: number;
+  }): Promise<{ deleted: number; done: boolean }> {
+    const from = okOnly ? Math.max(this.okSeen, this.allSeen) : this.allSeen;
+    const rows = this.sql.scan.all(from, PRUNE_SCAN) as { seq: number; start: string; status: string }[];
+    const doomed: number[] = [];
+    let seen = from;
+    let frozen = false;
+    let tooNew = false;
+    const past = new Date(Date.parse(before) + OUT_OF_ORDER_MS).toISOString();
+    for (const r of rows) {
+      if (doomed.length >= limit) break;
+      // records are in the order they ended, nearly that of their start (a long run ends after
+      // shorter ones that started later): one a little too new is passed over (the next pass
+      // starts again before it), one far too new ends the step
+      if (r.start >= past) {
+        tooNew = true;
+        break;
+      }
+      const kept = r.start >= before;
+      frozen ||= kept;
+      if (!frozen) seen = r.seq;
+      if (!kept && (!okOnly || r.status === 'ok')) doomed.push(r.seq);
+    }
+    // more to do: the limit stopped it, or it looked at a whole scan of old records; else the end
+    // of the table, or records too new (a step after one passed over would look at the same ones)
+    const done = !(doomed.length >= limit || (!frozen && !tooNew && rows.length === PRUNE_SCAN));
+    if (doomed.length > 0) {
+      this.db.transaction(() => {
+        for (const seq of doomed) this.sql.drop.run(seq);
+      })();
+      if (this.records !== undefined) this.records = Math.max(0, this.records - doomed.length);
+    }
+    if (okOnly) this.okSeen = Math.max(this.okSeen, seen);
+    else this.allSeen = seen;
+    return { deleted: doomed.length, done };
+  }
+
+  async size(): Promise<{ records: number; bytesPerRecord: number }> {
+    this.records ??= await this.count();
+    const sampled = (this.sql.sample.get() as { bytes: number | null }).bytes ?? 0;
+    return { records: this.records, bytesPerRecord: Math.round(sampled) + ROW_OVERHEAD_BYTES };
+  }
+
+  /** COUNT(*) a range of seq at a time, the event loop free between ranges (millions take a while). */
+  private async count(): Promise<number> {
+    const last = (this.sql.last.get() as { seq: number | null }).seq ?? 0;
+    this.addedWhileCounting = 0;
+    let n = 0;
+    for (let from = 0; from < last; from += COUNT_RANGE) {
+      n += (this.sql.count.get(from, Math.min(last, from + COUNT_RANGE)) as { n: number }).n;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    n += this.addedWhileCounting;
+    this.addedWhileCounting = undefined;
+    return n;
   }
 }
 

@@ -22,6 +22,9 @@ interface UpFlags {
   readonly data?: string;
   readonly cluster?: boolean;
   readonly json?: boolean;
+  readonly retention?: string;
+  readonly failedRetention?: string;
+  readonly maxRecordsSize?: string;
 }
 
 export function registerUpCommand(program: Command, cli: Cli): void {
@@ -32,6 +35,18 @@ export function registerUpCommand(program: Command, cli: Cli): void {
     .option('--port <port>', 'HTTP port, 0 for any free one (default 8080, or GUST_PORT)')
     .option('--s3-port <port>', 'S3 API port (default 9000, or GUST_S3_PORT)')
     .option('--data <dir>', 'data folder (default .gust, or GUST_DATA_DIR)')
+    .option(
+      '--retention <duration>',
+      'keep records of ok invocations this long (default 7d, or GUST_RETENTION)',
+    )
+    .option(
+      '--failed-retention <duration>',
+      'keep records of failed invocations this long (default 30d, or GUST_FAILED_RETENTION)',
+    )
+    .option(
+      '--max-records-size <size>',
+      'about how much room records and their logs may take (default 1GB, or GUST_MAX_RECORDS_SIZE)',
+    )
     .option('--cluster', 'cluster mode on NATS and PostgreSQL')
     .option('--json', 'print where it listens as one JSON line')
     .action(async (dir: string | undefined, flags: UpFlags) => {
@@ -63,9 +78,13 @@ export function registerUpCommand(program: Command, cli: Cli): void {
 }
 
 function platformConfig(cli: Cli, dir: string | undefined, flags: UpFlags): PlatformConfig {
-  const { port, s3Port, data, cluster } = flags;
+  const { port, s3Port, data, cluster, retention, failedRetention, maxRecordsSize } = flags;
   try {
-    return loadPlatformConfig({ dir, port, s3Port, data, cluster }, cli.env, cli.cwd);
+    return loadPlatformConfig(
+      { dir, port, s3Port, data, cluster, retention, failedRetention, maxRecordsSize },
+      cli.env,
+      cli.cwd,
+    );
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     throw usageError(e.message);
