@@ -210,7 +210,11 @@ export interface InvocationStore {
    * that ended `ok` when `okOnly`: how many it deleted, and `done` once none is left to delete.
    * One short step: callers repeat it until done.
    */
-  prune(opts: { before: string; okOnly: boolean; limit: number }): Promise<{ deleted: number; done: boolean }>;
+  prune(opts: {
+    before: string;
+    okOnly: boolean;
+    limit: number;
+  }): Promise<{ deleted: number; done: boolean }>;
   /** How many records there are, and about how many bytes each takes (logs and indexes included). */
   size(): Promise<{ records: number; bytesPerRecord: number }>;
 }
