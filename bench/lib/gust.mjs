@@ -36,11 +36,12 @@ export async function writeProject(files) {
 }
 
 /**
- * Starts `gust up DIR` and resolves once it listens: `{url, s3Url, key, dataDir, proc}`. `nodeArgs`
+ * Starts `gust up DIR` (on `dataDir`, else a new temp folder) and resolves once it listens:
+ * `{url, s3Url, key, dataDir, proc}`. `nodeArgs`
  * go to the platform's node before the script (`--cpu-prof`, which NODE_OPTIONS refuses).
  */
-export async function startGust({ dir, env = {}, nodeArgs = [] }) {
-  const dataDir = await tempDir('gust-bench-data-');
+export async function startGust({ dir, env = {}, nodeArgs = [], dataDir: given }) {
+  const dataDir = given ?? (await tempDir('gust-bench-data-'));
   // `gust up` records itself in the CLI's config folder: a temporary one, not the user's
   const configHome = await tempDir('gust-bench-config-');
   const args = [...nodeArgs, BIN, 'up', dir, '--port', '0', '--s3-port', '0', '--data', dataDir];

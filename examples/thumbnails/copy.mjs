@@ -12,7 +12,8 @@ export const handler = async (event, context) => {
     const target = `small/${key.replace(/^photos\//, '')}`;
     await context.bucket('thumbs').put(target, source.body, {
       contentType: source.contentType,
-      metadata: { source: `${bucket}/${key}` },
+      // metadata travels as HTTP headers: ASCII only, so the key is percent-encoded
+      metadata: { source: encodeURIComponent(`${bucket}/${key}`) },
     });
     results.push(target);
   }

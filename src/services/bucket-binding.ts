@@ -117,10 +117,7 @@ async function commit(
       key: k,
       size: staged.size,
       etag: `"${staged.md5}"`,
-      contentType:
-        typeof args.contentType === 'string' && args.contentType !== ''
-          ? args.contentType
-          : 'application/octet-stream',
+      contentType: contentType(args.contentType),
       metadata: metadata(args.metadata),
       headers: {},
       checksum: null,
@@ -215,6 +212,21 @@ function piece(value: unknown): Buffer {
   return Buffer.from(value, 'base64');
 }
 
+/**
+ * What an HTTP header can carry back to S3 clients, as S3 takes user metadata: printable US-ASCII.
+ * Anything else (a newline, an accented letter) is refused here rather than kept and then unsendable.
+ */
+const HEADER_VALUE = /^[\x20-\x7e]*$/;
+const ASCII_ADVICE = 'printable US-ASCII, as on S3 (encode other text, e.g. with encodeURIComponent)';
+
+function contentType(value: unknown): string {
+  if (value === undefined || value === null || value === '') return 'application/octet-stream';
+  if (typeof value !== 'string' || !HEADER_VALUE.test(value) || value.length > 256) {
+    throw named('TypeError', `contentType must be a string of at most 256 characters of ${ASCII_ADVICE}`);
+  }
+  return value;
+}
+
 function metadata(value: unknown): Record<string, string> {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || Array.isArray(value))
@@ -225,6 +237,7 @@ function metadata(value: unknown): Record<string, string> {
     if (typeof v !== 'string' || !/^[a-z0-9-_.]{1,128}$/i.test(k)) {
       throw named('TypeError', 'metadata names are letters, digits, - _ . and values strings');
     }
+    if (!HEADER_VALUE.test(v)) throw named('TypeError', `metadata ${k}: values are ${ASCII_ADVICE}`);
     out[k.toLowerCase()] = v;
     bytes += k.length + Buffer.byteLength(v);
   }

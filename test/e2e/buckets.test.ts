@@ -239,6 +239,17 @@ describe('ctx.bucket', () => {
     expect((next.body.result as { objects: { key: string }[] }).objects.map((o) => o.key)).toEqual([
       'notes/two.txt',
     ]);
+    // what an S3 client could not be sent back as a header is refused, not kept
+    for (const options of [
+      { contentType: 'text/plain\r\nx-injected: 1' },
+      { metadata: { from: 'Ünïcode' } },
+      { metadata: { from: 'line1\nline2' } },
+      { cacheControl: 'no-cache' },
+    ]) {
+      const refused = await invoke(g, 'writer', { op: 'put', key: 'notes/refused.txt', value: 'x', options });
+      expect(refused.body.result).toMatchObject({ error: expect.stringMatching(/^TypeError: /) });
+    }
+    expect((await invoke(g, 'reader', { op: 'get', key: 'notes/refused.txt' })).body.result).toBeNull();
     // a body is read once, as fetch's: a second text() throws rather than answer ""
     expect((await invoke(g, 'reader', { op: 'twice', key: 'notes/two.txt' })).body.result).toEqual({
       first: 'second',

@@ -73,6 +73,10 @@ export function bucketOf(id: string, bucket: string): Bucket {
       );
     },
     put: async (key, body, options = {}) => {
+      const unknown = Object.keys(options ?? {}).filter((k) => k !== 'contentType' && k !== 'metadata');
+      if (unknown.length > 0) {
+        throw new TypeError(`put: unknown option ${unknown.join(', ')} (it takes contentType and metadata)`);
+      }
       const meta = { contentType: options.contentType, metadata: options.metadata };
       if (typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer) {
         const bytes =
