@@ -319,7 +319,12 @@ class Consumer {
     if (outcome.type === 'ok') {
       const value = outcome.json === undefined ? undefined : (JSON.parse(outcome.json) as unknown);
       const failed = new Set(this.deps.failed(value, group.delivered, spec) ?? []);
-      await this.settle(pick(group, group.messages.filter((m) => !failed.has(m.id))));
+      await this.settle(
+        pick(
+          group,
+          group.messages.filter((m) => !failed.has(m.id)),
+        ),
+      );
       const retry = group.messages.filter((m) => failed.has(m.id));
       const partial = { status: 'error', message: 'the handler reported it in batchItemFailures' };
       if (retry.length > 0) await this.retryOrGiveUp(pick(group, retry), spec, result, partial);

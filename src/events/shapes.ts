@@ -184,7 +184,13 @@ function streamCloudEvent(source: SourceOf<'stream'>, m: StreamMessage): CloudEv
     subject: m.subject,
     time: m.receivedAt,
     datacontenttype: 'application/json',
-    data: { from: source.from, subject: m.subject, headers: m.headers, payload: m.payload, encoding: m.encoding },
+    data: {
+      from: source.from,
+      subject: m.subject,
+      headers: m.headers,
+      payload: m.payload,
+      encoding: m.encoding,
+    },
   };
 }
 

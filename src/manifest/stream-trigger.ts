@@ -13,7 +13,7 @@
  * | window     | the longest a batch waits to fill, 10ms to 5m                           | `1s`    |
  */
 import { z } from 'zod';
-import { type Refused, strictMap, whole, withDefault, duration } from './fields.js';
+import { duration, type Refused, strictMap, whole, withDefault } from './fields.js';
 import { absent, got } from './issues.js';
 import type { StreamTrigger } from './types.js';
 
@@ -95,7 +95,11 @@ export const streamSchema = strictMap(
   .superRefine((s, ctx) => {
     const issue = (key: string, message: string) => ctx.addIssue({ code: 'custom', path: [key], message });
     if (s.from === 'amqp') {
-      if (s.subject != null) issue('subject', 'amqp consumes a queue: write queue: NAME instead (bind the queue to its exchange in RabbitMQ)');
+      if (s.subject != null)
+        issue(
+          'subject',
+          'amqp consumes a queue: write queue: NAME instead (bind the queue to its exchange in RabbitMQ)',
+        );
       if (s.queue == null) issue('queue', 'required for amqp: the queue to consume, like readings');
       else {
         const problem = amqpQueueProblem(s.queue);

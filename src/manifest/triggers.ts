@@ -31,7 +31,16 @@ import type {
 
 export const HTTP_METHODS = 'GET HEAD POST PUT PATCH DELETE OPTIONS'.split(' ') as readonly HttpMethod[];
 const LATER_TRIGGER_KINDS = 'postgres'.split(' ');
-export const TRIGGER_KINDS = ['http', 'schedule', 'topic', 'webhook', 'kv', 'bucket', 'stream', ...LATER_TRIGGER_KINDS];
+export const TRIGGER_KINDS = [
+  'http',
+  'schedule',
+  'topic',
+  'webhook',
+  'kv',
+  'bucket',
+  'stream',
+  ...LATER_TRIGGER_KINDS,
+];
 /** First path segments the platform serves itself (control API, Lambda Invoke API). */
 export const RESERVED_PATH_PREFIXES = ['_gust', '2015-03-31'];
 /** Names of topics (and later buckets and KV namespaces): shared across projects. */
@@ -272,7 +281,8 @@ export const triggerSchema = z
   )
   // One key, and every later kind refused: the one that passed is the trigger.
   .transform(
-    (item): Trigger => (item.http ?? item.schedule ?? item.topic ?? item.webhook ?? item.kv ?? item.bucket ?? item.stream)!,
+    (item): Trigger =>
+      (item.http ?? item.schedule ?? item.topic ?? item.webhook ?? item.kv ?? item.bucket ?? item.stream)!,
   );
 
 export const triggersSchema = list(triggerSchema, 'like [{ http: { path: /hello } }]');
