@@ -75,7 +75,7 @@ function headersOf(packet: IPublishPacket): Record<string, string> {
 
 export const mqttBroker: Broker = {
   async connect({ url, trigger, name, inFlight, onMessage }: ConnectOptions): Promise<Session> {
-    const client = await opened(connect(url, options(name, false, inFlight)), url);
+    const client = connect(url, options(name, false, inFlight));
     let live = true;
     let lastError: string | undefined;
     client.on('error', (e) => {
@@ -102,6 +102,8 @@ export const mqttBroker: Broker = {
       onMessage(received);
       callback(p.qos === 1 ? DEFERRED : undefined);
     };
+    // Set before the first packet: a persistent session's waiting messages follow the CONNACK at once.
+    await opened(client, url);
     const granted = await client.subscribeAsync(trigger.subject, { qos: 1 }).catch((e: unknown) => {
       client.end(true);
       throw e;
