@@ -38,8 +38,8 @@ export const TRIGGER_KINDS = [
   'webhook',
   'kv',
   'bucket',
-  'stream',
   ...LATER_TRIGGER_KINDS,
+  'stream',
 ];
 /** First path segments the platform serves itself (control API, Lambda Invoke API). */
 export const RESERVED_PATH_PREFIXES = ['_gust', '2015-03-31'];
