@@ -49,6 +49,7 @@ import { Secrets } from './services/secrets.js';
 import { Topics } from './services/topics.js';
 import { Scheduler } from './triggers/schedule/scheduler.js';
 import { Sources } from './triggers/sources.js';
+import { StreamSource } from './triggers/stream/source.js';
 import { Webhooks } from './triggers/webhook/accept.js';
 import { webhookDoor } from './triggers/webhook/door.js';
 
@@ -138,6 +139,8 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       },
       leaseMs: QUEUE_LEASE_MS,
       recorded: () => recorder.written(),
+      // `streams` is made below; events settle long after
+      settled: (events) => streams.settled(events),
       onError: (e, what) => log.error({ err: e }, what),
     });
     const topics = await Topics.open(registry, deliveries);
@@ -169,7 +172,12 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       onError: (e, what) => log.error({ err: e }, what),
     });
     // Triggers fed by the user's systems; each kind is added to this list.
-    const sources = new Sources([]);
+    const streams = new StreamSource({
+      submit: (events) => deliveries.submit(events),
+      secret: (name) => secrets.env([name])[name],
+      onError: (e, what) => log.error({ err: e }, what),
+    });
+    const sources = new Sources([streams]);
     undo.push(() => sources.close());
     const webhooks = new Webhooks({
       store: new SqliteWebhookDeliveries(db),

@@ -98,10 +98,18 @@ const MAX_BUNDLE_BYTES = 50 * 1024 * 1024;
 export class FunctionControl {
   constructor(private readonly deps: ControlDeps) {}
 
-  /** The deployed functions whose active version declares a secret, or receives webhooks signed with it. */
+  /**
+   * The deployed functions whose active version declares a secret, receives webhooks signed with it,
+   * or has a stream trigger whose broker URL it holds (read again at each reconnect).
+   */
   async usersOfSecret(name: string): Promise<string[]> {
     const { env, webhooks } = await this.usesOfSecret(name);
-    return [...new Set([...env, ...webhooks])].sort();
+    const streams: string[] = [];
+    for (const f of await this.deps.registry.listFunctions()) {
+      const spec = this.deps.dispatcher.activeSpec(f.name);
+      if (spec?.triggers.some((t) => t.type === 'stream' && t.connection === name)) streams.push(f.name);
+    }
+    return [...new Set([...env, ...webhooks, ...streams])].sort();
   }
 
   /**

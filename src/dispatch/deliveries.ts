@@ -44,6 +44,11 @@ export interface DeliveriesDeps {
   readonly onError: (e: unknown, what: string) => void;
   /** Resolves once the records made so far are written: a delivery is acked only after its record. */
   readonly recorded: () => Promise<void>;
+  /**
+   * Told of events that left the queue for good, once acked: ran ok, dead-lettered, or dropped (the
+   * function was removed, or the event refused). A stream source acks its broker's messages then.
+   */
+  readonly settled?: (events: readonly DeliveredEvent[]) => void;
   /** How long a claimed message stays leased; in-flight leases are extended every third of it. */
   readonly leaseMs: number;
   readonly random?: () => number;
@@ -314,15 +319,19 @@ class Consumer {
     if (outcome.type === 'ok') {
       const value = outcome.json === undefined ? undefined : (JSON.parse(outcome.json) as unknown);
       const failed = new Set(this.deps.failed(value, group.delivered, spec) ?? []);
-      const ok = group.messages.filter((m) => !failed.has(m.id));
-      await this.acks.ack(ok.map((m) => m.handle));
+      await this.settle(
+        pick(
+          group,
+          group.messages.filter((m) => !failed.has(m.id)),
+        ),
+      );
       const retry = group.messages.filter((m) => failed.has(m.id));
       const partial = { status: 'error', message: 'the handler reported it in batchItemFailures' };
       if (retry.length > 0) await this.retryOrGiveUp(pick(group, retry), spec, result, partial);
       return;
     }
     if (outcome.type === 'rejected') {
-      await this.acks.ack(group.messages.map((m) => m.handle)); // the function was removed
+      await this.settle(group); // the function was removed
       return;
     }
     await this.retryOrGiveUp(group, spec, result);
@@ -385,7 +394,14 @@ class Consumer {
         );
       }
     }
+    await this.settle(group);
+  }
+
+  /** Acks a group's messages, then says so to `settled`. */
+  private async settle(group: Group): Promise<void> {
+    if (group.messages.length === 0) return;
     await this.acks.ack(group.messages.map((m) => m.handle));
+    if (group.delivered.length > 0) this.deps.settled?.(group.delivered);
   }
 
   /** A message whose body is not a queued event cannot be delivered, ever: it is dropped, said in the log. */
@@ -400,18 +416,29 @@ class Consumer {
     );
   }
 
-  /** Events that do not match `input` go to the dead letter at once, never retried: they would fail again. */
+  /**
+   * Events refused by their source, or that do not match `input`, go to the dead letter at once,
+   * never retried: they would fail again.
+   */
   private async dropInvalid(group: Group, spec: FunctionSpec): Promise<Group> {
-    if (spec.input === null) return group;
-    const compiled = compileInput(spec.input);
+    const refused = group.delivered.some((d) => d.event.refused !== undefined);
+    if (spec.input === null && !refused) return group;
+    const compiled = spec.input === null ? undefined : compileInput(spec.input);
     const keep: QueuedMessage[] = [];
     for (const m of group.messages) {
       const d = group.delivered.find((x) => x.messageId === m.id)!;
       const data = dataOf(d.event.source);
-      const errors = !compiled.ok ? [compiled.error] : data === NO_DATA ? [] : compiled.validate(data);
-      if (errors.length === 0) keep.push(m);
+      const errors =
+        compiled === undefined
+          ? []
+          : !compiled.ok
+            ? [compiled.error]
+            : data === NO_DATA
+              ? []
+              : compiled.validate(data);
+      if (d.event.refused === undefined && errors.length === 0) keep.push(m);
       else {
-        const message = `the event does not match input: ${errors.join('; ')}`;
+        const message = d.event.refused ?? `the event does not match input: ${errors.join('; ')}`;
         const refused = pick(group, [m]);
         // Its record says why it never ran, before it leaves the queue.
         this.deps.dispatcher.refuse(this.invocation(refused, spec), message);
@@ -467,6 +494,7 @@ function dataOf(source: EventSource): unknown {
     case 'schedule':
     case 'kv':
     case 'bucket':
+    case 'stream': // a batch: its messages' payloads are not checked one by one
       return NO_DATA;
   }
 }

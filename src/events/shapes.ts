@@ -37,7 +37,7 @@
  */
 import type { FunctionSpec } from '../manifest/types.js';
 import { type SqsEvent, s3Record, scheduledEvent, sqsRecord } from './aws-shapes.js';
-import type { CloudEventJson, DeliveredEvent, EventSource } from './types.js';
+import type { CloudEventJson, DeliveredEvent, EventSource, StreamMessage } from './types.js';
 
 export type EventsSetting = FunctionSpec['events'];
 
@@ -72,6 +72,7 @@ export function shapeEvent(delivered: readonly DeliveredEvent[], target: Deliver
     }
   }
   if (target.events === 'aws') return awsShape(delivered, target.function);
+  if (first.event.source.kind === 'stream') return streamCloudEvents(first.event.source);
   if (kind === 'topic' && target.batch > 1) return delivered.map((d) => cloudEventShape(d, target.function));
   return cloudEventShape(first, target.function);
 }
@@ -130,6 +131,8 @@ function cloudEventShape(d: DeliveredEvent, fn: string): unknown {
       return bucketCloudEvent(d, source);
     case 'invoke':
       return source.data;
+    case 'stream':
+      return streamCloudEvents(source);
   }
 }
 
@@ -142,6 +145,14 @@ function awsShape(delivered: readonly DeliveredEvent[], fn: string): unknown {
       return source.data;
     case 'bucket':
       return { Records: delivered.map((d) => s3Record(d, d.event.source as SourceOf<'bucket'>)) };
+    case 'stream': {
+      // one SQS record per broker message, its id the message's (partial batch answers are not read)
+      const d = delivered[0]!;
+      const records = source.messages.map((m) =>
+        sqsRecord({ ...d, messageId: m.id }, streamCloudEvent(source, m), `${fn}-stream`),
+      );
+      return { Records: records } satisfies SqsEvent;
+    }
     case 'topic':
     case 'webhook':
     case 'kv':
@@ -155,6 +166,32 @@ function awsRecord(d: DeliveredEvent, fn: string) {
   if (source.kind === 'webhook') return sqsRecord(d, webhookCloudEvent(d, source), `${fn}-webhook`);
   if (source.kind === 'kv') return sqsRecord(d, kvCloudEvent(d, source), `${fn}-kv`);
   throw new Error(`awsRecord: a ${source.kind} event is not an SQS record`);
+}
+
+/** A batch of broker messages: an array above `batch: 1` (even of one message), else the event itself. */
+function streamCloudEvents(source: SourceOf<'stream'>): unknown {
+  const events = source.messages.map((m) => streamCloudEvent(source, m));
+  return source.batch > 1 ? events : events[0];
+}
+
+/** `gust.stream.message`: data {from, subject, headers, payload, encoding}; subject the topic it came on. */
+function streamCloudEvent(source: SourceOf<'stream'>, m: StreamMessage): CloudEventJson {
+  return {
+    specversion: '1.0',
+    id: m.id,
+    source: `/gust/streams/${source.from}`,
+    type: 'gust.stream.message',
+    subject: m.subject,
+    time: m.receivedAt,
+    datacontenttype: 'application/json',
+    data: {
+      from: source.from,
+      subject: m.subject,
+      headers: m.headers,
+      payload: m.payload,
+      encoding: m.encoding,
+    },
+  };
 }
 
 /** `gust.kv.put` / `gust.kv.delete`: data {namespace, key, value?} (the value of a put up to 64 KB). */

@@ -69,7 +69,29 @@ export type EventSource =
       readonly etag?: string;
       readonly contentType?: string;
       readonly at: string;
+    }
+  /** Messages of a `stream` trigger, one batch (triggers/stream): delivered as one invocation. */
+  | {
+      readonly kind: 'stream';
+      readonly from: 'mqtt' | 'nats' | 'amqp';
+      /** The `batch` of its trigger: above 1, a handler gets an array even of one message. */
+      readonly batch: number;
+      readonly messages: readonly StreamMessage[];
     };
+
+/** One broker message as a function gets it. */
+export interface StreamMessage {
+  /** Unique per message (a JetStream `stream:sequence`, else made at receipt). */
+  readonly id: string;
+  /** The MQTT topic, NATS subject, or AMQP routing key it was sent with. */
+  readonly subject: string;
+  /** MQTT 5 user properties, NATS headers, AMQP headers and properties (as strings). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Parsed JSON when it is JSON, else its text, else (not UTF-8) its base64. */
+  readonly payload: unknown;
+  readonly encoding: 'json' | 'text' | 'base64';
+  readonly receivedAt: string;
+}
 
 /** The body of a queue message (JSON): one event for one function. */
 export interface QueuedEvent {
@@ -81,6 +103,11 @@ export interface QueuedEvent {
   readonly invocationId: string;
   readonly traceId: string;
   readonly source: EventSource;
+  /**
+   * Set by a source that knows the event cannot run (a broker message over the size limit): it is
+   * recorded as rejected with this reason and dead-lettered without running.
+   */
+  readonly refused?: string;
 }
 
 /** A queued event as a delivery sees it: its queue message's id and attempt beside it. */

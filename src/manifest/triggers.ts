@@ -10,12 +10,14 @@
  * | webhook  | path (required), verify (github, stripe, hmac-sha256), secret (a name) |
  * | kv       | namespace (required), on (put, delete; default both)                   |
  * | bucket   | name (required), on (created, deleted; default both), prefix, suffix   |
+ * | stream   | from, connection, subject or queue, stream, batch, window: stream-trigger.ts |
  */
 import { z } from 'zod';
 import { scheduleCron } from '../triggers/schedule/ticks.js';
 import { choice, list, type Refused, strictMap, unique, whole, withDefault } from './fields.js';
 import { absent, got, isMap, showKey, suggest } from './issues.js';
 import { parseRoutePath } from './route.js';
+import { streamSchema } from './stream-trigger.js';
 import type {
   BucketTrigger,
   HttpMethod,
@@ -28,8 +30,17 @@ import type {
 } from './types.js';
 
 export const HTTP_METHODS = 'GET HEAD POST PUT PATCH DELETE OPTIONS'.split(' ') as readonly HttpMethod[];
-const LATER_TRIGGER_KINDS = 'postgres stream'.split(' ');
-export const TRIGGER_KINDS = ['http', 'schedule', 'topic', 'webhook', 'kv', 'bucket', ...LATER_TRIGGER_KINDS];
+const LATER_TRIGGER_KINDS = 'postgres'.split(' ');
+export const TRIGGER_KINDS = [
+  'http',
+  'schedule',
+  'topic',
+  'webhook',
+  'kv',
+  'bucket',
+  ...LATER_TRIGGER_KINDS,
+  'stream',
+];
 /** First path segments the platform serves itself (control API, Lambda Invoke API). */
 export const RESERVED_PATH_PREFIXES = ['_gust', '2015-03-31'];
 /** Names of topics (and later buckets and KV namespaces): shared across projects. */
@@ -256,6 +267,7 @@ export const triggerSchema = z
         webhook: webhookSchema.exactOptional(),
         kv: kvSchema.exactOptional(),
         bucket: bucketSchema.exactOptional(),
+        stream: streamSchema.exactOptional(),
         ...Object.fromEntries(
           LATER_TRIGGER_KINDS.map((kind) => [
             kind,
@@ -269,7 +281,8 @@ export const triggerSchema = z
   )
   // One key, and every later kind refused: the one that passed is the trigger.
   .transform(
-    (item): Trigger => (item.http ?? item.schedule ?? item.topic ?? item.webhook ?? item.kv ?? item.bucket)!,
+    (item): Trigger =>
+      (item.http ?? item.schedule ?? item.topic ?? item.webhook ?? item.kv ?? item.bucket ?? item.stream)!,
   );
 
 export const triggersSchema = list(triggerSchema, 'like [{ http: { path: /hello } }]');

@@ -57,7 +57,24 @@ export interface BucketTrigger {
   readonly suffix: string;
 }
 
+/** Messages from the user's broker (triggers/stream). */
+export interface StreamTrigger {
+  readonly type: 'stream';
+  readonly from: 'mqtt' | 'nats' | 'amqp';
+  /** The name of the secret whose value is the broker URL (credentials included). */
+  readonly connection: string;
+  /** mqtt: a topic filter; nats: a subject; amqp: the queue's name. */
+  readonly subject: string;
+  /** nats only: the JetStream stream consumed by a durable consumer; absent: core NATS. */
+  readonly stream?: string;
+  /** Messages per invocation at most. */
+  readonly batch: number;
+  /** The longest a batch waits for more messages once its first has come. */
+  readonly windowMs: number;
+}
+
 export type Trigger =
+  | StreamTrigger
   | HttpTrigger
   | ScheduleTrigger
   | TopicTrigger

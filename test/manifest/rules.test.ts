@@ -460,7 +460,7 @@ describe('rules of triggers', () => {
   ])('reports %s', (...c) => expectError(c));
 
   it('refuses each trigger kind that is not served yet, by name and path', () => {
-    for (const kind of ['postgres', 'stream']) {
+    for (const kind of ['postgres']) {
       const raw = api({ triggers: [{ http: { path: '/a' } }, { [kind]: {} }] });
       expectError(['', raw, `functions.api.triggers[1].${kind}: ${kind} triggers are ${NOT_YET}`]);
     }

@@ -119,6 +119,7 @@ function removedText(a: RemoveAnswer): string {
 /** The NEXT RUN column shows only when some function has a schedule. */
 function functionTable(functions: readonly FunctionSummary[]): string {
   const scheduled = functions.some((f) => f.nextRun !== null);
+  const fed = functions.some((f) => f.sources.length > 0);
   const headers = ['NAME', 'PROJECT', 'VERSION', 'RUNTIME', 'MEMORY', 'TIMEOUT', 'INSTANCES', 'ROUTES'];
   return table(
     functions.map((f) => [
@@ -131,9 +132,18 @@ function functionTable(functions: readonly FunctionSummary[]): string {
       `${f.instances} (${f.scale.min}-${f.scale.max})`,
       f.routes.length === 0 ? '-' : f.routes.join(', '),
       ...(scheduled ? [f.nextRun === null ? '-' : formatTime(f.nextRun)] : []),
+      ...(fed ? [sourcesText(f)] : []),
     ]),
-    scheduled ? [...headers, `NEXT RUN (${localZone()})`] : headers,
+    [...headers, ...(scheduled ? [`NEXT RUN (${localZone()})`] : []), ...(fed ? ['TRIGGERS'] : [])],
   );
+}
+
+/** Triggers fed by the user's systems and their state: `stream mqtt a/+ running; stream nats x failing: why`. */
+function sourcesText(f: FunctionSummary): string {
+  if (f.sources.length === 0) return '-';
+  return f.sources
+    .map((s) => `${s.trigger} ${s.state}${s.reason === null ? '' : `: ${s.reason}`}`)
+    .join('; ');
 }
 
 function parseVersion(value: string): number {
