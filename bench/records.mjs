@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { openDatabase } from '../dist/backends/embedded/database.js';
 import { SqliteInvocations } from '../dist/backends/embedded/invocations.js';
+import { newInvocationId } from '../dist/dispatch/invocation.js';
 import { removeTempDirs, startGust, tempDir, writeProject } from './lib/gust.mjs';
 import { pickGenerator, runLoad } from './lib/load.mjs';
 import { stop, stopAll } from './lib/procs.mjs';
@@ -55,14 +56,16 @@ async function seed(dataDir, n) {
   for (let i = 0; i < n; i += BATCH) {
     const batch = [];
     for (let j = i; j < Math.min(n, i + BATCH); j++) {
+      const at = from + j * step;
       batch.push({
-        id: randomUUID(),
+        // the platform's own ids: time-ordered, as records are written
+        id: newInvocationId(at),
         attempt: 1,
         function: 'hello',
         version: 1,
         trigger: 'http',
         instance: 'i-0123456789abcdef',
-        start: new Date(from + j * step).toISOString(),
+        start: new Date(at).toISOString(),
         queuedMs: 0,
         durationMs: 0.4,
         billedMs: 1,

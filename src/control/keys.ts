@@ -141,6 +141,17 @@ export class Keys {
     return record && { secret: this.secretOf(id), record };
   }
 
+  /** Why an access key id is refused, said for its owner: revoked, expired, or not a key of this platform. */
+  async refusal(accessKeyId: string): Promise<string> {
+    const record = accessKeyId.startsWith(ACCESS_PREFIX)
+      ? await this.store.getKey(accessKeyId.slice(ACCESS_PREFIX.length))
+      : undefined;
+    if (record?.revokedAt) return `the key ${accessKeyId} was revoked at ${record.revokedAt}`;
+    if (record?.expiresAt) return `the key ${accessKeyId} expired at ${record.expiresAt}`;
+    const shown = accessKeyId.length > 24 ? `${accessKeyId.slice(0, 12)}…` : accessKeyId;
+    return `unknown access key id ${shown}: create one with gust keys create --scope storage`;
+  }
+
   async list(): Promise<KeyRecord[]> {
     return this.store.listKeys();
   }

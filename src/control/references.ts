@@ -8,6 +8,7 @@
  *   or created through the S3 API;
  * - secrets of `secrets:`, of webhook triggers and of stream triggers: set with `gust secrets set`.
  */
+import { BUCKET_NAME } from '../manifest/triggers.js';
 import type { FunctionSpec, Manifest } from '../manifest/types.js';
 
 export interface Known {
@@ -76,7 +77,11 @@ export function missingReferences(manifest: Manifest, known: Known): string[] {
       }
     }
     for (const [where, name] of uses.buckets) {
-      if (!known.buckets.has(name)) {
+      if (!BUCKET_NAME.test(name)) {
+        errors.push(
+          `${where}: ${name} is not a bucket name (3 to 63 lower-case letters, digits, . and -, as S3 names them)`,
+        );
+      } else if (!known.buckets.has(name)) {
         errors.push(
           `${where}: no bucket ${name}: declare it under buckets (in this gust.yaml, or in another project's), or create it through the S3 API`,
         );

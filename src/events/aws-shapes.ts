@@ -10,7 +10,8 @@ import { createHash } from 'node:crypto';
 import type { CloudEventJson, DeliveredEvent } from './types.js';
 
 /** The region and account of the ARNs Gust makes up, the same as the sandbox's invokedFunctionArn. */
-const REGION = 'local';
+/** The region Gust answers as (GetBucketLocation, the Lambda API): the one AWS tools default to. */
+const REGION = 'us-east-1';
 const ACCOUNT_ID = '000000000000';
 
 export interface SqsMessageAttribute {
@@ -168,15 +169,19 @@ function s3EncodedKey(key: string): string {
 
 /**
  * The S3 event notification record of a bucket change, as AWS sends it to Lambda (reference:
- * shared/reference/aws-events/s3-put.json): `ObjectCreated:Put` or `ObjectRemoved:Delete`, the key
+ * shared/reference/aws-events/s3-put.json): `ObjectCreated:Put|Copy|CompleteMultipartUpload` or
+ * `ObjectRemoved:Delete`, the key
  * URL-encoded as AWS does, size and eTag for created objects.
  */
+const CREATED_BY = { put: 'Put', copy: 'Copy', multipart: 'CompleteMultipartUpload' } as const;
+
 export function s3Record(
   delivered: DeliveredEvent,
   source: {
     readonly bucket: string;
     readonly key: string;
     readonly op: 'created' | 'deleted';
+    readonly how?: 'put' | 'copy' | 'multipart';
     readonly size?: number;
     readonly etag?: string;
     readonly at: string;
@@ -188,7 +193,7 @@ export function s3Record(
     eventSource: 'aws:s3',
     awsRegion: REGION,
     eventTime: source.at,
-    eventName: created ? 'ObjectCreated:Put' : 'ObjectRemoved:Delete',
+    eventName: created ? `ObjectCreated:${CREATED_BY[source.how ?? 'put']}` : 'ObjectRemoved:Delete',
     userIdentity: { principalId: 'gust' },
     requestParameters: { sourceIPAddress: '127.0.0.1' },
     responseElements: {

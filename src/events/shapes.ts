@@ -212,7 +212,7 @@ function kvCloudEvent(d: DeliveredEvent, source: SourceOf<'kv'>): CloudEventJson
   };
 }
 
-/** `gust.bucket.object.created|deleted`: data {bucket, key, size, etag, contentType} (the last three for created). */
+/** `gust.bucket.object.created|deleted`: data {bucket, key, how, size, etag, contentType} (the last four for created). */
 function bucketCloudEvent(d: DeliveredEvent, source: SourceOf<'bucket'>): CloudEventJson {
   return {
     specversion: '1.0',
@@ -225,6 +225,7 @@ function bucketCloudEvent(d: DeliveredEvent, source: SourceOf<'bucket'>): CloudE
     data: {
       bucket: source.bucket,
       key: source.key,
+      ...(source.how === undefined ? {} : { how: source.how }),
       ...(source.size === undefined ? {} : { size: source.size }),
       ...(source.etag === undefined ? {} : { etag: source.etag }),
       ...(source.contentType === undefined ? {} : { contentType: source.contentType }),

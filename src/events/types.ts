@@ -64,6 +64,8 @@ export type EventSource =
       readonly bucket: string;
       readonly key: string;
       readonly op: 'created' | 'deleted';
+      /** How a created object was made (S3 names its events by it). */
+      readonly how?: 'put' | 'copy' | 'multipart';
       readonly size?: number;
       /** The MD5 (hex, unquoted), or `<hex>-N` for a multipart object. */
       readonly etag?: string;

@@ -90,8 +90,11 @@ export async function verifySigV4(
     checkClaim(claim, req.headers, now) ?? (opts.deferPayload ? undefined : checkPayload(declared, req.body));
   if (problem) return fail(problem);
   const secret = await lookupSecret(claim.accessKeyId);
-  if (secret === null)
-    return fail(`unknown access key id ${claim.accessKeyId}: create one with gust keys create`);
+  if (secret === null) {
+    // clipped: a client that put a whole secret (a bearer key) where the id goes must not see it echoed into logs
+    const shown = claim.accessKeyId.length > 24 ? `${claim.accessKeyId.slice(0, 12)}…` : claim.accessKeyId;
+    return fail(`unknown access key id ${shown}: create one with gust keys create`);
+  }
   const expected = await expectedSignature(claim, signable(claim, req, query), secret, declared);
   if (!sameHex(expected, claim.signature)) {
     return fail('signature does not match: check the secret access key and that nothing rewrote the request');

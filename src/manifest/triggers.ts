@@ -105,8 +105,12 @@ export const namespaceName = requiredName(
   'a KV namespace name (letters, digits, . _ -)',
   'sessions',
 );
-/** S3's rule: 3 to 63 lower-case letters, digits, . and -, starting and ending with a letter or digit. */
-export const BUCKET_NAME = /^(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/**
+ * S3's bucket naming rules: 3 to 63 lower-case letters, digits, . and -, starting and ending with a
+ * letter or digit, no `..`, not an IP address, none of the prefixes and suffixes S3 reserves.
+ */
+export const BUCKET_NAME =
+  /^(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)(?!xn--|sthree-|amzn-s3-demo-)(?!.*(?:-s3alias|--ol-s3|\.mrap|--x-s3)$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 export const bucketName = requiredName(
   BUCKET_NAME,
   'a bucket name (3 to 63 lower-case letters, digits, . and -)',

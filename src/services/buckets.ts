@@ -114,9 +114,13 @@ export class Buckets {
   commit(
     staged: StagedBytes,
     info: ObjectInfo,
-    { traceId = newTrace(), condition }: { traceId?: string; condition?: WriteCondition | undefined } = {},
+    {
+      traceId = newTrace(),
+      condition,
+      how = 'put',
+    }: { traceId?: string; condition?: WriteCondition | undefined; how?: 'put' | 'copy' } = {},
   ): Promise<void> {
-    return this.store.commit(staged, info, (c) => this.events(c, traceId), condition);
+    return this.store.commit(staged, info, (c) => this.events(c, traceId, how), condition);
   }
 
   delete(
@@ -133,11 +137,21 @@ export class Buckets {
     info: ObjectInfo,
     condition?: WriteCondition,
   ): Promise<boolean> {
-    return this.store.completeUpload(upload.id, staged, info, (c) => this.events(c, newTrace()), condition);
+    return this.store.completeUpload(
+      upload.id,
+      staged,
+      info,
+      (c) => this.events(c, newTrace(), 'multipart'),
+      condition,
+    );
   }
 
   /** The queued events of changes that happened: one per change and function whose trigger wants it. */
-  private events(changes: readonly ObjectChange[], traceId: string): Enqueue[] {
+  private events(
+    changes: readonly ObjectChange[],
+    traceId: string,
+    how: 'put' | 'copy' | 'multipart' = 'put',
+  ): Enqueue[] {
     const out: Enqueue[] = [];
     const at = new Date().toISOString();
     for (const change of changes) {
@@ -162,6 +176,7 @@ export class Buckets {
             at,
             ...(change.op === 'created'
               ? {
+                  how,
                   size: change.info.size,
                   etag: change.info.etag.replaceAll('"', ''),
                   contentType: change.info.contentType,

@@ -4,7 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -12,6 +15,7 @@ import {
   HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -100,6 +104,12 @@ functions:
     permissions: [kv:seen:write]
     triggers:
       - bucket: { name: uploads, on: [deleted], prefix: gone/ }
+  on-made:
+    handler: f.mjs#remember
+    events: aws
+    permissions: [kv:seen:write]
+    triggers:
+      - bucket: { name: uploads, on: [created], prefix: made/ }
   copier:
     handler: f.mjs#handler
     events: aws
@@ -154,6 +164,7 @@ describe('bucket triggers', () => {
       data: {
         bucket: 'uploads',
         key: 'images/c.png',
+        how: 'put',
         size: 4,
         etag: createHash('md5').update('png!').digest('hex'),
         contentType: 'image/png',
@@ -189,6 +200,42 @@ describe('bucket triggers', () => {
     expect(record?.eventName).toBe('ObjectRemoved:Delete');
     expect(record?.s3.bucket.name).toBe('uploads');
     expect(record?.s3.object.key).toBe('gone/a+file%2Bx.txt');
+  });
+
+  it('name each created object by how it was made, as S3 does (Put, Copy, CompleteMultipartUpload)', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'uploads', Key: 'made/put', Body: 'p' }));
+    await s3.send(
+      new CopyObjectCommand({ Bucket: 'uploads', Key: 'made/copy', CopySource: 'uploads/made/put' }),
+    );
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: 'uploads', Key: 'made/mp' }),
+    );
+    const part = await s3.send(
+      new UploadPartCommand({ Bucket: 'uploads', Key: 'made/mp', UploadId, PartNumber: 1, Body: 'm' }),
+    );
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'uploads',
+        Key: 'made/mp',
+        UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+      }),
+    );
+    const nameOf = async (key: string) => {
+      const e = (await seen(`on-made:${key}`)) as
+        | { Records: { eventName: string; awsRegion: string }[] }
+        | undefined;
+      if (!e) throw new Error(`on-made has not run for ${key} yet`);
+      return e.Records[0]!;
+    };
+    expect(await vi.waitFor(() => nameOf('made/put'), WAIT)).toMatchObject({
+      eventName: 'ObjectCreated:Put',
+      awsRegion: 'us-east-1',
+    });
+    expect((await vi.waitFor(() => nameOf('made/copy'), WAIT)).eventName).toBe('ObjectCreated:Copy');
+    expect((await vi.waitFor(() => nameOf('made/mp'), WAIT)).eventName).toBe(
+      'ObjectCreated:CompleteMultipartUpload',
+    );
   });
 
   it('run an unmodified Lambda handler that copies the object it is told about', async () => {

@@ -3,6 +3,7 @@
  * not implement (NotImplemented rather than a success that ignored the ask), XML character
  * references, SigV2 and max-keys=0: each a way an S3 client could have been told something untrue.
  */
+import http from 'node:http';
 import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
@@ -12,6 +13,7 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
@@ -19,7 +21,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Gust, startGust } from '../helpers/gust.js';
+import { api, type Gust, startGust } from '../helpers/gust.js';
 import { type KeyPair, s3Client, storageKey } from '../helpers/s3.js';
 
 let g: Gust;
@@ -292,5 +294,114 @@ describe('listings and DeleteObjects', () => {
     expect(page.KeyCount).toBe(0);
     expect(page.IsTruncated).toBe(false);
     expect(page.NextContinuationToken).toBeUndefined();
+  });
+});
+
+describe('what a client could misread', () => {
+  it('answers the whole object when If-Range names another version, the range when it names this one', async () => {
+    const put = await s3.send(new PutObjectCommand({ Bucket, Key: 'ranged', Body: 'hello world' }));
+    // the SDK has no If-Range: a presigned URL fetched with the headers a resuming client sends
+    const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket, Key: 'ranged' }), { expiresIn: 60 });
+    const got = async (ifRange: string) => {
+      const res = await fetch(url, { headers: { range: 'bytes=0-4', 'if-range': ifRange } });
+      return { status: res.status, text: await res.text() };
+    };
+    expect(await got(put.ETag!)).toEqual({ status: 206, text: 'hello' });
+    expect(await got('"0123456789abcdef0123456789abcdef"')).toEqual({ status: 200, text: 'hello world' });
+    expect(await got(new Date(Date.now() - 86_400_000).toUTCString())).toEqual({
+      status: 200,
+      text: 'hello world',
+    });
+  });
+
+  it('pages a V1 listing with a delimiter without repeating a common prefix', async () => {
+    for (const k of ['v1/a/1', 'v1/a/2', 'v1/b/1', 'v1/b/2', 'v1/c/1', 'v1/d']) {
+      await s3.send(new PutObjectCommand({ Bucket, Key: k, Body: k }));
+    }
+    const seen: string[] = [];
+    let Marker: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const out = await s3.send(
+        new ListObjectsCommand({
+          Bucket,
+          Prefix: 'v1/',
+          Delimiter: '/',
+          MaxKeys: 2,
+          ...(Marker ? { Marker } : {}),
+        }),
+      );
+      seen.push(
+        ...(out.CommonPrefixes ?? []).map((p) => p.Prefix!),
+        ...(out.Contents ?? []).map((c) => c.Key!),
+      );
+      if (!out.IsTruncated) break;
+      Marker = out.NextMarker ?? out.Contents?.at(-1)?.Key;
+    }
+    expect(seen).toEqual(['v1/a/', 'v1/b/', 'v1/c/', 'v1/d']);
+  });
+
+  it('refuses virtual-hosted-style requests instead of reading the key as a bucket', async () => {
+    const url = new URL(g.s3Url);
+    // as a virtual-host client sends it: the bucket in the host, the key as the path
+    const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: url.hostname,
+          port: url.port,
+          method: 'PUT',
+          path: '/would-be-key',
+          headers: { host: `${Bucket}.localhost:${url.port}`, 'content-length': '0' },
+        },
+        (r) => {
+          let text = '';
+          r.on('data', (b: Buffer) => {
+            text += b.toString();
+          });
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, text }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('<Code>InvalidRequest</Code>');
+    expect(res.text).toContain('path style');
+    expect((await failure(s3.send(new HeadObjectCommand({ Bucket: 'would-be-key', Key: 'x' })))).status).toBe(
+      404,
+    );
+  });
+
+  it('says a revoked key is revoked, and never echoes a secret put where the key id goes', async () => {
+    const revoked = await storageKey(g);
+    const id = revoked.accessKeyId.replace(/^GUSK/, '');
+    expect((await api(g, 'DELETE', `/keys/${id}`)).status).toBe(200);
+    const err = await s3Client(g, revoked)
+      .send(new GetObjectCommand({ Bucket, Key: 'defaults' }))
+      .catch((e: Error) => e);
+    expect(err).toMatchObject({ name: 'InvalidAccessKeyId' });
+    const res = await fetch(`${g.s3Url}/${Bucket}/defaults`, {
+      headers: {
+        authorization: `AWS4-HMAC-SHA256 Credential=${g.key}/20261130/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${'0'.repeat(64)}`,
+        'x-amz-date': new Date().toISOString().replace(/[-:]|\.\d{3}/g, ''),
+        'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+      },
+    });
+    const text = await res.text();
+    expect(res.status).toBe(403);
+    expect(text).not.toContain(g.key);
+    const revokedText = await fetch(
+      await getSignedUrl(s3Client(g, revoked), new GetObjectCommand({ Bucket, Key: 'defaults' }), {
+        expiresIn: 60,
+      }),
+    ).then((r) => r.text());
+    expect(revokedText).toContain('was revoked');
+  });
+
+  it('refuses bucket names S3 reserves', async () => {
+    for (const name of ['xn--abc', 'sthree-x', 'data-s3alias', '10.0.0.1']) {
+      expect((await failure(s3.send(new CreateBucketCommand({ Bucket: name })))).code).toBe(
+        'InvalidBucketName',
+      );
+    }
   });
 });

@@ -117,6 +117,7 @@ async function route(deps: S3Deps, req: IncomingMessage, res: ServerResponse, re
   const rawQuery = q < 0 ? '' : url.slice(q + 1);
   if (!rawPath.startsWith('/')) throw new S3Error('InvalidRequest', 'the request path must start with /');
   const { bucket, key } = splitPath(rawPath);
+  refuseVirtualHost(req, bucket, deps.buckets);
   const { key: caller, auth } = await authenticateS3(req, rawPath, rawQuery, deps.keys);
   const query = new URLSearchParams(rawQuery);
   const method = req.method ?? 'GET';
@@ -165,6 +166,27 @@ async function route(deps: S3Deps, req: IncomingMessage, res: ServerResponse, re
       );
     default:
       throw new S3Error('MethodNotAllowed', `${method} is not an S3 operation`);
+  }
+}
+
+/**
+ * A client set to virtual-hosted style names the bucket in the host (`photos.localhost:9000`) and
+ * sends the key as the path: read path-style, `PUT /key` would create a bucket named like the key,
+ * and DELETE remove one. Refused when the host's first label is a bucket the path does not name,
+ * or the host is `<name>.localhost` or `<name>.<IPv4>` (names no DNS gives a path-style endpoint).
+ */
+function refuseVirtualHost(req: IncomingMessage, pathBucket: string, buckets: Buckets): void {
+  const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+  const dot = host.indexOf('.');
+  if (dot <= 0) return;
+  const label = host.slice(0, dot);
+  const rest = host.slice(dot + 1);
+  const local = rest === 'localhost' || /^\d{1,3}(\.\d{1,3}){3}$/.test(rest);
+  if (local || (buckets.has(label) && label !== pathBucket && !buckets.has(pathBucket))) {
+    throw new S3Error(
+      'InvalidRequest',
+      `virtual-hosted-style requests (the bucket in the host name, here ${label}) are not supported: set the client to path style (AWS SDK: forcePathStyle: true; AWS CLI: aws configure set default.s3.addressing_style path)`,
+    );
   }
 }
 

@@ -28,6 +28,15 @@ export async function listObjects(store: ObjectStore, r: S3Request): Promise<voi
   const token = q.get('continuation-token');
   let cursor = v2 ? (q.get('start-after') ?? '') : (q.get('marker') ?? '');
   if (v2 && token !== null) cursor = readToken(token);
+  // V1's NextMarker is the common prefix a page ended on: the next page starts past all its keys
+  if (
+    !v2 &&
+    delimiter !== '' &&
+    cursor.length > prefix.length &&
+    cursor.startsWith(prefix) &&
+    cursor.endsWith(delimiter)
+  )
+    cursor += PAST;
 
   const contents: ObjectInfo[] = [];
   const prefixes: string[] = [];

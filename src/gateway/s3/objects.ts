@@ -196,7 +196,14 @@ export async function getObject(buckets: Buckets, r: S3Request): Promise<void> {
       r.res.end();
       return;
     }
-    const range = rangeOf(header(r.req, 'range'), info.size);
+    // If-Range: the range only of the version the client has, else the whole (current) object
+    const ifRange = header(r.req, 'if-range');
+    const rangeHolds =
+      ifRange === undefined ||
+      (ifRange.trim().startsWith('"') || ifRange.trim().startsWith('W/')
+        ? ifRange.trim().replace(/^W\//, '') === info.etag
+        : Date.parse(ifRange) === info.modifiedAt);
+    const range = rangeHolds ? rangeOf(header(r.req, 'range'), info.size) : undefined;
     let start = 0;
     let end = info.size - 1;
     let status = 200;
@@ -352,7 +359,7 @@ export async function copyObject(buckets: Buckets, r: S3Request): Promise<void> 
     modifiedAt: nowSeconds(),
   };
   try {
-    await buckets.commit(staged, info, { condition });
+    await buckets.commit(staged, info, { condition, how: 'copy' });
   } catch (e) {
     await buckets.store.discard(staged);
     throw e;

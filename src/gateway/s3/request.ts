@@ -76,7 +76,7 @@ export async function authenticateS3(
     if (isSigV2(req, rawQuery)) {
       throw new S3Error(
         'InvalidRequest',
-        'The authorization mechanism you have provided is not supported: Gust takes AWS Signature Version 4 (AWS4-HMAC-SHA256) only. The AWS CLI v1 presigns with version 2 by default: aws configure set default.s3.signature_version s3v4',
+        'The authorization mechanism you have provided is not supported: Gust takes AWS Signature Version 4 (AWS4-HMAC-SHA256) only. The AWS CLI v1 presigns with version 2 by default: aws configure set default.s3.signature_version s3v4; s3cmd: signature_v2 = False',
       );
     }
     throw new S3Error(
@@ -85,6 +85,7 @@ export async function authenticateS3(
     );
   }
   let found: { secret: string; record: KeyRecord } | undefined;
+  let asked = '';
   const result = await verifySigV4(
     {
       method: req.method ?? 'GET',
@@ -94,6 +95,7 @@ export async function authenticateS3(
       body: new Uint8Array(),
     },
     async (id) => {
+      asked = id;
       found = await keys.secretFor(id);
       return found?.secret ?? null;
     },
@@ -102,7 +104,8 @@ export async function authenticateS3(
   );
   if (!result.ok) {
     const r = result.reason;
-    if (r.startsWith('unknown access key')) throw new S3Error('InvalidAccessKeyId', r);
+    if (r.startsWith('unknown access key'))
+      throw new S3Error('InvalidAccessKeyId', await keys.refusal(asked));
     if (r.includes('expired')) throw new S3Error('AccessDenied', `Request has expired: ${r}`);
     if (r.includes('15 minutes')) throw new S3Error('RequestTimeTooSkewed', r);
     if (r.startsWith('signature does not match')) throw new S3Error('SignatureDoesNotMatch', r);

@@ -94,7 +94,7 @@ export function baseContext(info: FunctionInfo, env: Readonly<Record<string, str
     functionVersion: String(info.version),
     version: info.version,
     memoryLimitInMB: String(info.memoryMb),
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${info.name}`,
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${info.name}`,
     logGroupName: `/gust/functions/${info.name}`,
     logStreamName: `${info.name}/${info.version}/${process.pid}`,
     // A snapshot: reading process.env costs tens of microseconds, and it only changes at load.
