@@ -103,6 +103,18 @@ export class Pool {
     return this.slots.size;
   }
 
+  /** Its instances by state, for metrics: serving a call, idle, starting. */
+  census(): { running: number; idle: number; starting: number } {
+    let running = 0;
+    for (const slot of this.slots) if (slot.inflight > 0) running++;
+    return { running, idle: this.slots.size - running, starting: this.starting };
+  }
+
+  /** The function whose version this pool runs. */
+  get function(): string {
+    return this.spec.fn.name;
+  }
+
   /** Calls running on its instances and calls waiting for one. */
   get load(): number {
     let running = 0;
