@@ -190,7 +190,11 @@ export class Metrics {
   /** The exposition text, the scrape-time states read first. */
   async text(): Promise<string> {
     await this.readStates();
-    return this.registry.metrics();
+    const text = await this.registry.metrics();
+    // prom-client writes `Nan` for the event-loop lag gauges when nothing was measured since the
+    // last scrape (two scrapes within its 10 ms resolution); parsers differ on that spelling, and
+    // nothing measured is said best by no sample.
+    return text.includes(' Nan\n') ? text.replace(/^.* Nan\n/gm, '') : text;
   }
 
   private async readStates(): Promise<void> {
