@@ -39,7 +39,7 @@ import { isDirectory, isFile } from './lib/files.js';
 import { isAlive } from './lib/processes.js';
 import { MANIFEST_FILES, readManifest } from './manifest/load.js';
 import { projectFromFolder } from './manifest/schema.js';
-import { Metrics } from './observe/metrics.js';
+import { byFunction, Metrics } from './observe/metrics.js';
 import { Recorder } from './observe/records.js';
 import { RecordPruner } from './observe/retention.js';
 import { Usage } from './observe/usage.js';
@@ -105,7 +105,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     // Read at scrape time only: by then every part below exists.
     const metrics = config.metrics
       ? new Metrics({
-          instances: () => dispatcher.census(),
+          instances: () => byFunction(dispatcher.pools().map((p) => p.census())),
           stemCells: () => factory.stemCells(),
           queues: async () =>
             (await queue.stats()).flatMap((q) =>

@@ -4,7 +4,6 @@
  */
 import type { InvocationRecord } from '../backends/ports.js';
 import type { FunctionSpec } from '../manifest/types.js';
-import type { InstanceCount } from '../observe/metrics.js';
 import type { Recorder } from '../observe/records.js';
 import { meter } from '../observe/records.js';
 import type { BindingHost, HttpSink, InvokeOutcome, SandboxFactory, Work } from '../runtime/types.js';
@@ -152,20 +151,9 @@ export class Dispatcher {
     return fn ? poolsOf(fn).reduce((n, pool) => n + pool.size, 0) : 0;
   }
 
-  /** Instances by function and state over every pool (active, by number, retired, being removed). */
-  census(): InstanceCount[] {
-    const counts = new Map<string, InstanceCount>();
-    for (const pool of [...[...this.functions.values()].flatMap(poolsOf), ...this.removing]) {
-      const c = pool.census();
-      const s = counts.get(pool.function) ?? { function: pool.function, running: 0, idle: 0, starting: 0 };
-      counts.set(pool.function, {
-        function: pool.function,
-        running: s.running + c.running,
-        idle: s.idle + c.idle,
-        starting: s.starting + c.starting,
-      });
-    }
-    return [...counts.values()];
+  /** Every pool: active, by number, retired, and those of functions being removed (for metrics). */
+  pools(): Pool[] {
+    return [...[...this.functions.values()].flatMap(poolsOf), ...this.removing];
   }
 
   /** The functions deployed now. */

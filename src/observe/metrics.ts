@@ -7,11 +7,12 @@
  * - warm GB-s (`scale.min`) from the usage meter's own numbers, as it adds them;
  * - instances, stem cells and queues are read at scrape time (`Snapshot`), never counted.
  * Labels stay few: function, trigger, status, memory size; never an invocation id.
- * The hot path pays a map lookup and a few additions per invocation: each function's labelled
- * children are made once and kept (bench/README.md, "Metrics").
+ * The hot path pays two map lookups and a few additions per invocation, into plain numbers that
+ * prom-client reads at scrape time (tally.ts says why; bench/README.md, "Metrics").
  */
 import client from 'prom-client';
 import type { InvocationRecord } from '../backends/ports.js';
+import { FunctionTally, TalliedHistogram, talliedCounter } from './tally.js';
 
 /** Instances of one function now, over all its versions' pools. */
 export interface InstanceCount {
@@ -20,6 +21,21 @@ export interface InstanceCount {
   readonly running: number;
   readonly idle: number;
   readonly starting: number;
+}
+
+/** Counts of several pools, summed by function. */
+export function byFunction(counts: Iterable<InstanceCount>): InstanceCount[] {
+  const sums = new Map<string, InstanceCount>();
+  for (const c of counts) {
+    const s = sums.get(c.function);
+    sums.set(
+      c.function,
+      s === undefined
+        ? c
+        : { ...s, running: s.running + c.running, idle: s.idle + c.idle, starting: s.starting + c.starting },
+    );
+  }
+  return [...sums.values()];
 }
 
 /** Idle pre-started processes of one memory size. */
@@ -54,59 +70,17 @@ const DURATION_BUCKETS = [
 /** Seconds: a module load from a stem cell (~10 ms) to the 10 s init limit. */
 const INIT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/** The labelled children of one function, made at its first record. */
-interface FunctionSeries {
-  /** `trigger status` -> its counter. */
-  readonly outcomes: Map<string, client.Counter.Internal>;
-  readonly duration: client.Histogram.Internal<'function'>;
-  readonly init: client.Histogram.Internal<'function'>;
-  readonly coldStarts: client.Counter.Internal;
-  readonly gbSeconds: client.Counter.Internal;
-  readonly throttled: client.Counter.Internal;
-}
-
 export class Metrics {
   readonly contentType = client.Registry.PROMETHEUS_CONTENT_TYPE;
   private readonly registry = new client.Registry();
-  private readonly series = new Map<string, FunctionSeries>();
-  private readonly invocations = this.counter(
-    'gust_invocations_total',
-    'Invocations, by function, trigger and status (ok, error, timeout, crashed, throttled, rejected); each retry counts.',
-    ['function', 'trigger', 'status'],
-  );
-  private readonly duration = new client.Histogram({
-    name: 'gust_invocation_duration_seconds',
-    help: 'Run time of invocations that ran (from the call to its answer, waiting for an instance excluded).',
-    labelNames: ['function'],
-    buckets: DURATION_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly init = new client.Histogram({
-    name: 'gust_init_duration_seconds',
-    help: 'Module load time of cold starts.',
-    labelNames: ['function'],
-    buckets: INIT_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly coldStarts = this.counter(
-    'gust_cold_starts_total',
-    'Invocations that started a new instance.',
-    ['function'],
-  );
-  private readonly gbSeconds = this.counter(
-    'gust_gb_seconds_total',
-    'GB-seconds billed to invocations (memory / 1024 x billed seconds).',
-    ['function'],
-  );
+  /** What the hot path adds to: plain numbers, read by the tallied series at each scrape. */
+  private readonly tallies = new Map<string, FunctionTally>();
+  /** Function -> events a full queue refused. */
+  private readonly refused = new Map<string, number>();
   private readonly warmGbSeconds = this.counter(
     'gust_warm_gb_seconds_total',
     'GB-seconds of instances kept warm by scale.min, metered apart (added each minute).',
     ['function'],
-  );
-  private readonly throttles = this.counter(
-    'gust_throttles_total',
-    'Calls refused for capacity: every instance busy at scale.max (capacity), or the function queue full (queue_full).',
-    ['function', 'reason'],
   );
   private readonly retries = this.counter(
     'gust_retries_total',
@@ -145,33 +119,35 @@ export class Metrics {
   );
 
   constructor(private readonly snapshot: Snapshot) {
+    this.talliedSeries();
     client.collectDefaultMetrics({ register: this.registry, prefix: 'gust_' });
   }
 
   /** An invocation record, as the recorder takes it: the one place every invocation passes. */
   recorded(r: InvocationRecord): void {
-    const s = this.series.get(r.function) ?? this.add(r.function);
-    const key = `${r.trigger} ${r.status}`;
-    let outcome = s.outcomes.get(key);
-    if (outcome === undefined) {
-      outcome = this.invocations.labels(r.function, r.trigger, r.status);
-      s.outcomes.set(key, outcome);
+    let t = this.tallies.get(r.function);
+    if (t === undefined) {
+      t = new FunctionTally(DURATION_BUCKETS, INIT_BUCKETS);
+      this.tallies.set(r.function, t);
     }
-    outcome.inc();
+    const key = `${r.trigger} ${r.status}`;
+    const outcome = t.outcomes.get(key);
+    if (outcome === undefined) t.outcomes.set(key, { trigger: r.trigger, status: r.status, n: 1 });
+    else outcome.n++;
     if (r.billedMs > 0) {
-      s.duration.observe(r.durationMs / 1000);
-      s.gbSeconds.inc(r.gbSeconds);
+      t.duration.observe(r.durationMs / 1000);
+      t.gbSeconds += r.gbSeconds;
     }
     if (r.cold) {
-      s.coldStarts.inc();
-      if (r.initMs > 0) s.init.observe(r.initMs / 1000);
+      t.coldStarts++;
+      if (r.initMs > 0) t.init.observe(r.initMs / 1000);
     }
-    if (r.status === 'throttled') s.throttled.inc();
+    if (r.status === 'throttled') t.throttled++;
   }
 
   /** A queue refused a function's events: full. */
   queueFull(fn: string, events = 1): void {
-    this.throttles.labels(fn, 'queue_full').inc(events);
+    this.refused.set(fn, (this.refused.get(fn) ?? 0) + events);
   }
 
   retried(fn: string): void {
@@ -227,17 +203,66 @@ export class Metrics {
     }
   }
 
-  private add(fn: string): FunctionSeries {
-    const s: FunctionSeries = {
-      outcomes: new Map(),
-      duration: this.duration.labels(fn),
-      init: this.init.labels(fn),
-      coldStarts: this.coldStarts.labels(fn),
-      gbSeconds: this.gbSeconds.labels(fn),
-      throttled: this.throttles.labels(fn, 'capacity'),
-    };
-    this.series.set(fn, s);
-    return s;
+  /** The series of what invocations add, read from the tallies at each scrape. */
+  private talliedSeries(): void {
+    talliedCounter({
+      name: 'gust_invocations_total',
+      help: 'Invocations, by function, trigger and status (ok, error, timeout, crashed, throttled, rejected); each retry counts.',
+      labelNames: ['function', 'trigger', 'status'],
+      registry: this.registry,
+      read: () =>
+        this.each((fn, t) =>
+          [...t.outcomes.values()].map(
+            (o) => [{ function: fn, trigger: o.trigger, status: o.status }, o.n] as const,
+          ),
+        ),
+    });
+    new TalliedHistogram(
+      {
+        name: 'gust_invocation_duration_seconds',
+        help: 'Run time of invocations that ran (from the call to its answer, waiting for an instance excluded).',
+        registry: this.registry,
+      },
+      () => this.each((fn, t) => [[fn, t.duration] as const]),
+    );
+    new TalliedHistogram(
+      {
+        name: 'gust_init_duration_seconds',
+        help: 'Module load time of cold starts.',
+        registry: this.registry,
+      },
+      () => this.each((fn, t) => [[fn, t.init] as const]),
+    );
+    talliedCounter({
+      name: 'gust_cold_starts_total',
+      help: 'Invocations that started a new instance.',
+      labelNames: ['function'],
+      registry: this.registry,
+      read: () => this.each((fn, t) => [[{ function: fn }, t.coldStarts] as const]),
+    });
+    talliedCounter({
+      name: 'gust_gb_seconds_total',
+      help: 'GB-seconds billed to invocations (memory / 1024 x billed seconds).',
+      labelNames: ['function'],
+      registry: this.registry,
+      read: () => this.each((fn, t) => [[{ function: fn }, t.gbSeconds] as const]),
+    });
+    talliedCounter({
+      name: 'gust_throttles_total',
+      help: 'Calls refused for capacity: every instance busy at scale.max (capacity), or the function queue full (queue_full).',
+      labelNames: ['function', 'reason'],
+      registry: this.registry,
+      read: () => [
+        ...this.each((fn, t) =>
+          t.throttled > 0 ? [[{ function: fn, reason: 'capacity' }, t.throttled] as const] : [],
+        ),
+        ...[...this.refused].map(([fn, n]) => [{ function: fn, reason: 'queue_full' }, n] as const),
+      ],
+    });
+  }
+
+  private each<T>(pick: (fn: string, t: FunctionTally) => Iterable<T>): T[] {
+    return [...this.tallies].flatMap(([fn, t]) => [...pick(fn, t)]);
   }
 
   private counter<T extends string>(name: string, help: string, labelNames: T[]): client.Counter<T> {
