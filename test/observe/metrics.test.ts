@@ -90,7 +90,10 @@ describe('Metrics', () => {
     ]);
     expect(durations[0]?.sum).toBeCloseTo(0.06, 12);
     const inits = m.gust_init_duration_seconds?.data as PromHistogramData[];
-    expect(inits.map((d) => [d.count, d.sum])).toEqual([[1, 0.03]]);
+    expect(inits.map((d) => [d.labels.function, d.count, d.sum])).toEqual([
+      ['f', 1, 0.03],
+      ['g', 0, 0],
+    ]);
   });
 
   it('counts retries, dead letters sent or dropped, full queues and warm GB-s where they are told', async () => {
