@@ -410,6 +410,7 @@ class Consumer {
       }
     }
     await this.settle(group);
+    for (const _ of group.messages) this.deps.observe?.gaveUp(this.name, topic !== null);
   }
 
   /** Acks a group's messages, then says so to `settled`. */
@@ -417,7 +418,6 @@ class Consumer {
     if (group.messages.length === 0) return;
     await this.acks.ack(group.messages.map((m) => m.handle));
     if (group.delivered.length > 0) this.deps.settled?.(group.delivered);
-    for (const _ of group.messages) this.deps.observe?.gaveUp(this.name, topic !== null);
   }
 
   /** A message whose body is not a queued event cannot be delivered, ever: it is dropped, said in the log. */
