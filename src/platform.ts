@@ -31,6 +31,7 @@ import { eventsDoor } from './gateway/events.js';
 import { functionDoor, screenRoutes } from './gateway/functions.js';
 import { json } from './gateway/http.js';
 import { lambdaApi } from './gateway/lambda-api.js';
+import { metricsDoor } from './gateway/metrics.js';
 import { Router } from './gateway/router.js';
 import { S3Server } from './gateway/s3/server.js';
 import { Gateway } from './gateway/server.js';
@@ -38,6 +39,7 @@ import { isDirectory, isFile } from './lib/files.js';
 import { isAlive } from './lib/processes.js';
 import { MANIFEST_FILES, readManifest } from './manifest/load.js';
 import { projectFromFolder } from './manifest/schema.js';
+import { byFunction, Metrics } from './observe/metrics.js';
 import { Recorder } from './observe/records.js';
 import { RecordPruner } from './observe/retention.js';
 import { Usage } from './observe/usage.js';
@@ -100,8 +102,23 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     const adminKeyPath = path.join(dataDir, 'admin.key');
     await ensureAdminKey(keys, adminKeyPath);
 
-    const recorder = new Recorder(invocations, (e) =>
-      log.error({ err: e }, 'writing invocation records failed'),
+    // Read at scrape time only: by then every part below exists.
+    const metrics = config.metrics
+      ? new Metrics({
+          instances: () => byFunction(dispatcher.pools().map((p) => p.census())),
+          stemCells: () => factory.stemCells(),
+          queues: async () =>
+            (await queue.stats()).flatMap((q) =>
+              q.queue.startsWith('fn.') ? [{ ...q, function: q.queue.slice(3) }] : [],
+            ),
+          subscriptions: () => topics.list().map((t) => ({ topic: t.name, functions: t.subscribers })),
+          functions: () => dispatcher.names(),
+        })
+      : undefined;
+    const recorder = new Recorder(
+      invocations,
+      (e) => log.error({ err: e }, 'writing invocation records failed'),
+      metrics && ((r) => metrics.recorded(r)),
     );
     const factory = await NodeSandboxFactory.create({
       runtimeSource: RUNTIME_SOURCE,
@@ -142,6 +159,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       // `streams` is made below; events settle long after
       settled: (events) => streams.settled(events),
       onError: (e, what) => log.error({ err: e }, what),
+      ...(metrics ? { observe: metrics } : {}),
     });
     const topics = await Topics.open(registry, deliveries);
     // Queues a change's trigger events inside its transaction; a full queue refuses the change.
@@ -149,6 +167,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       const queued = queue.enqueueWithin(items);
       if (!queued.ok) {
         const fn = queued.full.replace(/^fn\./, '');
+        metrics?.queueFull(fn, items.filter((i) => i.queue === queued.full).length);
         throw new GustError(
           'THROTTLED',
           `the queue of ${fn}, which a ${kind} trigger runs on this change, is full (${queued.depth} events waiting); nothing was changed: retry later`,
@@ -206,7 +225,14 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     });
     await control.restore();
     const usage = new Usage(
-      invocations,
+      {
+        usage: (q) => invocations.usage(q),
+        // What the warm meter adds, metrics see too: one computation of warm GB-s.
+        addWarm: async (at, warm) => {
+          await invocations.addWarm(at, warm);
+          metrics?.warmMetered(warm);
+        },
+      },
       async () =>
         (await registry.listFunctions()).flatMap((f) => {
           const spec = dispatcher.activeSpec(f.name);
@@ -256,6 +282,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
         }),
         lambdaApi: lambdaApi({ registry, dispatcher, deliveries, keys }),
         events: eventsDoor({ keys, topics }),
+        metrics: metricsDoor({ keys, metrics }),
         functions: functionDoor({ router, dispatcher, keys, webhooks: webhookDoor(webhooks) }),
         screenFunctions: screenRoutes(router),
       },

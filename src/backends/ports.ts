@@ -76,7 +76,7 @@ export interface RegistryStore {
   declareNamespaces(project: string, names: readonly string[]): Promise<void>;
 }
 
-export type KeyScope = 'admin' | 'deploy' | 'invoke' | 'storage';
+export type KeyScope = 'admin' | 'deploy' | 'invoke' | 'storage' | 'metrics';
 
 export interface KeyRecord {
   readonly id: string;
@@ -264,6 +264,13 @@ export interface QueueDepth {
   readonly oldestMs: number;
 }
 
+export interface QueueStats {
+  readonly queue: string;
+  readonly messages: number;
+  /** Age in ms of the oldest message (the first enqueued of those still there). */
+  readonly oldestMs: number;
+}
+
 /**
  * DurableQueue: at-least-once work queues, by name. The semantics are those of a NATS JetStream
  * work-queue stream with a pull consumer, so a cluster adapter can provide them:
@@ -283,6 +290,11 @@ export interface DurableQueue {
   /** Pushes the lease of a delivery still being worked on (a long run) out by a lease time. */
   extend(handle: string): Promise<void>;
   depth(queue: string): Promise<QueueDepth>;
+  /**
+   * Every queue holding messages, with how many (waiting, delayed or leased) and the oldest's age:
+   * read at each metrics scrape, so one cheap pass for all queues, not one query per queue.
+   */
+  stats(): Promise<QueueStats[]>;
   /** Deletes every message of a queue (its consumer is gone for good); how many there were. */
   purge(queue: string): Promise<number>;
   /** Calls `listener` with a queue's name when messages may have become ready on it (a hint, not a promise). */

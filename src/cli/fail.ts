@@ -93,7 +93,7 @@ export function printCommanderError(sink: ErrorSink, text: string, command: Comm
 
 /**
  * Commander's `error: unknown option '--x'\n(Did you mean --json?)` as one line, its option errors
- * said plainly (`--scope root is not a choice: use admin, deploy, invoke or storage`), and a
+ * said plainly (`--scope root is not a choice: use admin, deploy, invoke, storage or metrics`), and a
  * pointer to the command's help.
  */
 export function formatCommanderError(text: string, command: Command): string {
@@ -137,7 +137,7 @@ function flagOf(flags: string): string {
   return /--[\w-]+/.exec(flags)?.[0] ?? flags.split(/[ ,]/)[0] ?? flags;
 }
 
-/** `admin, deploy, invoke or storage`, when the option takes one of a list. */
+/** `admin, deploy, invoke, storage or metrics`, when the option takes one of a list. */
 function choicesOf(command: Command, flag: string): string | undefined {
   const choices = command.options.find((o) => o.long === flag || o.short === flag)?.argChoices;
   if (choices === undefined || choices.length === 0) return undefined;

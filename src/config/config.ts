@@ -87,6 +87,8 @@ const PlatformSchema = z.object({
   failedRetentionMs: retention,
   /** About how much room records (and their logs) may take; the oldest go past it. */
   maxRecordsBytes: size,
+  /** `/_gust/metrics` and the counting behind it; off only to measure what they cost. */
+  metrics: z.union([z.boolean(), z.enum(['on', 'off']).transform((v) => v === 'on')]),
 });
 
 export type PlatformConfig = z.infer<typeof PlatformSchema>;
@@ -100,6 +102,8 @@ export interface UpFlags {
   readonly retention?: string | undefined;
   readonly failedRetention?: string | undefined;
   readonly maxRecordsSize?: string | undefined;
+  /** false: `--no-metrics`. */
+  readonly metrics?: boolean | undefined;
 }
 
 /** Flags win over the environment, which wins over the defaults. */
@@ -125,6 +129,7 @@ export function loadPlatformConfig(flags: UpFlags, env: Env, cwd: string): Platf
     retentionMs: flags.retention ?? env.GUST_RETENTION ?? '7d',
     failedRetentionMs: flags.failedRetention ?? env.GUST_FAILED_RETENTION ?? '30d',
     maxRecordsBytes: flags.maxRecordsSize ?? env.GUST_MAX_RECORDS_SIZE ?? '1GB',
+    metrics: flags.metrics ?? env.GUST_METRICS ?? 'on',
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -152,6 +157,7 @@ const EXPECTED: Partial<Record<keyof PlatformConfig, string>> = {
   retentionMs: 'a duration from 1m to 3650d, like 7d or 36h',
   failedRetentionMs: 'a duration from 1m to 3650d, like 30d',
   maxRecordsBytes: 'a size of at least 1MB, like 500MB or 2GB',
+  metrics: 'on or off',
 };
 
 /** Where a setting came from: `--port abc` when the flag gave it, else `GUST_PORT=abc`. */
@@ -176,6 +182,7 @@ const SOURCES: Partial<Record<keyof PlatformConfig, { flag?: keyof UpFlags; opti
       env: 'GUST_FAILED_RETENTION',
     },
     maxRecordsBytes: { flag: 'maxRecordsSize', option: '--max-records-size', env: 'GUST_MAX_RECORDS_SIZE' },
+    metrics: { flag: 'metrics', option: '--no-metrics', env: 'GUST_METRICS' },
   };
 
 function settingName(field: keyof PlatformConfig, flags: UpFlags, env: Env): string {

@@ -8,7 +8,7 @@ import type { KeyRecord, KeyScope, KeyStore } from '../backends/ports.js';
 import { GustError } from '../errors.js';
 import { formatRate, type Rate, RateLimiter } from './rate.js';
 
-export const SCOPES: readonly KeyScope[] = ['admin', 'deploy', 'invoke', 'storage'];
+export const SCOPES: readonly KeyScope[] = ['admin', 'deploy', 'invoke', 'storage', 'metrics'];
 const ACCESS_PREFIX = 'GUSK';
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 

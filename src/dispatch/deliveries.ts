@@ -52,6 +52,15 @@ export interface DeliveriesDeps {
   /** How long a claimed message stays leased; in-flight leases are extended every third of it. */
   readonly leaseMs: number;
   readonly random?: () => number;
+  /** Told of each retry and each event given up (observe/metrics.ts), and of events a full queue refused. */
+  readonly observe?: DeliveryObserver;
+}
+
+export interface DeliveryObserver {
+  retried(fn: string): void;
+  /** `sent`: to the dead-letter topic; else dropped, the function naming none. */
+  gaveUp(fn: string, sent: boolean): void;
+  queueFull(fn: string, events: number): void;
 }
 
 /** The most messages claimed at once, whatever the capacity. */
@@ -98,10 +107,15 @@ export class Deliveries {
   }
 
   /** Durable once it resolves ok (the caller may then answer 202). */
-  submit(events: readonly QueuedEvent[]): Promise<EnqueueResult> {
-    return this.deps.queue.enqueue(
+  async submit(events: readonly QueuedEvent[]): Promise<EnqueueResult> {
+    const result = await this.deps.queue.enqueue(
       events.map((e) => ({ queue: queueOf(e.function), id: e.invocationId, body: JSON.stringify(e) })),
     );
+    if (!result.ok) {
+      const fn = result.full.replace(/^fn\./, '');
+      this.deps.observe?.queueFull(fn, events.filter((e) => e.function === fn).length);
+    }
+    return result;
   }
 
   /** Starts (or wakes) the consumer of a function whose version was activated. */
@@ -373,6 +387,7 @@ class Consumer {
       // Exponential, with jitter so that a burst of failures does not come back as one burst.
       const base = Math.min(MAX_BACKOFF_MS, spec.retries.backoffMs * 2 ** (m.attempt - 1));
       await this.deps.queue.nack(m.handle, Math.round(base * (0.5 + random())));
+      this.deps.observe?.retried(this.name);
     }
   }
 
@@ -395,6 +410,7 @@ class Consumer {
       }
     }
     await this.settle(group);
+    for (const _ of group.messages) this.deps.observe?.gaveUp(this.name, topic !== null);
   }
 
   /** Acks a group's messages, then says so to `settled`. */

@@ -151,6 +151,16 @@ export class Dispatcher {
     return fn ? poolsOf(fn).reduce((n, pool) => n + pool.size, 0) : 0;
   }
 
+  /** Every pool: active, by number, retired, and those of functions being removed (for metrics). */
+  pools(): Pool[] {
+    return [...[...this.functions.values()].flatMap(poolsOf), ...this.removing];
+  }
+
+  /** The functions deployed now. */
+  names(): IterableIterator<string> {
+    return this.functions.keys();
+  }
+
   async invoke(inv: Invocation, sink?: HttpSink): Promise<DispatchResult> {
     this.inflight++;
     try {

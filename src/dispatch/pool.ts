@@ -5,6 +5,7 @@
  * after `scale.idle`; `scale.min` stay warm. Waiters belong to the pool, not to an instance: when one
  * dies, they go to another.
  */
+import type { InstanceCount } from '../observe/metrics.js';
 import type { LoadSpec, Sandbox, SandboxFactory, WireError } from '../runtime/types.js';
 
 export interface PoolLimits {
@@ -101,6 +102,13 @@ export class Pool {
 
   get size(): number {
     return this.slots.size;
+  }
+
+  /** Its instances by state, for metrics: serving a call, idle, starting. */
+  census(): InstanceCount {
+    let running = 0;
+    for (const slot of this.slots) if (slot.inflight > 0) running++;
+    return { function: this.spec.fn.name, running, idle: this.slots.size - running, starting: this.starting };
   }
 
   /** Calls running on its instances and calls waiting for one. */

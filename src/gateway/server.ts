@@ -11,6 +11,7 @@ import { ERROR_CODES, GustError } from '../errors.js';
 import { HTTP_METHODS } from '../manifest/schema.js';
 import { KEY_NEEDED } from './auth.js';
 import { type EdgeHandler, type EdgeRequest, type EdgeResponse, errorResponse, json } from './http.js';
+import { METRICS_PATH } from './metrics.js';
 
 export interface GatewayDoors {
   readonly health: () => EdgeResponse;
@@ -18,6 +19,8 @@ export interface GatewayDoors {
   readonly lambdaApi: EdgeHandler;
   /** CloudEvents ingress into topics. */
   readonly events: EdgeHandler;
+  /** Prometheus text at /_gust/metrics. */
+  readonly metrics: EdgeHandler;
   /** Function routes write to the socket themselves: their answers may stream. */
   readonly functions: (req: EdgeRequest, res: ServerResponse) => Promise<void>;
   /** The answer to a function request no route takes, given before its body is read. */
@@ -99,6 +102,7 @@ export class Gateway {
     if (this.closing) return write(res, errorResponse(new GustError('UNAVAILABLE', 'Gust is shutting down')));
     if (
       pathname.startsWith('/_gust/') &&
+      pathname !== METRICS_PATH &&
       !pathname.startsWith('/_gust/api/') &&
       !pathname.startsWith('/_gust/events/')
     ) {
@@ -137,12 +141,17 @@ export class Gateway {
     };
     if (pathname.startsWith('/_gust/api/')) return write(res, await this.doors.controlApi(edge));
     if (pathname.startsWith('/_gust/events/')) return write(res, await this.doors.events(edge));
+    if (pathname === METRICS_PATH) return write(res, await this.doors.metrics(edge));
     if (pathname.startsWith('/2015-03-31/')) return write(res, await this.doors.lambdaApi(edge));
     return this.doors.functions(edge, res);
   }
 
   private screen(method: string, pathname: string, req: IncomingMessage): EdgeResponse | undefined {
-    if (pathname.startsWith('/_gust/api/') || pathname.startsWith('/_gust/events/')) {
+    if (
+      pathname.startsWith('/_gust/api/') ||
+      pathname.startsWith('/_gust/events/') ||
+      pathname === METRICS_PATH
+    ) {
       return req.headers.authorization === undefined
         ? errorResponse(new GustError('UNAUTHORIZED', KEY_NEEDED))
         : undefined;

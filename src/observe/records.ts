@@ -33,9 +33,12 @@ export class Recorder {
   constructor(
     private readonly store: InvocationStore,
     private readonly onError: (e: unknown) => void,
+    /** Sees each record as it is taken (observe/metrics.ts): every invocation's one way out. */
+    private readonly observe?: (r: InvocationRecord) => void,
   ) {}
 
   record(r: InvocationRecord): void {
+    this.observe?.(r);
     this.buffer.push(r);
     if (this.buffer.length >= FLUSH_AT) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), FLUSH_EVERY_MS);

@@ -186,5 +186,25 @@ export function queueConformance(adapter: string, h: QueueHarness): void {
       expect(d.oldestMs).toBeGreaterThanOrEqual(0);
       await h.close(queue);
     });
+
+    it('gives the messages of every queue that has some and the age of each oldest, in one call', async () => {
+      const { queue } = await h.open(LONG);
+      expect(await queue.stats()).toEqual([]);
+      await queue.enqueue([msg('q', 'a'), msg('q', 'b', 'b', 60_000), msg('r', 'c')]);
+      await queue.claim('q', 1);
+      const before = Date.now();
+      await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(before + 5), WAIT);
+      const stats = (await queue.stats()).sort((x, y) => x.queue.localeCompare(y.queue));
+      expect(stats.map((s) => [s.queue, s.messages])).toEqual([
+        ['q', 2],
+        ['r', 1],
+      ]);
+      // the leased message is still the oldest of q; ages are of enqueue, not of readiness
+      for (const s of stats) expect(s.oldestMs).toBeGreaterThan(0);
+      const [handle] = (await queue.claim('r', 1)).map((m) => m.handle);
+      await queue.ack([handle!]);
+      expect((await queue.stats()).map((s) => s.queue)).toEqual(['q']);
+      await h.close(queue);
+    });
   });
 }

@@ -51,15 +51,18 @@ describe('usage errors', () => {
       ['invocations', 'api', '--status', 'weird'],
       /^gust: --status weird is not a choice: use ok, failed, error/,
     ],
-    [['keys', 'create'], /^gust: --scope is required: admin, deploy, invoke or storage \(see/],
-    [['keys', 'create', '--scope'], /^gust: --scope needs a value: admin, deploy, invoke or storage \(see/],
+    [['keys', 'create'], /^gust: --scope is required: admin, deploy, invoke, storage or metrics \(see/],
+    [
+      ['keys', 'create', '--scope'],
+      /^gust: --scope needs a value: admin, deploy, invoke, storage or metrics \(see/,
+    ],
     [
       ['keys', 'create', '--scope', 'root'],
-      /^gust: --scope root is not a choice: use admin, deploy, invoke or storage/,
+      /^gust: --scope root is not a choice: use admin, deploy, invoke, storage or metrics/,
     ],
     [
       ['keys', 'create', '--scope', ''],
-      /^gust: --scope "" is not a choice: use admin, deploy, invoke or storage/,
+      /^gust: --scope "" is not a choice: use admin, deploy, invoke, storage or metrics/,
     ],
     [
       ['keys', 'create', '--scope', 'admin', '--expires', '0d'],

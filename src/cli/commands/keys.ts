@@ -22,7 +22,7 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
     .description('create a key (shown once: store it)')
     .addOption(
       new Option('--scope <scope>', 'what the key may do')
-        .choices(['admin', 'deploy', 'invoke', 'storage'])
+        .choices(['admin', 'deploy', 'invoke', 'storage', 'metrics'])
         .makeOptionMandatory(),
     )
     .option('--function <name>', 'limit an invoke key to one function')

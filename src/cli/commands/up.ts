@@ -21,6 +21,8 @@ interface UpFlags {
   readonly s3Port?: string;
   readonly data?: string;
   readonly cluster?: boolean;
+  /** false with --no-metrics (commander's default for a --no- option is true). */
+  readonly metrics: boolean;
   readonly json?: boolean;
   readonly retention?: string;
   readonly failedRetention?: string;
@@ -48,6 +50,7 @@ export function registerUpCommand(program: Command, cli: Cli): void {
       'about how much room records and their logs may take (default 1GB, or GUST_MAX_RECORDS_SIZE)',
     )
     .option('--cluster', 'cluster mode on NATS and PostgreSQL')
+    .option('--no-metrics', 'no /_gust/metrics and no counting for it (or GUST_METRICS=off)')
     .option('--json', 'print where it listens as one JSON line')
     .action(async (dir: string | undefined, flags: UpFlags) => {
       const config = platformConfig(cli, dir, flags);
@@ -79,9 +82,10 @@ export function registerUpCommand(program: Command, cli: Cli): void {
 
 function platformConfig(cli: Cli, dir: string | undefined, flags: UpFlags): PlatformConfig {
   const { port, s3Port, data, cluster, retention, failedRetention, maxRecordsSize } = flags;
+  const metrics = flags.metrics ? undefined : false; // GUST_METRICS decides unless the flag is given
   try {
     return loadPlatformConfig(
-      { dir, port, s3Port, data, cluster, retention, failedRetention, maxRecordsSize },
+      { dir, port, s3Port, data, cluster, retention, failedRetention, maxRecordsSize, metrics },
       cli.env,
       cli.cwd,
     );

@@ -106,6 +106,15 @@ export class NodeSandboxFactory implements SandboxFactory {
     for (const size of this.wanted) this.refill(size);
   }
 
+  /** Idle stem cells by memory size: ready, and being started. */
+  stemCells(): { memoryMb: number; ready: number; starting: number }[] {
+    return this.wanted.map((memoryMb) => ({
+      memoryMb,
+      ready: this.stem.get(memoryMb)?.length ?? 0,
+      starting: this.spawningStem.get(memoryMb) ?? 0,
+    }));
+  }
+
   /** Never rejects (the pool has nobody to tell): a failure to spawn or to copy the bundle is a crashed start. */
   async start(spec: LoadSpec): Promise<StartOutcome> {
     let cell: Cell;
