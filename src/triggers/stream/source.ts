@@ -29,8 +29,13 @@ const BROKERS: Readonly<Record<StreamTrigger['from'], Broker>> = {
   nats: natsBroker,
   amqp: amqpBroker,
 };
-/** In-flight messages per trigger: this many invocations' worth, within the function's capacity. */
-const BATCHES_IN_FLIGHT = { min: 2, max: 32 };
+/**
+ * In-flight messages per trigger: this many invocations' worth. A message is acked to its broker
+ * only once its event left Gust's queue (its record written: up to 50 ms after its run), so at
+ * capacity x 16 batches (64 to 1,024) a broker keeps sending while earlier batches settle; the
+ * bound holds a slow function's backlog in the broker, not in Gust.
+ */
+const BATCHES_IN_FLIGHT = { min: 64, max: 1024, perSlot: 16 };
 const MAX_IN_FLIGHT = 10_000;
 
 type Running = { readonly key: string; readonly name: string; readonly follower: Follower };
@@ -46,7 +51,10 @@ export class StreamSource implements Source {
     const capacity = spec.scale.max * spec.concurrency;
     const wanted = spec.triggers.flatMap((t) => {
       if (t.type !== 'stream') return [];
-      const batches = Math.min(BATCHES_IN_FLIGHT.max, Math.max(BATCHES_IN_FLIGHT.min, capacity));
+      const batches = Math.min(
+        BATCHES_IN_FLIGHT.max,
+        Math.max(BATCHES_IN_FLIGHT.min, capacity * BATCHES_IN_FLIGHT.perSlot),
+      );
       const inFlight = Math.min(MAX_IN_FLIGHT, t.batch * batches);
       return [{ trigger: t, inFlight, key: JSON.stringify([t, inFlight]), name: brokerName(spec.name, t) }];
     });
