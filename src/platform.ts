@@ -54,6 +54,7 @@ import { Sources } from './triggers/sources.js';
 import { StreamSource } from './triggers/stream/source.js';
 import { Webhooks } from './triggers/webhook/accept.js';
 import { webhookDoor } from './triggers/webhook/door.js';
+import { loadAssets, uiDoor } from './ui/door.js';
 
 export interface Platform {
   readonly url: string;
@@ -283,6 +284,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
         lambdaApi: lambdaApi({ registry, dispatcher, deliveries, keys }),
         events: eventsDoor({ keys, topics }),
         metrics: metricsDoor({ keys, metrics }),
+        ui: uiDoor({ keys, assets: await loadAssets() }),
         functions: functionDoor({ router, dispatcher, keys, webhooks: webhookDoor(webhooks) }),
         screenFunctions: screenRoutes(router),
       },

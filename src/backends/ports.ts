@@ -179,6 +179,29 @@ export interface UsageQuery {
   readonly function?: string;
 }
 
+/** Latency over time: the records of one function in [since, until), cut into equal steps. */
+export interface LatencyQuery {
+  readonly function: string;
+  /** ISO times. */
+  readonly since: string;
+  readonly until: string;
+  readonly stepMs: number;
+  /** The newest this many records at most are looked at: the work stays bounded on a busy function. */
+  readonly maxRecords: number;
+}
+
+/** One step of a latency series; latency is what a caller waited: queued + run, in ms. */
+export interface LatencyStep {
+  /** Index of the step from `since`. */
+  readonly step: number;
+  readonly count: number;
+  readonly errors: number;
+  readonly cold: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+}
+
 export interface UsageRow {
   /** The function (by function), or the UTC day `YYYY-MM-DD` (by day). */
   readonly key: string;
@@ -199,6 +222,11 @@ export interface InvocationStore {
   /** Adds what instances kept warm by scale.min cost, per function, at a moment (epoch ms). */
   addWarm(at: number, gbSecondsByFunction: ReadonlyMap<string, number>): Promise<void>;
   usage(query: UsageQuery): Promise<UsageRow[]>;
+  /**
+   * Latency percentiles and cold starts per step (steps without records are left out); `looked`:
+   * records of the window read; `complete`: false when the bound left older ones of it unread.
+   */
+  latency(query: LatencyQuery): Promise<{ steps: LatencyStep[]; looked: number; complete: boolean }>;
   /** The latest attempt of that invocation. */
   get(id: string): Promise<InvocationRecord | undefined>;
   /** Newest first, a page at a time. A cursor that is not one this store made is refused (RangeError). */

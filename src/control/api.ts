@@ -8,7 +8,6 @@ import { GustError } from '../errors.js';
 import { checkEventSize, wrapData } from '../events/ingress.js';
 import { authenticate } from '../gateway/auth.js';
 import { Answer, type EdgeHandler, type EdgeRequest, errorResponse, header, json } from '../gateway/http.js';
-import { parseDuration } from '../manifest/duration.js';
 import { compileRoute } from '../manifest/route.js';
 import { PROJECT_NAME } from '../manifest/schema.js';
 import type { Recorder } from '../observe/records.js';
@@ -17,8 +16,10 @@ import type { Kv } from '../services/kv.js';
 import type { Secrets } from '../services/secrets.js';
 import type { Topics } from '../services/topics.js';
 import { bodyOf } from './body.js';
+import { insightRoutes } from './insights.js';
 import { type InvokeDeps, invoke } from './invoke.js';
 import { authorize, EXPIRY_RULE, type Keys, keyInfo, parseExpiry, SCOPES } from './keys.js';
+import { intParam, timeParam } from './params.js';
 import { parseRate, type Rate } from './rate.js';
 
 export interface ControlApiDeps extends InvokeDeps {
@@ -31,13 +32,14 @@ export interface ControlApiDeps extends InvokeDeps {
   readonly usage: Usage;
 }
 
-interface Call {
+export interface Call {
   readonly req: EdgeRequest;
   readonly params: Record<string, string>;
   readonly query: URLSearchParams;
 }
 
-type Handler = (call: Call) => Promise<unknown>;
+export type Handler = (call: Call) => Promise<unknown>;
+export type Route = [method: string, path: string, scope: KeyScope, handler: Handler];
 
 const PREFIX = '/_gust/api/v1';
 const STATUSES: readonly (InvocationStatus | 'failed')[] = [
@@ -56,7 +58,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
     await deps.recorder.flush();
     return read();
   };
-  const routes: [string, string, KeyScope, Handler][] = [
+  const routes: Route[] = [
     [
       'POST',
       '/deploy',
@@ -370,6 +372,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
         return { revoked: params.id };
       },
     ],
+    ...insightRoutes(deps),
   ];
   const compiled = routes.map(([method, path, scope, handler]) => ({
     method,
@@ -414,28 +417,4 @@ function boolParam(query: URLSearchParams, name: string): boolean {
   throw new GustError('BAD_REQUEST', `${name} must be true or false`);
 }
 
-/** An ISO time, or a duration back from now (`1h`, `30m`, `7d`): as an ISO time. */
-function timeParam(query: URLSearchParams, name: string): string | undefined {
-  const raw = query.get(name);
-  if (raw === null) return undefined;
-  const ago = parseDuration(raw);
-  const at = ago === undefined ? Date.parse(raw) : Date.now() - ago;
-  if (!/^\d/.test(raw) || Number.isNaN(at)) {
-    throw new GustError(
-      'BAD_REQUEST',
-      `${name} must be a time (2026-11-30T12:00:00Z) or a duration back from now (30m, 24h, 7d)`,
-    );
-  }
-  return new Date(at).toISOString();
-}
-
 const clip = (text: string): string => (text.length > 60 ? `${text.slice(0, 60)}…` : text);
-
-function intParam(query: URLSearchParams, name: string, fallback: number, max: number): number {
-  const raw = query.get(name);
-  if (raw === null) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > max)
-    throw new GustError('BAD_REQUEST', `${name} must be a whole number from 0 to ${max}`);
-  return n;
-}

@@ -25,6 +25,7 @@ import type { Scheduler } from '../triggers/schedule/scheduler.js';
 import type { SourceState, Sources } from '../triggers/sources.js';
 import type { Webhooks } from '../triggers/webhook/accept.js';
 import { missingReferences, stillUsed } from './references.js';
+import { triggerLabel } from './trigger-label.js';
 
 export interface ControlDeps {
   readonly registry: RegistryStore;
@@ -56,6 +57,8 @@ export interface FunctionSummary {
   readonly concurrency: number;
   readonly scale: FunctionSpec['scale'];
   readonly routes: string[];
+  /** Every trigger, one line each (control/trigger-label.ts). */
+  readonly triggers: string[];
   /** When its schedules fire next (ISO), or null without one. */
   readonly nextRun: string | null;
   /** How its triggers fed by the user's systems are doing (empty without one). */
@@ -329,6 +332,7 @@ export class FunctionControl {
         if (t.type === 'webhook') return [`POST ${t.path} (webhook, ${t.verify})`];
         return [];
       }),
+      triggers: spec.triggers.map(triggerLabel),
       nextRun: this.deps.scheduler.nextRun(f.name),
       sources: this.deps.sources.states(f.name),
       instances: this.deps.dispatcher.instances(f.name),

@@ -9,7 +9,7 @@
  * delayed, not in line. What a crash can lose: nothing accepted; it can deliver twice (a delivery
  * that ran but was not acked runs again after a restart).
  */
-import type { DurableQueue, EnqueueResult, QueuedMessage } from '../backends/ports.js';
+import type { DurableQueue, EnqueueResult, QueueDepth, QueuedMessage } from '../backends/ports.js';
 import type { DeliveredEvent, EventSource, QueuedEvent } from '../events/types.js';
 import { compileInput } from '../manifest/input.js';
 import type { FunctionSpec } from '../manifest/types.js';
@@ -116,6 +116,11 @@ export class Deliveries {
       this.deps.observe?.queueFull(fn, events.filter((e) => e.function === fn).length);
     }
     return result;
+  }
+
+  /** What waits in a function's queue, and for how long the oldest has. */
+  depth(name: string): Promise<QueueDepth> {
+    return this.deps.queue.depth(queueOf(name));
   }
 
   /** Starts (or wakes) the consumer of a function whose version was activated. */

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ERROR_CODES, GustError } from '../errors.js';
 import { HTTP_METHODS } from '../manifest/schema.js';
+import { isUiPath } from '../ui/door.js';
 import { KEY_NEEDED } from './auth.js';
 import { type EdgeHandler, type EdgeRequest, type EdgeResponse, errorResponse, json } from './http.js';
 import { METRICS_PATH } from './metrics.js';
@@ -21,6 +22,8 @@ export interface GatewayDoors {
   readonly events: EdgeHandler;
   /** Prometheus text at /_gust/metrics. */
   readonly metrics: EdgeHandler;
+  /** The dashboard's files at /_gust/ui. */
+  readonly ui: EdgeHandler;
   /** Function routes write to the socket themselves: their answers may stream. */
   readonly functions: (req: EdgeRequest, res: ServerResponse) => Promise<void>;
   /** The answer to a function request no route takes, given before its body is read. */
@@ -103,6 +106,7 @@ export class Gateway {
     if (
       pathname.startsWith('/_gust/') &&
       pathname !== METRICS_PATH &&
+      !isUiPath(pathname) &&
       !pathname.startsWith('/_gust/api/') &&
       !pathname.startsWith('/_gust/events/')
     ) {
@@ -142,6 +146,7 @@ export class Gateway {
     if (pathname.startsWith('/_gust/api/')) return write(res, await this.doors.controlApi(edge));
     if (pathname.startsWith('/_gust/events/')) return write(res, await this.doors.events(edge));
     if (pathname === METRICS_PATH) return write(res, await this.doors.metrics(edge));
+    if (isUiPath(pathname)) return write(res, await this.doors.ui(edge));
     if (pathname.startsWith('/2015-03-31/')) return write(res, await this.doors.lambdaApi(edge));
     return this.doors.functions(edge, res);
   }

@@ -5,6 +5,8 @@ import type {
   InvocationRecord,
   InvocationStatus,
   InvocationStore,
+  LatencyQuery,
+  LatencyStep,
   LogEntry,
   LogQuery,
   UsageQuery,
@@ -193,6 +195,49 @@ export class SqliteInvocations implements InvocationStore {
         ...(query.function === undefined ? [] : [query.function]),
       ) as UsageRow[];
     return rows;
+  }
+
+  async latency(query: LatencyQuery): Promise<{ steps: LatencyStep[]; looked: number; complete: boolean }> {
+    // The newest maxRecords of the function (its index: function, seq), then those in the window,
+    // ranked by latency within their step: a percentile is the first rank at or past p x count.
+    const recent = `SELECT start, queued_ms + duration_ms AS ms, cold, status FROM invocations
+      WHERE function = ? ORDER BY seq DESC LIMIT ?`;
+    const seen = this.db
+      .prepare(
+        `SELECT COUNT(*) AS total, MIN(start) AS oldest, SUM(start >= ? AND start < ?) AS looked FROM (${recent})`,
+      )
+      .get(query.since, query.until, query.function, query.maxRecords) as {
+      total: number;
+      oldest: string | null;
+      looked: number | null;
+    };
+    const steps = this.db
+      .prepare(
+        `WITH windowed AS (
+           SELECT CAST((julianday(start) - julianday(?)) * 86400000 / ? AS INTEGER) AS step, ms, cold, status
+           FROM (${recent}) WHERE start >= ? AND start < ?
+         ), ranked AS (
+           SELECT step, ms, cold, status,
+             ROW_NUMBER() OVER (PARTITION BY step ORDER BY ms) AS rank, COUNT(*) OVER (PARTITION BY step) AS n
+           FROM windowed
+         )
+         SELECT step, COUNT(*) AS count, SUM(status != 'ok') AS errors, SUM(cold) AS cold,
+           MIN(CASE WHEN rank >= 0.5 * n THEN ms END) AS p50,
+           MIN(CASE WHEN rank >= 0.9 * n THEN ms END) AS p90,
+           MIN(CASE WHEN rank >= 0.99 * n THEN ms END) AS p99
+         FROM ranked GROUP BY step ORDER BY step`,
+      )
+      .all(
+        query.since,
+        query.stepMs,
+        query.function,
+        query.maxRecords,
+        query.since,
+        query.until,
+      ) as LatencyStep[];
+    // every record of the window was read unless the bound cut the newest off inside the window
+    const complete = seen.total < query.maxRecords || (seen.oldest !== null && seen.oldest < query.since);
+    return { steps, looked: seen.looked ?? 0, complete };
   }
 
   async get(id: string): Promise<InvocationRecord | undefined> {

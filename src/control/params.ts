@@ -1,0 +1,27 @@
+/** params: the query parameters of the control API, read and checked the same way by every route. */
+import { GustError } from '../errors.js';
+import { parseDuration } from '../manifest/duration.js';
+
+/** An ISO time, or a duration back from now (`1h`, `30m`, `7d`): as an ISO time. */
+export function timeParam(query: URLSearchParams, name: string): string | undefined {
+  const raw = query.get(name);
+  if (raw === null) return undefined;
+  const ago = parseDuration(raw);
+  const at = ago === undefined ? Date.parse(raw) : Date.now() - ago;
+  if (!/^\d/.test(raw) || Number.isNaN(at)) {
+    throw new GustError(
+      'BAD_REQUEST',
+      `${name} must be a time (2026-11-30T12:00:00Z) or a duration back from now (30m, 24h, 7d)`,
+    );
+  }
+  return new Date(at).toISOString();
+}
+
+export function intParam(query: URLSearchParams, name: string, fallback: number, max: number): number {
+  const raw = query.get(name);
+  if (raw === null) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    throw new GustError('BAD_REQUEST', `${name} must be a whole number from 0 to ${max}`);
+  return n;
+}

@@ -1,0 +1,26 @@
+/** format: numbers, times and sizes as the pages show them. */
+
+export function ms(value: number | null | undefined): string {
+  if (value === null || value === undefined) return '–';
+  if (value >= 10_000) return `${(value / 1000).toFixed(1)} s`;
+  return `${Math.round(value * 10) / 10} ms`;
+}
+
+export function ago(iso: string, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86_400)} d ago`;
+}
+
+export const time = (iso: string): string => new Date(iso).toLocaleString();
+
+export const dollars = (value: number): string =>
+  value === 0 ? '$0' : value < 0.01 ? `$${value.toPrecision(2)}` : `$${value.toFixed(2)}`;
+
+export const gbs = (value: number): string => (value < 1 ? value.toPrecision(3) : value.toFixed(1));
+
+export const percent = (ratio: number): string => `${Math.round(ratio * 100)}%`;
+
+export const shortId = (id: string): string => (id.length > 12 ? `${id.slice(0, 8)}…` : id);
