@@ -202,15 +202,14 @@ export class SqliteInvocations implements InvocationStore {
     // ranked by latency within their step: a percentile is the first rank at or past p x count.
     const recent = `SELECT start, queued_ms + duration_ms AS ms, cold, status FROM invocations
       WHERE function = ? ORDER BY seq DESC LIMIT ?`;
-    const seen = this.db
-      .prepare(
-        `SELECT COUNT(*) AS total, MIN(start) AS oldest, SUM(start >= ? AND start < ?) AS looked FROM (${recent})`,
-      )
-      .get(query.since, query.until, query.function, query.maxRecords) as {
-      total: number;
-      oldest: string | null;
-      looked: number | null;
-    };
+    const looked = this.db
+      .prepare(`SELECT COUNT(*) AS n FROM (${recent}) WHERE start >= ? AND start < ?`)
+      .get(query.function, query.maxRecords, query.since, query.until) as { n: number };
+    // The first record past the bound: the window is whole if there is none or it started before
+    // the window (records are written in nearly the order they start).
+    const next = this.db
+      .prepare('SELECT start FROM invocations WHERE function = ? ORDER BY seq DESC LIMIT 1 OFFSET ?')
+      .get(query.function, query.maxRecords) as { start: string } | undefined;
     const steps = this.db
       .prepare(
         `WITH windowed AS (
@@ -235,9 +234,7 @@ export class SqliteInvocations implements InvocationStore {
         query.since,
         query.until,
       ) as LatencyStep[];
-    // every record of the window was read unless the bound cut the newest off inside the window
-    const complete = seen.total < query.maxRecords || (seen.oldest !== null && seen.oldest < query.since);
-    return { steps, looked: seen.looked ?? 0, complete };
+    return { steps, looked: looked.n, complete: next === undefined || next.start < query.since };
   }
 
   async get(id: string): Promise<InvocationRecord | undefined> {

@@ -84,7 +84,7 @@ function Chart({
       plot.current?.destroy();
       plot.current = null;
     };
-    // biome-ignore lint/correctness/useExhaustiveDependencies: one chart per mount; data changes below
+    // deps: one chart per mount; data changes below
   }, []);
   useEffect(() => plot.current?.setData(data), [data]);
   return (

@@ -23,4 +23,5 @@ export const gbs = (value: number): string => (value < 1 ? value.toPrecision(3) 
 
 export const percent = (ratio: number): string => `${Math.round(ratio * 100)}%`;
 
-export const shortId = (id: string): string => (id.length > 12 ? `${id.slice(0, 8)}…` : id);
+/** Ids are UUIDv7, time first: calls of one moment share their start, so their end tells them apart. */
+export const shortId = (id: string): string => (id.length > 12 ? `…${id.slice(-8)}` : id);

@@ -14,7 +14,7 @@ export function useApi<T>(path: string | null, everyMs?: number): Loaded<T> {
   const [error, setError] = useState<string>();
   const [tick, setTick] = useState(0);
   const reload = useCallback(() => setTick((n) => n + 1), []);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: tick asks for a reload
+  // deps: tick asks for a reload
   useEffect(() => {
     if (path === null) return;
     let live = true;

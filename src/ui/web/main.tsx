@@ -35,7 +35,7 @@ function App() {
       },
     );
   };
-  // biome-ignore lint/correctness/useExhaustiveDependencies: once, at load
+  // deps: once, at load
   useEffect(check, []);
   if (gate.state === 'checking') return <p class="muted">Loading…</p>;
   if (gate.state === 'closed') {

@@ -71,7 +71,7 @@ type ChartsModule = { LatencyCharts: FunctionComponent<{ series: LatencySeries }
 
 /** uPlot is loaded with the first chart, not with the page. */
 function Charts({ name }: { name: string }) {
-  const [window, setWindow] = useState('1h');
+  const [window, setWindow] = useState('15m');
   const series = useApi<LatencySeries>(`/functions/${name}/latency?since=${window}&steps=30`, 10_000);
   const [mod, setMod] = useState<ChartsModule>();
   useEffect(() => {

@@ -1,6 +1,7 @@
 /** Live logs: the function's logs API polled from a cursor, the newest lines kept. */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type LogEntry } from '../api';
+import { shortId } from '../format';
 import { useEvery } from '../hooks';
 import { Problem, Section } from './parts';
 
@@ -29,7 +30,7 @@ export function LiveLogs({ name }: { name: string }) {
         busy.current = false;
       });
   };
-  // biome-ignore lint/correctness/useExhaustiveDependencies: a new function starts afresh
+  // deps: a new function starts afresh
   useEffect(() => {
     cursor.current = undefined;
     setLines([]);
@@ -57,14 +58,13 @@ export function LiveLogs({ name }: { name: string }) {
 }
 
 function toLines(e: LogEntry): { key: string; text: string; bad: boolean }[] {
-  const stamp = new Date(e.start).toLocaleTimeString();
   const text = [
     ...e.logs.split('\n').filter((l) => l !== ''),
     ...(e.error ? [`${e.status}: ${e.error}`] : []),
   ];
   return text.map((t, i) => ({
     key: `${e.invocation}.${e.start}.${i}`,
-    text: `${stamp} ${e.invocation.slice(0, 8)} ${t}`,
+    text: `${shortId(e.invocation)} ${t}`, // lines carry their own time and level
     bad: e.error !== null && i === text.length - 1,
   }));
 }

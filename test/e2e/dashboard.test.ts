@@ -1,0 +1,211 @@
+/**
+ * The dashboard in a real headless Chromium (Debian's, driven by playwright-core): it asks for a
+ * key and refuses a bad one, lists the functions, shows a function's invocations, charts, live logs
+ * and deploys (rollback included), and an invocation's logs and timing. A screenshot of each page
+ * goes to test-results/. Without Chromium the file is skipped, saying why, except in CI.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { chromiumMissing, launchChromium } from '../helpers/chromium.mjs';
+import { api, deployProject, type Gust, ROOT, records, startGust, WAIT } from '../helpers/gust.js';
+
+const missing = chromiumMissing();
+if (missing && process.env.CI === 'true') throw new Error(`the dashboard test must run in CI: ${missing}`);
+if (missing) console.warn(`skipping the dashboard test: ${missing}`);
+
+const SHOTS = path.join(ROOT, 'test-results');
+
+const project = (greeting: string) => ({
+  'gust.yaml': `functions:
+  greet:
+    handler: greet.mjs
+    env: { GREETING: "${greeting}" }
+    triggers:
+      - http: { path: /greet }
+      - topic: { name: greetings }
+  boom:
+    handler: boom.mjs
+    triggers:
+      - http: { path: /boom }
+topics: [greetings]
+`,
+  'greet.mjs': `export default async (req, ctx) => {
+  console.log('hello from greet', ctx.env.GREETING);
+  return new Response(ctx.env.GREETING);
+};
+`,
+  'boom.mjs': `export default async () => {
+  console.log('about to fail');
+  throw new Error('boom failed on purpose');
+};
+`,
+});
+
+let g: Gust;
+
+beforeAll(async () => {
+  g = await startGust();
+  await deployProject(g, project('v1'));
+  await deployProject(g, project('v2'));
+  for (let i = 0; i < 5; i++) expect((await fetch(`${g.url}/greet`)).status).toBe(200);
+  expect((await fetch(`${g.url}/boom`)).status).toBe(500);
+});
+
+afterAll(() => g?.stop());
+
+describe('the read-only endpoints the dashboard reads', () => {
+  it('give latency percentiles and cold starts per step of a window', async () => {
+    const r = await api<{
+      points: { count: number; coldRatio: number | null; p50: number | null }[];
+      looked: number;
+      complete: boolean;
+    }>(g, 'GET', '/functions/greet/latency?since=1h&steps=12');
+    expect(r.status).toBe(200);
+    expect(r.body.points).toHaveLength(12);
+    expect(r.body.looked).toBe(5);
+    expect(r.body.complete).toBe(true);
+    const busy = r.body.points.filter((p) => p.count > 0);
+    expect(busy.reduce((n, p) => n + p.count, 0)).toBe(5);
+    expect(busy.every((p) => p.p50 !== null && p.coldRatio !== null)).toBe(true);
+  });
+
+  it('refuse a window longer than 7 days or a function never deployed', async () => {
+    expect((await api(g, 'GET', '/functions/greet/latency?since=8d')).status).toBe(400);
+    expect((await api(g, 'GET', '/functions/nobody/latency')).status).toBe(404);
+    expect((await api(g, 'GET', '/functions/nobody/queue')).status).toBe(404);
+  });
+
+  it('give the depth of a function queue', async () => {
+    const r = await api(g, 'GET', '/functions/greet/queue');
+    expect(r.body).toEqual({ function: 'greet', waiting: 0, leased: 0, oldestMs: 0 });
+  });
+
+  it('list every trigger of a function', async () => {
+    const r = await api<{ triggers: string[] }>(g, 'GET', '/functions/greet');
+    expect(r.body.triggers).toEqual(['http ANY /greet', 'topic greetings']);
+  });
+});
+
+describe.skipIf(missing !== undefined)('dashboard', () => {
+  let browser: { context: BrowserContext; close: () => Promise<void> };
+  let page: Page;
+
+  beforeAll(async () => {
+    await mkdir(SHOTS, { recursive: true });
+    browser = await launchChromium({ viewport: { width: 1280, height: 900 } });
+    browser.context.setDefaultTimeout(WAIT.timeout);
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    page.on('dialog', (d) => void d.accept());
+  });
+
+  afterAll(() => browser?.close());
+
+  const shot = (name: string) =>
+    page.screenshot({ path: path.join(SHOTS, `dashboard-${name}.png`), fullPage: true });
+
+  it('refuses a bad key with a message that says so, in the page', async () => {
+    await page.goto(`${g.url}/_gust/ui`);
+    await page.getByLabel('API key').fill('gust_nope_nope');
+    await page.getByRole('button', { name: 'Open the dashboard' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/^This key was refused: the key is not valid/);
+    await shot('key-refused');
+  });
+
+  it('refuses a bad key sent as a header with a page, not the dashboard', async () => {
+    const res = await fetch(`${g.url}/_gust/ui`, { headers: { authorization: 'Bearer gust_nope_nope' } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await res.text()).toContain('The key sent with this request was refused');
+  });
+
+  it('loads with a key and lists the functions with their triggers', async () => {
+    await page.getByLabel('API key').fill(g.key);
+    await page.getByRole('button', { name: 'Open the dashboard' }).click();
+    await page.getByRole('link', { name: 'greet', exact: true }).waitFor();
+    await page.getByRole('link', { name: 'boom', exact: true }).waitFor();
+    const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'greet', exact: true }) });
+    expect(await row.textContent()).toContain('topic greetings');
+    expect(await row.textContent()).toContain('v2');
+    await shot('functions');
+  });
+
+  it('keeps the key for the tab: a reload opens the dashboard without asking again', async () => {
+    await page.reload();
+    await page.getByRole('link', { name: 'greet', exact: true }).waitFor();
+    expect(await page.getByLabel('API key').count()).toBe(0);
+  });
+
+  it('shows a function with its last invocations, charts, live logs and usage', async () => {
+    await page.getByRole('link', { name: 'greet', exact: true }).click();
+    await page.getByRole('heading', { name: 'Function greet' }).waitFor();
+    const calls = await records(g, 'greet');
+    // every invocation is listed, and the cold one says so
+    await vi.waitFor(async () => {
+      expect(await page.getByRole('link', { name: /^Invocation / }).count()).toBe(calls.length);
+    }, WAIT);
+    // uPlot draws on canvases: two charts, each with its summary of the calls
+    await page.locator('.chart canvas').nth(1).waitFor();
+    const latency = page.getByRole('img', { name: /^Latency/ });
+    expect(await latency.getAttribute('aria-label')).toContain(`${calls.length} calls`);
+    const cold = page.getByRole('img', { name: /^Cold starts/ });
+    expect(await cold.getAttribute('aria-label')).toMatch(/\d+% of \d+ calls started cold/);
+    const logs = page.getByRole('log', { name: 'Logs of greet' });
+    await vi.waitFor(async () => expect(await logs.textContent()).toContain('hello from greet v2'), WAIT);
+    const usage = page.getByRole('region', { name: 'Usage and cost, last 24 hours' });
+    await vi.waitFor(
+      async () => expect(await usage.textContent()).toContain(`${calls.length} (0 failed)`),
+      WAIT,
+    );
+    await shot('function');
+  });
+
+  it('rolls a function back from its deploy history', async () => {
+    await page.getByRole('button', { name: 'Roll back to v1' }).click();
+    await vi.waitFor(async () =>
+      expect(await page.getByRole('status').textContent()).toBe('greet now runs v1.'),
+    );
+    expect((await api<{ version: number }>(g, 'GET', '/functions/greet')).body.version).toBe(1);
+    expect(await (await fetch(`${g.url}/greet`)).text()).toBe('v1');
+  });
+
+  it('opens an invocation with its logs, error and timing as a waterfall', async () => {
+    const [failed] = await records(g, 'boom');
+    await page.goto(`${g.url}/_gust/ui#/functions/boom`);
+    await page.getByRole('link', { name: `Invocation ${failed!.id}` }).click();
+    await page.getByRole('heading', { name: `Invocation ${failed!.id}` }).waitFor();
+    const logs = page.getByRole('region', { name: 'Logs' });
+    await vi.waitFor(async () => expect(await logs.textContent()).toContain('about to fail'), WAIT);
+    expect(await logs.textContent()).toContain('boom failed on purpose');
+    const timing = page.getByRole('region', { name: 'Timing' });
+    // the first call of boom started its instance: the wait holds the cold start
+    expect(failed!.cold).toBe(true);
+    for (const span of ['queued', 'cold start (init)', 'run']) {
+      await timing.getByRole('rowheader', { name: span, exact: true }).waitFor();
+    }
+    expect(await timing.textContent()).toContain(failed!.traceId.slice(0, 16));
+    await shot('invocation');
+  });
+
+  it('shows usage and cost per function', async () => {
+    await page.getByRole('link', { name: 'Usage' }).click();
+    const boom = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'boom', exact: true }) });
+    await boom.waitFor();
+    const cells = boom.getByRole('cell');
+    expect(await cells.nth(0).textContent()).toBe('1'); // requests
+    expect(await cells.nth(1).textContent()).toBe('1'); // failed
+    await shot('usage');
+  });
+
+  it('fits a phone screen: no page wider than the screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${g.url}/_gust/ui#/functions/greet`);
+    await page.locator('.chart canvas').first().waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await shot('function-phone');
+  });
+});
