@@ -15,6 +15,8 @@ export function triggerLabel(t: Trigger): string {
       return `kv ${t.namespace} on ${t.on.join(',')}`;
     case 'bucket':
       return `bucket ${t.name} on ${t.on.join(',')}${t.prefix ? ` prefix ${t.prefix}` : ''}${t.suffix ? ` suffix ${t.suffix}` : ''}`;
+    case 'stream':
+      return `stream ${t.from} ${t.subject}${t.batch > 1 ? ` (batch ${t.batch})` : ''}`;
     default:
       return (t as { type: string }).type;
   }
