@@ -49,6 +49,7 @@ import { Buckets } from './services/buckets.js';
 import { Kv } from './services/kv.js';
 import { Secrets } from './services/secrets.js';
 import { Topics } from './services/topics.js';
+import { PostgresSource } from './triggers/postgres/source.js';
 import { Scheduler } from './triggers/schedule/scheduler.js';
 import { Sources } from './triggers/sources.js';
 import { StreamSource } from './triggers/stream/source.js';
@@ -197,7 +198,15 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       secret: (name) => secrets.env([name])[name],
       onError: (e, what) => log.error({ err: e }, what),
     });
-    const sources = new Sources([streams]);
+    const sources = new Sources([
+      streams,
+      new PostgresSource({
+        deliveries,
+        secret: (name) => (secrets.has(name) ? secrets.env([name])[name] : undefined),
+        warn: (message) => log.warn(message),
+        onError: (e, what) => log.error({ err: e }, what),
+      }),
+    ]);
     undo.push(() => sources.close());
     const webhooks = new Webhooks({
       store: new SqliteWebhookDeliveries(db),

@@ -6,7 +6,8 @@
  * - KV namespaces of `kv` triggers and `kv:NS:read|write` permissions: declared like topics;
  * - buckets of `bucket` triggers and `bucket:NAME:read|write` permissions: declared by a project
  *   or created through the S3 API;
- * - secrets of `secrets:`, of webhook triggers and of stream triggers: set with `gust secrets set`.
+ * - secrets of `secrets:`, of webhook triggers, of stream triggers and of postgres triggers'
+ *   connections: set with `gust secrets set`.
  */
 import { BUCKET_NAME } from '../manifest/triggers.js';
 import type { FunctionSpec, Manifest } from '../manifest/types.js';
@@ -48,6 +49,7 @@ export function usesOf(fn: FunctionSpec): Uses {
     if (t.type === 'topic') topics.push([`${at}.triggers[${i}].topic.name`, t.name]);
     if (t.type === 'webhook') secrets.push([`${at}.triggers[${i}].webhook.secret`, t.secret]);
     if (t.type === 'kv') namespaces.push([`${at}.triggers[${i}].kv.namespace`, t.namespace]);
+    if (t.type === 'postgres') secrets.push([`${at}.triggers[${i}].postgres.connection`, t.connection]);
     if (t.type === 'bucket') buckets.push([`${at}.triggers[${i}].bucket.name`, t.name]);
     if (t.type === 'stream') secrets.push([`${at}.triggers[${i}].stream.connection`, t.connection]);
   });

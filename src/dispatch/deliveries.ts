@@ -512,6 +512,8 @@ function dataOf(source: EventSource): unknown {
       return source.event.data;
     case 'webhook':
       return source.payload;
+    case 'postgres':
+      return { schema: source.schema, table: source.table, old: source.old, new: source.new };
     case 'schedule':
     case 'kv':
     case 'bucket':

@@ -13,6 +13,9 @@
  *   id (else the queue message id), time of receipt, data the payload (`application/json`, or
  *   `text/plain` for a payload that is not JSON); extensions `webhookevent` and `webhookdelivery`
  *   when the sender gave them, `webhookverifier` always.
+ * - postgres: type `gust.postgres.insert|update|delete`, source `/gust/postgres/<schema>.<table>`,
+ *   id the queue message id, subject the change's position in the table's capture, time of the
+ *   change, data `{schema, table, old, new}` (old null for an insert, new null for a delete).
  * - invoke (async invocation): the data as it was given, not wrapped, as `gust invoke` and Lambda's
  *   Event invocations pass their payload.
  * Batches: a topic trigger with `batch` > 1 hands its handler an ARRAY of events, even when only
@@ -114,7 +117,7 @@ export function failedMessages(
 }
 
 /** The sources `events: aws` delivers as SQS records. */
-const SQS_KINDS: ReadonlySet<EventSource['kind']> = new Set(['topic', 'webhook', 'kv']);
+const SQS_KINDS: ReadonlySet<EventSource['kind']> = new Set(['topic', 'webhook', 'kv', 'postgres']);
 
 function cloudEventShape(d: DeliveredEvent, fn: string): unknown {
   const source = d.event.source;
@@ -129,6 +132,8 @@ function cloudEventShape(d: DeliveredEvent, fn: string): unknown {
       return kvCloudEvent(d, source);
     case 'bucket':
       return bucketCloudEvent(d, source);
+    case 'postgres':
+      return postgresCloudEvent(d, source);
     case 'invoke':
       return source.data;
     case 'stream':
@@ -156,6 +161,7 @@ function awsShape(delivered: readonly DeliveredEvent[], fn: string): unknown {
     case 'topic':
     case 'webhook':
     case 'kv':
+    case 'postgres':
       return { Records: delivered.map((d) => awsRecord(d, fn)) } satisfies SqsEvent;
   }
 }
@@ -165,6 +171,7 @@ function awsRecord(d: DeliveredEvent, fn: string) {
   if (source.kind === 'topic') return sqsRecord(d, source.event, source.topic);
   if (source.kind === 'webhook') return sqsRecord(d, webhookCloudEvent(d, source), `${fn}-webhook`);
   if (source.kind === 'kv') return sqsRecord(d, kvCloudEvent(d, source), `${fn}-kv`);
+  if (source.kind === 'postgres') return sqsRecord(d, postgresCloudEvent(d, source), `${fn}-postgres`);
   throw new Error(`awsRecord: a ${source.kind} event is not an SQS record`);
 }
 
@@ -230,6 +237,20 @@ function bucketCloudEvent(d: DeliveredEvent, source: SourceOf<'bucket'>): CloudE
       ...(source.etag === undefined ? {} : { etag: source.etag }),
       ...(source.contentType === undefined ? {} : { contentType: source.contentType }),
     },
+  };
+}
+
+/** `gust.postgres.insert|update|delete`: data {schema, table, old, new}. */
+function postgresCloudEvent(d: DeliveredEvent, source: SourceOf<'postgres'>): CloudEventJson {
+  return {
+    specversion: '1.0',
+    id: d.messageId,
+    source: `/gust/postgres/${source.schema}.${source.table}`,
+    type: `gust.postgres.${source.op}`,
+    subject: source.seq,
+    time: source.at,
+    datacontenttype: 'application/json',
+    data: { schema: source.schema, table: source.table, old: source.old, new: source.new },
   };
 }
 

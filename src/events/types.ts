@@ -79,6 +79,22 @@ export type EventSource =
       /** The `batch` of its trigger: above 1, a handler gets an array even of one message. */
       readonly batch: number;
       readonly messages: readonly StreamMessage[];
+    }
+  /**
+   * A row inserted, updated or deleted in a table of the user's PostgreSQL database: the row before
+   * (update, delete) and after (insert, update) as JSON, typed as PostgreSQL gives them.
+   */
+  | {
+      readonly kind: 'postgres';
+      readonly schema: string;
+      readonly table: string;
+      readonly op: 'insert' | 'update' | 'delete';
+      readonly old: Readonly<Record<string, unknown>> | null;
+      readonly new: Readonly<Record<string, unknown>> | null;
+      /** When the change was written in the database (ISO). */
+      readonly at: string;
+      /** Its position in the table's capture (commit order), as text: it may pass 2^53. */
+      readonly seq: string;
     };
 
 /** One broker message as a function gets it. */
@@ -99,7 +115,7 @@ export interface StreamMessage {
 export interface QueuedEvent {
   readonly v: 1;
   readonly function: string;
-  /** The record's trigger: `invoke`, `lambda-api`, `topic`, `schedule`, `webhook`, `kv`, `bucket`. */
+  /** The record's trigger: `invoke`, `lambda-api`, `topic`, `schedule`, `webhook`, `kv`, `bucket`, `postgres`. */
   readonly trigger: string;
   /** The invocation id of its delivery (the same for every attempt: records add `attempt`). */
   readonly invocationId: string;

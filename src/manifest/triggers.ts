@@ -10,6 +10,7 @@
  * | webhook  | path (required), verify (github, stripe, hmac-sha256), secret (a name) |
  * | kv       | namespace (required), on (put, delete; default both)                   |
  * | bucket   | name (required), on (created, deleted; default both), prefix, suffix   |
+ * | postgres | connection (a secret name), table ([schema.]table), on (insert, update, delete; default all) |
  * | stream   | from, connection, subject or queue, stream, batch, window: stream-trigger.ts |
  */
 import { z } from 'zod';
@@ -23,6 +24,8 @@ import type {
   HttpMethod,
   HttpTrigger,
   KvTrigger,
+  PostgresChange,
+  PostgresTrigger,
   ScheduleTrigger,
   TopicTrigger,
   Trigger,
@@ -30,7 +33,8 @@ import type {
 } from './types.js';
 
 export const HTTP_METHODS = 'GET HEAD POST PUT PATCH DELETE OPTIONS'.split(' ') as readonly HttpMethod[];
-const LATER_TRIGGER_KINDS = 'postgres'.split(' ');
+/** Kinds the product names that this version does not serve yet (refused by name). */
+const LATER_TRIGGER_KINDS: readonly string[] = [];
 export const TRIGGER_KINDS = [
   'http',
   'schedule',
@@ -38,8 +42,9 @@ export const TRIGGER_KINDS = [
   'webhook',
   'kv',
   'bucket',
-  ...LATER_TRIGGER_KINDS,
+  'postgres',
   'stream',
+  ...LATER_TRIGGER_KINDS,
 ];
 /** First path segments the platform serves itself (control API, Lambda Invoke API). */
 export const RESERVED_PATH_PREFIXES = ['_gust', '2015-03-31'];
@@ -234,6 +239,41 @@ const bucketSchema = strictMap(
   (b): BucketTrigger => ({ type: 'bucket', name: b.name, on: [...b.on], prefix: b.prefix, suffix: b.suffix }),
 );
 
+/**
+ * A table as PostgreSQL names it unquoted: `orders` or `shop.orders`. Quoted names (mixed case,
+ * spaces) are refused rather than guessed at: the name is matched as written, lower case.
+ */
+const PG_IDENTIFIER = '[a-z_][a-z0-9_$]{0,62}';
+const PG_TABLE = new RegExp(`^(?:(${PG_IDENTIFIER})\\.)?(${PG_IDENTIFIER})$`);
+const TABLE_RULE =
+  'a table name, optionally schema-qualified, like orders or shop.orders (lower case, unquoted)';
+const POSTGRES_CHANGES: readonly PostgresChange[] = ['insert', 'update', 'delete'];
+
+const postgresSchema = strictMap(
+  {
+    connection: requiredName(SECRET_NAME, 'the name of a secret holding the connection string', 'SHOP_DB'),
+    table: requiredName(PG_TABLE, TABLE_RULE, 'orders'),
+    on: list(
+      z.enum(['insert', 'update', 'delete'], {
+        error: ({ input }) => `must be insert, update or delete ${got(input)}`,
+      }),
+      'like [insert, update, delete]',
+    )
+      .transform(unique)
+      .transform((on) => (on.length === 0 ? POSTGRES_CHANGES : on)),
+  },
+  ({ input }) => `must be a map like { connection: SHOP_DB, table: orders, on: [insert] } ${got(input)}`,
+).transform((p): PostgresTrigger => {
+  const [, schema, table] = PG_TABLE.exec(p.table)!;
+  return {
+    type: 'postgres',
+    connection: p.connection,
+    schema: schema ?? 'public',
+    table: table!,
+    on: [...p.on],
+  };
+});
+
 const TRIGGER_EXAMPLE = '- http: { path: /hello }';
 
 function triggerKeys(item: unknown): string {
@@ -271,6 +311,7 @@ export const triggerSchema = z
         webhook: webhookSchema.exactOptional(),
         kv: kvSchema.exactOptional(),
         bucket: bucketSchema.exactOptional(),
+        postgres: postgresSchema.exactOptional(),
         stream: streamSchema.exactOptional(),
         ...Object.fromEntries(
           LATER_TRIGGER_KINDS.map((kind) => [
@@ -286,7 +327,14 @@ export const triggerSchema = z
   // One key, and every later kind refused: the one that passed is the trigger.
   .transform(
     (item): Trigger =>
-      (item.http ?? item.schedule ?? item.topic ?? item.webhook ?? item.kv ?? item.bucket ?? item.stream)!,
+      (item.http ??
+        item.schedule ??
+        item.topic ??
+        item.webhook ??
+        item.kv ??
+        item.bucket ??
+        item.postgres ??
+        item.stream)!,
   );
 
 export const triggersSchema = list(triggerSchema, 'like [{ http: { path: /hello } }]');

@@ -73,6 +73,19 @@ export interface StreamTrigger {
   readonly windowMs: number;
 }
 
+export type PostgresChange = 'insert' | 'update' | 'delete';
+
+export interface PostgresTrigger {
+  readonly type: 'postgres';
+  /** The name of the secret that holds the connection string (postgres://user:pass@host/db). */
+  readonly connection: string;
+  /** The table's schema (`public` unless the manifest says `schema.table`). */
+  readonly schema: string;
+  readonly table: string;
+  /** Which changes run the function. */
+  readonly on: readonly PostgresChange[];
+}
+
 export type Trigger =
   | StreamTrigger
   | HttpTrigger
@@ -80,7 +93,8 @@ export type Trigger =
   | TopicTrigger
   | WebhookTrigger
   | KvTrigger
-  | BucketTrigger;
+  | BucketTrigger
+  | PostgresTrigger;
 
 export interface Retries {
   /** Retries after the first failed attempt (so max + 1 attempts in all). */
