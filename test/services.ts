@@ -6,13 +6,18 @@
 import pg from 'pg';
 
 /** Whether `check` reached the server; in CI a failure throws instead. */
-export async function serviceUp(suite: string, service: string, check: () => Promise<unknown>): Promise<boolean> {
+export async function serviceUp(
+  suite: string,
+  service: string,
+  check: () => Promise<unknown>,
+): Promise<boolean> {
   try {
     await check();
     return true;
   } catch (e) {
     const why = `${service} is not reachable (${(e as Error).message})`;
-    if (process.env.CI === 'true') throw new Error(`${suite}: ${why}, and CI=true requires this suite to run`);
+    if (process.env.CI === 'true')
+      throw new Error(`${suite}: ${why}, and CI=true requires this suite to run`);
     console.warn(`skipped ${suite}: ${why}`);
     return false;
   }

@@ -35,7 +35,12 @@ interface ChangeEvent {
   type: string;
   source: string;
   subject: string;
-  data: { schema: string; table: string; old: Record<string, unknown> | null; new: Record<string, unknown> | null };
+  data: {
+    schema: string;
+    table: string;
+    old: Record<string, unknown> | null;
+    new: Record<string, unknown> | null;
+  };
 }
 
 /** The events a function logged, in capture order. */
@@ -161,7 +166,9 @@ describe.skipIf(!up)('postgres triggers', () => {
     await db.query(`INSERT INTO ${schema}.orders (item) VALUES ('before')`);
     await vi.waitFor(async () => expect(await events(g, 'pg-restart')).toHaveLength(1), WAIT);
     expect(await g.stop()).toBe(0);
-    await db.query(`INSERT INTO ${schema}.orders (item) SELECT 'while down ' || n FROM generate_series(1, 5) n`);
+    await db.query(
+      `INSERT INTO ${schema}.orders (item) SELECT 'while down ' || n FROM generate_series(1, 5) n`,
+    );
     g = await startGust({ dataDir: g.dataDir });
     await vi.waitFor(async () => expect(await events(g, 'pg-restart')).toHaveLength(6), WAIT);
     const items = (await events(g, 'pg-restart')).map((e) => e.data.new?.item);
@@ -225,7 +232,10 @@ describe.skipIf(!up)('postgres triggers', () => {
     await db.query(`CREATE TABLE ${schema}.later (id int PRIMARY KEY)`);
     await running('pg-notable');
     await db.query(`INSERT INTO ${schema}.later VALUES (7)`);
-    await vi.waitFor(async () => expect((await events(g, 'pg-notable'))[0]?.data.new).toEqual({ id: 7 }), WAIT);
+    await vi.waitFor(
+      async () => expect((await events(g, 'pg-notable'))[0]?.data.new).toEqual({ id: 7 }),
+      WAIT,
+    );
     expect((await cli(g, ['rm', 'pg-notable', '--yes'])).code).toBe(0);
   });
 
