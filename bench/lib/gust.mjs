@@ -2,6 +2,7 @@
  * gust: a real platform, started as a user starts it (`gust up DIR --port 0 --data TMP`), and
  * the control API with its admin key.
  */
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -71,4 +72,34 @@ export async function apiGet(g, route) {
   const body = await res.json();
   if (res.status !== 200) throw new Error(`GET ${route} answered ${res.status}: ${JSON.stringify(body)}`);
   return body;
+}
+
+/** Sets a secret through the control API. */
+export async function setSecret(g, name, value) {
+  const res = await fetch(`${g.url}/_gust/api/v1/secrets/${name}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${g.key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ value }),
+  });
+  if (res.status !== 200) throw new Error(`setting ${name} answered ${res.status}: ${await res.text()}`);
+}
+
+/** `gust deploy DIR`, as a user deploys. */
+export async function deploy(g, dir) {
+  const configHome = await tempDir('gust-bench-config-');
+  await new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [BIN, 'deploy', dir],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          XDG_CONFIG_HOME: configHome,
+          GUST_URL: g.url,
+          GUST_API_KEY: g.key,
+        },
+      },
+      (e, _stdout, stderr) => (e ? reject(new Error(`gust deploy failed: ${stderr}`)) : resolve()),
+    );
+  });
 }

@@ -7,12 +7,11 @@
  * answers 202 at once, queueing nothing. Rounds alternate, bare, gust, bare, gust, ... with an
  * unmeasured warm-up before each.
  */
-import { execFile } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ROOT, startGust, tempDir, writeProject } from '../lib/gust.mjs';
+import { deploy, setSecret, startGust, tempDir, writeProject } from '../lib/gust.mjs';
 import { start, stop, waitForLine } from '../lib/procs.mjs';
 import { median, percentile } from '../lib/stats.mjs';
 import { fmt, table } from '../lib/table.mjs';
@@ -98,35 +97,6 @@ function postOnce(url, agent, headers, body) {
     });
     req.on('error', reject);
     req.end(body);
-  });
-}
-
-async function setSecret(g, name, value) {
-  const res = await fetch(`${g.url}/_gust/api/v1/secrets/${name}`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${g.key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ value }),
-  });
-  if (res.status !== 200) throw new Error(`setting ${name} answered ${res.status}: ${await res.text()}`);
-}
-
-/** `gust deploy DIR`, as a user deploys. */
-async function deploy(g, dir) {
-  const configHome = await tempDir('gust-bench-config-');
-  await new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [path.join(ROOT, 'bin', 'gust.js'), 'deploy', dir],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          XDG_CONFIG_HOME: configHome,
-          GUST_URL: g.url,
-          GUST_API_KEY: g.key,
-        },
-      },
-      (e, _stdout, stderr) => (e ? reject(new Error(`gust deploy failed: ${stderr}`)) : resolve()),
-    );
   });
 }
 
