@@ -348,3 +348,45 @@ describe('failedMessages', () => {
     ]);
   });
 });
+
+describe('postgres changes', () => {
+  const update: EventSource = {
+    kind: 'postgres',
+    schema: 'shop',
+    table: 'orders',
+    op: 'update',
+    old: { id: 7, paid: false, total: 12.5 },
+    new: { id: 7, paid: true, total: 12.5 },
+    at: '2026-05-01T10:00:00.000Z',
+    seq: '42',
+  };
+
+  it('are CloudEvents gust.postgres.<op> with the table, the old and the new row as data', () => {
+    const d = delivered(update);
+    const event = shapeEvent([d], { function: 'worker', events: 'cloudevents', batch: 1 }) as CloudEventJson;
+    expect(event).toEqual({
+      specversion: '1.0',
+      id: d.messageId,
+      source: '/gust/postgres/shop.orders',
+      type: 'gust.postgres.update',
+      subject: '42',
+      time: '2026-05-01T10:00:00.000Z',
+      datacontenttype: 'application/json',
+      data: { schema: 'shop', table: 'orders', old: update.old, new: update.new },
+    });
+    expect(() => new CloudEvent(event as never)).not.toThrow();
+  });
+
+  it('are one SQS record with events: aws, whose body is the change', () => {
+    const d = delivered(update);
+    const shaped = shapeEvent([d], { function: 'worker', events: 'aws', batch: 1 }) as SqsEvent;
+    expect(shaped.Records).toHaveLength(1);
+    expect(JSON.parse(shaped.Records[0]!.body)).toEqual({
+      schema: 'shop',
+      table: 'orders',
+      old: update.old,
+      new: update.new,
+    });
+    expect(shaped.Records[0]!.messageId).toBe(d.messageId);
+  });
+});

@@ -459,11 +459,66 @@ describe('rules of triggers', () => {
     ],
   ])('reports %s', (...c) => expectError(c));
 
-  it('refuses each trigger kind that is not served yet, by name and path', () => {
-    for (const kind of ['postgres']) {
-      const raw = api({ triggers: [{ http: { path: '/a' } }, { [kind]: {} }] });
-      expectError(['', raw, `functions.api.triggers[1].${kind}: ${kind} triggers are ${NOT_YET}`]);
-    }
+  it.each<Case>([
+    [
+      'a postgres trigger without connection',
+      trigger({ postgres: { table: 'orders' } }),
+      'functions.api.triggers[0].postgres.connection: required: the name of a secret',
+    ],
+    [
+      'a connection string in place of a secret name',
+      trigger({ postgres: { connection: 'postgres://u@h/db', table: 'orders' } }),
+      'functions.api.triggers[0].postgres.connection: must be the name of a secret',
+    ],
+    [
+      'a postgres trigger without table',
+      trigger({ postgres: { connection: 'DB' } }),
+      'functions.api.triggers[0].postgres.table: required: a table name',
+    ],
+    [
+      'a quoted or mixed-case table',
+      trigger({ postgres: { connection: 'DB', table: 'Orders' } }),
+      'functions.api.triggers[0].postgres.table: must be a table name, optionally schema-qualified',
+    ],
+    [
+      'a table of three parts',
+      trigger({ postgres: { connection: 'DB', table: 'a.b.c' } }),
+      'functions.api.triggers[0].postgres.table: must be a table name',
+    ],
+    [
+      'an unknown change',
+      trigger({ postgres: { connection: 'DB', table: 'orders', on: ['truncate'] } }),
+      'functions.api.triggers[0].postgres.on[0]: must be insert, update or delete',
+    ],
+    [
+      'an unknown key',
+      trigger({ postgres: { connection: 'DB', table: 'orders', slot: 'x' } }),
+      'functions.api.triggers[0].postgres.slot',
+    ],
+  ])('reports %s', (...c) => expectError(c));
+
+  it('reads a postgres trigger: public by default, every change unless on says', () => {
+    const read = (spec: unknown) => {
+      const result = validateManifest(trigger({ postgres: spec }));
+      if (!result.ok) throw new Error(result.errors.join('\n'));
+      return result.manifest.functions[0]!.triggers[0];
+    };
+    expect(read({ connection: 'SHOP_DB', table: 'orders' })).toEqual({
+      type: 'postgres',
+      connection: 'SHOP_DB',
+      schema: 'public',
+      table: 'orders',
+      on: ['insert', 'update', 'delete'],
+    });
+    expect(read({ connection: 'SHOP_DB', table: 'shop.orders', on: ['delete', 'insert', 'delete'] })).toEqual(
+      {
+        type: 'postgres',
+        connection: 'SHOP_DB',
+        schema: 'shop',
+        table: 'orders',
+        on: ['delete', 'insert'],
+      },
+    );
   });
 
   it('lists the accepted methods and the kinds of trigger in full', () => {
