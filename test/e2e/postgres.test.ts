@@ -7,6 +7,8 @@
  * its own, dropped after.
  */
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { captureNames } from '../../src/triggers/postgres/capture.js';
@@ -219,6 +221,48 @@ describe.skipIf(!up)('postgres triggers', () => {
     await running('pg-removed');
     expect((await cli(g, ['rm', 'pg-removed', '--yes'])).code).toBe(0);
     expect(await left()).toEqual({ trigger: 0, outbox: null, fn: null });
+  });
+
+  it('follows a redeploy: only the changes on lists, and a table no longer named is let go', async () => {
+    const schema = await newSchema();
+    await db.query(`CREATE TABLE ${schema}.a (id int PRIMARY KEY)`);
+    await db.query(`CREATE TABLE ${schema}.b (id int PRIMARY KEY)`);
+    const yaml = (table: string, on: string) =>
+      `kv: [attempts]\nfunctions:\n  pg-moves:\n    handler: fns.mjs#record\n    scale: { max: 1 }\n    triggers:\n      - postgres: { connection: PG_URL, table: ${schema}.${table}, on: ${on} }\n`;
+    const dir = await writeProject({ 'gust.yaml': yaml('a', '[insert, delete]'), 'fns.mjs': FNS });
+    await deploy(g, dir);
+    await running('pg-moves');
+    await writeFile(path.join(dir, 'gust.yaml'), yaml('a', '[delete]'));
+    await deploy(g, dir);
+    await running('pg-moves');
+    await db.query(`INSERT INTO ${schema}.a VALUES (1)`);
+    await db.query(`DELETE FROM ${schema}.a`);
+    await vi.waitFor(
+      async () => expect((await events(g, 'pg-moves')).map((e) => e.type)).toEqual(['gust.postgres.delete']),
+      WAIT,
+    );
+    await writeFile(path.join(dir, 'gust.yaml'), yaml('b', '[insert]'));
+    await deploy(g, dir);
+    await vi.waitFor(
+      async () =>
+        expect((await sourcesOf(g, 'pg-moves'))[0]).toMatchObject({
+          trigger: `postgres ${schema}.b`,
+          state: 'running',
+        }),
+      WAIT,
+    );
+    const a = captureNames('pg-moves', { schema, table: 'a' });
+    const gone = await db.query(
+      `SELECT (SELECT count(*)::int FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = $2) AS trigger, to_regclass($3)::text AS outbox`,
+      [`${schema}.a`, a.trigger, a.outbox],
+    );
+    expect(gone.rows[0]).toEqual({ trigger: 0, outbox: null });
+    await db.query(`INSERT INTO ${schema}.b VALUES (2)`);
+    await vi.waitFor(
+      async () => expect((await events(g, 'pg-moves')).some((e) => e.data.new?.id === 2)).toBe(true),
+      WAIT,
+    );
+    expect((await cli(g, ['rm', 'pg-moves', '--yes'])).code).toBe(0);
   });
 
   it('says failing with the reason for a table that does not exist, and runs once it is created', async () => {

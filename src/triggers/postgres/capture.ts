@@ -66,11 +66,26 @@ export async function tableProblem(client: pg.Client, t: PostgresTrigger): Promi
 }
 
 const EVENTS: Record<PostgresChange, string> = { insert: 'INSERT', update: 'UPDATE', delete: 'DELETE' };
+/** pg_trigger.tgtype's bits for each event (TRIGGER_TYPE_INSERT, _DELETE, _UPDATE). */
+const TGTYPE: Record<PostgresChange, number> = { insert: 4, delete: 8, update: 16 };
+const TGTYPE_EVENTS = 4 | 8 | 16;
+/**
+ * Creating a trigger locks the table against writes (dropping one, against reads too): a capture
+ * that waits longer than this for its lock (behind a long transaction, with the application's
+ * queries queued behind it) gives up, said as the trigger's state, and tries again later.
+ */
+const LOCK_TIMEOUT = '5s';
 
-/** Sets the capture up, or brings it to this trigger's `on`: idempotent, one transaction. */
+/**
+ * Sets the capture up, or brings it to this trigger's `on`: idempotent, one transaction. The table's
+ * trigger is only made (or remade) when it is missing or runs on other events, so a restart of Gust
+ * takes no lock on the user's table.
+ */
 export async function install(client: pg.Client, n: CaptureNames, t: PostgresTrigger): Promise<void> {
   const events = t.on.map((op) => EVENTS[op]).join(' OR ');
+  const mask = t.on.reduce((bits, op) => bits | TGTYPE[op], 0);
   await transaction(client, async () => {
+    await client.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
     // Two captures installed at once may both try to create the schema: one waits for the other.
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('${CAPTURE_SCHEMA}'))`);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${CAPTURE_SCHEMA}`);
@@ -92,7 +107,13 @@ export async function install(client: pg.Client, n: CaptureNames, t: PostgresTri
         PERFORM pg_notify('${n.channel}', '');
         RETURN NULL;
       END $$`);
-    await client.query(`DROP TRIGGER IF EXISTS ${n.trigger} ON ${n.table}`);
+    const existing = await client.query<{ tgtype: number }>(
+      'SELECT tgtype FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = $2',
+      [n.table, n.trigger],
+    );
+    const current = existing.rows[0];
+    if (current !== undefined && (current.tgtype & TGTYPE_EVENTS) === mask) return;
+    if (current !== undefined) await client.query(`DROP TRIGGER ${n.trigger} ON ${n.table}`);
     await client.query(
       `CREATE TRIGGER ${n.trigger} AFTER ${events} ON ${n.table} FOR EACH ROW EXECUTE FUNCTION ${n.fn}()`,
     );
@@ -102,6 +123,7 @@ export async function install(client: pg.Client, n: CaptureNames, t: PostgresTri
 /** Removes the capture, whatever of it exists (idempotent); the schema too once it holds no other. */
 export async function uninstall(client: pg.Client, n: CaptureNames): Promise<void> {
   await transaction(client, async () => {
+    await client.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('${CAPTURE_SCHEMA}'))`);
     const table = await client.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [
       n.table,
