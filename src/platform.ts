@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { FileBundles } from './backends/embedded/bundles.js';
+import { SqliteCaptureTeardowns } from './backends/embedded/capture-teardowns.js';
 import { openDatabase } from './backends/embedded/database.js';
 import { SqliteInvocations } from './backends/embedded/invocations.js';
 import { SqliteKv } from './backends/embedded/kv.js';
@@ -202,6 +203,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       streams,
       new PostgresSource({
         deliveries,
+        teardowns: new SqliteCaptureTeardowns(db),
         secret: (name) => (secrets.has(name) ? secrets.env([name])[name] : undefined),
         warn: (message) => log.warn(message),
         onError: (e, what) => log.error({ err: e }, what),

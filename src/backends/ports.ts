@@ -343,6 +343,22 @@ export interface SecretStore {
   removeSecret(name: string): Promise<boolean>;
 }
 
+/** A postgres trigger's capture, in the user's database, that a removal has not reached yet. */
+export interface CaptureTeardown {
+  readonly function: string;
+  /** The secret whose connection string reaches the database. */
+  readonly connection: string;
+  readonly schema: string;
+  readonly table: string;
+}
+
+/** Captures still to remove, kept across restarts, so that none is left behind in a user's database. */
+export interface CaptureTeardowns {
+  list(): CaptureTeardown[];
+  add(t: CaptureTeardown): void;
+  remove(t: CaptureTeardown): void;
+}
+
 /**
  * Where the last fired tick of each schedule is kept (by function and schedule key). Claiming a
  * tick is atomic: of two claims of one tick, one wins (cluster mode: across nodes).

@@ -223,6 +223,31 @@ describe.skipIf(!up)('postgres triggers', () => {
     expect(await left()).toEqual({ trigger: 0, outbox: null, fn: null });
   });
 
+  it('removes the capture of a trigger removed while its database was unreachable once it is reachable, across a restart', async () => {
+    const schema = await newSchema();
+    await db.query(`CREATE TABLE ${schema}.orders (id int PRIMARY KEY)`);
+    await setSecret(g, 'PG_LATER', POSTGRES_URL);
+    const dir = await writeProject({
+      'gust.yaml': `kv: [attempts]\nfunctions:\n  pg-later:\n    handler: fns.mjs#record\n    triggers:\n      - postgres: { connection: PG_LATER, table: ${schema}.orders }\n`,
+      'fns.mjs': FNS,
+    });
+    await deploy(g, dir);
+    await running('pg-later');
+    const n = captureNames('pg-later', { schema, table: 'orders' });
+    const outbox = async () => (await db.query(`SELECT to_regclass($1)::text AS t`, [n.outbox])).rows[0]?.t;
+    expect(await outbox()).toBe(n.outbox);
+    await setSecret(g, 'PG_LATER', 'postgres://postgres@127.0.0.1:1/test'); // the database is gone
+    expect((await cli(g, ['rm', 'pg-later', '--yes'])).code).toBe(0);
+    await vi.waitFor(() => expect(g.stderr()).toContain('could not remove the capture of pg-later'), WAIT);
+    expect(await outbox()).toBe(n.outbox);
+    expect(await g.stop()).toBe(0);
+    g = await startGust({ dataDir: g.dataDir });
+    await setSecret(g, 'PG_LATER', POSTGRES_URL); // back
+    await vi.waitFor(async () => expect(await outbox()).toBeNull(), WAIT);
+    const trigger = await db.query('SELECT 1 FROM pg_trigger WHERE tgname = $1', [n.trigger]);
+    expect(trigger.rowCount).toBe(0);
+  });
+
   it('follows a redeploy: only the changes on lists, and a table no longer named is let go', async () => {
     const schema = await newSchema();
     await db.query(`CREATE TABLE ${schema}.a (id int PRIMARY KEY)`);

@@ -252,6 +252,18 @@ CREATE TABLE multipart_parts (
 ALTER TABLE objects ADD COLUMN headers TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE multipart_uploads ADD COLUMN headers TEXT NOT NULL DEFAULT '{}';
 `,
+  // 16: captures of postgres triggers in users' databases that a removal could not reach yet
+  // (triggers/postgres/source.ts retries them, also after a restart)
+  `
+CREATE TABLE capture_teardowns (
+  function TEXT NOT NULL,
+  connection TEXT NOT NULL,
+  table_schema TEXT NOT NULL,
+  table_name TEXT NOT NULL,
+  since INTEGER NOT NULL,
+  PRIMARY KEY (function, connection, table_schema, table_name)
+) WITHOUT ROWID;
+`,
 ];
 
 export function openDatabase(file: string): Db {

@@ -4,29 +4,43 @@
  * trigger stops its feed, and a trigger that is gone has its capture torn down in the user's
  * database (trigger, function, outbox table, and the schema with the last one). Changes to one
  * function's feeds are made one after the other, so a teardown never races the install that
- * replaces it. A teardown that cannot reach the database is retried every 30 s while Gust runs and
- * said in the log with what to drop by hand should Gust stop first.
+ * replaces it. A teardown that cannot reach the database is kept and retried (postgres/teardowns.ts).
  */
+import type { CaptureTeardown, CaptureTeardowns } from '../../backends/ports.js';
 import type { FunctionSpec, PostgresTrigger } from '../../manifest/types.js';
 import type { Source, SourceState } from '../sources.js';
-import { type CaptureNames, captureNames, uninstall } from './capture.js';
-import { connectionClient, connectionOf, type FeedDeps, reasonOf, TableFeed } from './feed.js';
+import { captureNames } from './capture.js';
+import { type FeedDeps, TableFeed } from './feed.js';
+import { Teardowns } from './teardowns.js';
 
-const TEARDOWN_RETRY_MS = 30_000;
+export interface PostgresSourceDeps extends FeedDeps {
+  /** Captures still to remove, kept across restarts. */
+  readonly teardowns: CaptureTeardowns;
+  readonly onError: (e: unknown, what: string) => void;
+}
 
 /** One trigger per function and table: the same table twice is captured once, for both's changes. */
 const feedId = (t: PostgresTrigger): string => `${t.schema}.${t.table}`;
 const sameTrigger = (a: PostgresTrigger, b: PostgresTrigger): boolean =>
   a.connection === b.connection && a.on.join() === b.on.join();
 
+const teardownOf = (fn: string, t: PostgresTrigger): CaptureTeardown => ({
+  function: fn,
+  connection: t.connection,
+  schema: t.schema,
+  table: t.table,
+});
+
 export class PostgresSource implements Source {
   private readonly feeds = new Map<string, Map<string, TableFeed>>();
   /** Per function, the end of its feeds' last change: the next one starts after it. */
   private readonly chains = new Map<string, Promise<void>>();
-  private readonly teardowns = new Map<string, { timer: NodeJS.Timeout; manual: string }>();
+  private readonly teardowns: Teardowns;
   private closed = false;
 
-  constructor(private readonly deps: FeedDeps & { readonly onError: (e: unknown, what: string) => void }) {}
+  constructor(private readonly deps: PostgresSourceDeps) {
+    this.teardowns = new Teardowns({ ...deps, store: deps.teardowns });
+  }
 
   serve(spec: FunctionSpec): void {
     if (this.closed) return;
@@ -56,13 +70,13 @@ export class PostgresSource implements Source {
         // A changed trigger is set up again by its new feed; one that is gone is torn down.
         const next = wanted.get(feedId(feed.trigger));
         if (next === undefined || next.connection !== feed.trigger.connection) {
-          await this.teardown(spec.name, feed.trigger);
+          await this.teardowns.remove(teardownOf(spec.name, feed.trigger));
         }
       }
       if (this.closed || this.feeds.get(spec.name) !== feeds) return;
       for (const [id, t] of wanted) {
         const names = captureNames(spec.name, t);
-        this.cancelTeardown(`${t.connection}|${names.key}`); // set up again before its retry came
+        this.teardowns.cancel(teardownOf(spec.name, t)); // set up again before its retry came
         feeds.set(id, new TableFeed(spec.name, t, names, this.deps));
       }
     });
@@ -74,7 +88,7 @@ export class PostgresSource implements Source {
     await this.inTurn(name, async () => {
       for (const feed of feeds) {
         await feed.stop();
-        await this.teardown(name, feed.trigger);
+        await this.teardowns.remove(teardownOf(name, feed.trigger));
       }
     });
     if (this.feeds.get(name) === undefined) this.chains.delete(name);
@@ -89,11 +103,7 @@ export class PostgresSource implements Source {
     const all = [...this.feeds.values()].flatMap((m) => [...m.values()]);
     this.feeds.clear();
     await Promise.all([...this.chains.values(), ...all.map((f) => f.stop())]);
-    for (const { timer, manual } of this.teardowns.values()) {
-      clearTimeout(timer);
-      this.deps.warn(`a removed postgres trigger's capture is still in its database: ${manual}`);
-    }
-    this.teardowns.clear();
+    this.teardowns.close();
   }
 
   private inTurn(name: string, work: () => Promise<void>): Promise<void> {
@@ -103,40 +113,4 @@ export class PostgresSource implements Source {
     this.chains.set(name, next);
     return next;
   }
-
-  private cancelTeardown(key: string): void {
-    clearTimeout(this.teardowns.get(key)?.timer);
-    this.teardowns.delete(key);
-  }
-
-  /** Removes a capture from the user's database; retried in the background when it cannot. */
-  private async teardown(fn: string, t: PostgresTrigger): Promise<void> {
-    const names = captureNames(fn, t);
-    const key = `${t.connection}|${names.key}`;
-    this.cancelTeardown(key);
-    try {
-      const client = connectionClient(connectionOf(this.deps, t));
-      try {
-        await client.connect();
-        await uninstall(client, names);
-      } finally {
-        await client.end().catch(() => {});
-      }
-    } catch (e) {
-      if (this.closed) return;
-      const manual = manualTeardown(names);
-      this.deps.warn(
-        `could not remove the capture of ${fn}'s postgres trigger on ${t.schema}.${t.table} (${reasonOf(e, t)}); retrying every ${TEARDOWN_RETRY_MS / 1000} s. By hand: ${manual}`,
-      );
-      const timer = setTimeout(() => {
-        void this.teardown(fn, t);
-      }, TEARDOWN_RETRY_MS);
-      timer.unref();
-      this.teardowns.set(key, { timer, manual });
-    }
-  }
-}
-
-function manualTeardown(n: CaptureNames): string {
-  return `DROP TRIGGER IF EXISTS ${n.trigger} ON ${n.table}; DROP TABLE IF EXISTS ${n.outbox}; DROP FUNCTION IF EXISTS ${n.fn}();`;
 }
