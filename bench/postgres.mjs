@@ -8,6 +8,9 @@
  * - steady: BENCH_PG_STEADY rows (300), one per transaction, one every 10 ms: lag p50/p99;
  * - burst: BENCH_PG_BURST rows (5000), inserted by 4 connections in transactions of 100 rows as
  *   fast as they go: changes/s from the first commit to the last function start, and lag p50/p99.
+ * - writer cost: BENCH_PG_WRITES single-row inserts (2000), one per transaction on one connection,
+ *   into a table without capture and into the captured one (its function running meanwhile):
+ *   inserts/s of each, what the capture trigger costs the user's writers.
  * Rounds alternate (BENCH_ROUNDS, 3), each in a fresh table; reported per round and as medians.
  * Writes bench/results/postgres.json.
  */
@@ -32,6 +35,7 @@ const int = (name, fallback) => {
 const ROUNDS = int('BENCH_ROUNDS', 3);
 const STEADY = int('BENCH_PG_STEADY', 300);
 const BURST = int('BENCH_PG_BURST', 5000);
+const WRITES = int('BENCH_PG_WRITES', 2000);
 const SCHEMA = `gust_bench_${randomBytes(4).toString('hex')}`;
 
 const FUNCTION = `const starts = [];
@@ -119,6 +123,23 @@ async function burst(g, clients) {
   };
 }
 
+/** Single-row inserts per second into a table, one transaction each. */
+async function insertsPerSecond(db, table) {
+  const t = performance.now();
+  for (let i = 0; i < WRITES; i++) await db.query(`INSERT INTO ${SCHEMA}.${table} (note) VALUES ('w')`);
+  return (WRITES / (performance.now() - t)) * 1000;
+}
+
+/** The captured table (burst's, its function deployed) beside a plain one, alternating. */
+async function writerCost(g, db) {
+  await db.query(`CREATE TABLE ${SCHEMA}.plain (id serial PRIMARY KEY, note text)`);
+  const plain = await insertsPerSecond(db, 'plain');
+  const captured = await insertsPerSecond(db, 'burst');
+  await starts(g, WRITES); // the captured ones reached the function: the next round starts clean
+  await db.query(`DROP TABLE ${SCHEMA}.plain`);
+  return { plain, captured };
+}
+
 async function main() {
   console.log(`Gust postgres trigger bench, ${new Date().toISOString()}`);
   console.log('command:   npm run build && node bench/postgres.mjs');
@@ -143,9 +164,10 @@ async function main() {
       const s = await steady(g, db);
       await prepare(g, db, dir, 'burst');
       const b = await burst(g, clients);
-      rows.push({ steady: s, burst: b });
+      const w = await writerCost(g, db);
+      rows.push({ steady: s, burst: b, writes: w });
       console.log(
-        `round ${round}: steady lag p50 ${fmt(s.p50, 0)} ms p99 ${fmt(s.p99, 0)} ms | burst ${fmt(b.perSecond, 0)} changes/s, lag p50 ${fmt(b.p50, 0)} ms p99 ${fmt(b.p99, 0)} ms`,
+        `round ${round}: steady lag p50 ${fmt(s.p50, 0)} ms p99 ${fmt(s.p99, 0)} ms | burst ${fmt(b.perSecond, 0)} changes/s, lag p50 ${fmt(b.p50, 0)} ms p99 ${fmt(b.p99, 0)} ms | inserts/s plain ${fmt(w.plain, 0)}, captured ${fmt(w.captured, 0)}`,
       );
       await db.query(`DROP TABLE ${SCHEMA}.steady, ${SCHEMA}.burst`);
     }
@@ -165,6 +187,8 @@ async function main() {
     burstChangesPerSecond: m((r) => r.burst.perSecond),
     burstLagP50Ms: m((r) => r.burst.p50),
     burstLagP99Ms: m((r) => r.burst.p99),
+    plainInsertsPerSecond: m((r) => r.writes.plain),
+    capturedInsertsPerSecond: m((r) => r.writes.captured),
     rounds: rows,
   };
   console.log(`\nmedian of ${ROUNDS} rounds:`);
@@ -188,6 +212,9 @@ async function main() {
         ],
       ],
     ),
+  );
+  console.log(
+    `\nwriter cost: ${fmt(result.capturedInsertsPerSecond, 0)} single-row inserts/s into the captured table, ${fmt(result.plainInsertsPerSecond, 0)}/s without capture (ratio ${fmt(result.capturedInsertsPerSecond / result.plainInsertsPerSecond, 2)})`,
   );
   await mkdir(path.join(HERE, 'results'), { recursive: true });
   await writeFile(

@@ -56,7 +56,7 @@ export async function tableProblem(client: pg.Client, t: PostgresTrigger): Promi
     [captureNames('', t).table],
   );
   const kind = found.rows[0]?.kind ?? null;
-  const db = (client as unknown as { database?: string }).database ?? 'the database';
+  const db = client.database === undefined ? 'the database' : `database ${client.database}`;
   if (kind === null) {
     return `table ${t.schema}.${t.table} does not exist in ${db}: create it, or fix table in gust.yaml`;
   }

@@ -45,12 +45,16 @@ const CONNECT_TIMEOUT_MS = 10_000;
 export class SetupProblem extends Error {}
 
 export function connectionClient(url: string): pg.Client {
-  return new pg.Client({
+  const client = new pg.Client({
     connectionString: url,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     application_name: 'gust',
     keepAlive: true,
   });
+  // A connection lost between two queries is an 'error' event, which unheard would end the
+  // platform; the next query on it fails, and that failure is what its user handles.
+  client.on('error', () => {});
+  return client;
 }
 
 /** The connection string of a trigger, or a SetupProblem saying how to set it. */
