@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { gust } from '../cli/helpers.js';
 import { cli, deploy, type Gust, ROOT, startGust, WAIT } from '../helpers/gust.js';
 import { s3Client, storageKey } from '../helpers/s3.js';
-import { POSTGRES_URL, postgresUp } from '../services.js';
+import { POSTGRES, POSTGRES_URL, servicesFor } from '../helpers/services.js';
 
-const up = await postgresUp('test/e2e/examples-postgres.test.ts');
+const up = await servicesFor('examples/orders-receipt (test/e2e/examples-postgres.test.ts)', [POSTGRES]);
 const EXAMPLE = path.join(ROOT, 'examples', 'orders-receipt');
 
 describe.skipIf(!up)('examples/orders-receipt (a new row in orders writes a receipt to a bucket)', () => {

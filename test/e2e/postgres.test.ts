@@ -15,9 +15,9 @@ import { captureNames } from '../../src/triggers/postgres/capture.js';
 import type { SourceState } from '../../src/triggers/sources.js';
 import { gust } from '../cli/helpers.js';
 import { api, cli, deploy, type Gust, records, startGust, WAIT, writeProject } from '../helpers/gust.js';
-import { POSTGRES_URL, postgresUp } from '../services.js';
+import { POSTGRES, POSTGRES_URL, servicesFor } from '../helpers/services.js';
 
-const up = await postgresUp('test/e2e/postgres.test.ts');
+const up = await servicesFor('postgres triggers (test/e2e/postgres.test.ts)', [POSTGRES]);
 
 const FNS = `
 export const record = async (event) => {

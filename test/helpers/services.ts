@@ -13,6 +13,9 @@ export interface Service {
 export const MOSQUITTO: Service = { name: 'Mosquitto (MQTT)', port: 1883 };
 export const NATS: Service = { name: 'NATS with JetStream', port: 4222 };
 export const RABBITMQ: Service = { name: 'RabbitMQ (AMQP)', port: 5672 };
+export const POSTGRES: Service = { name: 'PostgreSQL', port: 5432 };
+/** The tests' database on POSTGRES: trust auth, database `test`. */
+export const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 /** Something listens on 127.0.0.1:port. */
 export function listening(port: number, timeoutMs = 1000): Promise<boolean> {
