@@ -16,6 +16,7 @@ import type { FunctionSpec } from '../manifest/types.js';
 import { Acks } from './acks.js';
 import type { Dispatcher, DispatchResult } from './dispatcher.js';
 import type { Invocation } from './invocation.js';
+import { OrderKeys } from './order.js';
 
 /** What the dead-letter topic gets: the event, and why it could not be delivered. */
 export interface DeadLetter {
@@ -192,6 +193,10 @@ class Consumer {
   private claimed: Claimed[] = [];
   private readonly running = new Set<Promise<void>>();
   private readonly handles = new Set<string>();
+  /** Groups of ordered events (QueuedEvent.orderKey) waiting for the one before them. */
+  private readonly order = new OrderKeys<Group>();
+  /** Messages nacked for a retry by the delivery under way: their order key stays owned. */
+  private readonly retrying = new Set<string>();
 
   constructor(
     private readonly name: string,
@@ -211,9 +216,12 @@ class Consumer {
   }
 
   private async giveBack(): Promise<void> {
-    const unstarted = this.claimed;
+    const unstarted = [
+      ...this.claimed.map((c) => c.message),
+      ...this.order.drain().flatMap((g) => g.messages),
+    ];
     this.claimed = [];
-    for (const { message } of unstarted) {
+    for (const message of unstarted) {
       this.handles.delete(message.handle);
       await this.deps.queue
         .nack(message.handle, 0)
@@ -247,7 +255,11 @@ class Consumer {
       const capacity = spec.scale.max * spec.concurrency;
       // All that was claimed starts (past the capacity too when batches were cut short: those wait
       // in the dispatcher, patient), so nothing claimed waits here.
-      while (this.claimed.length > 0) this.start(this.nextGroup(spec));
+      while (this.claimed.length > 0) {
+        const group = this.nextGroup(spec);
+        const key = orderKeyOf(group);
+        if (key === undefined || this.order.admit(key, group.messages[0]!.id, group)) this.start(group);
+      }
       if (this.inflight >= capacity) return;
       const perInvocation = Math.max(1, ...spec.triggers.map((t) => (t.type === 'topic' ? t.batch : 1)));
       // Only what can start now: a message claimed and not started would have its attempt counted
@@ -303,9 +315,19 @@ class Consumer {
         freeSlot();
         for (const m of group.messages) this.handles.delete(m.handle);
         this.running.delete(run);
+        this.startNextInOrder(group);
         this.pump();
       });
     this.running.add(run);
+  }
+
+  /** An ordered event settled (not left for a retry): the next of its key starts. */
+  private startNextInOrder(group: Group): void {
+    const key = orderKeyOf(group);
+    const id = group.messages[0]!.id;
+    if (this.retrying.delete(id) || key === undefined || this.stopped) return;
+    const next = this.order.release(key, id);
+    if (next !== undefined) this.start(next);
   }
 
   /**
@@ -316,6 +338,7 @@ class Consumer {
     this.deps.onError(e, `delivering events to ${this.name}`);
     const backoffMs = this.deps.specOf(this.name)?.retries.backoffMs ?? 1000;
     for (const m of group.messages) {
+      this.retrying.add(m.id);
       await this.deps.queue
         .nack(m.handle, backoffMs)
         .catch((err: unknown) => this.deps.onError(err, `giving back a message of ${this.name}`));
@@ -391,6 +414,7 @@ class Consumer {
       }
       // Exponential, with jitter so that a burst of failures does not come back as one burst.
       const base = Math.min(MAX_BACKOFF_MS, spec.retries.backoffMs * 2 ** (m.attempt - 1));
+      this.retrying.add(m.id);
       await this.deps.queue.nack(m.handle, Math.round(base * (0.5 + random())));
       this.deps.observe?.retried(this.name);
     }
@@ -469,6 +493,11 @@ class Consumer {
     }
     return keep.length === group.messages.length ? group : pick(group, keep);
   }
+}
+
+/** Ordered events go one to a group: the key of a group's first is the group's. */
+function orderKeyOf(group: Group): string | undefined {
+  return group.delivered[0]?.event.orderKey;
 }
 
 function topicOf(d: DeliveredEvent | undefined): string | undefined {

@@ -126,6 +126,11 @@ export interface QueuedEvent {
    * recorded as rejected with this reason and dead-lettered without running.
    */
   readonly refused?: string;
+  /**
+   * Events of one key run one at a time, in queue order, a failing one retried before the next
+   * (dispatch/order.ts): a postgres trigger's changes of one table.
+   */
+  readonly orderKey?: string;
 }
 
 /** A queued event as a delivery sees it: its queue message's id and attempt beside it. */

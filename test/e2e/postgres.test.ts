@@ -28,7 +28,7 @@ export const flaky = async (event, ctx) => {
   const key = String(event.data.new.id);
   const n = Number((await kv.get(key)) ?? 0) + 1;
   await kv.put(key, String(n));
-  if (n <= 3) throw new Error('failing on attempt ' + n);
+  if (event.data.new.item === 'stubborn' && n <= 3) throw new Error('failing on attempt ' + n);
   console.log('event ' + JSON.stringify(event));
 };
 `;
@@ -179,7 +179,7 @@ describe.skipIf(!up)('postgres triggers', () => {
     await vi.waitFor(async () => expect((await db.query(`SELECT 1 FROM ${outbox}`)).rowCount).toBe(0), WAIT);
   });
 
-  it('gives a change again to a function that fails three times, until it succeeds', async () => {
+  it('gives a change again to a function that fails three times, until it succeeds, before the changes after it', async () => {
     const schema = await newSchema();
     await db.query(`CREATE TABLE ${schema}.orders (id serial PRIMARY KEY, item text)`);
     await deployed(schema, {
@@ -191,10 +191,15 @@ describe.skipIf(!up)('postgres triggers', () => {
     });
     await running('pg-flaky');
     await db.query(`INSERT INTO ${schema}.orders (item) VALUES ('stubborn')`);
-    await vi.waitFor(async () => expect(await events(g, 'pg-flaky')).toHaveLength(1), WAIT);
-    const attempts = (await records(g, 'pg-flaky')).filter((r) => r.trigger === 'postgres');
-    expect(attempts.map((r) => r.status).sort()).toEqual(['error', 'error', 'error', 'ok']);
-    expect(new Set(attempts.map((r) => r.id)).size).toBe(1);
+    await db.query(`INSERT INTO ${schema}.orders (item) VALUES ('next')`);
+    await vi.waitFor(async () => expect(await events(g, 'pg-flaky')).toHaveLength(2), WAIT);
+    const runs = (await records(g, 'pg-flaky')).filter((r) => r.trigger === 'postgres').reverse();
+    const stubborn = runs.filter((r) => r.logs.includes('stubborn') || r.error?.includes('failing'));
+    expect(stubborn.map((r) => r.status)).toEqual(['error', 'error', 'error', 'ok']);
+    expect(new Set(stubborn.map((r) => r.id)).size).toBe(1);
+    // In commit order: the change after it ran only once the failing one had succeeded.
+    expect(runs.map((r) => r.status)).toEqual(['error', 'error', 'error', 'ok', 'ok']);
+    expect(runs[4]!.logs).toContain('"item":"next"');
   });
 
   it('leaves no trigger, function, outbox table or schema of its own behind when the trigger is removed', async () => {

@@ -190,6 +190,7 @@ export class TableFeed {
       trigger: 'postgres',
       invocationId: c.id,
       traceId: randomUUID().replaceAll('-', ''),
+      orderKey: `postgres:${this.trigger.schema}.${this.trigger.table}`,
       source: {
         kind: 'postgres',
         schema: this.trigger.schema,
