@@ -356,11 +356,21 @@ class Consumer {
     if (group.delivered.length === 0) return;
     const result = await this.deps.dispatcher.invoke(this.invocation(group, spec));
     ran();
-    await this.deps.recorded();
     const { outcome } = result;
-    if (outcome.type === 'ok') {
-      const value = outcome.json === undefined ? undefined : (JSON.parse(outcome.json) as unknown);
-      const failed = new Set(this.deps.failed(value, group.delivered, spec) ?? []);
+    const failed =
+      outcome.type === 'ok'
+        ? new Set(
+            this.deps.failed(
+              outcome.json === undefined ? undefined : (JSON.parse(outcome.json) as unknown),
+              group.delivered,
+              spec,
+            ) ?? [],
+          )
+        : undefined;
+    // An ordered event that succeeded lets the next of its key start now, not after its record and ack.
+    if (failed?.size === 0) this.startNextInOrder(claimed);
+    await this.deps.recorded();
+    if (failed !== undefined) {
       await this.settle(
         pick(
           group,
