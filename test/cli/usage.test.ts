@@ -34,7 +34,7 @@ describe('usage errors', () => {
     [['invocations', 'api', '--limit', '0'], /^gust: --limit 0: expected a whole number/],
     [
       ['invocations', 'api', '--trigger', 'bogus'],
-      /^gust: --trigger bogus is not a choice: use http, invoke, lambda-api, schedule, topic, webhook, kv or bucket/,
+      /^gust: --trigger bogus is not a choice: use http, invoke, lambda-api, schedule, topic, webhook, kv, bucket, postgres or stream/,
     ],
     [
       ['invocations', 'api', '--since', 'yesterday'],

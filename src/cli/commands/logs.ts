@@ -13,7 +13,18 @@ const STATUSES = ['ok', 'failed', 'error', 'timeout', 'crashed', 'throttled', 'r
  * What a record's `trigger` can be. The platform takes any name and finds nothing for a mistyped
  * one: checked here, so that `--trigger htp` is a usage error rather than an empty list.
  */
-const TRIGGERS = ['http', 'invoke', 'lambda-api', 'schedule', 'topic', 'webhook', 'kv', 'bucket', 'postgres'];
+const TRIGGERS = [
+  'http',
+  'invoke',
+  'lambda-api',
+  'schedule',
+  'topic',
+  'webhook',
+  'kv',
+  'bucket',
+  'postgres',
+  'stream',
+];
 /** The platform's own default page of logs. */
 const LOGS_LIMIT = 50;
 const MAX_LIMIT = 1000;

@@ -83,6 +83,8 @@ export class TableFeed {
   private wake: (() => void) | undefined;
   private client: pg.Client | undefined;
   private draining = false;
+  /** The last batch found the function's queue full (said once, not at every try). */
+  private full = false;
   private readonly done: Promise<void>;
 
   constructor(
@@ -167,11 +169,15 @@ export class TableFeed {
       const queued = await this.deps.deliveries.submit(changes.map((c) => this.event(c)));
       if (!queued.ok) {
         // Backpressure: the changes wait in the outbox, inside the user's database.
-        this.deps.warn(
-          `the queue of ${this.fn} is full (${queued.depth} events): its changes wait in ${this.names.outbox}`,
-        );
+        if (!this.full) {
+          this.deps.warn(
+            `the queue of ${this.fn} is full (${queued.depth} events): its changes wait in ${this.names.outbox}`,
+          );
+        }
+        this.full = true;
         return 'full';
       }
+      this.full = false;
       await deleteChanges(
         client,
         this.names,
