@@ -17,7 +17,7 @@ export function triggerLabel(t: Trigger): string {
       return `bucket ${t.name} on ${t.on.join(',')}${t.prefix ? ` prefix ${t.prefix}` : ''}${t.suffix ? ` suffix ${t.suffix}` : ''}`;
     case 'stream':
       return `stream ${t.from} ${t.subject}${t.batch > 1 ? ` (batch ${t.batch})` : ''}`;
-    default:
-      return (t as { type: string }).type;
+    case 'postgres':
+      return `postgres ${t.schema}.${t.table} on ${t.on.join(',')}`;
   }
 }

@@ -64,9 +64,11 @@ describe('talking to the control API', () => {
     const { code, stdout } = await gust(['ls'], { env });
     expect(code).toBe(0);
     const [header, ...rows] = stdout.trimEnd().split('\n');
-    expect(header).toMatch(/^NAME\s+PROJECT\s+VERSION\s+RUNTIME\s+MEMORY\s+TIMEOUT\s+INSTANCES\s+ROUTES$/);
+    expect(header).toMatch(/^NAME\s+PROJECT\s+VERSION\s+RUNTIME\s+MEMORY\s+TIMEOUT\s+INSTANCES\s+TRIGGERS$/);
     expect(rows).toContainEqual(
-      expect.stringMatching(/^items\s+app\s+v1\s+node\s+128 MB\s+30 s\s+\d+ \(0-10\)\s+GET \/items\/:id$/),
+      expect.stringMatching(
+        /^items\s+app\s+v1\s+node\s+128 MB\s+30 s\s+\d+ \(0-10\)\s+http GET \/items\/:id$/,
+      ),
     );
   });
 

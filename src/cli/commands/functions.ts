@@ -120,7 +120,7 @@ function removedText(a: RemoveAnswer): string {
 function functionTable(functions: readonly FunctionSummary[]): string {
   const scheduled = functions.some((f) => f.nextRun !== null);
   const fed = functions.some((f) => f.sources.length > 0);
-  const headers = ['NAME', 'PROJECT', 'VERSION', 'RUNTIME', 'MEMORY', 'TIMEOUT', 'INSTANCES', 'ROUTES'];
+  const headers = ['NAME', 'PROJECT', 'VERSION', 'RUNTIME', 'MEMORY', 'TIMEOUT', 'INSTANCES', 'TRIGGERS'];
   return table(
     functions.map((f) => [
       f.name,
@@ -130,15 +130,15 @@ function functionTable(functions: readonly FunctionSummary[]): string {
       `${f.memoryMb} MB`,
       formatMs(f.timeoutMs),
       `${f.instances} (${f.scale.min}-${f.scale.max})`,
-      f.routes.length === 0 ? '-' : f.routes.join(', '),
+      f.triggers.length === 0 ? '-' : f.triggers.join('; '),
       ...(scheduled ? [f.nextRun === null ? '-' : formatTime(f.nextRun)] : []),
       ...(fed ? [sourcesText(f)] : []),
     ]),
-    [...headers, ...(scheduled ? [`NEXT RUN (${localZone()})`] : []), ...(fed ? ['TRIGGERS'] : [])],
+    [...headers, ...(scheduled ? [`NEXT RUN (${localZone()})`] : []), ...(fed ? ['CONNECTIONS'] : [])],
   );
 }
 
-/** Triggers fed by the user's systems and their state: `stream mqtt a/+ running; stream nats x failing: why`. */
+/** Triggers fed by the user's systems and their connection's state: `stream mqtt a/+ running; stream nats x failing: why`. */
 function sourcesText(f: FunctionSummary): string {
   if (f.sources.length === 0) return '-';
   return f.sources
