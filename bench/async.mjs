@@ -14,16 +14,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { removeTempDirs } from './lib/gust.mjs';
 import { stopAll } from './lib/procs.mjs';
+import { int } from './lib/settings.mjs';
 import { asyncThroughput, printAsync } from './scenarios/async.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-
-const int = (name, fallback) => {
-  const v = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(v) || v < 1)
-    throw new Error(`${name} must be a whole number >= 1 (got ${process.env[name]})`);
-  return v;
-};
 
 const progress = (text) => process.stderr.write(`  .. ${text}\n`);
 

@@ -13,13 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { removeTempDirs, startGust, tempDir } from './lib/gust.mjs';
 import { start, stopAll, waitForLine } from './lib/procs.mjs';
+import { int } from './lib/settings.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const int = (name, fallback) => {
-  const v = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a whole number >= 1`);
-  return v;
-};
 const ROUNDS = int('BENCH_ROUNDS', 3);
 const SIZES = [
   { label: '1 KB', bytes: 1024, ops: int('BENCH_OPS_1KB', 300) },

@@ -14,13 +14,9 @@ import Database from 'better-sqlite3';
 import { refusal } from '../dist/services/permissions.js';
 import { removeTempDirs, startGust, tempDir, writeProject } from './lib/gust.mjs';
 import { stopAll } from './lib/procs.mjs';
+import { int } from './lib/settings.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const int = (name, fallback) => {
-  const v = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a whole number >= 1`);
-  return v;
-};
 const ROUNDS = int('BENCH_ROUNDS', 5);
 const OPS = int('BENCH_KV_OPS', 2000);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

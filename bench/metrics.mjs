@@ -16,14 +16,10 @@ import client from 'prom-client';
 import { apiGet, removeTempDirs, startGust, writeProject } from './lib/gust.mjs';
 import { pickGenerator, runLoad } from './lib/load.mjs';
 import { stopAll } from './lib/procs.mjs';
+import { int } from './lib/settings.mjs';
 import { median } from './lib/stats.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const int = (name, fallback) => {
-  const v = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a whole number >= 1`);
-  return v;
-};
 const config = {
   rounds: int('BENCH_ROUNDS', 5),
   seconds: int('BENCH_SECONDS', 10),

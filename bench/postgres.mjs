@@ -22,16 +22,12 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { deploy, removeTempDirs, setSecret, startGust, tempDir, writeProject } from './lib/gust.mjs';
 import { stopAll } from './lib/procs.mjs';
+import { int } from './lib/settings.mjs';
 import { median, percentile } from './lib/stats.mjs';
 import { fmt, table } from './lib/table.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DB_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const int = (name, fallback) => {
-  const v = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a whole number >= 1`);
-  return v;
-};
 const ROUNDS = int('BENCH_ROUNDS', 3);
 const STEADY = int('BENCH_PG_STEADY', 300);
 const BURST = int('BENCH_PG_BURST', 5000);

@@ -20,14 +20,10 @@ import { newInvocationId } from '../dist/dispatch/invocation.js';
 import { removeTempDirs, startGust, tempDir, writeProject } from './lib/gust.mjs';
 import { pickGenerator, runLoad } from './lib/load.mjs';
 import { stop, stopAll } from './lib/procs.mjs';
+import { int } from './lib/settings.mjs';
 import { median } from './lib/stats.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const int = (name, fallback) => {
-  const v = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a whole number >= 1`);
-  return v;
-};
 const RECORDS = int('BENCH_RECORDS', 5_000_000);
 const MAX_SIZE = process.env.BENCH_MAX_RECORDS_SIZE ?? '256MB';
 const ROUNDS = int('BENCH_ROUNDS', 3);

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { apiGet, removeTempDirs, startGust, writeProject } from './lib/gust.mjs';
 import { pickGenerator } from './lib/load.mjs';
 import { stopAll } from './lib/procs.mjs';
+import { int } from './lib/settings.mjs';
 import { fmt, table } from './lib/table.mjs';
 import { asyncThroughput, printAsync } from './scenarios/async.mjs';
 import { coldStart, nodeSpawnBaseline } from './scenarios/cold-start.mjs';
@@ -26,12 +27,6 @@ import { printWebhook, webhookAccept } from './scenarios/webhook.mjs';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const TARGETS = { ratioMin: 0.6, ratioAim: 0.75, coldP50MaxMs: 15, coldP50AimMs: 8 };
 
-const int = (name, fallback) => {
-  const v = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(v) || v < 1)
-    throw new Error(`${name} must be a whole number >= 1 (got ${process.env[name]})`);
-  return v;
-};
 const config = {
   generator: process.env.BENCH_GENERATOR || undefined,
   rounds: int('BENCH_ROUNDS', 3),

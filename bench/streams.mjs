@@ -40,16 +40,11 @@ import { connectAsync as mqttConnect } from 'mqtt';
 import { brokerName } from '../dist/triggers/stream/source.js';
 import { ROOT, removeTempDirs, startGust, tempDir, writeProject } from './lib/gust.mjs';
 import { start, stopAll } from './lib/procs.mjs';
+import { int } from './lib/settings.mjs';
 import { median } from './lib/stats.mjs';
 import { fmt, table } from './lib/table.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const int = (name, fallback) => {
-  const v = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(v) || v < 1)
-    throw new Error(`${name} must be a whole number >= 1 (got ${process.env[name]})`);
-  return v;
-};
 const ROUNDS = int('BENCH_ROUNDS', 3);
 const MESSAGES = int('BENCH_STREAM_MESSAGES', 10_000);
 const WINDOW_MS = int('BENCH_STREAM_WINDOW', 100);
