@@ -77,6 +77,7 @@ const QUEUE_LEASE_MS = 60_000;
 /** Expired KV keys are never read; this only frees their space, a batch at a time. */
 const KV_PURGE_EVERY_MS = 60_000;
 const CLOSE_GRACE_MS = 30_000;
+const TRACES_GRACE_MS = 5_000;
 
 export async function startPlatform(config: PlatformConfig, log: Logger): Promise<Platform> {
   const { dataDir } = config;
@@ -123,6 +124,14 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       (e) => log.error({ err: e }, 'writing invocation records failed'),
       metrics && ((r) => metrics.recorded(r)),
     );
+    // Loaded only when spans are exported: without GUST_OTLP_URL no OpenTelemetry code runs at all.
+    const traces =
+      config.otlpUrl === undefined
+        ? undefined
+        : new (await import('./observe/traces.js')).Traces({
+            url: config.otlpUrl,
+            onError: (e) => log.warn({ err: e }, 'exporting spans'),
+          });
     const factory = await NodeSandboxFactory.create({
       runtimeSource: RUNTIME_SOURCE,
       stemCellsPerSize: config.stemCells,
@@ -136,6 +145,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       queuePerFunction: WAIT_QUEUE_PER_FUNCTION,
       secretEnv: (names) => secrets.env(names),
       secretMasks: (names) => secrets.masks(names),
+      ...(traces ? { spans: traces } : {}),
       // topics and deliveries are made just below; calls come long after
       bindings: (spec, inv): Bindings =>
         bindingHost({ topics, kv, buckets, deliveries, dispatcher: () => dispatcher }, spec, inv),
@@ -154,8 +164,8 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
         shapeEvent(delivered, { function: spec.name, events: spec.events, batch }),
       failed: (result, delivered, spec) => failedMessages(result, delivered, spec.events),
       // `topics` is made just below: dead letters are published long after both exist
-      deadLetter: async (topic, letter, traceId) => {
-        await topics.publish(topic, [wrapData(topic, letter)], traceId);
+      deadLetter: async (topic, letter, trace) => {
+        await topics.publish(topic, [wrapData(topic, letter)], trace);
       },
       leaseMs: QUEUE_LEASE_MS,
       recorded: () => recorder.written(),
@@ -365,6 +375,10 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       queue.close();
       await factory.close();
       await recorder.flush();
+      // The last spans go out unless the collector keeps us waiting.
+      await Promise.race([traces?.close(), delay(TRACES_GRACE_MS)]).catch((e: unknown) =>
+        log.warn({ err: e }, 'exporting the last spans'),
+      );
       db.close();
       await releaseLock();
       log.info('Gust stopped');

@@ -130,6 +130,10 @@ export interface InvocationRecord {
   readonly deniedCalls: number;
   readonly logs: string;
   readonly traceId: string;
+  /** Its span in the trace (observe/traces.ts); null in records made before Gust kept it. */
+  readonly spanId: string | null;
+  /** The span of what caused it (a caller, the producer of its event); null: it began the trace. */
+  readonly parentSpanId: string | null;
 }
 
 export interface InvocationQuery {

@@ -89,6 +89,11 @@ const PlatformSchema = z.object({
   maxRecordsBytes: size,
   /** `/_gust/metrics` and the counting behind it; off only to measure what they cost. */
   metrics: z.union([z.boolean(), z.enum(['on', 'off']).transform((v) => v === 'on')]),
+  /** Where spans go over OTLP/HTTP (an OpenTelemetry collector); absent: no spans are made. */
+  otlpUrl: z
+    .string()
+    .regex(/^https?:\/\/[^\s/?#]+[^\s?#]*$/)
+    .optional(),
 });
 
 export type PlatformConfig = z.infer<typeof PlatformSchema>;
@@ -130,6 +135,7 @@ export function loadPlatformConfig(flags: UpFlags, env: Env, cwd: string): Platf
     failedRetentionMs: flags.failedRetention ?? env.GUST_FAILED_RETENTION ?? '30d',
     maxRecordsBytes: flags.maxRecordsSize ?? env.GUST_MAX_RECORDS_SIZE ?? '1GB',
     metrics: flags.metrics ?? env.GUST_METRICS ?? 'on',
+    otlpUrl: env.GUST_OTLP_URL || undefined,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -158,6 +164,7 @@ const EXPECTED: Partial<Record<keyof PlatformConfig, string>> = {
   failedRetentionMs: 'a duration from 1m to 3650d, like 30d',
   maxRecordsBytes: 'a size of at least 1MB, like 500MB or 2GB',
   metrics: 'on or off',
+  otlpUrl: 'an http:// or https:// URL of an OTLP/HTTP collector, like http://127.0.0.1:4318',
 };
 
 /** Where a setting came from: `--port abc` when the flag gave it, else `GUST_PORT=abc`. */
@@ -183,6 +190,7 @@ const SOURCES: Partial<Record<keyof PlatformConfig, { flag?: keyof UpFlags; opti
     },
     maxRecordsBytes: { flag: 'maxRecordsSize', option: '--max-records-size', env: 'GUST_MAX_RECORDS_SIZE' },
     metrics: { flag: 'metrics', option: '--no-metrics', env: 'GUST_METRICS' },
+    otlpUrl: { env: 'GUST_OTLP_URL' },
   };
 
 function settingName(field: keyof PlatformConfig, flags: UpFlags, env: Env): string {

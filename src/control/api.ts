@@ -3,7 +3,6 @@
  * the handler gets the parsed request and answers plain data.
  */
 import type { InvocationStatus, InvocationStore, KeyScope } from '../backends/ports.js';
-import { traceIdFrom } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
 import { checkEventSize, wrapData } from '../events/ingress.js';
 import { authenticate } from '../gateway/auth.js';
@@ -11,6 +10,7 @@ import { Answer, type EdgeHandler, type EdgeRequest, errorResponse, header, json
 import { compileRoute } from '../manifest/route.js';
 import { PROJECT_NAME } from '../manifest/schema.js';
 import type { Recorder } from '../observe/records.js';
+import { traceFrom } from '../observe/trace-context.js';
 import type { Usage } from '../observe/usage.js';
 import type { Kv } from '../services/kv.js';
 import type { Secrets } from '../services/secrets.js';
@@ -311,7 +311,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
         const event = wrapData(topic, body.data ?? null);
         const size = checkEventSize(event);
         if (!size.ok) throw new GustError('PAYLOAD_TOO_LARGE', size.message);
-        const published = await deps.topics.publish(topic, [event], traceIdFrom(header(req, 'traceparent')));
+        const published = await deps.topics.publish(topic, [event], traceFrom(header(req, 'traceparent')));
         return new Answer(202, { topic, id: event.id, subscribers: published.subscribers });
       },
     ],

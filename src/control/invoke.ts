@@ -11,12 +11,13 @@
 import { acceptInvocation } from '../dispatch/accept.js';
 import type { Deliveries } from '../dispatch/deliveries.js';
 import type { Dispatcher, DispatchResult } from '../dispatch/dispatcher.js';
-import { eventInvocation, httpInvocation, traceIdFrom } from '../dispatch/invocation.js';
+import { eventInvocation, httpInvocation } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
 import { Answer, type EdgeRequest, header } from '../gateway/http.js';
 import { invocationError } from '../gateway/outcome.js';
 import type { Router } from '../gateway/router.js';
 import { inputErrors } from '../manifest/input.js';
+import { traceFrom } from '../observe/trace-context.js';
 import type { HttpSink, WireResponse } from '../runtime/types.js';
 import { bodyOf } from './body.js';
 import type { FunctionControl } from './functions.js';
@@ -49,7 +50,7 @@ export async function invoke(deps: InvokeDeps, req: EdgeRequest, name: string): 
     const id = await acceptInvocation(deps.deliveries, {
       function: name,
       trigger: 'invoke',
-      traceId: traceIdFrom(header(req, 'traceparent')),
+      trace: traceFrom(header(req, 'traceparent')),
       data: body.data ?? null,
     });
     return new Answer(202, { invocation: { id, function: name, status: 'queued' } });
@@ -75,7 +76,7 @@ export async function invoke(deps: InvokeDeps, req: EdgeRequest, name: string): 
     eventInvocation({
       function: name,
       trigger: 'invoke',
-      traceparent: header(req, 'traceparent'),
+      trace: traceFrom(header(req, 'traceparent')),
       event: body.data ?? null,
     }),
   );
@@ -114,7 +115,7 @@ async function invokeHttp(
   const inv = httpInvocation({
     function: name,
     trigger: 'invoke',
-    traceparent: header(req, 'traceparent'),
+    trace: traceFrom(header(req, 'traceparent')),
     route,
     method: call.method,
     url: call.url,

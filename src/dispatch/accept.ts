@@ -3,6 +3,7 @@
  * `ctx.invoke(..., {async: true})`): durable on the function's queue before anyone is told 202.
  */
 import { GustError } from '../errors.js';
+import type { TraceLink } from '../observe/trace-context.js';
 import type { Deliveries } from './deliveries.js';
 import { newInvocationId } from './invocation.js';
 
@@ -14,7 +15,7 @@ export async function acceptInvocation(
   opts: {
     readonly function: string;
     readonly trigger: string;
-    readonly traceId: string;
+    readonly trace: TraceLink;
     readonly data: unknown;
   },
 ): Promise<string> {
@@ -32,7 +33,7 @@ export async function acceptInvocation(
       function: opts.function,
       trigger: opts.trigger,
       invocationId,
-      traceId: opts.traceId,
+      ...opts.trace,
       source: { kind: 'invoke', data: opts.data ?? null },
     },
   ]);

@@ -13,9 +13,10 @@ import type { DurableQueue, EnqueueResult, QueueDepth, QueuedMessage } from '../
 import type { DeliveredEvent, EventSource, QueuedEvent } from '../events/types.js';
 import { compileInput } from '../manifest/input.js';
 import type { FunctionSpec } from '../manifest/types.js';
+import type { TraceLink } from '../observe/trace-context.js';
 import { Acks } from './acks.js';
 import type { Dispatcher, DispatchResult } from './dispatcher.js';
-import type { Invocation } from './invocation.js';
+import { type Invocation, spanIn } from './invocation.js';
 import { OrderKeys } from './order.js';
 
 /** What the dead-letter topic gets: the event, and why it could not be delivered. */
@@ -40,8 +41,8 @@ export interface DeliveriesDeps {
     delivered: readonly DeliveredEvent[],
     spec: FunctionSpec,
   ) => readonly string[] | undefined;
-  /** Publishes a dead letter on a topic. */
-  readonly deadLetter: (topic: string, letter: DeadLetter, traceId: string) => Promise<void>;
+  /** Publishes a dead letter on a topic, in the trace of the event, as a child of its last attempt. */
+  readonly deadLetter: (topic: string, letter: DeadLetter, trace: TraceLink) => Promise<void>;
   readonly onError: (e: unknown, what: string) => void;
   /** Resolves once the records made so far are written: a delivery is acked only after its record. */
   readonly recorded: () => Promise<void>;
@@ -396,7 +397,8 @@ class Consumer {
       id: first.event.invocationId,
       function: this.name,
       trigger: first.event.trigger,
-      traceId: first.event.traceId,
+      // Each attempt is a span of its own, a child of what produced the event.
+      ...spanIn({ traceId: first.event.traceId, parentSpanId: first.event.parentSpanId ?? null }),
       // A first attempt waited from its acceptance; a retry from the end of its backoff.
       received: first.attempt === 1 ? first.enqueuedAt : Date.now(),
       attempt: first.attempt,
@@ -419,7 +421,7 @@ class Consumer {
     for (let i = 0; i < group.messages.length; i++) {
       const m = group.messages[i]!;
       if (fatal || m.attempt > spec.retries.max) {
-        await this.giveUp(pick(group, [m]), spec, error);
+        await this.giveUp(pick(group, [m]), spec, error, record.spanId);
         continue;
       }
       // Exponential, with jitter so that a burst of failures does not come back as one burst.
@@ -430,8 +432,16 @@ class Consumer {
     }
   }
 
-  /** Off the queue for good: to the dead-letter topic when the function names one. */
-  private async giveUp(group: Group, spec: FunctionSpec, error: DeadLetter['error']): Promise<void> {
+  /**
+   * Off the queue for good: to the dead-letter topic when the function names one. `after`: the span
+   * of the attempt it gives up after, the parent of the dead letter's deliveries.
+   */
+  private async giveUp(
+    group: Group,
+    spec: FunctionSpec,
+    error: DeadLetter['error'],
+    after: string | null,
+  ): Promise<void> {
     const topic = spec.retries.deadLetter;
     if (topic !== null) {
       for (const d of group.delivered) {
@@ -444,7 +454,7 @@ class Consumer {
             error,
             source: d.event.source,
           },
-          d.event.traceId,
+          { traceId: d.event.traceId, parentSpanId: after },
         );
       }
     }
@@ -496,9 +506,9 @@ class Consumer {
         const message = d.event.refused ?? `the event does not match input: ${errors.join('; ')}`;
         const refused = pick(group, [m]);
         // Its record says why it never ran, before it leaves the queue.
-        this.deps.dispatcher.refuse(this.invocation(refused, spec), message);
+        const { record } = this.deps.dispatcher.refuse(this.invocation(refused, spec), message);
         await this.deps.recorded();
-        await this.giveUp(refused, spec, { status: 'rejected', message });
+        await this.giveUp(refused, spec, { status: 'rejected', message }, record.spanId);
       }
     }
     return keep.length === group.messages.length ? group : pick(group, keep);

@@ -6,6 +6,8 @@ import type { InvocationRecord } from '../backends/ports.js';
 import type { FunctionSpec } from '../manifest/types.js';
 import type { Recorder } from '../observe/records.js';
 import { meter } from '../observe/records.js';
+import { traceparentOf } from '../observe/trace-context.js';
+import type { SpanSink } from '../observe/traces.js';
 import type { BindingHost, HttpSink, InvokeOutcome, SandboxFactory, Work } from '../runtime/types.js';
 import { maskSecrets } from '../services/secrets.js';
 import type { Invocation } from './invocation.js';
@@ -52,6 +54,8 @@ export interface DispatcherDeps {
   readonly secretEnv: (names: readonly string[]) => Record<string, string>;
   /** What records of a function with these secrets mask: their values now and since the platform started. */
   readonly secretMasks: (names: readonly string[]) => readonly string[];
+  /** Told of each invocation as it ends, with its record (observe/traces.ts); absent: traces are off. */
+  readonly spans?: SpanSink;
 }
 
 /** A version and the pool of its instances. */
@@ -314,7 +318,10 @@ export class Dispatcher {
   private save(
     inv: Invocation,
     outcome: Outcome,
-    given: Omit<InvocationRecord, 'id' | 'attempt' | 'trigger' | 'start' | 'status' | 'traceId'>,
+    given: Omit<
+      InvocationRecord,
+      'id' | 'attempt' | 'trigger' | 'start' | 'status' | 'traceId' | 'spanId' | 'parentSpanId'
+    >,
     secrets: readonly string[] = [],
   ): DispatchResult {
     const fields = secrets.length === 0 ? given : this.masked(given, secrets);
@@ -325,9 +332,12 @@ export class Dispatcher {
       start: new Date(inv.received).toISOString(),
       status: outcome.type,
       traceId: inv.traceId,
+      spanId: inv.spanId,
+      parentSpanId: inv.parentSpanId,
       ...fields,
     };
     this.deps.recorder.record(record);
+    this.deps.spans?.ended(inv, record);
     return { record, outcome };
   }
 
@@ -392,7 +402,12 @@ function poolsOf(fn: FunctionPools): Pool[] {
 }
 
 function toWork(inv: Invocation, deadline: number): Work {
-  const base = { id: inv.id, deadline, traceId: inv.traceId, attempt: inv.attempt ?? 1 };
+  const base = {
+    id: inv.id,
+    deadline,
+    traceparent: traceparentOf(inv.traceId, inv.spanId),
+    attempt: inv.attempt ?? 1,
+  };
   return inv.kind === 'http'
     ? { ...base, kind: 'http', request: inv.request }
     : { ...base, kind: 'event', event: inv.event };

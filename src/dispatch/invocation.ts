@@ -3,6 +3,7 @@
  * control API, the Lambda Invoke API (and later schedules, topics, buckets...) all build one.
  */
 import { randomUUID } from 'node:crypto';
+import { newSpanId, type TraceLink } from '../observe/trace-context.js';
 import type { WireRequest } from '../runtime/types.js';
 
 export type Invocation = {
@@ -13,6 +14,10 @@ export type Invocation = {
   /** `http`, `invoke`, `lambda-api`; later `schedule`, `topic`, ... */
   readonly trigger: string;
   readonly traceId: string;
+  /** This invocation's span (each attempt its own): the parent of the calls it makes. */
+  readonly spanId: string;
+  /** The span of what caused it: the caller's, the producer's of a queued event; null: it began the trace. */
+  readonly parentSpanId: string | null;
   /** Epoch ms the invocation arrived (a queued event: when it was accepted). */
   readonly received: number;
   /** Which delivery of a queued event this is (its retries keep its id); 1 otherwise. */
@@ -38,11 +43,14 @@ export function newInvocationId(now = Date.now()): string {
   return `${time.slice(0, 8)}-${time.slice(8)}-7${random.slice(15)}`;
 }
 
-/** W3C trace id: the caller's from `traceparent` when valid, else a new one. */
-export function traceIdFrom(traceparent: string | undefined): string {
-  const m = traceparent ? /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(traceparent.trim()) : null;
-  const id = m?.[1];
-  return id && !/^0+$/.test(id) ? id : randomUUID().replaceAll('-', '');
+/** The link of what an invocation causes (ctx.invoke, ctx.publish, ctx.kv...): its span is their parent. */
+export function causedBy(inv: Invocation): TraceLink {
+  return { traceId: inv.traceId, parentSpanId: inv.spanId };
+}
+
+/** An invocation's place in its trace: the trace it continues and a span of its own. */
+export function spanIn(trace: TraceLink): Pick<Invocation, 'traceId' | 'spanId' | 'parentSpanId'> {
+  return { traceId: trace.traceId, spanId: newSpanId(), parentSpanId: trace.parentSpanId };
 }
 
 /** An event invocation (gust invoke, the Lambda Invoke API; later schedules, topics, ...). */
@@ -50,7 +58,8 @@ export function eventInvocation(opts: {
   readonly function: string;
   readonly version?: number | undefined;
   readonly trigger: string;
-  readonly traceparent: string | undefined;
+  /** The caller's (observe/trace-context traceFrom), or the calling invocation's span. */
+  readonly trace: TraceLink;
   readonly event: unknown;
 }): Invocation & { kind: 'event' } {
   const received = Date.now();
@@ -59,7 +68,7 @@ export function eventInvocation(opts: {
     function: opts.function,
     ...(opts.version === undefined ? {} : { version: opts.version }),
     trigger: opts.trigger,
-    traceId: traceIdFrom(opts.traceparent),
+    ...spanIn(opts.trace),
     received,
     kind: 'event',
     event: opts.event,
@@ -74,7 +83,7 @@ export function eventInvocation(opts: {
 export function httpInvocation(opts: {
   readonly function: string;
   readonly trigger: string;
-  readonly traceparent: string | undefined;
+  readonly trace: TraceLink;
   readonly route: { readonly params: Readonly<Record<string, string>>; readonly routeKey: string };
   readonly method: string;
   /** Raw path and query. */
@@ -88,7 +97,7 @@ export function httpInvocation(opts: {
     id: newInvocationId(received),
     function: opts.function,
     trigger: opts.trigger,
-    traceId: traceIdFrom(opts.traceparent),
+    ...spanIn(opts.trace),
     received,
     kind: 'http',
     request: {

@@ -120,6 +120,11 @@ export interface QueuedEvent {
   /** The invocation id of its delivery (the same for every attempt: records add `attempt`). */
   readonly invocationId: string;
   readonly traceId: string;
+  /**
+   * The span of what produced it (a function's invocation, a caller's `traceparent`): the consumer's
+   * invocation is its child. Null or absent (events queued before Gust kept it): none.
+   */
+  readonly parentSpanId?: string | null;
   readonly source: EventSource;
   /**
    * Set by a source that knows the event cannot run (a broker message over the size limit): it is

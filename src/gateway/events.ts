@@ -5,9 +5,9 @@
  * none of the batch was published.
  */
 import { authorize, type Keys } from '../control/keys.js';
-import { traceIdFrom } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
 import { readCloudEvents } from '../events/ingress.js';
+import { traceFrom } from '../observe/trace-context.js';
 import type { Topics } from '../services/topics.js';
 import { authenticate } from './auth.js';
 import { type EdgeHandler, errorResponse, header, json } from './http.js';
@@ -36,11 +36,7 @@ export function eventsDoor(deps: { readonly keys: Keys; readonly topics: Topics 
         const res = json(read.status, { error: { code, message: read.message } });
         return res;
       }
-      const published = await deps.topics.publish(
-        topic,
-        read.events,
-        traceIdFrom(header(req, 'traceparent')),
-      );
+      const published = await deps.topics.publish(topic, read.events, traceFrom(header(req, 'traceparent')));
       return json(202, {
         topic,
         accepted: read.events.length,

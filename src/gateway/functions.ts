@@ -11,6 +11,7 @@ import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { httpInvocation } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
 import { inputErrors } from '../manifest/input.js';
+import { traceFrom } from '../observe/trace-context.js';
 import type { HttpSink, WireResponse } from '../runtime/types.js';
 import type { WebhookDoor } from '../triggers/webhook/door.js';
 import { authenticate } from './auth.js';
@@ -47,7 +48,7 @@ export function functionDoor(
     const inv = httpInvocation({
       function: route.function,
       trigger: 'http',
-      traceparent: header(req, 'traceparent'),
+      trace: traceFrom(header(req, 'traceparent')),
       route,
       method: req.method,
       url: req.url,

@@ -8,10 +8,11 @@ import { authorize, type Keys } from '../control/keys.js';
 import { acceptInvocation } from '../dispatch/accept.js';
 import type { Deliveries } from '../dispatch/deliveries.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
-import { eventInvocation, traceIdFrom } from '../dispatch/invocation.js';
+import { eventInvocation } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
 import { MAX_JSON_DEPTH, nestsTooDeep } from '../lib/json-depth.js';
 import { inputErrors } from '../manifest/input.js';
+import { traceFrom } from '../observe/trace-context.js';
 import { authenticate } from './auth.js';
 import { type EdgeHandler, type EdgeRequest, type EdgeResponse, header } from './http.js';
 
@@ -156,7 +157,7 @@ async function invoke(deps: LambdaApiDeps, req: EdgeRequest, rawName: string): P
     const id = await acceptInvocation(deps.deliveries, {
       function: name,
       trigger: 'lambda-api',
-      traceId: traceIdFrom(header(req, 'traceparent')),
+      trace: traceFrom(header(req, 'traceparent')),
       data: event,
     });
     return {
@@ -172,7 +173,7 @@ async function invoke(deps: LambdaApiDeps, req: EdgeRequest, rawName: string): P
     function: name,
     version,
     trigger: 'lambda-api',
-    traceparent: header(req, 'traceparent'),
+    trace: traceFrom(header(req, 'traceparent')),
     event,
   });
   const { id } = inv;

@@ -28,7 +28,8 @@ export interface LoadSpec {
 export type Work = {
   readonly id: string;
   readonly deadline: number;
-  readonly traceId: string;
+  /** W3C `traceparent` naming the invocation's own span: what the function passes on. */
+  readonly traceparent: string;
   readonly attempt: number;
 } & (
   | { readonly kind: 'http'; readonly request: WireRequest }

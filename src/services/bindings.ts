@@ -9,7 +9,7 @@
 import { acceptInvocation } from '../dispatch/accept.js';
 import type { Deliveries } from '../dispatch/deliveries.js';
 import type { Bindings, Dispatcher } from '../dispatch/dispatcher.js';
-import { eventInvocation, type Invocation } from '../dispatch/invocation.js';
+import { causedBy, eventInvocation, type Invocation } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
 import { checkEventSize, wrapData } from '../events/ingress.js';
 import { inputErrors } from '../manifest/input.js';
@@ -64,7 +64,7 @@ async function publish(
   const event = wrapData(topic, args.data ?? null);
   const size = checkEventSize(event);
   if (!size.ok) throw named('PayloadTooLarge', `ctx.publish('${topic}'): ${size.message}`);
-  await deps.topics.publish(topic, [event], inv.traceId);
+  await deps.topics.publish(topic, [event], causedBy(inv));
   return { json: JSON.stringify({ id: event.id }) };
 }
 
@@ -91,15 +91,12 @@ async function invoke(
     const id = await acceptInvocation(deps.deliveries, {
       function: fn,
       trigger: 'invoke',
-      traceId: inv.traceId,
+      trace: causedBy(inv),
       data,
     });
     return { json: JSON.stringify({ id }) };
   }
-  const call = {
-    ...eventInvocation({ function: fn, trigger: 'invoke', traceparent: undefined, event: data }),
-    traceId: inv.traceId,
-  };
+  const call = eventInvocation({ function: fn, trigger: 'invoke', trace: causedBy(inv), event: data });
   const { outcome, record } = await dispatcher.invoke(call);
   if (outcome.type === 'ok') return outcome.json === undefined ? {} : { json: outcome.json };
   const error =
@@ -138,13 +135,13 @@ async function kv(
       value = (await deps.kv.get(ns, key))?.value ?? null;
       break;
     case 'put':
-      await deps.kv.put(ns, key, args.value, ttl, inv.traceId);
+      await deps.kv.put(ns, key, args.value, ttl, causedBy(inv));
       break;
     case 'delete':
-      value = await deps.kv.delete(ns, key, inv.traceId);
+      value = await deps.kv.delete(ns, key, causedBy(inv));
       break;
     case 'cas':
-      value = await deps.kv.cas(ns, key, args.expected ?? null, args.next, ttl, inv.traceId);
+      value = await deps.kv.cas(ns, key, args.expected ?? null, args.next, ttl, causedBy(inv));
       break;
     default: {
       const page = await deps.kv.keys(ns, { prefix: args.prefix, cursor: args.cursor, limit: args.limit });

@@ -11,7 +11,7 @@
  *   could no longer be running (its timeout, plus a margin).
  */
 import type { StagedBytes } from '../backends/ports.js';
-import type { Invocation } from '../dispatch/invocation.js';
+import { causedBy, type Invocation } from '../dispatch/invocation.js';
 import type { FunctionSpec } from '../manifest/types.js';
 import { type Buckets, keyProblem, MAX_PUT_BYTES } from './buckets.js';
 import { refusal } from './permissions.js';
@@ -59,7 +59,7 @@ export function bucketBinding(buckets: Buckets, spec: FunctionSpec, inv: Invocat
       case 'list':
         return answer(await list(buckets, name, args));
       case 'delete':
-        return answer((await buckets.delete(name, [key(args.key)], { traceId: inv.traceId })).length === 1);
+        return answer((await buckets.delete(name, [key(args.key)], { trace: causedBy(inv) })).length === 1);
       case 'put': {
         const k = key(args.key);
         const bytes = piece(args.data);
@@ -123,7 +123,7 @@ async function commit(
       checksum: null,
       modifiedAt: Math.floor(Date.now() / 1000) * 1000,
     };
-    await buckets.commit(staged, info, { traceId: inv.traceId });
+    await buckets.commit(staged, info, { trace: causedBy(inv) });
     return { size: staged.size, etag: staged.md5 };
   } catch (e) {
     await buckets.store.discard(staged);

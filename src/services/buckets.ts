@@ -20,6 +20,7 @@ import { queueOf } from '../dispatch/deliveries.js';
 import { newInvocationId } from '../dispatch/invocation.js';
 import type { QueuedEvent } from '../events/types.js';
 import type { BucketTrigger, FunctionSpec } from '../manifest/types.js';
+import { newTrace, type TraceLink } from '../observe/trace-context.js';
 import { Declared } from './declared.js';
 
 /** S3's limit on one PutObject (5 GiB); multipart objects may be up to 10,000 parts of it. */
@@ -115,20 +116,20 @@ export class Buckets {
     staged: StagedBytes,
     info: ObjectInfo,
     {
-      traceId = newTrace(),
+      trace = newTrace(),
       condition,
       how = 'put',
-    }: { traceId?: string; condition?: WriteCondition | undefined; how?: 'put' | 'copy' } = {},
+    }: { trace?: TraceLink; condition?: WriteCondition | undefined; how?: 'put' | 'copy' } = {},
   ): Promise<void> {
-    return this.store.commit(staged, info, (c) => this.events(c, traceId, how), condition);
+    return this.store.commit(staged, info, (c) => this.events(c, trace, how), condition);
   }
 
   delete(
     bucket: string,
     keys: readonly string[],
-    { traceId = newTrace(), condition }: { traceId?: string; condition?: WriteCondition | undefined } = {},
+    { trace = newTrace(), condition }: { trace?: TraceLink; condition?: WriteCondition | undefined } = {},
   ): Promise<string[]> {
-    return this.store.delete(bucket, keys, (c) => this.events(c, traceId), condition);
+    return this.store.delete(bucket, keys, (c) => this.events(c, trace), condition);
   }
 
   completeUpload(
@@ -149,7 +150,7 @@ export class Buckets {
   /** The queued events of changes that happened: one per change and function whose trigger wants it. */
   private events(
     changes: readonly ObjectChange[],
-    traceId: string,
+    trace: TraceLink,
     how: 'put' | 'copy' | 'multipart' = 'put',
   ): Enqueue[] {
     const out: Enqueue[] = [];
@@ -167,7 +168,7 @@ export class Buckets {
           function: fn,
           trigger: 'bucket',
           invocationId: newInvocationId(),
-          traceId,
+          ...trace,
           source: {
             kind: 'bucket',
             bucket,
@@ -190,5 +191,3 @@ export class Buckets {
     return out;
   }
 }
-
-const newTrace = (): string => newInvocationId().replaceAll('-', '');

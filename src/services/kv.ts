@@ -12,6 +12,7 @@ import { newInvocationId } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
 import type { QueuedEvent } from '../events/types.js';
 import type { FunctionSpec } from '../manifest/types.js';
+import { newTrace, type TraceLink } from '../observe/trace-context.js';
 import { Declared } from './declared.js';
 
 export const MAX_KEY_BYTES = 512;
@@ -94,17 +95,17 @@ export class Kv {
     key: string,
     value: unknown,
     opts: KvOptions = {},
-    traceId = newTrace(),
+    trace = newTrace(),
   ): Promise<void> {
     this.need(ns);
     const change: KvChange = { op: 'put', ns, key: checkKey(key), value: checkValue(value), ...ttlOf(opts) };
-    await this.write(change, traceId);
+    await this.write(change, trace);
   }
 
   /** Whether there was such a key. */
-  async delete(ns: string, key: string, traceId = newTrace()): Promise<boolean> {
+  async delete(ns: string, key: string, trace = newTrace()): Promise<boolean> {
     this.need(ns);
-    return (await this.write({ op: 'delete', ns, key: checkKey(key) }, traceId)).changed;
+    return (await this.write({ op: 'delete', ns, key: checkKey(key) }, trace)).changed;
   }
 
   /** Puts `next` only if the value is `expected` now (null: only if there is no such key); whether it did. */
@@ -114,7 +115,7 @@ export class Kv {
     expected: unknown,
     next: unknown,
     opts: KvOptions = {},
-    traceId = newTrace(),
+    trace = newTrace(),
   ): Promise<boolean> {
     this.need(ns);
     if (expected !== null && typeof expected !== 'string') {
@@ -131,7 +132,7 @@ export class Kv {
       next: checkValue(next),
       ...ttlOf(opts),
     };
-    return (await this.write(change, traceId)).changed;
+    return (await this.write(change, trace)).changed;
   }
 
   async keys(ns: string, opts: { prefix?: unknown; cursor?: unknown; limit?: unknown }): Promise<KvPage> {
@@ -165,12 +166,12 @@ export class Kv {
     return this.store.purgeExpired(max);
   }
 
-  private write(change: KvChange, traceId: string): Promise<{ changed: boolean }> {
-    return this.store.write(change, (c) => this.events(c, traceId));
+  private write(change: KvChange, trace: TraceLink): Promise<{ changed: boolean }> {
+    return this.store.write(change, (c) => this.events(c, trace));
   }
 
   /** The queued events of a change that happened: one per function whose kv trigger wants it. */
-  private events(change: KvChange, traceId: string): Enqueue[] {
+  private events(change: KvChange, trace: TraceLink): Enqueue[] {
     const op = change.op === 'delete' ? 'delete' : 'put';
     const out: Enqueue[] = [];
     for (const [fn, on] of this.watchers.get(change.ns) ?? []) {
@@ -181,7 +182,7 @@ export class Kv {
         function: fn,
         trigger: 'kv',
         invocationId: newInvocationId(),
-        traceId,
+        ...trace,
         source: {
           kind: 'kv',
           namespace: change.ns,
@@ -235,5 +236,3 @@ function ttlOf(opts: KvOptions): { ttlMs?: number } {
   }
   return { ttlMs: Math.round(ttl * 1000) };
 }
-
-const newTrace = (): string => newInvocationId().replaceAll('-', '');

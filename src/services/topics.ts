@@ -12,6 +12,7 @@ import { newInvocationId } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
 import type { CloudEventJson, QueuedEvent } from '../events/types.js';
 import type { FunctionSpec } from '../manifest/types.js';
+import type { TraceLink } from '../observe/trace-context.js';
 import { Declared } from './declared.js';
 
 export interface TopicInfo {
@@ -92,7 +93,7 @@ export class Topics {
   }
 
   /** Durable for every subscriber once it resolves. */
-  async publish(topic: string, events: readonly CloudEventJson[], traceId: string): Promise<Published> {
+  async publish(topic: string, events: readonly CloudEventJson[], trace: TraceLink): Promise<Published> {
     if (!this.declared.has(topic)) {
       throw new GustError(
         'NOT_FOUND',
@@ -108,7 +109,7 @@ export class Topics {
           function: fn,
           trigger: 'topic',
           invocationId: newInvocationId(),
-          traceId,
+          ...trace,
           source: { kind: 'topic', topic, event },
         });
       }

@@ -81,6 +81,8 @@ function call(name: string, event: unknown = {}, extra: { version?: number } = {
     function: name,
     trigger: 'invoke',
     traceId: '0'.repeat(32),
+    spanId: '0'.repeat(16),
+    parentSpanId: null,
     received: Date.now(),
     kind: 'event',
     event,

@@ -95,7 +95,7 @@ function run(slot: Slot, event: { sleepMs?: number; exit?: boolean } = {}): Prom
     id: `inv-${++ids}`,
     deadline: soon(),
     attempt: 1,
-    traceId: '0'.repeat(32),
+    traceparent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`,
     kind: 'event',
     event,
   });

@@ -184,6 +184,8 @@ describe('retention', () => {
       deniedCalls: 0,
       logs: 'a log line\n',
       traceId: 't',
+      spanId: null,
+      parentSpanId: null,
     });
     await new SqliteInvocations(db).add([
       // in the order they ended, as a platform writes them

@@ -30,6 +30,8 @@ function record(fields: Partial<InvocationRecord>): InvocationRecord {
     deniedCalls: 0,
     logs: '',
     traceId: 't',
+    spanId: null,
+    parentSpanId: null,
     ...fields,
   };
 }

@@ -34,6 +34,8 @@ function record(id: string): InvocationRecord {
     deniedCalls: 0,
     logs: '',
     traceId: 't',
+    spanId: null,
+    parentSpanId: null,
   };
 }
 

@@ -41,6 +41,8 @@ function record(id: string, ageMs: number, status: InvocationStatus = 'ok', logs
     deniedCalls: 0,
     logs,
     traceId: 't',
+    spanId: null,
+    parentSpanId: null,
   };
 }
 

@@ -81,7 +81,7 @@ function run(sandbox: Sandbox, event: Record<string, unknown>, deadlineMs = 10_0
     id: `inv-${++ids}`,
     deadline: Date.now() + deadlineMs,
     attempt: 1,
-    traceId: '0'.repeat(32),
+    traceparent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`,
     kind: 'event',
     event,
   });

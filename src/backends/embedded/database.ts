@@ -264,6 +264,12 @@ CREATE TABLE capture_teardowns (
   PRIMARY KEY (function, connection, table_schema, table_name)
 ) WITHOUT ROWID;
 `,
+  // 17: a record's span in its trace and its parent's (observe/traces.ts), for a waterfall of records;
+  // NULL in records made before
+  `
+ALTER TABLE invocations ADD COLUMN span_id TEXT;
+ALTER TABLE invocations ADD COLUMN parent_span_id TEXT;
+`,
 ];
 
 export function openDatabase(file: string): Db {

@@ -36,6 +36,8 @@ interface Row {
   denied_calls: number;
   logs: string;
   trace_id: string;
+  span_id: string | null;
+  parent_span_id: string | null;
 }
 
 const toRecord = (r: Row): InvocationRecord => ({
@@ -59,6 +61,8 @@ const toRecord = (r: Row): InvocationRecord => ({
   deniedCalls: r.denied_calls,
   logs: r.logs,
   traceId: r.trace_id,
+  spanId: r.span_id,
+  parentSpanId: r.parent_span_id,
 });
 
 /** Cursors are `s<seq>`: opaque to clients, checked here. */
@@ -109,8 +113,8 @@ export class SqliteInvocations implements InvocationStore {
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare(`INSERT OR IGNORE INTO invocations
-      (id, attempt, function, version, trigger, instance, start, queued_ms, duration_ms, billed_ms, memory_mb, gb_seconds, cold, init_ms, status, error, stack, denied_calls, logs, trace_id)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      (id, attempt, function, version, trigger, instance, start, queued_ms, duration_ms, billed_ms, memory_mb, gb_seconds, cold, init_ms, status, error, stack, denied_calls, logs, trace_id, span_id, parent_span_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.addUsage =
       db.prepare(`INSERT INTO usage_minutes (function, minute, requests, failed, cold_starts, billed_ms, gb_seconds)
       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (function, minute) DO UPDATE SET
@@ -127,7 +131,8 @@ export class SqliteInvocations implements InvocationStore {
       last: db.prepare('SELECT MAX(seq) AS seq FROM invocations'),
       sample: db.prepare(`SELECT AVG(length(id) + length(function) + length(trigger) + length(start)
         + ifnull(length(instance), 0) + ifnull(length(error), 0) + ifnull(length(stack), 0)
-        + length(logs) + length(trace_id) + 2 * length(function)) AS bytes
+        + length(logs) + length(trace_id) + ifnull(length(span_id), 0) + ifnull(length(parent_span_id), 0)
+        + 2 * length(function)) AS bytes
         FROM (SELECT * FROM invocations ORDER BY seq DESC LIMIT 500)`),
     };
   }
@@ -158,6 +163,8 @@ export class SqliteInvocations implements InvocationStore {
           r.deniedCalls,
           r.logs,
           r.traceId,
+          r.spanId,
+          r.parentSpanId,
         );
         // A record written again (the same id and attempt) is counted once; a call that did not run is not billed.
         if (added.changes === 1) {

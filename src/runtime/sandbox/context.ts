@@ -36,6 +36,12 @@ export interface Context extends ContextBase {
   readonly awsRequestId: string;
   /** W3C trace id of the invocation. */
   readonly traceId: string;
+  /**
+   * W3C `traceparent` naming this invocation's span: send it as the `traceparent` header of the
+   * requests the function makes, so what they reach joins the trace (HTTP handlers find it on the
+   * request too; `ctx.invoke` and `ctx.publish` pass it on by themselves).
+   */
+  readonly traceparent: string;
   /** Which delivery of an event this is: 1, then 2, 3... as it is retried (always 1 for HTTP). */
   readonly attempt: number;
   /** The route's path parameters (`/items/:id` -> `{ id }`); `proxy` holds what a final `*` caught. */
@@ -104,7 +110,8 @@ export function baseContext(info: FunctionInfo, env: Readonly<Record<string, str
 
 export interface InvocationFacts {
   readonly id: string;
-  readonly traceId: string;
+  /** `00-<trace id>-<span id>-01`. */
+  readonly traceparent: string;
   readonly deadline: number;
   readonly attempt: number;
   readonly params: Readonly<Record<string, string>>;
@@ -123,7 +130,8 @@ export function makeContext(base: ContextBase, facts: InvocationFacts, logs: Log
     invokedFunctionArn: base.invokedFunctionArn,
     logGroupName: base.logGroupName,
     logStreamName: base.logStreamName,
-    traceId: facts.traceId,
+    traceId: facts.traceparent.slice(3, 35),
+    traceparent: facts.traceparent,
     attempt: facts.attempt,
     params: facts.params,
     env: base.env,

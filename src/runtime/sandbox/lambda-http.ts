@@ -39,6 +39,8 @@ export interface ApiGatewayV2Context {
   stage?: string;
   accountId?: string;
   apiId?: string;
+  /** The invocation's own `traceparent`: it replaces the caller's, so the function passes on its span. */
+  traceparent?: string;
 }
 
 /** Twelve digits like a real account id, but obviously not one. */
@@ -50,6 +52,7 @@ export function toApiGatewayV2Event(req: WireRequest, ctx: ApiGatewayV2Context):
   const rawPath = queryAt === -1 ? req.url : req.url.slice(0, queryAt);
   const rawQueryString = queryAt === -1 ? '' : req.url.slice(queryAt + 1);
   const { headers, cookies } = splitHeaders(req.headers);
+  if (ctx.traceparent !== undefined) headers.traceparent = ctx.traceparent;
   const query = queryParameters(rawQueryString);
   const payload = bodyPayload(req.body, headers['content-type']);
   return {

@@ -80,7 +80,7 @@ async function run(message: InvokeMessage, logs: LogBuffer): Promise<void> {
     contextBase,
     {
       id: message.id,
-      traceId: message.traceId,
+      traceparent: message.traceparent,
       deadline: message.deadline,
       attempt: message.attempt,
       params,
@@ -89,7 +89,7 @@ async function run(message: InvokeMessage, logs: LogBuffer): Promise<void> {
   );
   const { id } = message;
   if (message.kind === 'http' && style === 'web') {
-    const res = await fn(toWebRequest(message.request), context);
+    const res = await fn(toWebRequest(message.request, message.traceparent), context);
     if (!isResponse(res)) {
       throw new TypeError(`a web-standard handler must return a Response (it returned ${describe(res)})`);
     }
@@ -103,7 +103,7 @@ async function run(message: InvokeMessage, logs: LogBuffer): Promise<void> {
     return;
   }
   if (message.kind === 'http') {
-    const event = toApiGatewayV2Event(message.request, { requestId: id });
+    const event = toApiGatewayV2Event(message.request, { requestId: id, traceparent: message.traceparent });
     const response = fromLambdaResult(await callLambda(fn, event, context));
     send({ t: 'result', id, response, logs: logs.take() });
     return;
@@ -127,7 +127,7 @@ function sendChunk(id: string, data: Uint8Array): void {
 async function callWeb(fn: Entry['fn'], event: unknown, context: Context): Promise<unknown> {
   const req = new Request('http://localhost/', {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', traceparent: context.traceparent },
     body: JSON.stringify(event ?? null),
   });
   const res = await fn(req, context);

@@ -53,7 +53,8 @@ export type HostMessage =
       readonly id: string;
       /** Epoch ms at which the host kills the instance. */
       readonly deadline: number;
-      readonly traceId: string;
+      /** W3C `traceparent` of the invocation's own span (`00-<trace id>-<span id>-01`). */
+      readonly traceparent: string;
       /** Which delivery of a queued event this is (1 for everything else). */
       readonly attempt: number;
     } & (

@@ -37,7 +37,7 @@ export async function warmUp(): Promise<void> {
             t: 'invoke',
             id: 'w',
             deadline: 0,
-            traceId: 't',
+            traceparent: '00-00000000000000000000000000000001-0000000000000001-01',
             attempt: 1,
             kind: 'http',
             request: sample,
@@ -46,12 +46,14 @@ export async function warmUp(): Promise<void> {
       ),
     );
     if (wire.t !== 'invoke' || wire.kind !== 'http') continue;
-    const req = toWebRequest(wire.request);
+    const req = toWebRequest(wire.request, wire.traceparent);
     await req.json();
     await readWebResponse(Response.json({ ok: true, i }), ignore);
     const response = fromLambdaResult({
       statusCode: 200,
-      body: JSON.stringify(toApiGatewayV2Event(wire.request, { requestId: 'w' })),
+      body: JSON.stringify(
+        toApiGatewayV2Event(wire.request, { requestId: 'w', traceparent: wire.traceparent }),
+      ),
     });
     JSON.stringify(encodeSandbox({ t: 'result', id: 'w', response, logs: '' }));
   }

@@ -22,9 +22,11 @@ const BODYLESS_METHODS = new Set(['GET', 'HEAD']);
 /** A host header we can put in a URL without it changing the path (no `/`, `@`, `?`, `#`). */
 const SAFE_HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
-export function toWebRequest(req: WireRequest): Request {
+/** `traceparent`: the invocation's own, in place of the caller's, so the function passes on its span. */
+export function toWebRequest(req: WireRequest, traceparent?: string): Request {
   const headers = new Headers();
   for (const [name, value] of req.headers) headers.append(name, value);
+  if (traceparent !== undefined) headers.set('traceparent', traceparent);
   const method = req.method.toUpperCase();
   const init: RequestInit = { method, headers };
   if (req.body !== null && !BODYLESS_METHODS.has(method)) {

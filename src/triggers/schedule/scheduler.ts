@@ -11,6 +11,7 @@ import type { ScheduleState } from '../../backends/ports.js';
 import type { Deliveries } from '../../dispatch/deliveries.js';
 import { newInvocationId } from '../../dispatch/invocation.js';
 import type { FunctionSpec, ScheduleTrigger } from '../../manifest/types.js';
+import { newTrace } from '../../observe/trace-context.js';
 import { missedTicks, nextTick } from './ticks.js';
 
 export interface SchedulerDeps {
@@ -123,7 +124,7 @@ export class Scheduler {
           function: fn,
           trigger: 'schedule',
           invocationId: newInvocationId(),
-          traceId: newInvocationId().replaceAll('-', ''),
+          ...newTrace(),
           source: {
             kind: 'schedule',
             cron: trigger.cron,

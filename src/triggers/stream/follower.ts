@@ -12,6 +12,7 @@ import type { EnqueueResult } from '../../backends/ports.js';
 import { newInvocationId } from '../../dispatch/invocation.js';
 import type { QueuedEvent, StreamMessage } from '../../events/types.js';
 import type { StreamTrigger } from '../../manifest/types.js';
+import { newTrace } from '../../observe/trace-context.js';
 import type { SourceState } from '../sources.js';
 import { type Broker, type Received, reasonOf, type Session } from './broker.js';
 
@@ -167,7 +168,7 @@ export class Follower {
       function: this.deps.fn,
       trigger: 'stream',
       invocationId,
-      traceId: invocationId.replaceAll('-', ''),
+      ...newTrace(),
       source: { kind: 'stream', from: this.deps.trigger.from, batch: this.deps.trigger.batch, messages },
       ...(refused === undefined ? {} : { refused }),
     };

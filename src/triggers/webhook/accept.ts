@@ -23,10 +23,11 @@
 
 import type { WebhookDeliveryStore } from '../../backends/ports.js';
 import type { Deliveries } from '../../dispatch/deliveries.js';
-import { newInvocationId, traceIdFrom } from '../../dispatch/invocation.js';
+import { newInvocationId } from '../../dispatch/invocation.js';
 import type { QueuedEvent } from '../../events/types.js';
 import { MAX_JSON_DEPTH, nestsTooDeep } from '../../lib/json-depth.js';
 import type { WebhookTrigger } from '../../manifest/types.js';
+import { traceFrom } from '../../observe/trace-context.js';
 import { verifyWebhook, type WebhookRequest } from './verify.js';
 
 export const KEEP_IDS_MS = 7 * 24 * 3600_000;
@@ -101,7 +102,7 @@ export class Webhooks {
       function: d.function,
       trigger: 'webhook',
       invocationId,
-      traceId: traceIdFrom(Array.isArray(traceparent) ? traceparent[0] : traceparent),
+      ...traceFrom(Array.isArray(traceparent) ? traceparent[0] : traceparent),
       source: {
         kind: 'webhook',
         path: d.pathname,
