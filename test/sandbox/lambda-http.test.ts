@@ -92,6 +92,14 @@ describe('toApiGatewayV2Event', () => {
     expect(toApiGatewayV2Event(wireRequest({ headers }), ctx).headers['x-tag']).toBe('one,two');
   });
 
+  it("carries the invocation's own traceparent in place of the caller's", () => {
+    const own = `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`;
+    const headers: [string, string][] = [['traceparent', `00-${'a'.repeat(32)}-${'c'.repeat(16)}-01`]];
+    expect(
+      toApiGatewayV2Event(wireRequest({ headers }), { ...ctx, traceparent: own }).headers.traceparent,
+    ).toBe(own);
+  });
+
   it('decodes query parameters, joining repeated keys with a comma, and keeps the raw string', () => {
     const event = toApiGatewayV2Event(wireRequest({ url: '/search?a=1&a=2&b=x%20y&c=d+e&flag' }), ctx);
     expect(event.rawQueryString).toBe('a=1&a=2&b=x%20y&c=d+e&flag');

@@ -75,6 +75,12 @@ describe('toWebRequest', () => {
     expect(toWebRequest(wireRequest({ headers })).headers.get('x-tag')).toBe('one, two');
   });
 
+  it("carries the invocation's own traceparent in place of the caller's", () => {
+    const own = `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`;
+    const headers: [string, string][] = [['traceparent', `00-${'a'.repeat(32)}-${'c'.repeat(16)}-01`]];
+    expect(toWebRequest(wireRequest({ headers }), own).headers.get('traceparent')).toBe(own);
+  });
+
   it('passes the body of a POST byte for byte', async () => {
     const body = new Uint8Array([0, 1, 2, 254, 255]);
     const req = toWebRequest(wireRequest({ method: 'POST', body }));
