@@ -15,8 +15,9 @@ import { acceptInvocation } from '../../src/dispatch/accept.js';
 import { Deliveries } from '../../src/dispatch/deliveries.js';
 import type { DispatchResult } from '../../src/dispatch/dispatcher.js';
 import { causedBy, eventInvocation, type Invocation } from '../../src/dispatch/invocation.js';
+import { spansOf } from '../../src/observe/spans.js';
 import { newTrace, type TraceLink, traceFrom, traceparentOf } from '../../src/observe/trace-context.js';
-import { spansOf } from '../../src/observe/traces.js';
+import { endedCall } from '../../src/observe/traces.js';
 import { tempDir, WAIT } from '../helpers/gust.js';
 import { testSpec } from '../helpers/spec.js';
 
@@ -198,7 +199,7 @@ describe('spansOf', () => {
       trace: traceFrom(`00-${TRACE}-${SPAN}-01`),
       event: {},
     });
-    const [own, wait, init, run, ...more] = spansOf(inv, record({}), resource);
+    const [own, wait, init, run, ...more] = spansOf(endedCall(inv, record({})), resource);
     expect(more).toEqual([]);
     expect(own!.spanContext()).toMatchObject({ traceId: TRACE, spanId: inv.spanId });
     expect(own!.parentSpanContext).toMatchObject({ traceId: TRACE, spanId: SPAN });
@@ -222,8 +223,10 @@ describe('spansOf', () => {
       patient: true,
     };
     const spans = spansOf(
-      queued,
-      record({ status: 'throttled', error: 'busy', instance: null, cold: false, durationMs: 0 }),
+      endedCall(
+        queued,
+        record({ status: 'throttled', error: 'busy', instance: null, cold: false, durationMs: 0 }),
+      ),
       resource,
     );
     expect(spans.map((s) => s.name)).toEqual(['fn', 'wait']);

@@ -1,0 +1,201 @@
+/**
+ * The traces bench (about four minutes): the cost of observability on the hot path. Three platforms
+ * of the same build, each with the warm hello function of the throughput scenario (web-standard,
+ * concurrency 100, scale {min: 1, max: 1}), loaded in alternating rounds by the same generator:
+ * - `all on`: metrics on and spans exported over OTLP/HTTP to a receiver in this process (it counts
+ *   the spans it gets, as a collector would take them, without keeping them);
+ * - `metrics`: as Gust ships without GUST_OTLP_URL (metrics on, no spans);
+ * - `all off`: GUST_METRICS=off and no GUST_OTLP_URL.
+ * Invocation records have no switch: every target writes them (they are the product's records).
+ * First, in this process, what `Traces.ended` costs the platform's thread per invocation (its facts
+ * noted and handed to the trace worker in batches), and the wall time per invocation until the
+ * worker has made, serialized and sent all the spans.
+ * Settings: BENCH_ROUNDS (5), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (3), BENCH_CONNECTIONS (50),
+ * BENCH_GENERATOR (wrk | autocannon). Writes bench/results/traces.json.
+ */
+import { once } from 'node:events';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { apiGet, removeTempDirs, startGust, writeProject } from './lib/gust.mjs';
+import { pickGenerator, runLoad } from './lib/load.mjs';
+import { stopAll } from './lib/procs.mjs';
+import { median } from './lib/stats.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const int = (name, fallback) => {
+  const v = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a whole number >= 1`);
+  return v;
+};
+const config = {
+  rounds: int('BENCH_ROUNDS', 5),
+  seconds: int('BENCH_SECONDS', 10),
+  warmupSeconds: int('BENCH_WARMUP_SECONDS', 3),
+  connections: int('BENCH_CONNECTIONS', 50),
+};
+const progress = (text) => process.stderr.write(`  .. ${text}\n`);
+
+const PROJECT = {
+  'hello.mjs': "export default async function () {\n  return Response.json({ hello: 'world' });\n}\n",
+  'gust.yaml': `functions:
+  hello:
+    handler: hello.mjs
+    concurrency: 100
+    scale: { min: 1, max: 1 }
+    triggers:
+      - http: { path: /hello, methods: [GET] }
+`,
+};
+
+/** An OTLP/HTTP receiver: counts the spans of each POST /v1/traces (JSON) and answers 200. */
+async function receiver() {
+  const got = { requests: 0, spans: 0, bytes: 0 };
+  const server = createServer((req, res) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (c) => {
+      text += c;
+    });
+    req.on('end', () => {
+      got.requests++;
+      got.bytes += text.length;
+      for (let at = text.indexOf('"spanId"'); at !== -1; at = text.indexOf('"spanId"', at + 8)) got.spans++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { url: `http://127.0.0.1:${server.address().port}`, got, close: () => server.close() };
+}
+
+async function platform(env) {
+  const g = await startGust({ dir: await writeProject(PROJECT), env });
+  const deadline = Date.now() + 30_000;
+  while ((await apiGet(g, '/functions/hello')).instances !== 1) {
+    if (Date.now() > deadline) throw new Error('hello has no warm instance after 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return g;
+}
+
+/**
+ * In this process: ns per `Traces.ended` (what the platform's thread pays), and µs per invocation
+ * of wall time until every span is sent (the worker's pace).
+ */
+async function perInvocation(url) {
+  const { Traces } = await import('../dist/observe/traces.js');
+  const { eventInvocation } = await import('../dist/dispatch/invocation.js');
+  const { newTrace } = await import('../dist/observe/trace-context.js');
+  const traces = new Traces({ url, onError: (e) => console.error(String(e)) });
+  const inv = eventInvocation({ function: 'hello', trigger: 'http', trace: newTrace(), event: {} });
+  const record = {
+    ...{ id: inv.id, attempt: 1, function: 'hello', version: 1, trigger: 'http', instance: 'i-1' },
+    ...{ queuedMs: 0.02, durationMs: 1.1, billedMs: 2, memoryMb: 128, gbSeconds: 0.00025, cold: false },
+    ...{ initMs: 0, status: 'ok', error: null, traceId: inv.traceId, spanId: inv.spanId, parentSpanId: null },
+  };
+  const CHUNK = 1000;
+  const CHUNKS = 100;
+  let syncNs = 0;
+  const started = process.hrtime.bigint();
+  for (let c = 0; c < CHUNKS; c++) {
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < CHUNK; i++) traces.ended(inv, record);
+    syncNs += Number(process.hrtime.bigint() - t);
+    await new Promise((r) => setImmediate(r)); // exports run between chunks, as between requests
+  }
+  await traces.close();
+  const totalNs = Number(process.hrtime.bigint() - started);
+  return { endedNs: syncNs / (CHUNK * CHUNKS), totalUs: totalNs / (CHUNK * CHUNKS) / 1000 };
+}
+
+async function main() {
+  const gen = pickGenerator(process.env.BENCH_GENERATOR || undefined);
+  console.log(`Gust traces bench, ${new Date().toISOString()}`);
+  console.log('command:   npm run build && node bench/traces.mjs');
+  console.log(
+    `machine:   ${os.availableParallelism()} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}, generator ${gen.name} (${gen.version})`,
+  );
+  console.log(
+    `load:      ${config.connections} connections, ${config.warmupSeconds} s warm-up + ${config.seconds} s, ${config.rounds} rounds each, alternating\n`,
+  );
+  const otlp = await receiver();
+  progress('spans alone: 100,000 invocations in this process');
+  const spanCost = await perInvocation(otlp.url);
+  const inProcess = { ...otlp.got };
+  otlp.got.requests = otlp.got.spans = otlp.got.bytes = 0;
+  progress('starting three platforms: all on (metrics, spans), metrics only, all off');
+  const targets = {
+    'all on': await platform({ GUST_OTLP_URL: otlp.url }),
+    metrics: await platform({}),
+    'all off': await platform({ GUST_METRICS: 'off' }),
+  };
+  const runs = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
+  let measuredRequests = 0;
+  for (let round = 1; round <= config.rounds; round++) {
+    for (const [name, g] of Object.entries(targets)) {
+      progress(`round ${round}/${config.rounds}: ${name}`);
+      const url = `${g.url}/hello`;
+      await runLoad(gen, url, { seconds: config.warmupSeconds, connections: config.connections });
+      const run = await runLoad(gen, url, config);
+      runs[name].push({ round, ...run });
+      if (name === 'all on') measuredRequests += run.requests ?? 0;
+    }
+  }
+  // every span of every call made to "all on" reaches the receiver (each batch within a second)
+  await new Promise((r) => setTimeout(r, 2000));
+  const summary = (list) => ({
+    rps: median(list.map((r) => r.rps)),
+    p50Ms: median(list.map((r) => r.p50Ms)),
+    p99Ms: median(list.map((r) => r.p99Ms)),
+    failed: list.reduce((n, r) => n + r.failed, 0),
+  });
+  const s = Object.fromEntries(Object.entries(runs).map(([k, list]) => [k, summary(list)]));
+  const result = {
+    summary: s,
+    ratio: {
+      allOnOverAllOff: s['all on'].rps / s['all off'].rps,
+      allOnOverMetrics: s['all on'].rps / s.metrics.rps,
+    },
+    spanCost,
+    inProcess,
+    received: { ...otlp.got, measuredRequests },
+    runs,
+  };
+  const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+  console.log('round  all on req/s  metrics req/s  all off req/s');
+  for (let i = 0; i < config.rounds; i++) {
+    console.log(
+      `${String(i + 1).padEnd(7)}${fmt(runs['all on'][i].rps).padEnd(14)}${fmt(runs.metrics[i].rps).padEnd(15)}${fmt(runs['all off'][i].rps)}`,
+    );
+  }
+  for (const [k, v] of Object.entries(s)) {
+    console.log(
+      `${k.padEnd(8)} median ${fmt(v.rps)} req/s, p50 ${fmt(v.p50Ms, 2)} ms, p99 ${fmt(v.p99Ms, 2)} ms, failed ${v.failed}`,
+    );
+  }
+  console.log(
+    `ratio     all on / all off ${fmt(result.ratio.allOnOverAllOff, 3)}; all on / metrics only ${fmt(result.ratio.allOnOverMetrics, 3)}`,
+  );
+  console.log(
+    `spans     ${otlp.got.spans} received in ${otlp.got.requests} requests (${fmt(otlp.got.bytes / 1e6, 1)} MB) for the "all on" platform`,
+  );
+  console.log(
+    `per call  Traces.ended ${fmt(spanCost.endedNs)} ns on the platform's thread; ${fmt(spanCost.totalUs, 1)} µs of wall time until its spans were sent (worker)`,
+  );
+  otlp.close();
+  await mkdir(path.join(HERE, 'results'), { recursive: true });
+  await writeFile(
+    path.join(HERE, 'results', 'traces.json'),
+    `${JSON.stringify({ date: new Date().toISOString(), config, generator: gen.name, ...result }, null, 2)}\n`,
+  );
+}
+
+try {
+  await main();
+} finally {
+  await stopAll();
+  await removeTempDirs();
+}
