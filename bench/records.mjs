@@ -75,6 +75,8 @@ async function seed(dataDir, n) {
         deniedCalls: 0,
         logs: '',
         traceId: randomUUID().replaceAll('-', ''),
+        spanId: randomUUID().slice(0, 8) + randomUUID().slice(0, 8),
+        parentSpanId: null,
       });
     }
     await store.add(batch);

@@ -77,7 +77,6 @@ const QUEUE_LEASE_MS = 60_000;
 /** Expired KV keys are never read; this only frees their space, a batch at a time. */
 const KV_PURGE_EVERY_MS = 60_000;
 const CLOSE_GRACE_MS = 30_000;
-const TRACES_GRACE_MS = 5_000;
 
 export async function startPlatform(config: PlatformConfig, log: Logger): Promise<Platform> {
   const { dataDir } = config;
@@ -375,10 +374,8 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       queue.close();
       await factory.close();
       await recorder.flush();
-      // The last spans go out unless the collector keeps us waiting.
-      await Promise.race([traces?.close(), delay(TRACES_GRACE_MS)]).catch((e: unknown) =>
-        log.warn({ err: e }, 'exporting the last spans'),
-      );
+      // The last spans go out, unless the collector keeps us waiting over 5 s.
+      await traces?.close().catch((e: unknown) => log.warn({ err: e }, 'exporting the last spans'));
       db.close();
       await releaseLock();
       log.info('Gust stopped');

@@ -34,7 +34,12 @@ diag.setLogger(
   DiagLogLevel.WARN,
 );
 
-const inner = new OTLPTraceExporter({ url, timeoutMillis: EXPORT_TIMEOUT_MS });
+// A shutdown sends every batch waiting at once: the exporter must take them all.
+const inner = new OTLPTraceExporter({
+  url,
+  timeoutMillis: EXPORT_TIMEOUT_MS,
+  concurrencyLimit: Math.ceil(MAX_QUEUE / BATCH) + 1,
+});
 const exporter: SpanExporter = {
   export: (spans, done) =>
     inner.export(spans, (result) => {
