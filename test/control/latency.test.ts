@@ -31,6 +31,8 @@ function record(n: number, over: Partial<InvocationRecord>): InvocationRecord {
     deniedCalls: 0,
     logs: '',
     traceId: 't',
+    spanId: null,
+    parentSpanId: null,
     ...over,
   };
 }
