@@ -194,4 +194,12 @@ describe('a chain of functions (HTTP, then a topic, then ctx.invoke)', () => {
       expect(span!.parentSpanId ?? '').toBe('');
     }, WAIT);
   });
+
+  it('sends the spans still waiting when the platform stops', async () => {
+    const res = await fetch(`${g.url}/front`);
+    const { traceId } = (await res.json()) as { traceId: string };
+    // At once: the batch would otherwise leave within a second; the platform's close sends it.
+    expect(await g.stop()).toBe(0);
+    expect(spansOf(traceId).some((s) => s.service === 'front' && s.kind === SERVER)).toBe(true);
+  });
 });
