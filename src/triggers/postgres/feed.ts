@@ -11,11 +11,11 @@
  * platform: the feed says `failing` with the reason and tries again with backoff (1 s doubling to
  * 15 s), reading the secret anew each time, so `gust secrets set` or creating the table repairs it.
  */
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Deliveries } from '../../dispatch/deliveries.js';
 import type { QueuedEvent } from '../../events/types.js';
 import type { PostgresTrigger } from '../../manifest/types.js';
+import { newTrace } from '../../observe/trace-context.js';
 import type { SourceState } from '../sources.js';
 import {
   type CapturedChange,
@@ -195,7 +195,7 @@ export class TableFeed {
       function: this.fn,
       trigger: 'postgres',
       invocationId: c.id,
-      traceId: randomUUID().replaceAll('-', ''),
+      ...newTrace(),
       orderKey: `postgres:${this.trigger.schema}.${this.trigger.table}`,
       source: {
         kind: 'postgres',
