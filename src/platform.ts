@@ -50,6 +50,7 @@ import { Buckets } from './services/buckets.js';
 import { Kv } from './services/kv.js';
 import { Secrets } from './services/secrets.js';
 import { Topics } from './services/topics.js';
+import { capturePlatform } from './triggers/postgres/capture.js';
 import { PostgresSource } from './triggers/postgres/source.js';
 import { Scheduler } from './triggers/schedule/scheduler.js';
 import { Sources } from './triggers/sources.js';
@@ -211,6 +212,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     const sources = new Sources([
       streams,
       new PostgresSource({
+        platform: capturePlatform(master),
         deliveries,
         teardowns: new SqliteCaptureTeardowns(db),
         secret: (name) => (secrets.has(name) ? secrets.env([name])[name] : undefined),

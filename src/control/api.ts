@@ -292,7 +292,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
         if (users.length > 0) {
           throw new GustError(
             'CONFLICT',
-            `${name} is used by ${users.join(', ')}: take it out of their gust.yaml (secrets, webhook secret) and deploy first`,
+            `${name} is used by ${users.join(', ')}: take it out of their gust.yaml (secrets, a webhook secret, a stream or postgres connection) and deploy first`,
           );
         }
         if (!(await deps.secrets.remove(name))) {

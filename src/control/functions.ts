@@ -103,31 +103,32 @@ export class FunctionControl {
 
   /**
    * The deployed functions whose active version declares a secret, receives webhooks signed with it,
-   * or has a stream trigger whose broker URL it holds (read again at each reconnect).
+   * or has a stream or postgres trigger whose connection it holds (read again at each reconnect).
    */
   async usersOfSecret(name: string): Promise<string[]> {
-    const { env, webhooks } = await this.usesOfSecret(name);
-    const streams: string[] = [];
-    for (const f of await this.deps.registry.listFunctions()) {
-      const spec = this.deps.dispatcher.activeSpec(f.name);
-      if (spec?.triggers.some((t) => t.type === 'stream' && t.connection === name)) streams.push(f.name);
-    }
-    return [...new Set([...env, ...webhooks, ...streams])].sort();
+    const { env, webhooks, connections } = await this.usesOfSecret(name);
+    return [...new Set([...env, ...webhooks, ...connections])].sort();
   }
 
   /**
    * Who uses a secret, and how: `env`, the functions that declare it (they get it at each instance
-   * start); `webhooks`, those whose webhook triggers verify with it (from the next delivery).
+   * start); `webhooks`, those whose webhook triggers verify with it (from the next delivery);
+   * `connections`, those whose stream or postgres triggers connect with it (from their next connection).
    */
-  async usesOfSecret(name: string): Promise<{ env: string[]; webhooks: string[] }> {
+  async usesOfSecret(name: string): Promise<{ env: string[]; webhooks: string[]; connections: string[] }> {
     const env: string[] = [];
     const webhooks: string[] = [];
+    const connections: string[] = [];
     for (const f of await this.deps.registry.listFunctions()) {
       const spec = this.deps.dispatcher.activeSpec(f.name);
       if (spec?.secrets.includes(name)) env.push(f.name);
       if (spec?.triggers.some((t) => t.type === 'webhook' && t.secret === name)) webhooks.push(f.name);
+      const connects = spec?.triggers.some(
+        (t) => (t.type === 'stream' || t.type === 'postgres') && t.connection === name,
+      );
+      if (connects) connections.push(f.name);
     }
-    return { env, webhooks };
+    return { env, webhooks, connections };
   }
 
   /** Serves every function's active version: at start. */

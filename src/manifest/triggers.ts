@@ -245,14 +245,16 @@ const bucketSchema = strictMap(
  */
 const PG_IDENTIFIER = '[a-z_][a-z0-9_$]{0,62}';
 const PG_TABLE = new RegExp(`^(?:(${PG_IDENTIFIER})\\.)?(${PG_IDENTIFIER})$`);
-const TABLE_RULE =
-  'a table name, optionally schema-qualified, like orders or shop.orders (lower case, unquoted)';
+const TABLE_RULE = 'a table name, optionally schema-qualified (lower case, unquoted)';
 const POSTGRES_CHANGES: readonly PostgresChange[] = ['insert', 'update', 'delete'];
 
 const postgresSchema = strictMap(
   {
     connection: requiredName(SECRET_NAME, 'the name of a secret holding the connection string', 'SHOP_DB'),
-    table: requiredName(PG_TABLE, TABLE_RULE, 'orders'),
+    table: requiredName(PG_TABLE, TABLE_RULE, 'orders or shop.orders').refine(
+      (t) => !t.startsWith('gust_capture.'),
+      "gust_capture is the schema of Gust's own change tables: name a table of yours",
+    ),
     on: list(
       z.enum(['insert', 'update', 'delete'], {
         error: ({ input }) => `must be insert, update or delete ${got(input)}`,

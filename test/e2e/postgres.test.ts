@@ -7,11 +7,11 @@
  * its own, dropped after.
  */
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { captureNames } from '../../src/triggers/postgres/capture.js';
+import { captureNames, capturePlatform } from '../../src/triggers/postgres/capture.js';
 import type { SourceState } from '../../src/triggers/sources.js';
 import { gust } from '../cli/helpers.js';
 import { api, cli, deploy, type Gust, records, startGust, WAIT, writeProject } from '../helpers/gust.js';
@@ -102,6 +102,15 @@ describe.skipIf(!up)('postgres triggers', () => {
     return dir;
   }
 
+  /** The names of a capture of this test's platform (its id comes from its data folder's master key). */
+  const namesOf = async (fn: string, t: { schema: string; table: string }) => {
+    const master = Buffer.from(
+      (await readFile(path.join(g.dataDir, 'master.key'), 'utf8')).trim(),
+      'base64url',
+    );
+    return captureNames(capturePlatform(master), fn, t);
+  };
+
   const running = (fn: string) =>
     vi.waitFor(async () => expect((await sourcesOf(g, fn)).map((s) => s.state)).toEqual(['running']), WAIT);
 
@@ -175,7 +184,7 @@ describe.skipIf(!up)('postgres triggers', () => {
     await vi.waitFor(async () => expect(await events(g, 'pg-restart')).toHaveLength(6), WAIT);
     const items = (await events(g, 'pg-restart')).map((e) => e.data.new?.item);
     expect(items).toEqual(['before', ...[1, 2, 3, 4, 5].map((n) => `while down ${n}`)]);
-    const outbox = captureNames('pg-restart', { schema, table: 'orders' }).outbox;
+    const outbox = (await namesOf('pg-restart', { schema, table: 'orders' })).outbox;
     await vi.waitFor(async () => expect((await db.query(`SELECT 1 FROM ${outbox}`)).rowCount).toBe(0), WAIT);
   });
 
@@ -202,12 +211,81 @@ describe.skipIf(!up)('postgres triggers', () => {
     expect(runs[4]!.logs).toContain('"item":"next"');
   });
 
+  it('runs the changes of a table in the order they were written, past ten of them (one transaction)', async () => {
+    const schema = await newSchema();
+    await db.query(`CREATE TABLE ${schema}.orders (id int PRIMARY KEY, v int)`);
+    await deployed(schema, { 'pg-order': { table: 'orders' } });
+    await running('pg-order');
+    const steps = [
+      `INSERT INTO ${schema}.orders VALUES (1, 0)`,
+      ...Array.from({ length: 11 }, (_, i) => `UPDATE ${schema}.orders SET v = ${i + 1} WHERE id = 1`),
+    ];
+    await db.query(`BEGIN; ${steps.join('; ')}; COMMIT`);
+    await vi.waitFor(async () => expect(await events(g, 'pg-order')).toHaveLength(12), WAIT);
+    // the order they ran in: records are written as runs end, newest first in the listing
+    const ran = (await records(g, 'pg-order', 50))
+      .reverse()
+      .map((r) => /\tevent (\{.*)$/m.exec(r.logs)?.[1])
+      .map((json) => (JSON.parse(json!) as ChangeEvent).data.new?.v);
+    expect(ran).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  });
+
+  it('installs the capture again when a migration drops and makes the table again', async () => {
+    const schema = await newSchema();
+    await db.query(`CREATE TABLE ${schema}.orders (id int PRIMARY KEY, item text)`);
+    await deployed(schema, { 'pg-remade': { table: 'orders' } });
+    await running('pg-remade');
+    await db.query(`INSERT INTO ${schema}.orders VALUES (1, 'before')`);
+    await vi.waitFor(async () => expect(await events(g, 'pg-remade')).toHaveLength(1), WAIT);
+    await db.query(
+      `DROP TABLE ${schema}.orders; CREATE TABLE ${schema}.orders (id int PRIMARY KEY, item text)`,
+    );
+    const n = await namesOf('pg-remade', { schema, table: 'orders' });
+    // the trigger comes back on the new table, and what is written then is delivered
+    await vi.waitFor(async () => {
+      const r = await db.query('SELECT 1 FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = $2', [
+        `${schema}.orders`,
+        n.trigger,
+      ]);
+      expect(r.rowCount).toBe(1);
+    }, WAIT);
+    await db.query(`INSERT INTO ${schema}.orders VALUES (2, 'after')`);
+    await vi.waitFor(async () => expect(await events(g, 'pg-remade')).toHaveLength(2), WAIT);
+    expect((await events(g, 'pg-remade')).map((e) => e.data.new?.item)).toEqual(['before', 'after']);
+  });
+
+  it('gives two platforms on one database a capture each, even for a function of one name', async () => {
+    const schema = await newSchema();
+    await db.query(`CREATE TABLE ${schema}.orders (id int PRIMARY KEY)`);
+    const dir = await deployed(schema, { 'pg-twice': { table: 'orders' } });
+    const other = await startGust();
+    try {
+      await setSecret(other, 'PG_URL', POSTGRES_URL);
+      await deploy(other, dir);
+      await running('pg-twice');
+      await vi.waitFor(
+        async () => expect((await sourcesOf(other, 'pg-twice')).map((s) => s.state)).toEqual(['running']),
+        WAIT,
+      );
+      await db.query(`INSERT INTO ${schema}.orders SELECT n FROM generate_series(1, 20) n`);
+      // each platform gets every change, not a share of them
+      await vi.waitFor(async () => expect(await events(g, 'pg-twice')).toHaveLength(20), WAIT);
+      await vi.waitFor(async () => expect(await events(other, 'pg-twice')).toHaveLength(20), WAIT);
+      // and removing it from one leaves the other's capture in place
+      expect((await cli(other, ['rm', 'pg-twice', '--yes'])).code).toBe(0);
+      await db.query(`INSERT INTO ${schema}.orders VALUES (21)`);
+      await vi.waitFor(async () => expect(await events(g, 'pg-twice')).toHaveLength(21), WAIT);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('leaves no trigger, function, outbox table or schema of its own behind when the trigger is removed', async () => {
     const schema = await newSchema();
     await db.query(`CREATE TABLE ${schema}.orders (id serial PRIMARY KEY, item text)`);
     await deployed(schema, { 'pg-removed': { table: 'orders' } });
     await running('pg-removed');
-    const n = captureNames('pg-removed', { schema, table: 'orders' });
+    const n = await namesOf('pg-removed', { schema, table: 'orders' });
     const left = async () =>
       (
         await db.query<{ trigger: number; outbox: string | null; fn: string | null }>(
@@ -238,7 +316,7 @@ describe.skipIf(!up)('postgres triggers', () => {
     });
     await deploy(g, dir);
     await running('pg-later');
-    const n = captureNames('pg-later', { schema, table: 'orders' });
+    const n = await namesOf('pg-later', { schema, table: 'orders' });
     const outbox = async () => (await db.query(`SELECT to_regclass($1)::text AS t`, [n.outbox])).rows[0]?.t;
     expect(await outbox()).toBe(n.outbox);
     await setSecret(g, 'PG_LATER', 'postgres://postgres@127.0.0.1:1/test'); // the database is gone
@@ -281,7 +359,7 @@ describe.skipIf(!up)('postgres triggers', () => {
         }),
       WAIT,
     );
-    const a = captureNames('pg-moves', { schema, table: 'a' });
+    const a = await namesOf('pg-moves', { schema, table: 'a' });
     const gone = await db.query(
       `SELECT (SELECT count(*)::int FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = $2) AS trigger, to_regclass($3)::text AS outbox`,
       [`${schema}.a`, a.trigger, a.outbox],

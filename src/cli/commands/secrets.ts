@@ -22,6 +22,8 @@ interface SetAnswer {
   /** The functions that declare it (`secrets:`), and those whose webhooks verify with it. */
   readonly env?: readonly string[];
   readonly webhooks?: readonly string[];
+  /** Those whose stream or postgres triggers connect with it. */
+  readonly connections?: readonly string[];
 }
 
 export function registerSecretCommands(program: Command, cli: Cli): void {
@@ -103,5 +105,10 @@ function setText(a: SetAnswer): string {
   if (a.webhooks && a.webhooks.length > 0) {
     said.push(`the webhooks of ${a.webhooks.join(', ')} verify with it from the next delivery`);
   }
-  return `${what}: ${said.join('; ')}`;
+  if (a.connections && a.connections.length > 0) {
+    said.push(
+      `the stream and postgres triggers of ${a.connections.join(', ')} connect with it from their next connection`,
+    );
+  }
+  return said.length === 0 ? what : `${what}: ${said.join('; ')}`;
 }

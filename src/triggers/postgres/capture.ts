@@ -35,8 +35,22 @@ export interface CaptureNames {
   readonly channel: string;
 }
 
-export function captureNames(fn: string, t: Pick<PostgresTrigger, 'schema' | 'table'>): CaptureNames {
-  const key = createHash('sha256').update(`${fn}\0${t.schema}\0${t.table}`).digest('hex').slice(0, 16);
+/** A platform's id in its captures' names, from its master secret: stable for its data folder. */
+export function capturePlatform(master: Buffer): string {
+  return createHash('sha256').update('capture:').update(master).digest('hex').slice(0, 12);
+}
+
+export function captureNames(
+  platform: string,
+  fn: string,
+  t: Pick<PostgresTrigger, 'schema' | 'table'>,
+): CaptureNames {
+  // the platform's own id is in the name: two platforms (staging and production) with a function
+  // of one name on one table each get a capture of their own, never half of one
+  const key = createHash('sha256')
+    .update(`${platform}\0${fn}\0${t.schema}\0${t.table}`)
+    .digest('hex')
+    .slice(0, 16);
   return {
     key,
     table: `${quote(t.schema)}.${quote(t.table)}`,
@@ -53,7 +67,7 @@ const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 export async function tableProblem(client: pg.Client, t: PostgresTrigger): Promise<string | undefined> {
   const found = await client.query<{ kind: string | null }>(
     `SELECT (SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)) AS kind`,
-    [captureNames('', t).table],
+    [captureNames('', '', t).table],
   );
   const kind = found.rows[0]?.kind ?? null;
   const db = client.database === undefined ? 'the database' : `database ${client.database}`;
@@ -120,6 +134,18 @@ export async function install(client: pg.Client, n: CaptureNames, t: PostgresTri
   });
 }
 
+/**
+ * Whether the capture's trigger is still on its table: a migration that drops and creates the table
+ * again takes the trigger with it, and changes after that would go nowhere.
+ */
+export async function installed(client: pg.Client, n: CaptureNames): Promise<boolean> {
+  const r = await client.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = $2',
+    [n.table, n.trigger],
+  );
+  return (r.rows[0]?.n ?? 0) > 0;
+}
+
 /** Removes the capture, whatever of it exists (idempotent); the schema too once it holds no other. */
 export async function uninstall(client: pg.Client, n: CaptureNames): Promise<void> {
   await transaction(client, async () => {
@@ -160,7 +186,8 @@ export async function readChanges(
   max: number,
 ): Promise<CapturedChange[]> {
   const rows = await client.query<CapturedChange>(
-    `SELECT seq::text AS seq, id::text AS id, op, old, new, at FROM ${n.outbox} ORDER BY seq LIMIT $1`,
+    // ORDER BY the table's bigint: a bare `seq` would name the text output column (1, 10, 11, 2...)
+    `SELECT o.seq::text AS seq, o.id::text AS id, o.op, o.old, o.new, o.at FROM ${n.outbox} AS o ORDER BY o.seq LIMIT $1`,
     [max],
   );
   return rows.rows;

@@ -22,11 +22,14 @@ import {
   type CaptureNames,
   deleteChanges,
   install,
+  installed,
   readChanges,
   tableProblem,
 } from './capture.js';
 
 export interface FeedDeps {
+  /** This platform's id in the names of its captures (postgres/capture.ts captureNames). */
+  readonly platform: string;
   readonly deliveries: Pick<Deliveries, 'submit'>;
   /** A secret's current value, or undefined when there is none. */
   readonly secret: (name: string) => string | undefined;
@@ -43,6 +46,15 @@ const CONNECT_TIMEOUT_MS = 10_000;
 
 /** A problem of the user's setup (no secret, no table), said as it is, without a stack. */
 export class SetupProblem extends Error {}
+
+/** The capture trigger went with its table (dropped, made again): installed again at the next session. */
+class CaptureLost extends SetupProblem {
+  constructor() {
+    super(
+      'the table lost its capture trigger (dropped and made again?): installing it again; changes made in between were not captured',
+    );
+  }
+}
 
 export function connectionClient(url: string): pg.Client {
   const client = new pg.Client({
@@ -152,6 +164,9 @@ export class TableFeed {
         if (broken) throw broken;
         const next = await this.drain(client);
         if (next === 'more') continue;
+        // the table dropped and made again (a migration) lost the trigger: say so, and the next
+        // session installs it again (changes made in between were never captured)
+        if (!(await installed(client, this.names))) throw new CaptureLost();
         await this.idle(next === 'full' ? FIRST_BACKOFF_MS : POLL_MS);
       }
     } finally {

@@ -75,7 +75,7 @@ export class PostgresSource implements Source {
       }
       if (this.closed || this.feeds.get(spec.name) !== feeds) return;
       for (const [id, t] of wanted) {
-        const names = captureNames(spec.name, t);
+        const names = captureNames(this.deps.platform, spec.name, t);
         this.teardowns.cancel(teardownOf(spec.name, t)); // set up again before its retry came
         feeds.set(id, new TableFeed(spec.name, t, names, this.deps));
       }

@@ -19,7 +19,9 @@ export class Teardowns {
   private closed = false;
 
   constructor(
-    private readonly deps: Pick<FeedDeps, 'secret' | 'warn'> & { readonly store: CaptureTeardowns },
+    private readonly deps: Pick<FeedDeps, 'secret' | 'warn' | 'platform'> & {
+      readonly store: CaptureTeardowns;
+    },
   ) {
     for (const t of deps.store.list()) this.retryLater(t, { timer: undefined, attempts: 0, reason: '' }, 0);
   }
@@ -30,7 +32,7 @@ export class Teardowns {
     const before = this.pending.get(key) ?? { timer: undefined, attempts: 0, reason: '' };
     clearTimeout(before.timer);
     this.pending.delete(key);
-    const names = captureNames(t.function, t);
+    const names = captureNames(this.deps.platform, t.function, t);
     try {
       const trigger = { type: 'postgres', on: [], ...t } as const;
       const client = connectionClient(connectionOf(this.deps, trigger));

@@ -70,6 +70,8 @@ function headersOf(packet: IPublishPacket): Record<string, string> {
     headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
   }
   if (props?.contentType !== undefined) headers['content-type'] = props.contentType;
+  // a retained message the broker hands to a new subscription, not one just published
+  if (packet.retain) headers['mqtt-retain'] = 'true';
   return headers;
 }
 
@@ -104,7 +106,9 @@ export const mqttBroker: Broker = {
     };
     // Set before the first packet: a persistent session's waiting messages follow the CONNACK at once.
     await opened(client, url);
-    const granted = await client.subscribeAsync(trigger.subject, { qos: 1 }).catch((e: unknown) => {
+    // rh 1: retained messages come with a new subscription only, not again at each reconnect of
+    // the persistent session (a restart of Gust would run them once more every time)
+    const granted = await client.subscribeAsync(trigger.subject, { qos: 1, rh: 1 }).catch((e: unknown) => {
       client.end(true);
       throw e;
     });
