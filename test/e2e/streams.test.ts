@@ -240,6 +240,19 @@ describe.runIf(run)('stream triggers', () => {
     await mqtt.publishAsync(`${P}/ret/temp`, '', { qos: 1, retain: true }); // the broker forgets it
   });
 
+  it('attaches again when its JetStream stream is deleted and made again', async () => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(P);
+    await jsm.streams.add({ name: P, subjects: [`${P}.js.>`] });
+    const js = (await import('@nats-io/jetstream')).jetstream(nc);
+    await js.publish(`${P}.js.remade`, JSON.stringify({ remade: true }));
+    await vi.waitFor(async () => {
+      const got = (await batches(g, 'nats-js')).flat().filter((m) => m.subject === `${P}.js.remade`);
+      expect(got).toHaveLength(1);
+    }, LONG);
+    await running(g, 'nats-js');
+  });
+
   it('shows a broker it cannot reach, or that refuses its credentials, as failing, and recovers', async () => {
     await api(g, 'PUT', '/secrets/BAD_AMQP', { value: 'amqp://guest:wrong@127.0.0.1:5672' });
     await api(g, 'PUT', '/secrets/NOWHERE', { value: 'mqtt://127.0.0.1:1' });

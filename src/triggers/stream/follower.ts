@@ -109,6 +109,7 @@ export class Follower {
           this.setState('running', null);
           const why = await session.lost;
           this.session = undefined;
+          await session.close().catch(() => {}); // lost with its connection still open (a consumer gone)
           this.dropBatch(); // its messages were not acked: the broker gives them again
           if (this.stopped) return;
           this.setState('failing', this.dropped ?? why);

@@ -80,7 +80,16 @@ export const natsBroker: Broker = {
   async connect({ url, trigger, name, inFlight, onMessage }: ConnectOptions): Promise<Session> {
     const nc = await open(url, name);
     let messages: ConsumerMessages | undefined;
-    const lost = nc.closed().then((e) => (e ? reasonOf(e) : `the connection to ${new URL(url).host} closed`));
+    // the consumer gone under it (its stream deleted and made again, or it was deleted): the session
+    // ends as lost, and the next one makes the consumer again
+    let consumerGone: (why: string) => void = () => {};
+    const gone = new Promise<string>((resolve) => {
+      consumerGone = resolve;
+    });
+    const lost = Promise.race([
+      nc.closed().then((e) => (e ? reasonOf(e) : `the connection to ${new URL(url).host} closed`)),
+      gone,
+    ]);
     try {
       if (trigger.stream === undefined) {
         nc.subscribe(trigger.subject, {
@@ -96,6 +105,20 @@ export const natsBroker: Broker = {
         const consumer = await jetstream(nc).consumers.get(stream, name);
         const consuming = await consumer.consume({ max_messages: inFlight });
         messages = consuming;
+        void (async () => {
+          for await (const st of consuming.status()) {
+            if (
+              st.type === 'consumer_deleted' ||
+              st.type === 'consumer_not_found' ||
+              st.type === 'stream_not_found'
+            ) {
+              consumerGone(
+                `the JetStream consumer of ${stream} is gone (${st.type.replaceAll('_', ' ')}): making it again`,
+              );
+              return;
+            }
+          }
+        })().catch(() => {});
         void (async () => {
           for await (const m of consuming) {
             onMessage({
