@@ -66,13 +66,24 @@ function streamError({ input }: Refused): string {
   return `must be a map like { from: mqtt, connection: BROKER_URL, subject: "sensors/+/temp", batch: 100, window: 1s } ${got(input)}`;
 }
 
+/** What a protocol name that is not one of ours most likely meant. */
+function fromHint(input: unknown): string {
+  const text = typeof input === 'string' ? input.toLowerCase() : '';
+  if (STREAM_PROTOCOLS.includes(text as (typeof STREAM_PROTOCOLS)[number])) return ' (lower case)';
+  if (text === 'jetstream' || text === 'js') return ': JetStream is from: nats with stream: STREAM_NAME';
+  if (text === 'rabbitmq' || text === 'amqps' || text === 'rabbit') return ': RabbitMQ is from: amqp';
+  if (text === 'mqtts' || text === 'mosquitto')
+    return ': use from: mqtt (the URL in the secret says mqtts://)';
+  return '';
+}
+
 export const streamSchema = strictMap(
   {
     from: z.enum(STREAM_PROTOCOLS, {
       error: ({ input }) =>
         absent(input)
           ? 'required: the broker protocol, one of mqtt, nats, amqp'
-          : `must be one of mqtt, nats, amqp ${got(input)}`,
+          : `must be one of mqtt, nats, amqp ${got(input)}${fromHint(input)}`,
     }),
     connection: z
       .string({

@@ -59,6 +59,10 @@ describe('stream triggers in gust.yaml', () => {
     expect(errorsOf({ from: 'kafka', connection: 'B', subject: 'a' })[0]).toMatch(
       /from: must be one of mqtt, nats, amqp/,
     );
+    expect(errorsOf({ from: 'jetstream', connection: 'B', subject: 'a' })[0]).toMatch(
+      /JetStream is from: nats with stream: STREAM_NAME$/,
+    );
+    expect(errorsOf({ from: 'MQTT', connection: 'B', subject: 'a' })[0]).toMatch(/\(lower case\)$/);
     expect(errorsOf({ from: 'mqtt', subject: 'a' })[0]).toMatch(
       /connection: required: the name of the secret/,
     );
