@@ -35,7 +35,12 @@ const price = z
 const retention = z
   .union([
     z.number(),
-    z.string().transform((t, ctx) => parseDuration(t) ?? (ctx.addIssue({ code: 'custom' }), z.NEVER)),
+    z.string().transform((t, ctx) => {
+      const ms = parseDuration(t);
+      if (ms !== undefined) return ms;
+      ctx.addIssue({ code: 'custom' });
+      return z.NEVER;
+    }),
   ])
   .pipe(
     z

@@ -41,7 +41,7 @@ export class RecordPruner {
   constructor(
     private readonly store: Pick<InvocationStore, 'prune' | 'size'>,
     private readonly settings: RetentionSettings,
-    private readonly onError: (e: unknown) => void,
+    onError: (e: unknown) => void,
     private readonly now: () => number = Date.now,
   ) {
     this.timer = setInterval(() => void this.prune().catch(onError), PRUNE_EVERY_MS);

@@ -57,7 +57,7 @@ export class Usage {
     private readonly store: Pick<InvocationStore, 'addWarm' | 'usage'>,
     private readonly active: () => Promise<readonly Active[]>,
     private readonly prices: Prices,
-    private readonly onError: (e: unknown) => void,
+    onError: (e: unknown) => void,
   ) {
     this.timer = setInterval(() => void this.meterWarm().catch(onError), WARM_EVERY_MS);
     this.timer.unref();

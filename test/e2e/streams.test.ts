@@ -10,7 +10,7 @@ import { connect as natsConnect } from '@nats-io/transport-node';
 import { connect as amqpConnect } from 'amqplib';
 import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { api, deployProject, type Gust, records, startGust, WAIT } from '../helpers/gust.js';
+import { api, deployProject, type Gust, records, startGust } from '../helpers/gust.js';
 import { MOSQUITTO, NATS, RABBITMQ, servicesFor } from '../helpers/services.js';
 
 const run = await servicesFor('stream triggers (test/e2e/streams.test.ts)', [MOSQUITTO, NATS, RABBITMQ]);
