@@ -5,36 +5,13 @@ import { openDatabase } from '../../src/backends/embedded/database.js';
 import { SqliteInvocations } from '../../src/backends/embedded/invocations.js';
 import type { InvocationRecord } from '../../src/backends/ports.js';
 import { tempDir } from '../helpers/gust.js';
+import { aRecord } from '../helpers/records.js';
 
 const T0 = Date.parse('2026-11-30T12:00:00.000Z');
 const MINUTE = 60_000;
 
 function record(n: number, over: Partial<InvocationRecord>): InvocationRecord {
-  return {
-    id: `inv-${n}`,
-    attempt: 1,
-    function: 'f',
-    version: 1,
-    trigger: 'http',
-    instance: 'i-1',
-    start: new Date(T0).toISOString(),
-    queuedMs: 0,
-    durationMs: 1,
-    billedMs: 1,
-    memoryMb: 128,
-    gbSeconds: 0.000125,
-    cold: false,
-    initMs: 0,
-    status: 'ok',
-    error: null,
-    stack: null,
-    deniedCalls: 0,
-    logs: '',
-    traceId: 't',
-    spanId: null,
-    parentSpanId: null,
-    ...over,
-  };
+  return aRecord({ id: `inv-${n}`, instance: 'i-1', start: new Date(T0).toISOString(), ...over });
 }
 
 let store: SqliteInvocations;

@@ -7,33 +7,18 @@ import { getMetricsFromIterator, type PromHistogramData, type PromMetrics } from
 import { describe, expect, it } from 'vitest';
 import type { InvocationRecord } from '../../src/backends/ports.js';
 import { Metrics, type Snapshot } from '../../src/observe/metrics.js';
+import { aRecord } from '../helpers/records.js';
 
 function record(fields: Partial<InvocationRecord>): InvocationRecord {
-  return {
+  return aRecord({
     id: 'i',
-    attempt: 1,
-    function: 'f',
-    version: 1,
-    trigger: 'http',
     instance: 'x',
-    start: new Date().toISOString(),
-    queuedMs: 0,
     durationMs: 20,
     billedMs: 20,
     memoryMb: 1024,
     gbSeconds: 0.02,
-    cold: false,
-    initMs: 0,
-    status: 'ok',
-    error: null,
-    stack: null,
-    deniedCalls: 0,
-    logs: '',
-    traceId: 't',
-    spanId: null,
-    parentSpanId: null,
     ...fields,
-  };
+  });
 }
 
 const EMPTY: Snapshot = {

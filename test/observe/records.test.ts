@@ -6,6 +6,7 @@ import { SqliteInvocations } from '../../src/backends/embedded/invocations.js';
 import type { InvocationRecord, InvocationStore } from '../../src/backends/ports.js';
 import { Recorder } from '../../src/observe/records.js';
 import { tempDir } from '../helpers/gust.js';
+import { aRecord } from '../helpers/records.js';
 
 const closers: (() => void)[] = [];
 afterEach(() => {
@@ -13,30 +14,7 @@ afterEach(() => {
 });
 
 function record(id: string): InvocationRecord {
-  return {
-    id,
-    attempt: 1,
-    function: 'f',
-    version: 1,
-    trigger: 'topic',
-    instance: null,
-    start: new Date().toISOString(),
-    queuedMs: 0,
-    durationMs: 1,
-    billedMs: 1,
-    memoryMb: 128,
-    gbSeconds: 0,
-    cold: false,
-    initMs: 0,
-    status: 'ok',
-    error: null,
-    stack: null,
-    deniedCalls: 0,
-    logs: '',
-    traceId: 't',
-    spanId: null,
-    parentSpanId: null,
-  };
+  return aRecord({ id, trigger: 'topic', gbSeconds: 0 });
 }
 
 /** A real store whose next `failures` writes fail first (a full disk, a busy database). */

@@ -10,6 +10,7 @@ import { SqliteInvocations } from '../../src/backends/embedded/invocations.js';
 import type { InvocationRecord, InvocationStatus } from '../../src/backends/ports.js';
 import { RecordPruner } from '../../src/observe/retention.js';
 import { tempDir } from '../helpers/gust.js';
+import { aRecord } from '../helpers/records.js';
 
 const closers: (() => void)[] = [];
 afterEach(() => {
@@ -20,30 +21,16 @@ const NOW = Date.parse('2026-11-30T12:00:00Z');
 const DAY = 86_400_000;
 
 function record(id: string, ageMs: number, status: InvocationStatus = 'ok', logs = ''): InvocationRecord {
-  return {
+  return aRecord({
     id,
-    attempt: 1,
-    function: 'f',
-    version: 1,
-    trigger: 'http',
-    instance: null,
     start: new Date(NOW - ageMs).toISOString(),
-    queuedMs: 0,
     durationMs: 10,
     billedMs: 10,
-    memoryMb: 128,
     gbSeconds: 0.00125,
-    cold: false,
-    initMs: 0,
     status,
     error: status === 'ok' ? null : 'boom',
-    stack: null,
-    deniedCalls: 0,
     logs,
-    traceId: 't',
-    spanId: null,
-    parentSpanId: null,
-  };
+  });
 }
 
 async function open() {
