@@ -2,6 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../../manifest/duration.js';
+import { TRIGGER_KINDS } from '../../manifest/triggers.js';
 import type { InvocationRecord, LogEntry, LogsAnswer } from '../api.js';
 import type { GustClient, Query } from '../client.js';
 import type { Cli } from '../context.js';
@@ -13,18 +14,9 @@ const STATUSES = ['ok', 'failed', 'error', 'timeout', 'crashed', 'throttled', 'r
  * What a record's `trigger` can be. The platform takes any name and finds nothing for a mistyped
  * one: checked here, so that `--trigger htp` is a usage error rather than an empty list.
  */
-const TRIGGERS = [
-  'http',
-  'invoke',
-  'lambda-api',
-  'schedule',
-  'topic',
-  'webhook',
-  'kv',
-  'bucket',
-  'postgres',
-  'stream',
-];
+/** What a record's trigger may be: the manifest's kinds, and the calls that come from no trigger. */
+const [HTTP, ...OTHER_KINDS] = TRIGGER_KINDS;
+const TRIGGERS = [HTTP!, 'invoke', 'lambda-api', ...OTHER_KINDS];
 /** The platform's own default page of logs. */
 const LOGS_LIMIT = 50;
 const MAX_LIMIT = 1000;
