@@ -208,6 +208,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       submit: (events) => deliveries.submit(events),
       secret: (name) => secrets.env([name])[name],
       onError: (e, what) => log.error({ err: e }, what),
+      warn: (message) => log.warn(message),
     });
     const sources = new Sources([
       streams,

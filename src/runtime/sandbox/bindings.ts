@@ -26,13 +26,22 @@ export function callHost(id: string, op: BindingOp, args: unknown): Promise<unkn
   });
 }
 
+const BUILT_IN: Readonly<Record<string, ErrorConstructor>> = {
+  TypeError,
+  RangeError,
+  SyntaxError,
+};
+
 export function settleCall(call: number, json: string | undefined, error: WireError | undefined): void {
   const p = pending.get(call);
   if (!p) return;
   pending.delete(call);
   if (error) {
-    const e = new Error(error.message);
-    e.name = error.name;
+    // the language's own kinds are made as such (`instanceof TypeError` holds); the platform's
+    // own kinds (PermissionError, Throttled...) are Errors with that name
+    const Kind = BUILT_IN[error.name] ?? Error;
+    const e = new Kind(error.message);
+    if (e.name !== error.name) e.name = error.name;
     p.reject(e);
   } else p.resolve(json === undefined ? undefined : (JSON.parse(json) as unknown));
 }

@@ -36,6 +36,8 @@ export interface FollowerDeps {
   /** The broker URL (the secret's current value), or undefined when the secret is not set. */
   readonly url: () => string | undefined;
   readonly submit: (events: readonly QueuedEvent[]) => Promise<EnqueueResult>;
+  /** Told when the trigger starts failing, or fails for another reason (the platform's log). */
+  readonly warn?: (message: string) => void;
 }
 
 type Batch = { messages: StreamMessage[]; received: Received[]; bytes: number; timer: NodeJS.Timeout };
@@ -213,6 +215,9 @@ export class Follower {
 
   private setState(state: SourceState['state'], reason: string | null): void {
     if (this.current.state === state && this.current.reason === reason) return;
+    if (state === 'failing' && reason !== this.current.reason) {
+      this.deps.warn?.(`${this.deps.label} trigger of ${this.deps.fn} is failing: ${reason}`);
+    }
     this.current = this.stateOf(state, reason);
   }
 

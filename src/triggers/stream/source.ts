@@ -20,6 +20,8 @@ export interface StreamSourceDeps {
   /** A secret's current value, undefined when it is not set. */
   readonly secret: (name: string) => string | undefined;
   readonly onError: (e: unknown, what: string) => void;
+  /** The platform's log, for triggers that start failing. */
+  readonly warn?: (message: string) => void;
   /** The protocols; tests may swap one. */
   readonly brokers?: Readonly<Record<StreamTrigger['from'], Broker>>;
 }
@@ -115,6 +117,7 @@ export class StreamSource implements Source {
       broker: (this.deps.brokers ?? BROKERS)[trigger.from],
       url: () => this.deps.secret(trigger.connection),
       submit: this.deps.submit,
+      ...(this.deps.warn ? { warn: this.deps.warn } : {}),
     });
   }
 
