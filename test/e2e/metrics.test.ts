@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getMetricsFromIterator, type PromHistogramData, type PromMetrics } from 'prom2javascript';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type Gate, gate } from '../helpers/gate.js';
 import { api, cli, deployProject, type Gust, ROOT, records, startGust, WAIT } from '../helpers/gust.js';
 
 async function scrape(g: Pick<Gust, 'url'>, key: string): Promise<PromMetrics> {
@@ -36,9 +37,11 @@ const call = (g: Gust, route: string, key?: string) =>
 describe('metrics', () => {
   let g: Gust;
   let metricsKey: string;
+  let door: Gate;
 
   beforeAll(async () => {
     g = await startGust();
+    door = await gate();
     await deployProject(g, {
       'gust.yaml': `
 topics: [dead]
@@ -60,6 +63,7 @@ functions:
     retries: { max: 1, backoff: 100ms, deadLetter: dead }
   held:
     handler: fns.mjs#held
+    env: { GATE: "${door.url}" }
     scale: { max: 1 }
   letters:
     handler: fns.mjs#letter
@@ -70,7 +74,7 @@ functions:
 export const hello = async () => new Response('hi');
 export const boom = async () => { throw new Error('boom'); };
 export const fails = async () => { throw new Error('it fails'); };
-export const held = async () => { await new Promise((r) => setTimeout(r, 1500)); return 'done'; };
+export const held = async () => { await fetch(process.env.GATE); return 'done'; };
 export const letter = async () => {};
 `,
     });
@@ -81,6 +85,7 @@ export const letter = async () => {};
 
   afterAll(async () => {
     await g?.stop();
+    await door?.close();
   });
 
   it('is Prometheus text a real parser reads, every name prefixed gust_, with the process metrics', async () => {
@@ -161,10 +166,12 @@ export const letter = async () => {};
     for (let i = 0; i < 3; i++) {
       expect((await api(g, 'POST', '/functions/held/invoke', { data: { i }, async: true })).status).toBe(202);
     }
-    // one instance at most, 1.5 s a call: all three are in the queue (one of them being run) for seconds
+    // one instance at most, held at the gate: all three are in the queue (one of them being run)
+    await vi.waitFor(() => expect(door.arrived()).toBe(1), WAIT);
     const m = await scrape(g, metricsKey);
     expect(value(m, 'gust_queue_messages', { function: 'held' })).toBe(3);
     expect(value(m, 'gust_queue_oldest_message_age_seconds', { function: 'held' })).toBeGreaterThan(0);
+    door.open();
     await vi.waitFor(async () => {
       const now = await scrape(g, metricsKey);
       expect(value(now, 'gust_queue_messages', { function: 'held' })).toBe(0);
