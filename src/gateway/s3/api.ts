@@ -10,6 +10,7 @@ import type { Keys } from '../../control/keys.js';
 import { GustError } from '../../errors.js';
 import { BUCKET_NAME } from '../../manifest/triggers.js';
 import type { Buckets } from '../../services/buckets.js';
+import { copyObject } from './copy.js';
 import { S3Error } from './errors.js';
 import { listObjects } from './list.js';
 import {
@@ -20,9 +21,10 @@ import {
   listUploads,
   uploadPart,
 } from './multipart.js';
-import { copyObject, deleteObject, deleteObjects, getObject, putObject } from './objects.js';
+import { deleteObject, deleteObjects, getObject, putObject } from './objects.js';
 import {
   authenticateS3,
+  header,
   isoDate,
   newRequestId,
   payloadOf,
@@ -154,7 +156,7 @@ async function route(deps: S3Deps, req: IncomingMessage, res: ServerResponse, re
       return getObject(s, r);
     case 'PUT':
       if (query.has('uploadId') || query.has('partNumber')) return uploadPart(s, r);
-      return header(r, 'x-amz-copy-source') === undefined ? putObject(s, r) : copyObject(s, r);
+      return header(r.req, 'x-amz-copy-source') === undefined ? putObject(s, r) : copyObject(s, r);
     case 'DELETE':
       return query.has('uploadId') ? abortUpload(s, r) : deleteObject(s, r);
     case 'POST':
@@ -212,11 +214,6 @@ function refuseUnsupportedHeaders(req: IncomingMessage): void {
     if (refused) throw new S3Error('NotImplemented', `${name} is not supported by Gust`);
   }
 }
-
-const header = (r: S3Request, name: string) => {
-  const v = r.req.headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
-};
 
 async function listBuckets(deps: S3Deps, r: S3Request): Promise<void> {
   const all = await deps.buckets.store.listBuckets();

@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ObjectInfo, PartInfo } from '../../backends/ports.js';
 import { type Buckets, MAX_PUT_BYTES } from '../../services/buckets.js';
 import { S3Error } from './errors.js';
-import { metadataOf, stageBody, writeCondition } from './objects.js';
+import { checksumHeaders, metadataOf, stageBody, writeCondition } from './objects.js';
 import { isoDate, type S3Request, sendEmpty, sendXml, smallBody } from './request.js';
 import { parseXml } from './xml.js';
 
@@ -54,12 +54,7 @@ export async function uploadPart(buckets: Buckets, r: S3Request): Promise<void> 
       'The specified multipart upload does not exist (it was aborted or completed meanwhile)',
     );
   }
-  const extra: Record<string, string> = {};
-  if (checksum !== null) {
-    const [algorithm = '', value = ''] = checksum.split(':');
-    extra[`x-amz-checksum-${algorithm.toLowerCase()}`] = value;
-  }
-  sendEmpty(r, 200, { etag, ...extra });
+  sendEmpty(r, 200, { etag, ...checksumHeaders(checksum) });
 }
 
 function partNumber(text: string | null): number {

@@ -1,15 +1,15 @@
 /**
  * s3/objects: PutObject (streamed to a staged file, checked, then committed), GetObject and
- * HeadObject (Range, If-None-Match, If-Modified-Since, If-Match, If-Unmodified-Since), CopyObject,
- * DeleteObject and DeleteObjects. User metadata (`x-amz-meta-*`) and Content-Type round trip; the
- * ETag is the MD5 of the bytes.
+ * HeadObject (Range with If-Range, If-None-Match, If-Modified-Since, If-Match, If-Unmodified-Since),
+ * DeleteObject and DeleteObjects (CopyObject: copy.ts). User metadata (`x-amz-meta-*`), Content-Type
+ * and the kept headers round trip; the ETag is the MD5 of the bytes.
  */
 import { pipeline } from 'node:stream/promises';
 import { TooLarge } from '../../backends/embedded/objects.js';
 import type { ObjectInfo, StagedBytes, WriteCondition } from '../../backends/ports.js';
 import { type Buckets, keyProblem, MAX_PUT_BYTES } from '../../services/buckets.js';
 import { S3Error } from './errors.js';
-import { header, httpDate, isoDate, type S3Request, sendEmpty, sendXml, smallBody } from './request.js';
+import { header, httpDate, type S3Request, sendEmpty, sendXml, smallBody } from './request.js';
 import { parseXml } from './xml.js';
 
 const MAX_METADATA_BYTES = 2048;
@@ -129,7 +129,7 @@ export async function stageBody(
   return { staged, checksum: verdict.checksum };
 }
 
-const nowSeconds = () => Math.floor(Date.now() / 1000) * 1000;
+export const nowSeconds = () => Math.floor(Date.now() / 1000) * 1000;
 
 export async function putObject(buckets: Buckets, r: S3Request): Promise<void> {
   const meta = metadataOf(r);
@@ -153,7 +153,7 @@ export async function putObject(buckets: Buckets, r: S3Request): Promise<void> {
   sendEmpty(r, 200, { etag: info.etag, ...checksumHeaders(checksum) });
 }
 
-function checksumHeaders(checksum: string | null): Record<string, string> {
+export function checksumHeaders(checksum: string | null): Record<string, string> {
   if (checksum === null) return {};
   const [algorithm = '', value = ''] = checksum.split(':');
   return { [`x-amz-checksum-${algorithm.toLowerCase()}`]: value };
@@ -183,11 +183,7 @@ export async function getObject(buckets: Buckets, r: S3Request): Promise<void> {
     }
     const skip = conditional(r, info);
     if (skip !== undefined) {
-      if (skip === 412)
-        throw new S3Error(
-          'PreconditionFailed',
-          'At least one of the pre-conditions you specified did not hold',
-        );
+      if (skip === 412) throw preconditionFailed();
       r.res.writeHead(304, {
         'x-amz-request-id': r.requestId,
         etag: info.etag,
@@ -229,19 +225,26 @@ export async function getObject(buckets: Buckets, r: S3Request): Promise<void> {
   }
 }
 
-/** 304 or 412 when a condition says not to send the object; undefined to send it. */
-function conditional(r: S3Request, info: ObjectInfo): 304 | 412 | undefined {
-  const ifMatch = header(r.req, 'if-match');
+/**
+ * 304 or 412 when a condition says not to send the object; undefined to send it. `prefix`:
+ * CopyObject's conditions on its source are the same four, named `x-amz-copy-source-if-*`.
+ */
+export function conditional(r: S3Request, info: ObjectInfo, prefix = ''): 304 | 412 | undefined {
+  const h = (name: string) => header(r.req, `${prefix}if-${name}`);
+  const ifMatch = h('match');
   if (ifMatch !== undefined && !etagIn(ifMatch, info.etag)) return 412;
-  const ifUnmodified = header(r.req, 'if-unmodified-since');
+  const ifUnmodified = h('unmodified-since');
   if (ifMatch === undefined && ifUnmodified !== undefined && info.modifiedAt > Date.parse(ifUnmodified))
     return 412;
-  const ifNoneMatch = header(r.req, 'if-none-match');
+  const ifNoneMatch = h('none-match');
   if (ifNoneMatch !== undefined) return etagIn(ifNoneMatch, info.etag) ? 304 : undefined;
-  const ifModified = header(r.req, 'if-modified-since');
+  const ifModified = h('modified-since');
   if (ifModified !== undefined && info.modifiedAt <= Date.parse(ifModified)) return 304;
   return undefined;
 }
+
+export const preconditionFailed = () =>
+  new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
 
 function etagIn(list: string, etag: string): boolean {
   const bare = etag.replaceAll('"', '');
@@ -309,94 +312,4 @@ export async function deleteObjects(buckets: Buckets, r: S3Request): Promise<voi
     Deleted: quiet ? undefined : keys.map((Key) => ({ Key })),
     Error: errors,
   });
-}
-
-export async function copyObject(buckets: Buckets, r: S3Request): Promise<void> {
-  const source = copySource(header(r.req, 'x-amz-copy-source') ?? '');
-  const directive = (header(r.req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
-  if (directive !== 'COPY' && directive !== 'REPLACE') {
-    throw new S3Error(
-      'InvalidArgument',
-      'Unknown metadata directive: x-amz-metadata-directive is COPY or REPLACE',
-    );
-  }
-  if (source.bucket === r.bucket && source.key === r.key && directive === 'COPY') {
-    // it would change nothing but the date, and run the bucket's triggers, each time
-    throw new S3Error(
-      'InvalidRequest',
-      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata (x-amz-metadata-directive: REPLACE)",
-    );
-  }
-  const condition = writeCondition(r);
-  if (!buckets.has(source.bucket)) {
-    throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', source.bucket);
-  }
-  const opened = await buckets.store.open(source.bucket, source.key);
-  if (!opened)
-    throw new S3Error('NoSuchKey', 'The specified key does not exist.', `/${source.bucket}/${source.key}`);
-  let staged: StagedBytes;
-  try {
-    if (!copySourceHolds(r, opened.info)) {
-      throw new S3Error(
-        'PreconditionFailed',
-        'At least one of the pre-conditions you specified did not hold',
-      );
-    }
-    staged = await buckets.store.stage(opened.file.createReadStream({ autoClose: false }), MAX_PUT_BYTES);
-  } finally {
-    await opened.file.close();
-  }
-  const { contentType, metadata, headers } = directive === 'REPLACE' ? metadataOf(r) : opened.info;
-  const info: ObjectInfo = {
-    bucket: r.bucket,
-    key: r.key,
-    size: staged.size,
-    etag: `"${staged.md5}"`,
-    contentType,
-    metadata,
-    headers,
-    checksum: opened.info.checksum,
-    modifiedAt: nowSeconds(),
-  };
-  try {
-    await buckets.commit(staged, info, { condition, how: 'copy' });
-  } catch (e) {
-    await buckets.store.discard(staged);
-    throw e;
-  }
-  sendXml(r, 'CopyObjectResult', { LastModified: isoDate(info.modifiedAt), ETag: info.etag });
-}
-
-/** CopyObject's conditions on its source (x-amz-copy-source-if-*), as S3 combines them. */
-function copySourceHolds(r: S3Request, info: ObjectInfo): boolean {
-  const h = (name: string) => header(r.req, `x-amz-copy-source-if-${name}`);
-  const [match, noneMatch, unmodified, modified] = [
-    'match',
-    'none-match',
-    'unmodified-since',
-    'modified-since',
-  ].map(h);
-  if (match !== undefined && !etagIn(match, info.etag)) return false;
-  if (match === undefined && unmodified !== undefined && info.modifiedAt > Date.parse(unmodified))
-    return false;
-  if (noneMatch !== undefined && etagIn(noneMatch, info.etag)) return false;
-  if (noneMatch === undefined && modified !== undefined && !(info.modifiedAt > Date.parse(modified)))
-    return false;
-  return true;
-}
-
-function copySource(text: string): { bucket: string; key: string } {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(text.split('?')[0] ?? '');
-  } catch {
-    throw new S3Error('InvalidArgument', 'x-amz-copy-source is not valid percent-encoded UTF-8');
-  }
-  const path = decoded.startsWith('/') ? decoded.slice(1) : decoded;
-  const slash = path.indexOf('/');
-  if (slash < 1) throw new S3Error('InvalidArgument', 'x-amz-copy-source must read BUCKET/KEY');
-  const key = path.slice(slash + 1);
-  const problem = keyProblem(key);
-  if (problem !== undefined) throw new S3Error('InvalidArgument', `x-amz-copy-source: ${problem}`);
-  return { bucket: path.slice(0, slash), key };
 }
