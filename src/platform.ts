@@ -1,9 +1,4 @@
-/**
- * platform: the composition root. Reads nothing itself: it gets a validated Config and builds
- * every part in plain sight, embedded mode (SQLite and files under the data folder).
- */
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -18,11 +13,12 @@ import { SqliteRegistry } from './backends/embedded/registry.js';
 import { SqliteScheduleState } from './backends/embedded/schedules.js';
 import { SqliteWebhookDeliveries } from './backends/embedded/webhook-deliveries.js';
 import type { Enqueue } from './backends/ports.js';
-import { bundleFunctions } from './build/bundle.js';
 import type { PlatformConfig } from './config/config.js';
 import { controlApi } from './control/api.js';
+import { deployFolder } from './control/deploy-folder.js';
 import { type DeployAnswer, FunctionControl } from './control/functions.js';
 import { Keys } from './control/keys.js';
+import { ensureAdminKey, lockDataDir, secretFile } from './data-folder.js';
 import { Deliveries } from './dispatch/deliveries.js';
 import { type Bindings, Dispatcher } from './dispatch/dispatcher.js';
 import { GustError } from './errors.js';
@@ -36,10 +32,6 @@ import { metricsDoor } from './gateway/metrics.js';
 import { Router } from './gateway/router.js';
 import { S3Server } from './gateway/s3/server.js';
 import { Gateway } from './gateway/server.js';
-import { isDirectory, isFile } from './lib/files.js';
-import { isAlive } from './lib/processes.js';
-import { MANIFEST_FILES, readManifest } from './manifest/load.js';
-import { projectFromFolder } from './manifest/schema.js';
 import { byFunction, Metrics } from './observe/metrics.js';
 import { Recorder } from './observe/records.js';
 import { RecordPruner } from './observe/retention.js';
@@ -386,74 +378,6 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
 
     return { url, s3Url, dataDir, adminKeyPath, deployed, close };
   }
-}
-
-/** gust.yaml of a folder, bundled and deployed in-process (as `gust deploy` does over HTTP). */
-async function deployFolder(control: FunctionControl, dir: string): Promise<DeployAnswer | undefined> {
-  if (!(await isDirectory(dir))) throw new GustError('NOT_FOUND', `there is no folder ${dir} to deploy`);
-  const present = await Promise.all(MANIFEST_FILES.map((f) => isFile(path.join(dir, f))));
-  if (!present.some(Boolean)) return undefined; // a folder without gust.yaml: start empty
-  const found = await readManifest(dir);
-  if (!found.ok) {
-    throw new GustError('MANIFEST_INVALID', `${found.path} has errors; nothing was deployed`, found.errors);
-  }
-  const built = await bundleFunctions(dir, found.manifest.functions);
-  if (!built.ok)
-    throw new GustError('BUILD_FAILED', `${found.path}: a handler could not be bundled`, built.errors);
-  return control.deploy(await readFile(found.path, 'utf8'), built.bundles, {
-    project: projectFromFolder(path.basename(path.resolve(dir))),
-  });
-}
-
-/** One platform per data folder: a second one would share its SQLite file and its keys. */
-async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
-  const file = path.join(dataDir, 'gust.pid');
-  const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-    throw new GustError(
-      'CONFLICT',
-      `another Gust (pid ${holder}) is running on ${dataDir}: stop it, or pass another --data`,
-    );
-  }
-  await writeFile(file, `${process.pid}\n`, { mode: 0o600 });
-  return () => rm(file, { force: true });
-}
-
-const SECRET_BYTES = 32;
-
-/**
- * The master secret (each key's SigV4 secret derives from it). Made once, written whole or not at
- * all (temporary file, then rename); a damaged one is refused, never used as a weak key.
- */
-async function secretFile(file: string): Promise<Buffer> {
-  const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return undefined;
-    throw new GustError('UNAVAILABLE', `cannot read ${file}: ${e.message}`);
-  });
-  if (text === undefined) {
-    const secret = randomBytes(SECRET_BYTES);
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, secret.toString('base64url'), { mode: 0o600 });
-    await rename(tmp, file);
-    return secret;
-  }
-  const secret = Buffer.from(text.trim(), 'base64url');
-  if (secret.length !== SECRET_BYTES) {
-    throw new GustError(
-      'UNAVAILABLE',
-      `${file} is damaged (not ${SECRET_BYTES} bytes): restore it from a backup, or delete it and create every key again`,
-    );
-  }
-  return secret;
-}
-
-/** The admin key is made on first start (or when the one on file no longer opens this platform). */
-async function ensureAdminKey(keys: Keys, file: string): Promise<void> {
-  const existing = await readFile(file, 'utf8').catch(() => '');
-  if (existing && (await keys.verifyBearer(existing.trim()))) return;
-  const created = await keys.create({ scope: 'admin' });
-  await writeFile(file, `${created.key}\n`, { mode: 0o600 });
-  await chmod(file, 0o600);
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());

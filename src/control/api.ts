@@ -21,6 +21,7 @@ import { type InvokeDeps, invoke } from './invoke.js';
 import { authorize, EXPIRY_RULE, type Keys, keyInfo, parseExpiry, SCOPES } from './keys.js';
 import { intParam, timeParam } from './params.js';
 import { parseRate, type Rate } from './rate.js';
+import { secretRoutes } from './secret-routes.js';
 
 export interface ControlApiDeps extends InvokeDeps {
   readonly topics: Topics;
@@ -258,49 +259,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
       'storage',
       async ({ params }) => ({ deleted: await deps.kv.delete(params.ns!, params.key!) }),
     ],
-    [
-      'GET',
-      '/secrets',
-      'admin',
-      async () => ({
-        secrets: await Promise.all(
-          deps.secrets.list().map(async (s) => ({ ...s, usedBy: await control.usersOfSecret(s.name) })),
-        ),
-      }),
-    ],
-    [
-      'PUT',
-      '/secrets/:secret',
-      'admin',
-      async ({ req, params }) => {
-        const { value } = bodyOf(req, ['value']);
-        if (typeof value !== 'string') throw new GustError('BAD_REQUEST', 'value must be a string');
-        const name = params.secret!;
-        const { created } = await deps.secrets.set(name, value);
-        // Never the value: not in the answer, not in a log.
-        const uses = await control.usesOfSecret(name);
-        return { name, created, usedBy: await control.usersOfSecret(name), ...uses };
-      },
-    ],
-    [
-      'DELETE',
-      '/secrets/:secret',
-      'admin',
-      async ({ params }) => {
-        const name = params.secret!;
-        const users = await control.usersOfSecret(name);
-        if (users.length > 0) {
-          throw new GustError(
-            'CONFLICT',
-            `${name} is used by ${users.join(', ')}: take it out of their gust.yaml (secrets, a webhook secret, a stream or postgres connection) and deploy first`,
-          );
-        }
-        if (!(await deps.secrets.remove(name))) {
-          throw new GustError('NOT_FOUND', `no secret ${name}: gust secrets ls lists them`);
-        }
-        return { removed: name };
-      },
-    ],
+    ...secretRoutes(deps),
     [
       'POST',
       '/topics/:topic/publish',

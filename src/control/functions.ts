@@ -101,34 +101,14 @@ const MAX_BUNDLE_BYTES = 50 * 1024 * 1024;
 export class FunctionControl {
   constructor(private readonly deps: ControlDeps) {}
 
-  /**
-   * The deployed functions whose active version declares a secret, receives webhooks signed with it,
-   * or has a stream or postgres trigger whose connection it holds (read again at each reconnect).
-   */
-  async usersOfSecret(name: string): Promise<string[]> {
-    const { env, webhooks, connections } = await this.usesOfSecret(name);
-    return [...new Set([...env, ...webhooks, ...connections])].sort();
-  }
-
-  /**
-   * Who uses a secret, and how: `env`, the functions that declare it (they get it at each instance
-   * start); `webhooks`, those whose webhook triggers verify with it (from the next delivery);
-   * `connections`, those whose stream or postgres triggers connect with it (from their next connection).
-   */
-  async usesOfSecret(name: string): Promise<{ env: string[]; webhooks: string[]; connections: string[] }> {
-    const env: string[] = [];
-    const webhooks: string[] = [];
-    const connections: string[] = [];
+  /** The active versions' specs of the deployed functions. */
+  async activeSpecs(): Promise<FunctionSpec[]> {
+    const specs: FunctionSpec[] = [];
     for (const f of await this.deps.registry.listFunctions()) {
       const spec = this.deps.dispatcher.activeSpec(f.name);
-      if (spec?.secrets.includes(name)) env.push(f.name);
-      if (spec?.triggers.some((t) => t.type === 'webhook' && t.secret === name)) webhooks.push(f.name);
-      const connects = spec?.triggers.some(
-        (t) => (t.type === 'stream' || t.type === 'postgres') && t.connection === name,
-      );
-      if (connects) connections.push(f.name);
+      if (spec) specs.push(spec);
     }
-    return { env, webhooks, connections };
+    return specs;
   }
 
   /** Serves every function's active version: at start. */

@@ -34,6 +34,7 @@
  */
 
 import { z } from 'zod';
+import { claimsOfDocument, type RouteClaim } from './claims.js';
 import {
   choice,
   duration,
@@ -48,8 +49,7 @@ import {
   withDefault,
 } from './fields.js';
 import { compileInput } from './input.js';
-import { absent, describe, formatIssues, got, isMap, keyPath } from './issues.js';
-import { parseRoutePath, routeShape } from './route.js';
+import { absent, describe, formatIssues, got, isMap } from './issues.js';
 import {
   bucketName,
   NOT_YET,
@@ -57,10 +57,9 @@ import {
   RESOURCE_NAME,
   secretName,
   topicName,
-  triggerSchema,
   triggersSchema,
 } from './triggers.js';
-import type { FunctionSpec, HttpMethod, Manifest, Trigger } from './types.js';
+import type { FunctionSpec, Manifest } from './types.js';
 
 export const LIMITS = {
   memoryMb: { min: 64, max: 10_240, default: 128 },
@@ -79,6 +78,7 @@ export const LIMITS = {
 export const FUNCTION_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** Project names follow the same rule as function names. */
 export const PROJECT_NAME = FUNCTION_NAME;
+export { claimRoute, type RouteClaim } from './claims.js';
 export { HTTP_METHODS, RESERVED_PATH_PREFIXES, TRIGGER_KINDS } from './triggers.js';
 
 const TOP_KEYS = ['project', 'functions', 'buckets', 'kv', 'topics'];
@@ -94,52 +94,19 @@ const NOT_RELATIVE = /^\/|^[A-Za-z]:|\\/;
 const SOURCE_FILE = /\.(?:ts|mts|js|mjs)$/;
 const EXAMPLE = 'functions: { hello: { handler: src/hello.ts } }';
 
-/** One http trigger as declared, kept for the check that spans functions (route conflicts). */
-export interface RouteClaim {
-  /** Names the trigger in errors: its key path `functions.api.triggers[0].http`, or any label. */
-  readonly where: string;
-  readonly path: string;
-  /** Equal for two paths that serve the same URLs: see `routeShape`. */
-  readonly shape: string;
-  readonly methods: readonly HttpMethod[];
-}
-
 /**
  * Reads a whole document. `manifest` is only meaningful when `errors` is empty; `routes` holds
  * the http triggers that are valid on their own, so conflicts are found alongside other errors.
  */
 export function checkManifest(raw: unknown): { manifest: Manifest; errors: string[]; routes: RouteClaim[] } {
   const parsed = manifestSchema.safeParse(raw);
-  const routes = routeClaims(raw);
+  const routes = claimsOfDocument(raw);
   if (parsed.success) return { manifest: parsed.data, errors: [], routes };
   return {
     manifest: { topics: [], kv: [], buckets: [], functions: [] },
     errors: formatIssues(parsed.error.issues),
     routes,
   };
-}
-
-/** The route a valid http or webhook trigger serves (webhooks: POST only); `where` names it in errors. */
-export function claimRoute(where: string, trigger: Trigger): RouteClaim[] {
-  if (trigger.type !== 'http' && trigger.type !== 'webhook') return [];
-  const parsed = parseRoutePath(trigger.path);
-  if (!parsed.ok) return []; // validated triggers always parse
-  const methods: readonly HttpMethod[] = trigger.type === 'http' ? trigger.methods : ['POST'];
-  return [{ where, path: trigger.path, shape: routeShape(parsed.segments), methods }];
-}
-
-// zod gives no output for a document with errors, so a second, lenient walk finds the triggers;
-// each is still judged by the trigger schema.
-function routeClaims(raw: unknown): RouteClaim[] {
-  const functions = isMap(raw) && isMap(raw.functions) ? Object.entries(raw.functions) : [];
-  return functions.flatMap(([name, settings]) => {
-    const triggers: unknown[] = isMap(settings) && Array.isArray(settings.triggers) ? settings.triggers : [];
-    return triggers.flatMap((item, index) => {
-      const trigger = triggerSchema.safeParse(item);
-      if (!trigger.success) return [];
-      return claimRoute(keyPath(['functions', name, 'triggers', index, trigger.data.type]), trigger.data);
-    });
-  });
 }
 
 // ---- the rules, leaves first: each schema is a const, defined before the one it is part of ----
