@@ -13,7 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import client from 'prom-client';
-import { apiGet, removeTempDirs, startGust, writeProject } from './lib/gust.mjs';
+import { removeTempDirs } from './lib/gust.mjs';
+import { warmHello } from './lib/hello.mjs';
 import { pickGenerator, runLoad } from './lib/load.mjs';
 import { stopAll } from './lib/procs.mjs';
 import { int } from './lib/settings.mjs';
@@ -28,28 +29,6 @@ const config = {
   scrapeMs: int('BENCH_SCRAPE_MS', 5000),
 };
 const progress = (text) => process.stderr.write(`  .. ${text}\n`);
-
-const PROJECT = {
-  'hello.mjs': "export default async function () {\n  return Response.json({ hello: 'world' });\n}\n",
-  'gust.yaml': `functions:
-  hello:
-    handler: hello.mjs
-    concurrency: 100
-    scale: { min: 1, max: 1 }
-    triggers:
-      - http: { path: /hello, methods: [GET] }
-`,
-};
-
-async function platform(env) {
-  const g = await startGust({ dir: await writeProject(PROJECT), env });
-  const deadline = Date.now() + 30_000;
-  while ((await apiGet(g, '/functions/hello')).instances !== 1) {
-    if (Date.now() > deadline) throw new Error('hello has no warm instance after 30 s');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return g;
-}
 
 /** Scrapes every `everyMs` until stopped; the time each scrape took (ms). */
 function scraper(g, everyMs) {
@@ -161,7 +140,7 @@ async function main() {
   progress('the counting alone: 5 rounds of 1,000,000 records');
   const counting = await perRecord();
   progress('starting two platforms: metrics on, GUST_METRICS=off');
-  const targets = { on: await platform({}), off: await platform({ GUST_METRICS: 'off' }) };
+  const targets = { on: await warmHello({}), off: await warmHello({ GUST_METRICS: 'off' }) };
   const runs = { on: [], off: [] };
   const scrapes = [];
   for (let round = 1; round <= config.rounds; round++) {

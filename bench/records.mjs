@@ -18,6 +18,7 @@ import { openDatabase } from '../dist/backends/embedded/database.js';
 import { SqliteInvocations } from '../dist/backends/embedded/invocations.js';
 import { newInvocationId } from '../dist/dispatch/invocation.js';
 import { removeTempDirs, startGust, tempDir, writeProject } from './lib/gust.mjs';
+import { HELLO_PROJECT } from './lib/hello.mjs';
 import { pickGenerator, runLoad } from './lib/load.mjs';
 import { stop, stopAll } from './lib/procs.mjs';
 import { int } from './lib/settings.mjs';
@@ -29,18 +30,6 @@ const MAX_SIZE = process.env.BENCH_MAX_RECORDS_SIZE ?? '256MB';
 const ROUNDS = int('BENCH_ROUNDS', 3);
 const SECONDS = int('BENCH_SECONDS', 10);
 const CONNECTIONS = int('BENCH_CONNECTIONS', 50);
-
-const PROJECT = {
-  'gust.yaml': `functions:
-  hello:
-    handler: hello.mjs
-    concurrency: 100
-    scale: { min: 1, max: 1 }
-    triggers:
-      - http: { path: /hello, methods: [GET] }
-`,
-  'hello.mjs': "export default async () => Response.json({ hello: 'world' });\n",
-};
 
 /** Writes `n` records of a hello function, a minute apart from a week ago to now, as the platform would. */
 async function seed(dataDir, n) {
@@ -103,7 +92,7 @@ async function dbFacts(dataDir) {
 
 async function main() {
   const gen = pickGenerator(process.env.BENCH_GENERATOR || undefined);
-  const project = await writeProject(PROJECT);
+  const project = await writeProject(HELLO_PROJECT);
   const fullDir = await tempDir('gust-bench-records-');
   const t0 = performance.now();
   await seed(fullDir, RECORDS);

@@ -19,17 +19,14 @@ import { createServer } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { apiGet, removeTempDirs, startGust, writeProject } from './lib/gust.mjs';
+import { removeTempDirs } from './lib/gust.mjs';
+import { warmHello } from './lib/hello.mjs';
 import { pickGenerator, runLoad } from './lib/load.mjs';
 import { stopAll } from './lib/procs.mjs';
+import { int } from './lib/settings.mjs';
 import { median } from './lib/stats.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const int = (name, fallback) => {
-  const v = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a whole number >= 1`);
-  return v;
-};
 const config = {
   rounds: int('BENCH_ROUNDS', 5),
   seconds: int('BENCH_SECONDS', 10),
@@ -37,18 +34,6 @@ const config = {
   connections: int('BENCH_CONNECTIONS', 50),
 };
 const progress = (text) => process.stderr.write(`  .. ${text}\n`);
-
-const PROJECT = {
-  'hello.mjs': "export default async function () {\n  return Response.json({ hello: 'world' });\n}\n",
-  'gust.yaml': `functions:
-  hello:
-    handler: hello.mjs
-    concurrency: 100
-    scale: { min: 1, max: 1 }
-    triggers:
-      - http: { path: /hello, methods: [GET] }
-`,
-};
 
 /** An OTLP/HTTP receiver: counts the spans of each POST /v1/traces (JSON) and answers 200. */
 async function receiver() {
@@ -69,16 +54,6 @@ async function receiver() {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return { url: `http://127.0.0.1:${server.address().port}`, got, close: () => server.close() };
-}
-
-async function platform(env) {
-  const g = await startGust({ dir: await writeProject(PROJECT), env });
-  const deadline = Date.now() + 30_000;
-  while ((await apiGet(g, '/functions/hello')).instances !== 1) {
-    if (Date.now() > deadline) throw new Error('hello has no warm instance after 30 s');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return g;
 }
 
 /**
@@ -128,9 +103,9 @@ async function main() {
   otlp.got.requests = otlp.got.spans = otlp.got.bytes = 0;
   progress('starting three platforms: all on (metrics, spans), metrics only, all off');
   const targets = {
-    'all on': await platform({ GUST_OTLP_URL: otlp.url }),
-    metrics: await platform({}),
-    'all off': await platform({ GUST_METRICS: 'off' }),
+    'all on': await warmHello({ GUST_OTLP_URL: otlp.url }),
+    metrics: await warmHello({}),
+    'all off': await warmHello({ GUST_METRICS: 'off' }),
   };
   const runs = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
   let measuredRequests = 0;
