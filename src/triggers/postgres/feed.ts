@@ -160,13 +160,18 @@ export class TableFeed {
       await client.query(`LISTEN ${this.names.channel}`);
       connected();
       this.current = this.stateOf('running', null);
+      let looked = Date.now();
       while (!this.stopped) {
         if (broken) throw broken;
         const next = await this.drain(client);
         if (next === 'more') continue;
         // the table dropped and made again (a migration) lost the trigger: say so, and the next
-        // session installs it again (changes made in between were never captured)
-        if (!(await installed(client, this.names))) throw new CaptureLost();
+        // session installs it again (changes made in between were never captured). Looked at once
+        // a poll, not after every notified change.
+        if (Date.now() - looked >= POLL_MS) {
+          looked = Date.now();
+          if (!(await installed(client, this.names))) throw new CaptureLost();
+        }
         await this.idle(next === 'full' ? FIRST_BACKOFF_MS : POLL_MS);
       }
     } finally {
