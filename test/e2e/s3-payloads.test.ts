@@ -7,11 +7,9 @@ import { createHash, createHmac } from 'node:crypto';
 import http from 'node:http';
 import { crc32 } from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Gust, startGust } from '../helpers/gust.js';
-import { type KeyPair, s3Client, storageKey } from '../helpers/s3.js';
+import { type KeyPair, s3Client, s3Signer, storageKey } from '../helpers/s3.js';
 
 let g: Gust;
 let s3: S3Client;
@@ -35,13 +33,7 @@ async function signHead(
   extra: Record<string, string> = {},
 ) {
   const url = new URL(g.s3Url);
-  const signer = new SignatureV4({
-    credentials: pair,
-    region: 'us-east-1',
-    service: 's3',
-    sha256: Hash.bind(null, 'sha256'),
-    uriEscapePath: false,
-  });
+  const signer = s3Signer(pair);
   const signed = await signer.sign({
     method: 'PUT',
     protocol: 'http:',

@@ -19,11 +19,9 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Gust, startGust, WAIT } from '../helpers/gust.js';
-import { type KeyPair, s3Client, storageKey } from '../helpers/s3.js';
+import { type KeyPair, s3Client, s3Signer, storageKey } from '../helpers/s3.js';
 
 let g: Gust;
 let s3: S3Client;
@@ -53,13 +51,7 @@ async function signedRaw(
   query: Record<string, string> = {},
 ): Promise<{ status: number; text: string }> {
   const url = new URL(g.s3Url);
-  const signer = new SignatureV4({
-    credentials: pair,
-    region: 'us-east-1',
-    service: 's3',
-    sha256: Hash.bind(null, 'sha256'),
-    uriEscapePath: false,
-  });
+  const signer = s3Signer(pair);
   const signed = await signer.sign({
     method,
     protocol: 'http:',
@@ -214,13 +206,7 @@ describe('signatures', () => {
 describe('hostile input', () => {
   it('forgets an upload whose client goes away half way, as a client mistake, not a fault', async () => {
     const url = new URL(g.s3Url);
-    const signer = new SignatureV4({
-      credentials: pair,
-      region: 'us-east-1',
-      service: 's3',
-      sha256: Hash.bind(null, 'sha256'),
-      uriEscapePath: false,
-    });
+    const signer = s3Signer(pair);
     const headers = {
       host: url.host,
       'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',

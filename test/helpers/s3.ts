@@ -1,5 +1,7 @@
 /** An AWS SDK S3 client pointed at a test platform's S3 API, with a key pair of scope storage. */
 import { S3Client } from '@aws-sdk/client-s3';
+import { Hash } from '@smithy/hash-node';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll } from 'vitest';
 import { api, type Gust } from './gust.js';
 
@@ -31,4 +33,15 @@ export function s3Client(g: Gust, credentials: KeyPair, extra: Record<string, un
   });
   clients.push(client);
   return client;
+}
+
+/** A SigV4 signer of S3 requests as the SDK signs them, for requests the tests build by hand (raw paths kept). */
+export function s3Signer(credentials: KeyPair): SignatureV4 {
+  return new SignatureV4({
+    credentials,
+    region: 'us-east-1',
+    service: 's3',
+    sha256: Hash.bind(null, 'sha256'),
+    uriEscapePath: false,
+  });
 }
