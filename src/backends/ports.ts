@@ -136,6 +136,21 @@ export interface InvocationRecord {
   readonly parentSpanId: string | null;
 }
 
+/** The records of one trace: every attempt (a retry is a span of its own). */
+export interface TraceQuery {
+  readonly traceId: string;
+  /** A record of it known to the caller: where the root of a trace started here is looked for. */
+  readonly around?: string;
+  readonly limit: number;
+}
+
+export interface TraceRecords {
+  /** Oldest start first. */
+  readonly records: InvocationRecord[];
+  /** False when the limit left some out. */
+  readonly complete: boolean;
+}
+
 export interface InvocationQuery {
   readonly function?: string;
   /** `failed`: every status but ok. */
@@ -233,6 +248,8 @@ export interface InvocationStore {
   latency(query: LatencyQuery): Promise<{ steps: LatencyStep[]; looked: number; complete: boolean }>;
   /** The latest attempt of that invocation. */
   get(id: string): Promise<InvocationRecord | undefined>;
+  /** The records of a trace (dashboard waterfall); bounded work, however many records there are. */
+  trace(query: TraceQuery): Promise<TraceRecords>;
   /** Newest first, a page at a time. A cursor that is not one this store made is refused (RangeError). */
   list(query: InvocationQuery): Promise<InvocationPage>;
   /** Oldest first, with the cursor to ask for what comes next. */

@@ -174,6 +174,26 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
     ],
     [
       'GET',
+      '/traces/:id',
+      'deploy',
+      ({ params, query }) =>
+        flushed(async () => {
+          const traceId = params.id!;
+          if (!/^[\da-f]{32}$/.test(traceId)) {
+            throw new GustError(
+              'BAD_REQUEST',
+              `a trace id is 32 lowercase hex digits, as a record's traceId`,
+            );
+          }
+          const around = query.get('invocation') ?? undefined;
+          const limit = intParam(query, 'limit', 200, 1000);
+          const found = await deps.invocations.trace({ traceId, limit, ...(around ? { around } : {}) });
+          if (found.records.length === 0) throw new GustError('NOT_FOUND', `no record of trace ${traceId}`);
+          return { traceId, ...found };
+        }),
+    ],
+    [
+      'GET',
       '/functions/:name/logs',
       'deploy',
       async ({ params, query }) => {

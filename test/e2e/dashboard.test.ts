@@ -29,7 +29,17 @@ const project = (greeting: string) => ({
     handler: boom.mjs
     triggers:
       - http: { path: /boom }
+  relay:
+    handler: relay.mjs
+    permissions: [function:echo:invoke]
+    triggers:
+      - http: { path: /relay }
+  echo:
+    handler: relay.mjs#echo
 topics: [greetings]
+`,
+  'relay.mjs': `export default async (req, ctx) => Response.json(await ctx.invoke('echo', { n: 1 }));
+export const echo = async (event) => ({ echoed: event });
 `,
   'greet.mjs': `export default async (req, ctx) => {
   console.log('hello from greet', ctx.env.GREETING);
@@ -51,6 +61,7 @@ beforeAll(async () => {
   await deployProject(g, project('v2'));
   for (let i = 0; i < 5; i++) expect((await fetch(`${g.url}/greet`)).status).toBe(200);
   expect((await fetch(`${g.url}/boom`)).status).toBe(500);
+  expect(await (await fetch(`${g.url}/relay`)).json()).toEqual({ echoed: { n: 1 } });
 });
 
 afterAll(() => g?.stop());
@@ -188,6 +199,29 @@ describe.skipIf(missing !== undefined)('dashboard', () => {
     }
     expect(await timing.textContent()).toContain(failed!.traceId.slice(0, 16));
     await shot('invocation');
+  });
+
+  it("shows an invocation's trace: the invocations it caused under it, each a link", async () => {
+    const [relay] = await records(g, 'relay');
+    const [echo] = await records(g, 'echo');
+    expect(echo!.parentSpanId).toBe(relay!.spanId);
+    await page.goto(`${g.url}/_gust/ui#/invocations/${relay!.id}`);
+    const trace = page.getByRole('region', { name: 'Trace' });
+    const link = trace.getByRole('link', { name: `Invocation ${echo!.id} of echo` });
+    await link.waitFor();
+    expect(await trace.textContent()).toContain('2 invocations');
+    // the one looked at is marked, the one it caused comes under it, indented
+    const rows = trace.getByRole('row');
+    expect(await rows.nth(1).getAttribute('aria-current')).toBe('true');
+    expect(await rows.nth(1).textContent()).toContain('relay');
+    expect(await rows.nth(2).textContent()).toContain('echo');
+    const indent = (n: number) =>
+      rows.nth(n).getByRole('rowheader').evaluate((th) => Number.parseFloat(getComputedStyle(th).paddingLeft));
+    expect(await indent(2)).toBeGreaterThan(await indent(1));
+    await shot('trace');
+    await link.click();
+    await page.getByRole('heading', { name: `Invocation ${echo!.id}` }).waitFor();
+    await trace.getByRole('link', { name: `Invocation ${relay!.id} of relay` }).waitFor();
   });
 
   it('shows usage and cost per function', async () => {

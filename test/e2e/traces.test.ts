@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  api,
   deployProject,
   type Gust,
   type InvocationRecord,
@@ -115,6 +116,19 @@ const one = async (fn: string, traceId: string): Promise<InvocationRecord> => {
 
 const spansOf = (traceId: string) => received.filter((s) => s.traceId === traceId);
 
+/** The ids of a trace's records as the control API lists them (the dashboard's waterfall), in start order. */
+async function traceIds(traceId: string, around?: string): Promise<string[]> {
+  const query = around ? `?invocation=${around}` : '';
+  const { status, body } = await api<{ records: InvocationRecord[]; complete: boolean }>(
+    g,
+    'GET',
+    `/traces/${traceId}${query}`,
+  );
+  expect(status).toBe(200);
+  expect(body.complete).toBe(true);
+  return body.records.map((r) => r.id);
+}
+
 describe('a chain of functions (HTTP, then a topic, then ctx.invoke)', () => {
   it("is one trace that continues the caller's traceparent, its records and spans each the child of the one before", async () => {
     const res = await fetch(`${g.url}/front`, { headers: { traceparent: `00-${TRACE}-${CALLER_SPAN}-01` } });
@@ -140,6 +154,8 @@ describe('a chain of functions (HTTP, then a topic, then ctx.invoke)', () => {
       traceId: TRACE,
     });
     expect(back.logs).toContain(`traceparent 00-${TRACE}-${back.spanId}-01`);
+    // The control API gives the trace's records, in the order they started.
+    expect(await traceIds(TRACE)).toEqual([front.id, middle.id, back.id]);
 
     // The spans the receiver got: the three invocations, as the records say, and their parts.
     await vi.waitFor(() => {
@@ -187,12 +203,27 @@ describe('a chain of functions (HTTP, then a topic, then ctx.invoke)', () => {
     expect(seen.traceId).not.toBe(TRACE);
     const front = await vi.waitFor(() => one('front', seen.traceId), WAIT);
     expect(front.parentSpanId).toBeNull();
+    // The root of a trace that started here (not indexed by trace) is found, asked from a child or itself.
+    const back = await vi.waitFor(() => one('back', seen.traceId), WAIT);
+    const middle = await one('middle', seen.traceId);
+    const chain = [front.id, middle.id, back.id];
+    expect(await traceIds(seen.traceId, back.id)).toEqual(chain);
+    expect(await traceIds(seen.traceId, front.id)).toEqual(chain);
+    expect(await traceIds(seen.traceId)).toEqual(chain);
     expect(seen.header).toBe(`00-${seen.traceId}-${front.spanId}-01`);
     await vi.waitFor(() => {
       const span = spansOf(seen.traceId).find((s) => s.spanId === front.spanId);
       expect(span).toBeDefined();
       expect(span!.parentSpanId ?? '').toBe('');
     }, WAIT);
+  });
+
+  it('refuses a malformed trace id and says when no record has it', async () => {
+    const bad = await api<{ error: { code: string; message: string } }>(g, 'GET', '/traces/not-a-trace');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/32 lowercase hex digits/);
+    const none = await api<{ error: { code: string } }>(g, 'GET', `/traces/${'ab'.repeat(16)}`);
+    expect(none.status).toBe(404);
   });
 
   it('sends the spans still waiting when the platform stops', async () => {

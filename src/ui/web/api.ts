@@ -77,8 +77,19 @@ export interface InvocationRecord {
   stack: string | null;
   logs: string;
   traceId: string;
+  /** Its span in the trace, and the span that caused it (null: it began the trace, or predates span ids). */
+  spanId: string | null;
+  parentSpanId: string | null;
   /** Kept by platforms that keep events for replay. */
   event?: unknown;
+}
+
+/** GET /traces/ID: the records of one trace, oldest start first. */
+export interface TraceRecords {
+  traceId: string;
+  records: InvocationRecord[];
+  /** False when the platform's bound left some out. */
+  complete: boolean;
 }
 
 export interface LatencyPoint {

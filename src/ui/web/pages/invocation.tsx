@@ -1,8 +1,9 @@
-/** One invocation: its record, its timing as a waterfall, its logs and error, its event if kept. */
+/** One invocation: its record, its timing and its trace as waterfalls, its logs and error, its event if kept. */
 import type { InvocationRecord } from '../api';
 import { ms, time } from '../format';
 import { useApi } from '../hooks';
 import { Fact, Problem, Section, Status } from './parts';
+import { TraceWaterfall } from './trace';
 
 export function InvocationPage({ id }: { id: string }) {
   const { data: r, error } = useApi<InvocationRecord>(`/invocations/${id}`);
@@ -37,6 +38,9 @@ export function InvocationPage({ id }: { id: string }) {
           </Section>
           <Section id="timing" title="Timing">
             <Waterfall r={r} />
+          </Section>
+          <Section id="trace" title="Trace">
+            <TraceWaterfall record={r} />
           </Section>
           <Section id="inv-logs" title="Logs">
             {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a region that scrolls must be reachable by keyboard */}
