@@ -216,7 +216,10 @@ describe.skipIf(missing !== undefined)('dashboard', () => {
     expect(await rows.nth(1).textContent()).toContain('relay');
     expect(await rows.nth(2).textContent()).toContain('echo');
     const indent = (n: number) =>
-      rows.nth(n).getByRole('rowheader').evaluate((th) => Number.parseFloat(getComputedStyle(th).paddingLeft));
+      rows
+        .nth(n)
+        .getByRole('rowheader')
+        .evaluate((th) => Number.parseFloat(getComputedStyle(th).paddingLeft));
     expect(await indent(2)).toBeGreaterThan(await indent(1));
     await shot('trace');
     await link.click();
