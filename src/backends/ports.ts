@@ -515,6 +515,11 @@ export interface WriteCondition {
   readonly ifNoneMatch?: '*';
 }
 
+/** Thrown by `ObjectStore.stage` past its limit; the partial file is gone. */
+export class TooLarge extends Error {
+  override name = 'TooLarge';
+}
+
 /** A conditional write whose condition did not hold; nothing was changed. */
 export class ConditionFailed extends Error {
   override name = 'ConditionFailed';

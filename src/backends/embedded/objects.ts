@@ -9,10 +9,7 @@
  * objects/ that no row names (renamed, not yet indexed; or replaced, not yet unlinked). `open`
  * sweeps both at start, so a crash costs disk space until the next start, never a half object.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
-import path from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
 import {
   ConditionFailed,
   type Enqueue,
@@ -25,6 +22,8 @@ import {
   type WriteCondition,
 } from '../ports.js';
 import type { Db } from './database.js';
+import { ObjectFiles } from './object-files.js';
+import { type ObjectRow, toInfo, toUpload, type UploadRow } from './object-rows.js';
 
 export interface FileObjectsOptions {
   /** The folder of objects (`<data>/buckets`). */
@@ -34,68 +33,18 @@ export interface FileObjectsOptions {
   readonly now?: () => number;
 }
 
-/** Thrown by `stage` past its limit; the partial file is gone. */
-export class TooLarge extends Error {
-  override name = 'TooLarge';
-}
-
-interface ObjectRow {
-  bucket: string;
-  key: string;
-  file: string;
-  size: number;
-  etag: string;
-  content_type: string;
-  metadata: string;
-  headers: string;
-  checksum: string | null;
-  modified_at: number;
-}
-
-const toInfo = (r: ObjectRow): ObjectInfo => ({
-  bucket: r.bucket,
-  key: r.key,
-  size: r.size,
-  etag: r.etag,
-  contentType: r.content_type,
-  metadata: JSON.parse(r.metadata) as Record<string, string>,
-  headers: JSON.parse(r.headers) as Record<string, string>,
-  checksum: r.checksum,
-  modifiedAt: r.modified_at,
-});
-
-interface UploadRow {
-  id: string;
-  bucket: string;
-  key: string;
-  content_type: string;
-  metadata: string;
-  headers: string;
-  created_at: number;
-}
-
-const toUpload = (r: UploadRow): UploadInfo => ({
-  id: r.id,
-  bucket: r.bucket,
-  key: r.key,
-  contentType: r.content_type,
-  metadata: JSON.parse(r.metadata) as Record<string, string>,
-  headers: JSON.parse(r.headers) as Record<string, string>,
-  createdAt: r.created_at,
-});
-
-const newId = () => randomBytes(16).toString('hex');
-
 export class FileObjects implements ObjectStore {
   private readonly now: () => number;
   private readonly buckets = new Set<string>();
   private readonly sql;
+  private readonly files: ObjectFiles;
 
   private constructor(
     private readonly db: Db,
     private readonly opts: FileObjectsOptions,
   ) {
     this.now = opts.now ?? Date.now;
+    this.files = new ObjectFiles(opts.dir);
     this.sql = {
       getObject: db.prepare('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
       putObject: db.prepare(
@@ -182,38 +131,12 @@ export class FileObjects implements ObjectStore {
     for (const name of names) this.buckets.add(name);
   }
 
-  async stage(
-    body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-    maxBytes: number,
-  ): Promise<StagedBytes> {
-    const id = newId();
-    const tmp = this.tmpPath(id);
-    const file = await open(tmp, 'wx', 0o600);
-    const md5 = createHash('md5');
-    let size = 0;
-    try {
-      for await (const chunk of body) {
-        size += chunk.byteLength;
-        if (size > maxBytes) throw new TooLarge(`over ${maxBytes} bytes`);
-        md5.update(chunk);
-        let written = 0;
-        while (written < chunk.byteLength) {
-          written += (await file.write(chunk, written)).bytesWritten;
-        }
-      }
-      await file.sync();
-    } catch (e) {
-      await file.close().catch(() => {});
-      await rm(tmp, { force: true });
-      throw e;
-    }
-    await file.close();
-    return { id, size, md5: md5.digest('hex') };
+  stage(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, maxBytes: number): Promise<StagedBytes> {
+    return this.files.stage(body, maxBytes);
   }
 
-  async discard(staged: StagedBytes): Promise<void> {
-    await rm(this.tmpPath(staged.id), { force: true });
-    await rm(this.objectPath(staged.id), { force: true });
+  discard(staged: StagedBytes): Promise<void> {
+    return this.files.discard(staged);
   }
 
   async head(bucket: string, key: string): Promise<ObjectInfo | undefined> {
@@ -227,7 +150,7 @@ export class FileObjects implements ObjectStore {
       const row = this.sql.getObject.get(bucket, key) as ObjectRow | undefined;
       if (!row) return undefined;
       try {
-        return { info: toInfo(row), file: await open(this.objectPath(row.file), 'r') };
+        return { info: toInfo(row), file: await this.files.open(row.file) };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       }
@@ -241,7 +164,7 @@ export class FileObjects implements ObjectStore {
     events: ObjectEvents,
     condition?: WriteCondition,
   ): Promise<void> {
-    await this.place(staged);
+    await this.files.place(staged);
     let committed: (() => void) | undefined;
     let replaced: string | undefined;
     try {
@@ -252,11 +175,11 @@ export class FileObjects implements ObjectStore {
         if (queued.length > 0) committed = this.opts.enqueue(queued);
       })();
     } catch (e) {
-      await rm(this.objectPath(staged.id), { force: true });
+      await this.files.unlink(staged.id);
       throw e;
     }
     committed?.();
-    if (replaced !== undefined) await this.unlinkObject(replaced);
+    if (replaced !== undefined) await this.files.unlink(replaced);
   }
 
   async delete(
@@ -280,7 +203,7 @@ export class FileObjects implements ObjectStore {
       if (queued.length > 0) committed = this.opts.enqueue(queued);
     })();
     committed?.();
-    for (const f of files) await this.unlinkObject(f);
+    for (const f of files) await this.files.unlink(f);
     return deleted;
   }
 
@@ -326,7 +249,7 @@ export class FileObjects implements ObjectStore {
   }
 
   async putPart(id: string, part: number, staged: StagedBytes, etag: string): Promise<boolean> {
-    await this.place(staged);
+    await this.files.place(staged);
     let replaced: string | undefined;
     const ok = this.db.transaction(() => {
       if (!this.sql.getUpload.get(id)) return false;
@@ -334,8 +257,8 @@ export class FileObjects implements ObjectStore {
       this.sql.putPart.run(id, part, staged.id, staged.size, etag, this.now());
       return true;
     })();
-    if (!ok) await rm(this.objectPath(staged.id), { force: true });
-    if (replaced !== undefined) await this.unlinkObject(replaced);
+    if (!ok) await this.files.unlink(staged.id);
+    if (replaced !== undefined) await this.files.unlink(replaced);
     return ok;
   }
 
@@ -357,11 +280,7 @@ export class FileObjects implements ObjectStore {
   }
 
   async concat(parts: readonly PartInfo[], maxBytes: number): Promise<StagedBytes> {
-    const paths = parts.map((p) => this.objectPath(p.staged));
-    async function* bytes(): AsyncGenerator<Uint8Array> {
-      for (const p of paths) yield* createReadStream(p, { highWaterMark: 1024 * 1024 });
-    }
-    return this.stage(bytes(), maxBytes);
+    return this.files.stage(this.files.read(parts.map((p) => p.staged)), maxBytes);
   }
 
   async completeUpload(
@@ -371,7 +290,7 @@ export class FileObjects implements ObjectStore {
     events: ObjectEvents,
     condition?: WriteCondition,
   ): Promise<boolean> {
-    await this.place(staged);
+    await this.files.place(staged);
     let committed: (() => void) | undefined;
     let replaced: string | undefined;
     let partFiles: string[] = [];
@@ -388,15 +307,15 @@ export class FileObjects implements ObjectStore {
         return true;
       })();
     } catch (e) {
-      await rm(this.objectPath(staged.id), { force: true });
+      await this.files.unlink(staged.id);
       throw e;
     }
     if (!ok) {
-      await rm(this.objectPath(staged.id), { force: true });
+      await this.files.unlink(staged.id);
       return false;
     }
     committed?.();
-    for (const f of [...partFiles, ...(replaced === undefined ? [] : [replaced])]) await this.unlinkObject(f);
+    for (const f of [...partFiles, ...(replaced === undefined ? [] : [replaced])]) await this.files.unlink(f);
     return true;
   }
 
@@ -407,7 +326,7 @@ export class FileObjects implements ObjectStore {
       files = (this.sql.dropParts.all(id) as { file: string }[]).map((r) => r.file);
       return true;
     })();
-    for (const f of files) await this.unlinkObject(f);
+    for (const f of files) await this.files.unlink(f);
     return ok;
   }
 
@@ -439,44 +358,14 @@ export class FileObjects implements ObjectStore {
     );
   }
 
-  /** tmp/<id> -> objects/<aa>/<id>, and the folder synced so the rename survives a power cut. */
-  private async place(staged: StagedBytes): Promise<void> {
-    const target = this.objectPath(staged.id);
-    await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-    await rename(this.tmpPath(staged.id), target);
-    const dir = await open(path.dirname(target), 'r');
-    await dir.sync().finally(() => dir.close());
-  }
-
-  private async unlinkObject(file: string): Promise<void> {
-    await unlink(this.objectPath(file)).catch(() => {});
-  }
-
-  private tmpPath(id: string): string {
-    return path.join(this.opts.dir, 'tmp', id);
-  }
-
-  private objectPath(id: string): string {
-    if (!/^[0-9a-f]{32}$/.test(id)) throw new Error(`not an object file id: ${id.slice(0, 40)}`);
-    return path.join(this.opts.dir, 'objects', id.slice(0, 2), id);
-  }
-
   /** At start: what a crash left (see the module comment). */
   private async sweep(): Promise<void> {
-    await rm(path.join(this.opts.dir, 'tmp'), { recursive: true, force: true });
-    await mkdir(path.join(this.opts.dir, 'tmp'), { recursive: true, mode: 0o700 });
-    await mkdir(path.join(this.opts.dir, 'objects'), { recursive: true, mode: 0o700 });
     const known = new Set<string>();
     for (const r of this.db
       .prepare('SELECT file FROM objects UNION ALL SELECT file FROM multipart_parts')
       .iterate()) {
       known.add((r as { file: string }).file);
     }
-    const root = path.join(this.opts.dir, 'objects');
-    for (const fan of await readdir(root)) {
-      for (const name of await readdir(path.join(root, fan)).catch(() => [] as string[])) {
-        if (!known.has(name)) await rm(path.join(root, fan, name), { force: true });
-      }
-    }
+    await this.files.sweep(known);
   }
 }

@@ -5,8 +5,7 @@
  * and the kept headers round trip; the ETag is the MD5 of the bytes.
  */
 import { pipeline } from 'node:stream/promises';
-import { TooLarge } from '../../backends/embedded/objects.js';
-import type { ObjectInfo, StagedBytes, WriteCondition } from '../../backends/ports.js';
+import { type ObjectInfo, type StagedBytes, TooLarge, type WriteCondition } from '../../backends/ports.js';
 import { type Buckets, keyProblem, MAX_PUT_BYTES } from '../../services/buckets.js';
 import { S3Error } from './errors.js';
 import { header, httpDate, type S3Request, sendEmpty, sendXml, smallBody } from './request.js';
