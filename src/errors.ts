@@ -40,6 +40,11 @@ export const ERROR_CODES = {
     kind: 'user',
     meaning: "the key's request rate limit (--rate) is used up for now",
   },
+  BUDGET_EXCEEDED: {
+    status: 429,
+    kind: 'user',
+    meaning: "the function's monthly budget (budget.gbSeconds) is used up: nothing ran",
+  },
   FUNCTION_ERROR: { status: 500, kind: 'user', meaning: 'the function threw or failed to load' },
   FUNCTION_CRASHED: { status: 502, kind: 'user', meaning: 'the instance died (exit, crash, out of memory)' },
   FUNCTION_TIMEOUT: { status: 504, kind: 'user', meaning: 'the function ran past its timeout' },

@@ -32,6 +32,7 @@ import { metricsDoor } from './gateway/metrics.js';
 import { Router } from './gateway/router.js';
 import { S3Server } from './gateway/s3/server.js';
 import { Gateway } from './gateway/server.js';
+import { Budgets } from './observe/budgets.js';
 import { byFunction, Metrics } from './observe/metrics.js';
 import { Recorder } from './observe/records.js';
 import { RecordPruner } from './observe/retention.js';
@@ -98,6 +99,11 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     const adminKeyPath = path.join(dataDir, 'admin.key');
     await ensureAdminKey(keys, adminKeyPath);
 
+    // Every function's GB-s this month, from the store before any call, then from each record.
+    const budgets = new Budgets();
+    await budgets.seed(invocations);
+    const budgeted = () =>
+      budgets.statuses([...dispatcher.names()].flatMap((n) => dispatcher.activeSpec(n) ?? []));
     // Read at scrape time only: by then every part below exists.
     const metrics = config.metrics
       ? new Metrics({
@@ -109,12 +115,19 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
             ),
           subscriptions: () => topics.list().map((t) => ({ topic: t.name, functions: t.subscribers })),
           functions: () => dispatcher.names(),
+          budgets: budgeted,
+          budgetRejections: () => budgets.rejections(),
         })
       : undefined;
     const recorder = new Recorder(
       invocations,
       (e) => log.error({ err: e }, 'writing invocation records failed'),
-      metrics && ((r) => metrics.recorded(r)),
+      metrics
+        ? (r) => {
+            metrics.recorded(r);
+            budgets.recorded(r);
+          }
+        : (r) => budgets.recorded(r),
     );
     // Loaded only when spans are exported: without GUST_OTLP_URL no OpenTelemetry code runs at all.
     const traces =
@@ -137,6 +150,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       queuePerFunction: WAIT_QUEUE_PER_FUNCTION,
       secretEnv: (names) => secrets.env(names),
       secretMasks: (names) => secrets.masks(names),
+      budgets,
       ...(traces ? { spans: traces } : {}),
       // topics and deliveries are made just below; calls come long after
       bindings: (spec, inv): Bindings =>
@@ -237,11 +251,12 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       sources,
       scheduleState,
       webhooks,
+      budgets,
       audit: (message, fields) => log.info(fields, message),
     });
     await control.restore();
-    const usage = new Usage(
-      {
+    const usage = new Usage({
+      store: {
         usage: (q) => invocations.usage(q),
         // What the warm meter adds, metrics see too: one computation of warm GB-s.
         addWarm: async (at, warm) => {
@@ -249,18 +264,19 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
           metrics?.warmMetered(warm);
         },
       },
-      async () =>
+      active: async () =>
         (await registry.listFunctions()).flatMap((f) => {
           const spec = dispatcher.activeSpec(f.name);
           return spec ? [{ spec, since: Date.parse(f.updatedAt) }] : [];
         }),
-      {
+      prices: {
         perMillionRequests: config.pricePerMillionRequests,
         perGbSecond: config.pricePerGbSecond,
         perWarmGbSecond: config.pricePerWarmGbSecond,
       },
-      (e) => log.error({ err: e }, 'metering warm instances'),
-    );
+      budgets,
+      onError: (e) => log.error({ err: e }, 'metering warm instances'),
+    });
     undo.push(() => usage.close());
     const pruner = new RecordPruner(
       invocations,

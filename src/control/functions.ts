@@ -17,6 +17,7 @@ import { GustError } from '../errors.js';
 import type { Router } from '../gateway/router.js';
 import { parseManifest, routeClaims, routeConflicts, validateManifest } from '../manifest/load.js';
 import type { FunctionSpec } from '../manifest/types.js';
+import type { BudgetStatus, Budgets } from '../observe/budgets.js';
 import type { Buckets } from '../services/buckets.js';
 import type { Kv } from '../services/kv.js';
 import type { Secrets } from '../services/secrets.js';
@@ -44,6 +45,7 @@ export interface ControlDeps {
   /** What changed, for the platform's log (deploys, rollbacks, removals). */
   readonly audit?: (message: string, fields: Record<string, unknown>) => void;
   readonly webhooks: Pick<Webhooks, 'forget'>;
+  readonly budgets: Pick<Budgets, 'status'>;
 }
 
 export interface FunctionSummary {
@@ -64,6 +66,8 @@ export interface FunctionSummary {
   /** How its triggers fed by the user's systems are doing (empty without one). */
   readonly sources: SourceState[];
   readonly instances: number;
+  /** Its monthly budget and what this month used of it; null without one. */
+  readonly budget: BudgetStatus | null;
   readonly updatedAt: string;
 }
 
@@ -317,6 +321,7 @@ export class FunctionControl {
       nextRun: this.deps.scheduler.nextRun(f.name),
       sources: this.deps.sources.states(f.name),
       instances: this.deps.dispatcher.instances(f.name),
+      budget: spec.budget ? this.deps.budgets.status(f.name, spec.budget) : null,
       updatedAt: f.updatedAt,
     };
   }

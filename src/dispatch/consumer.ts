@@ -292,6 +292,12 @@ export class Consumer {
       if (retry.length > 0) await this.retryOrGiveUp(pick(group, retry), spec, result, partial);
       return;
     }
+    if (outcome.type === 'rejected' && outcome.budget) {
+      // Would be refused again until the budget is raised or the month turns: no retry is burnt on it.
+      const error = { status: 'rejected', message: outcome.reason };
+      await this.giveUp(group, spec, error, result.record.spanId);
+      return;
+    }
     if (outcome.type === 'rejected') {
       await this.settle(group); // the function was removed
       return;

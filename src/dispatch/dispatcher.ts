@@ -4,6 +4,7 @@
  */
 import type { InvocationRecord } from '../backends/ports.js';
 import type { FunctionSpec } from '../manifest/types.js';
+import type { BudgetStatus, Budgets } from '../observe/budgets.js';
 import type { Recorder } from '../observe/records.js';
 import { meter } from '../observe/records.js';
 import { traceparentOf } from '../observe/trace-context.js';
@@ -21,13 +22,22 @@ export interface RunnableVersion {
 
 /**
  * What became of an invocation. Besides what an instance answers: `throttled` (no instance free,
- * the queue full) and `rejected` (the function was removed before it could run).
+ * the queue full) and `rejected` (the function was removed before it could run, or its monthly
+ * budget is used up).
  */
 export type Outcome =
   | InvokeOutcome
   | { readonly type: 'throttled'; readonly reason: string }
-  /** Never ran, or (`logs` set) was stopped running by `gust rm --force`: what it printed is kept. */
-  | { readonly type: 'rejected'; readonly reason: string; readonly logs?: string };
+  /**
+   * Never ran, or (`logs` set) was stopped running by `gust rm --force`: what it printed is kept.
+   * `budget` set: refused because its function's monthly budget is used up (not because it is gone).
+   */
+  | {
+      readonly type: 'rejected';
+      readonly reason: string;
+      readonly logs?: string;
+      readonly budget?: BudgetStatus;
+    };
 
 export interface DispatchResult {
   readonly record: InvocationRecord;
@@ -56,6 +66,8 @@ export interface DispatcherDeps {
   readonly secretMasks: (names: readonly string[]) => readonly string[];
   /** Told of each invocation as it ends, with its record (observe/traces.ts); absent: traces are off. */
   readonly spans?: SpanSink;
+  /** What refuses calls past their function's monthly budget; absent: none is ever refused. */
+  readonly budgets?: Pick<Budgets, 'check'>;
 }
 
 /** A version and the pool of its instances. */
@@ -170,6 +182,9 @@ export class Dispatcher {
     try {
       const found = await this.find(inv);
       if (typeof found === 'string') return this.rejected(inv, found);
+      // The active version's budget is the function's, whichever version the call asks for.
+      const over = this.deps.budgets?.check(inv.function, this.activeSpec(inv.function)?.budget);
+      if (over) return this.rejected(inv, over.reason, { budget: over, version: found.v.version });
       return await this.run(inv, found, sink);
     } finally {
       if (--this.inflight === 0) this.idle?.();
@@ -291,14 +306,21 @@ export class Dispatcher {
     return this.rejected(inv, reason);
   }
 
-  /** A call no version could take: the function was removed between routing and dispatch, or has no such version. */
-  private rejected(inv: Invocation, reason: string): DispatchResult {
+  /**
+   * A call no version could take: the function was removed between routing and dispatch, or has
+   * no such version; or one its budget refused (`over`: the budget then, and the version asked for).
+   */
+  private rejected(
+    inv: Invocation,
+    reason: string,
+    over?: { budget: BudgetStatus; version: number },
+  ): DispatchResult {
     return this.save(
       inv,
-      { type: 'rejected', reason },
+      over ? { type: 'rejected', reason, budget: over.budget } : { type: 'rejected', reason },
       {
         function: inv.function,
-        version: inv.version ?? 0, // no version served it
+        version: over?.version ?? inv.version ?? 0, // no version served it
         instance: null,
         queuedMs: round(sinceArrival(inv)),
         durationMs: 0,

@@ -26,11 +26,12 @@ export interface LambdaApiDeps {
 const PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/;
 const TAIL_BYTES = 4096;
 
-function awsError(status: number, type: string, message: string): EdgeResponse {
+/** `fields`: what the error's shape has besides its message (a throttle's `Reason`). */
+function awsError(status: number, type: string, message: string, fields = {}): EdgeResponse {
   return {
     status,
     headers: { 'content-type': 'application/json', 'x-amzn-errortype': type },
-    body: JSON.stringify({ Type: status < 500 ? 'User' : 'Service', message }),
+    body: JSON.stringify({ Type: status < 500 ? 'User' : 'Service', message, ...fields }),
   };
 }
 
@@ -180,6 +181,12 @@ async function invoke(deps: LambdaApiDeps, req: EdgeRequest, rawName: string): P
   const { record, outcome } = await deps.dispatcher.invoke(inv);
   if (outcome.type === 'throttled')
     return awsError(429, 'TooManyRequestsException', `Rate exceeded: ${outcome.reason}`);
+  if (outcome.type === 'rejected' && outcome.budget) {
+    // What AWS answers a function capped by a reserved concurrency of 0, the way its users cap
+    // spend, with a Reason of its own. No Retry-After: the SDK would wait for it on each of its
+    // retries (some seconds: it caps the header), for a budget that comes back next month only.
+    return awsError(429, 'TooManyRequestsException', outcome.reason, { Reason: 'BudgetExceeded' });
+  }
   if (outcome.type === 'rejected')
     return awsError(404, 'ResourceNotFoundException', `Function not found: ${name} (${outcome.reason})`);
   const headers: Record<string, string> = {

@@ -14,6 +14,12 @@ const CODES: Record<string, ErrorCode> = {
 
 /** The error an unsuccessful invocation answers with; undefined when it succeeded. */
 export function invocationError({ record, outcome }: DispatchResult): GustError | undefined {
+  if (outcome.type === 'rejected' && outcome.budget) {
+    // Its message names the function; a client may come back when the month turns.
+    const err = new GustError('BUDGET_EXCEEDED', record.error ?? outcome.reason);
+    err.retryAfterSeconds = secondsUntil(outcome.budget.resetsAt);
+    return err;
+  }
   // stopped while it ran (gust rm --force): the route existed, the platform took it away
   const stopped = outcome.type === 'rejected' && outcome.logs !== undefined;
   const code = stopped ? 'UNAVAILABLE' : CODES[record.status];
@@ -24,6 +30,11 @@ export function invocationError({ record, outcome }: DispatchResult): GustError 
   );
 }
 
+/** Whole seconds from now to an ISO time, at least 1. */
+function secondsUntil(iso: string): number {
+  return Math.max(1, Math.ceil((Date.parse(iso) - Date.now()) / 1000));
+}
+
 export function failureResponse(result: DispatchResult): EdgeResponse {
   const err = invocationError(result) ?? new GustError('INTERNAL', 'the invocation ended without an answer');
   const headers: Record<string, string> = {
@@ -31,6 +42,7 @@ export function failureResponse(result: DispatchResult): EdgeResponse {
     'x-gust-status': result.record.status,
   };
   if (err.code === 'THROTTLED') headers['retry-after'] = '1';
+  if (err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds);
   return json(
     err.status,
     { error: { code: err.code, message: err.message, invocationId: result.record.id } },

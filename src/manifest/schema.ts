@@ -26,6 +26,8 @@
  * | secrets                 | names of secrets (`gust secrets set`) the function gets in env | `[]`          |
  * | input                   | a JSON Schema (draft 2020-12) the event's data must match      | none          |
  * | retries                 | `{max, backoff, deadLetter}` for queued events                 | 2, 1s, none   |
+ * | budget.gbSeconds        | a number over 0: the GB-s of invocations a calendar month      | none          |
+ * |                         | (UTC) may use; past it, calls are rejected (observe/budgets)   |               |
  * | triggers                | list of one-key maps: http, schedule, topic, webhook, kv       | `[]`          |
  * | http.path               | `/` then literal, `:param` or a final `*` segments;            | required      |
  * |                         | not under `/_gust/` nor `/2015-03-31/`                         |               |
@@ -230,6 +232,19 @@ const retriesSchema = strictMap(
   ({ input }) => `must be a map like { max: 3, backoff: 2s, deadLetter: failed } ${got(input)}`,
 ).transform((r) => ({ max: r.max, backoffMs: r.backoff, deadLetter: r.deadLetter ?? null }));
 
+function budgetError({ input }: Refused): string {
+  return absent(input)
+    ? 'required: the GB-seconds a calendar month may use, like { gbSeconds: 1000 }'
+    : `must be a number of GB-seconds over 0, like 1000 ${got(input)}`;
+}
+
+// z.number refuses NaN and Infinity (YAML's .nan, .inf): neither is a cap.
+const budgetSchema = strictMap(
+  { gbSeconds: z.number({ error: budgetError }).gt(0, { error: budgetError }) },
+  ({ input }) =>
+    `must be a map like { gbSeconds: ${typeof input === 'number' ? input : 1000} } ${got(input)}`,
+).nullish();
+
 function functionError({ input, path }: Refused): string {
   const name = String(path?.at(-1));
   const hint =
@@ -256,6 +271,7 @@ const functionSchema = strictMap(
     input: inputSchema,
     // an empty retries map reads as every default
     retries: withDefault(retriesSchema, retriesSchema.parse({})),
+    budget: budgetSchema,
     triggers: triggersSchema,
   },
   functionError,
@@ -317,6 +333,7 @@ const functionsSchema = namedMap(
         triggers: f.triggers,
         // Only when not the default: a key added to every spec would make every function a new version.
         ...(f.egress === 'none' ? { egress: f.egress } : {}),
+        ...(f.budget ? { budget: { gbSeconds: f.budget.gbSeconds } } : {}),
       }),
     ),
   );

@@ -125,6 +125,13 @@ export interface FunctionSpec {
   readonly triggers: readonly Trigger[];
   /** `none`: no network access at all (a network namespace without interfaces). Absent: open. */
   readonly egress?: 'none';
+  /** A cap on the GB-s of its invocations per calendar month (UTC). Absent: none. */
+  readonly budget?: Budget;
+}
+
+export interface Budget {
+  /** Past this many GB-s of invocations this month, calls are rejected (observe/budgets.ts). */
+  readonly gbSeconds: number;
 }
 
 export interface Manifest {

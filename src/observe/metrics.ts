@@ -5,13 +5,15 @@
  *   invocation record as the recorder takes it (`recorded`): every trigger's calls end there;
  * - retries and dead letters where deliveries decide them, full queues where a queue refuses;
  * - warm GB-s (`scale.min`) from the usage meter's own numbers, as it adds them;
- * - instances, stem cells and queues are read at scrape time (`Snapshot`), never counted.
+ * - instances, stem cells, queues and budgets are read at scrape time (`Snapshot`), never counted
+ *   here (calls refused for a budget are counted where they are refused, observe/budgets.ts).
  * Labels stay few: function, trigger, status, memory size; never an invocation id.
  * The hot path pays two map lookups and a few additions per invocation, into plain numbers that
  * prom-client reads at scrape time (tally.ts says why; bench/README.md, "Metrics").
  */
 import client from 'prom-client';
 import type { InvocationRecord } from '../backends/ports.js';
+import type { BudgetStatus } from './budgets.js';
 import { FunctionTally, TalliedHistogram, talliedCounter } from './tally.js';
 
 /** Instances of one function now, over all its versions' pools. */
@@ -61,6 +63,10 @@ export interface Snapshot {
   readonly subscriptions: () => Iterable<{ readonly topic: string; readonly functions: Iterable<string> }>;
   /** Functions deployed now: an empty queue reads 0 rather than nothing. */
   readonly functions: () => Iterable<string>;
+  /** The functions deployed now that have a budget, and what they used of it this month. */
+  readonly budgets: () => Iterable<BudgetStatus>;
+  /** Calls refused for their function's budget since the platform started, by function. */
+  readonly budgetRejections: () => ReadonlyMap<string, number>;
 }
 
 /** Seconds: from a hello's warm call (~1 ms) to a long timeout. */
@@ -110,6 +116,16 @@ export class Metrics {
   private readonly queueAge = this.gauge(
     'gust_queue_oldest_message_age_seconds',
     'Age of the oldest event in the queue of a function; 0 when empty.',
+    ['function'],
+  );
+  private readonly budgetLimit = this.gauge(
+    'gust_budget_gb_seconds',
+    'The monthly budget of a function that has one (budget.gbSeconds): GB-s of invocations a calendar month (UTC).',
+    ['function'],
+  );
+  private readonly budgetUsed = this.gauge(
+    'gust_budget_used_gb_seconds',
+    'GB-s the invocations of a function with a budget used this calendar month (UTC); past gust_budget_gb_seconds, calls are rejected.',
     ['function'],
   );
   private readonly topicSubscriptions = this.gauge(
@@ -201,6 +217,12 @@ export class Metrics {
     for (const t of snap.subscriptions()) {
       for (const fn of t.functions) this.topicSubscriptions.labels(t.topic, fn).set(1);
     }
+    this.budgetLimit.reset();
+    this.budgetUsed.reset();
+    for (const b of snap.budgets()) {
+      this.budgetLimit.labels(b.function).set(b.gbSeconds);
+      this.budgetUsed.labels(b.function).set(b.used);
+    }
   }
 
   /** The series of what invocations add, read from the tallies at each scrape. */
@@ -258,6 +280,13 @@ export class Metrics {
         ),
         ...[...this.refused].map(([fn, n]) => [{ function: fn, reason: 'queue_full' }, n] as const),
       ],
+    });
+    talliedCounter({
+      name: 'gust_budget_rejections_total',
+      help: 'Calls rejected because their function had used its monthly budget (also in gust_invocations_total, status rejected).',
+      labelNames: ['function'],
+      registry: this.registry,
+      read: () => [...this.snapshot.budgetRejections()].map(([fn, n]) => [{ function: fn }, n] as const),
     });
   }
 

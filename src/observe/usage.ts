@@ -4,9 +4,11 @@
  * records are pruned. Instances kept warm by `scale.min` are metered apart, as a cloud meters
  * provisioned concurrency: `scale.min` x memory for as long as the version is active, whether or
  * not calls come. The cost is under a price plan (default: AWS Lambda's public x86 list prices).
+ * Beside it, what each function with a monthly budget used of it (observe/budgets.ts).
  */
 import type { InvocationStore, UsageQuery, UsageRow } from '../backends/ports.js';
 import type { FunctionSpec } from '../manifest/types.js';
+import type { BudgetStatus, Budgets } from './budgets.js';
 
 export interface Prices {
   /** Dollars per million requests. */
@@ -36,6 +38,8 @@ export interface UsageReport {
   readonly rows: readonly PricedRow[];
   readonly total: PricedRow;
   readonly prices: Prices;
+  /** The functions deployed with a budget (of `query.function` only, when given): this month's use. */
+  readonly budgets: readonly BudgetStatus[];
 }
 
 /** How often the warm meter adds what scale.min instances have cost since its last look. */
@@ -47,19 +51,23 @@ export interface Active {
   readonly since: number;
 }
 
+export interface UsageDeps {
+  readonly store: Pick<InvocationStore, 'addWarm' | 'usage'>;
+  /** The active versions now. */
+  readonly active: () => Promise<readonly Active[]>;
+  readonly prices: Prices;
+  readonly budgets: Pick<Budgets, 'statuses'>;
+  readonly onError: (e: unknown) => void;
+}
+
 export class Usage {
   private last = Date.now();
   /** Functions seen warm at the last look: a function not among them is metered from its activation. */
   private seen = new Set<string>();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(
-    private readonly store: Pick<InvocationStore, 'addWarm' | 'usage'>,
-    private readonly active: () => Promise<readonly Active[]>,
-    private readonly prices: Prices,
-    onError: (e: unknown) => void,
-  ) {
-    this.timer = setInterval(() => void this.meterWarm().catch(onError), WARM_EVERY_MS);
+  constructor(private readonly deps: UsageDeps) {
+    this.timer = setInterval(() => void this.meterWarm().catch(deps.onError), WARM_EVERY_MS);
     this.timer.unref();
   }
 
@@ -72,7 +80,7 @@ export class Usage {
     this.last = now;
     const warm = new Map<string, number>();
     const seen = new Set<string>();
-    for (const { spec, since } of await this.active()) {
+    for (const { spec, since } of await this.deps.active()) {
       if (spec.scale.min === 0) continue;
       seen.add(spec.name);
       const start = this.seen.has(spec.name) ? from : Math.max(from, since);
@@ -80,14 +88,16 @@ export class Usage {
       warm.set(spec.name, spec.scale.min * (spec.memoryMb / 1024) * seconds);
     }
     this.seen = seen;
-    if (warm.size > 0) await this.store.addWarm(now, warm);
+    if (warm.size > 0) await this.deps.store.addWarm(now, warm);
   }
 
   /** Usage from `since` to now, per function or per day, priced. The warm meter is brought up to now first. */
   async report(query: Omit<UsageQuery, 'until'>): Promise<UsageReport> {
     await this.meterWarm();
     const until = Date.now();
-    const rows = (await this.store.usage({ ...query, until: until + 60_000 })).map((r) => this.priced(r));
+    const rows = (await this.deps.store.usage({ ...query, until: until + 60_000 })).map((r) =>
+      this.priced(r),
+    );
     const sum = (pick: (r: UsageRow) => number) => rows.reduce((n, r) => n + pick(r), 0);
     const total = this.priced({
       key: 'total',
@@ -98,13 +108,17 @@ export class Usage {
       gbSeconds: sum((r) => r.gbSeconds),
       warmGbSeconds: sum((r) => r.warmGbSeconds),
     });
+    const specs = (await this.deps.active()).flatMap(({ spec }) =>
+      query.function === undefined || spec.name === query.function ? [spec] : [],
+    );
     return {
       since: new Date(query.since).toISOString(),
       until: new Date(until).toISOString(),
       by: query.by,
       rows,
       total,
-      prices: this.prices,
+      prices: this.deps.prices,
+      budgets: this.deps.budgets.statuses(specs),
     };
   }
 
@@ -113,7 +127,7 @@ export class Usage {
   }
 
   private priced(r: UsageRow): PricedRow {
-    const p = this.prices;
+    const p = this.deps.prices;
     const cost =
       (r.requests / 1e6) * p.perMillionRequests +
       r.gbSeconds * p.perGbSecond +

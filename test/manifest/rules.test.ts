@@ -211,6 +211,53 @@ describe('rules of a function', () => {
   ])('reports %s', (...c) => expectError(c));
 });
 
+describe('rules of budget', () => {
+  const BUDGET = 'must be a number of GB-seconds over 0, like 1000';
+  it.each<Case>([
+    ['a budget of 0', api({ budget: { gbSeconds: 0 } }), `functions.api.budget.gbSeconds: ${BUDGET} (got 0)`],
+    [
+      'a negative budget',
+      api({ budget: { gbSeconds: -5 } }),
+      `functions.api.budget.gbSeconds: ${BUDGET} (got -5)`,
+    ],
+    [
+      'a budget as text',
+      api({ budget: { gbSeconds: '1000 GB-s' } }),
+      `functions.api.budget.gbSeconds: ${BUDGET} (got "1000 GB-s")`,
+    ],
+    [
+      'an endless budget (.inf)',
+      api({ budget: { gbSeconds: Number.POSITIVE_INFINITY } }),
+      `functions.api.budget.gbSeconds: ${BUDGET}`,
+    ],
+    [
+      'a budget without its number',
+      api({ budget: {} }),
+      'functions.api.budget.gbSeconds: required: the GB-seconds a calendar month may use, like { gbSeconds: 1000 }',
+    ],
+    [
+      'a budget given as a bare number',
+      api({ budget: 500 }),
+      'functions.api.budget: must be a map like { gbSeconds: 500 } (got 500)',
+    ],
+    [
+      'a misspelt budget key',
+      api({ budget: { gbseconds: 5 } }),
+      'functions.api.budget.gbseconds: unknown key (did you mean gbSeconds?)',
+    ],
+    [
+      'a budget in dollars',
+      api({ budget: { dollars: 5 } }),
+      'functions.api.budget.dollars: unknown key; the keys here are gbSeconds',
+    ],
+    [
+      'a misspelt budget',
+      api({ budgets: { gbSeconds: 5 } }),
+      'functions.api.budgets: unknown key (did you mean budget?)',
+    ],
+  ])('reports %s', (...c) => expectError(c));
+});
+
 describe('rules of scale', () => {
   it.each<Case>([
     [

@@ -101,6 +101,12 @@ describe('validateManifest normalization', () => {
     expect('egress' in onlyFunction(withApi({}))).toBe(false);
   });
 
+  it('keeps a budget, and leaves budget out of the spec without one, as before it existed', () => {
+    expect(onlyFunction(withApi({ budget: { gbSeconds: 0.001 } })).budget).toEqual({ gbSeconds: 0.001 });
+    expect('budget' in onlyFunction(withApi({ budget: null }))).toBe(false);
+    expect('budget' in onlyFunction(withApi({}))).toBe(false);
+  });
+
   it('normalizes schedule, topic and webhook triggers with their defaults', () => {
     const fn = onlyFunction(
       withApi({
@@ -223,7 +229,7 @@ describe('validateManifest unknown keys', () => {
 
   it('lists the known keys when nothing is close', () => {
     expect(errorsOf(withApi({ color: 'blue' }))).toEqual([
-      'functions.api.color: unknown key; the keys here are handler, runtime, memory, timeout, concurrency, scale, env, secrets, permissions, events, egress, input, retries, triggers',
+      'functions.api.color: unknown key; the keys here are handler, runtime, memory, timeout, concurrency, scale, env, secrets, permissions, events, egress, input, retries, budget, triggers',
     ]);
   });
 
@@ -239,7 +245,7 @@ describe('validateManifest unknown keys', () => {
 
   it('does not take keys inherited from Object.prototype for settings', () => {
     expect(errorsOf({ functions: { api: { constructor: 'x', handler: 'a.ts' } } })).toEqual([
-      'functions.api.constructor: unknown key; the keys here are handler, runtime, memory, timeout, concurrency, scale, env, secrets, permissions, events, egress, input, retries, triggers',
+      'functions.api.constructor: unknown key; the keys here are handler, runtime, memory, timeout, concurrency, scale, env, secrets, permissions, events, egress, input, retries, budget, triggers',
     ]);
   });
 });

@@ -27,6 +27,8 @@ const EMPTY: Snapshot = {
   queues: async () => [],
   subscriptions: () => [],
   functions: () => [],
+  budgets: () => [],
+  budgetRejections: () => new Map(),
 };
 
 async function read(metrics: Metrics): Promise<PromMetrics> {
@@ -104,6 +106,7 @@ describe('Metrics', () => {
     let instances = [{ function: 'f', running: 2, idle: 1, starting: 1 }];
     let queues = [{ function: 'f', messages: 7, oldestMs: 1500 }];
     const metrics = new Metrics({
+      ...EMPTY,
       instances: () => instances,
       stemCells: () => [{ memoryMb: 128, ready: 2, starting: 0 }],
       queues: async () => queues,
@@ -124,6 +127,23 @@ describe('Metrics', () => {
     m = await read(metrics);
     expect(value(m, 'gust_instances', { function: 'f', state: 'running' })).toBeUndefined();
     expect(value(m, 'gust_queue_messages', { function: 'f' })).toBe(0);
+  });
+
+  it('reads each budget, its use this month and the calls it refused at each scrape', async () => {
+    const month = { since: '2026-11-01T00:00:00.000Z', resetsAt: '2026-12-01T00:00:00.000Z' };
+    let budgets = [{ function: 'f', gbSeconds: 1000, used: 412.5, exceeded: false, ...month }];
+    const rejections = new Map([['f', 3]]);
+    const metrics = new Metrics({ ...EMPTY, budgets: () => budgets, budgetRejections: () => rejections });
+    let m = await read(metrics);
+    expect(value(m, 'gust_budget_gb_seconds', { function: 'f' })).toBe(1000);
+    expect(value(m, 'gust_budget_used_gb_seconds', { function: 'f' })).toBe(412.5);
+    expect(value(m, 'gust_budget_rejections_total', { function: 'f' })).toBe(3);
+    budgets = []; // its budget removed by a deploy
+    rejections.set('f', 4);
+    m = await read(metrics);
+    expect(value(m, 'gust_budget_gb_seconds', { function: 'f' })).toBeUndefined();
+    expect(value(m, 'gust_budget_used_gb_seconds', { function: 'f' })).toBeUndefined();
+    expect(value(m, 'gust_budget_rejections_total', { function: 'f' })).toBe(4);
   });
 
   it('leaves out a sample prom-client would write as Nan (no event-loop measurement since the last scrape)', async () => {

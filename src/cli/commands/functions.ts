@@ -1,5 +1,6 @@
 /** ls, rm, versions, rollback: what is deployed, and moving between versions. */
 import { type Command, InvalidArgumentError } from 'commander';
+import { budgetText } from '../../observe/budgets.js';
 import type { FunctionSummary, VersionInfo } from '../api.js';
 import { confirm } from '../ask.js';
 import type { Cli } from '../context.js';
@@ -116,10 +117,11 @@ function removedText(a: RemoveAnswer): string {
   return parts.length === 0 ? what : `${what}: ${parts.join('; ')}`;
 }
 
-/** The NEXT RUN column shows only when some function has a schedule. */
+/** The NEXT RUN, CONNECTIONS and BUDGET columns show only when some function has one. */
 function functionTable(functions: readonly FunctionSummary[]): string {
   const scheduled = functions.some((f) => f.nextRun !== null);
   const fed = functions.some((f) => f.sources.length > 0);
+  const month = functions.find((f) => f.budget !== null)?.budget?.since.slice(0, 7);
   const headers = ['NAME', 'PROJECT', 'VERSION', 'RUNTIME', 'MEMORY', 'TIMEOUT', 'INSTANCES', 'TRIGGERS'];
   return table(
     functions.map((f) => [
@@ -133,8 +135,14 @@ function functionTable(functions: readonly FunctionSummary[]): string {
       f.triggers.length === 0 ? '-' : f.triggers.join('; '),
       ...(scheduled ? [f.nextRun === null ? '-' : formatTime(f.nextRun)] : []),
       ...(fed ? [sourcesText(f)] : []),
+      ...(month ? [f.budget ? budgetText(f.budget) : '-'] : []),
     ]),
-    [...headers, ...(scheduled ? [`NEXT RUN (${localZone()})`] : []), ...(fed ? ['CONNECTIONS'] : [])],
+    [
+      ...headers,
+      ...(scheduled ? [`NEXT RUN (${localZone()})`] : []),
+      ...(fed ? ['CONNECTIONS'] : []),
+      ...(month ? [`BUDGET ${month}`] : []),
+    ],
   );
 }
 

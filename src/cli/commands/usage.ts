@@ -1,5 +1,6 @@
 /** usage: what functions used (requests, GB-s, cold starts, warm instances) and what it would cost. */
 import { type Command, Option } from 'commander';
+import { budgetText } from '../../observe/budgets.js';
 import type { UsageReport } from '../api.js';
 import type { Cli } from '../context.js';
 import { emit, type JsonFlag, table } from '../output.js';
@@ -23,8 +24,17 @@ export function registerUsageCommand(program: Command, cli: Cli): void {
     });
 }
 
+/**
+ * A BUDGET column (this month's use of it) when rows are functions and some has a budget; the
+ * budgets no row shows (by day, or no call in the window) on a line of their own.
+ */
 function render(r: UsageReport): string {
-  const line = (row: UsageReport['total']) => [
+  const shown = r.by === 'function' ? new Set(r.rows.map((row) => row.key)) : new Set<string>();
+  const inColumn = r.budgets.filter((b) => shown.has(b.function));
+  const apart = r.budgets.filter((b) => !shown.has(b.function));
+  const budgets = new Map(inColumn.map((b) => [b.function, budgetText(b)]));
+  const column = budgets.size > 0;
+  const line = (row: UsageReport['total'], budget = '') => [
     row.key,
     String(row.requests),
     String(row.failed),
@@ -32,14 +42,23 @@ function render(r: UsageReport): string {
     gbs(row.gbSeconds),
     gbs(row.warmGbSeconds),
     dollars(row.cost),
+    ...(column ? [budget] : []),
   ];
   const p = r.prices;
+  const month = r.budgets[0]?.since.slice(0, 7);
   return [
     table(
-      [...r.rows.map(line), line({ ...r.total, key: 'TOTAL' })],
-      [r.by === 'day' ? 'DAY' : 'FUNCTION', 'REQUESTS', 'FAILED', 'COLD', 'GB-S', 'WARM GB-S', 'COST'],
+      [...r.rows.map((row) => line(row, budgets.get(row.key) ?? '-')), line({ ...r.total, key: 'TOTAL' })],
+      [
+        r.by === 'day' ? 'DAY' : 'FUNCTION',
+        ...['REQUESTS', 'FAILED', 'COLD', 'GB-S', 'WARM GB-S', 'COST'],
+        ...(column ? [`BUDGET ${month}`] : []),
+      ],
     ),
     `from ${r.since} to ${r.until}; priced at $${p.perMillionRequests} per million requests, $${p.perGbSecond} per GB-s, $${p.perWarmGbSecond} per warm GB-s (scale.min)`,
+    ...(apart.length > 0
+      ? [`monthly budgets (${month}, UTC): ${apart.map((b) => `${b.function} ${budgetText(b)}`).join(', ')}`]
+      : []),
   ].join('\n');
 }
 

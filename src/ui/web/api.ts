@@ -54,7 +54,19 @@ export interface FunctionSummary {
   triggers?: string[];
   nextRun: string | null;
   instances: number;
+  /** Absent from platforms older than budgets. */
+  budget?: Budget | null;
   updatedAt: string;
+}
+
+/** A function's monthly budget (calendar month, UTC) and what this month used of it. */
+export interface Budget {
+  function: string;
+  gbSeconds: number;
+  used: number;
+  since: string;
+  resetsAt: string;
+  exceeded: boolean;
 }
 
 export interface InvocationRecord {
@@ -127,6 +139,7 @@ export interface UsageReport {
   until: string;
   rows: UsageRow[];
   total: UsageRow;
+  budgets?: Budget[];
 }
 
 export interface LogEntry {

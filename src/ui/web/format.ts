@@ -21,6 +21,10 @@ export const dollars = (value: number): string =>
 
 export const gbs = (value: number): string => (value < 1 ? value.toPrecision(3) : value.toFixed(1));
 
+/** A budget's use this month: `412.3 of 1000 GB-s`, and said when calls are rejected. */
+export const budgetUse = (b: { used: number; gbSeconds: number; exceeded: boolean }): string =>
+  `${gbs(b.used)} of ${b.gbSeconds} GB-s${b.exceeded ? ', used up: calls are rejected' : ''}`;
+
 export const percent = (ratio: number): string => `${Math.round(ratio * 100)}%`;
 
 /** Ids are UUIDv7, time first: calls of one moment share their start, so their end tells them apart. */

@@ -8,7 +8,7 @@ import {
   type LatencySeries,
   type UsageReport,
 } from '../api';
-import { dollars, gbs, ms, time } from '../format';
+import { budgetUse, dollars, gbs, ms, time } from '../format';
 import { useApi } from '../hooks';
 import { Triggers } from './functions';
 import { LiveLogs } from './logs';
@@ -49,6 +49,7 @@ export function FunctionPage({ name }: { name: string }) {
               {f.scale.min}–{f.scale.max} instances, {f.concurrency} at once each
             </Fact>
             {f.nextRun && <Fact label="Next run">{time(f.nextRun)}</Fact>}
+            {f.budget && <Fact label={`Budget, ${f.budget.since.slice(0, 7)}`}>{budgetUse(f.budget)}</Fact>}
             <Fact label="Triggers">
               <Triggers f={f} />
             </Fact>

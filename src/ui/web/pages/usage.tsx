@@ -1,13 +1,15 @@
 /** Usage: requests, GB-s and cost per function over a window, under the platform's price plan. */
 import { useState } from 'preact/hooks';
-import type { UsageReport, UsageRow } from '../api';
-import { dollars, gbs, ms } from '../format';
+import type { Budget, UsageReport, UsageRow } from '../api';
+import { budgetUse, dollars, gbs, ms } from '../format';
 import { useApi } from '../hooks';
 import { Problem } from './parts';
 
 export function UsagePage() {
   const [since, setSince] = useState('24h');
   const { data, error } = useApi<UsageReport>(`/usage?since=${since}&by=function`, 15_000);
+  const budgets = new Map((data?.budgets ?? []).map((b) => [b.function, b]));
+  const month = data?.budgets?.[0]?.since.slice(0, 7);
   return (
     <>
       <h1>Usage and cost</h1>
@@ -33,15 +35,21 @@ export function UsagePage() {
                 <th scope="col">GB-s</th>
                 <th scope="col">Warm GB-s</th>
                 <th scope="col">Cost</th>
+                {month && <th scope="col">Budget, {month}</th>}
               </tr>
             </thead>
             <tbody>
               {data.rows.map((row) => (
-                <Row key={row.key} row={row} link />
+                <Row
+                  key={row.key}
+                  row={row}
+                  link
+                  budget={month ? (budgets.get(row.key) ?? null) : undefined}
+                />
               ))}
             </tbody>
             <tfoot>
-              <Row row={{ ...data.total, key: 'Total' }} />
+              <Row row={{ ...data.total, key: 'Total' }} budget={month ? null : undefined} />
             </tfoot>
           </table>
         </div>
@@ -50,7 +58,16 @@ export function UsagePage() {
   );
 }
 
-function Row({ row, link = false }: { row: UsageRow; link?: boolean }) {
+/** `budget`: undefined without a budget column; null for a row without a budget. */
+function Row({
+  row,
+  link = false,
+  budget,
+}: {
+  row: UsageRow;
+  link?: boolean;
+  budget?: Budget | null | undefined;
+}) {
   return (
     <tr>
       <th scope="row">{link ? <a href={`#/functions/${row.key}`}>{row.key}</a> : row.key}</th>
@@ -61,6 +78,7 @@ function Row({ row, link = false }: { row: UsageRow; link?: boolean }) {
       <td class="num">{gbs(row.gbSeconds)}</td>
       <td class="num">{gbs(row.warmGbSeconds)}</td>
       <td class="num">{dollars(row.cost)}</td>
+      {budget !== undefined && <td>{budget ? budgetUse(budget) : '–'}</td>}
     </tr>
   );
 }
