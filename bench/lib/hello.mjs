@@ -13,13 +13,18 @@ export const HELLO_PROJECT = {
 `,
 };
 
-/** A platform serving the hello function, once its instance is warm (`GET {url}/hello`). */
-export async function warmHello(env, { dataDir } = {}) {
-  const g = await startGust({ dir: await writeProject(HELLO_PROJECT), env, ...(dataDir ? { dataDir } : {}) });
+/**
+ * A platform serving the hello function, once its instance is warm (`GET {url}/hello`); or another
+ * `project`, once each of its `functions` has its warm instance.
+ */
+export async function warmHello(env, { dataDir, project = HELLO_PROJECT, functions = ['hello'] } = {}) {
+  const g = await startGust({ dir: await writeProject(project), env, ...(dataDir ? { dataDir } : {}) });
   const deadline = Date.now() + 30_000;
-  while ((await apiGet(g, '/functions/hello')).instances !== 1) {
-    if (Date.now() > deadline) throw new Error('hello has no warm instance after 30 s');
-    await new Promise((r) => setTimeout(r, 100));
+  for (const name of functions) {
+    while ((await apiGet(g, `/functions/${name}`)).instances !== 1) {
+      if (Date.now() > deadline) throw new Error(`${name} has no warm instance after 30 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
   return g;
 }
