@@ -22,6 +22,7 @@ const project = (greeting: string) => ({
   greet:
     handler: greet.mjs
     env: { GREETING: "${greeting}" }
+    budget: { gbSeconds: 1000 }
     triggers:
       - http: { path: /greet }
       - topic: { name: greetings }
@@ -171,6 +172,9 @@ describe.skipIf(missing !== undefined)('dashboard', () => {
       async () => expect(await usage.textContent()).toContain(`${calls.length} (0 failed)`),
       WAIT,
     );
+    // its monthly budget, and what this month used of it
+    const now = page.getByRole('region', { name: 'Now' });
+    expect(await now.textContent()).toMatch(/Budget, \d{4}-\d{2}[\d.e-]+ of 1000 GB-s/);
     await shot('function');
   });
 
@@ -234,6 +238,11 @@ describe.skipIf(missing !== undefined)('dashboard', () => {
     const cells = boom.getByRole('cell');
     expect(await cells.nth(0).textContent()).toBe('1'); // requests
     expect(await cells.nth(1).textContent()).toBe('1'); // failed
+    expect(await cells.last().textContent()).toBe('–'); // no budget
+    const greet = page
+      .getByRole('row')
+      .filter({ has: page.getByRole('link', { name: 'greet', exact: true }) });
+    expect(await greet.getByRole('cell').last().textContent()).toMatch(/^[\d.e-]+ of 1000 GB-s$/);
     await shot('usage');
   });
 
