@@ -10,18 +10,16 @@
  * Settings: BENCH_ROUNDS (6), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (3), BENCH_CONNECTIONS (50),
  * BENCH_GENERATOR (wrk | autocannon). Writes bench/results/budgets.json.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { removeTempDirs } from './lib/gust.mjs';
 import { HELLO_PROJECT, warmHello } from './lib/hello.mjs';
 import { pickGenerator, runLoad } from './lib/load.mjs';
 import { stopAll } from './lib/procs.mjs';
+import { roundsText, summarize, writeResult } from './lib/rounds.mjs';
 import { int } from './lib/settings.mjs';
 import { median } from './lib/stats.mjs';
+import { fmt } from './lib/table.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
 const config = {
   rounds: int('BENCH_ROUNDS', 6),
   seconds: int('BENCH_SECONDS', 10),
@@ -101,34 +99,15 @@ async function main() {
       runs[name].push({ round, ...(await runLoad(gen, url, config)) });
     }
   }
-  const summary = (list) => ({
-    rps: median(list.map((r) => r.rps)),
-    p50Ms: median(list.map((r) => r.p50Ms)),
-    p99Ms: median(list.map((r) => r.p99Ms)),
-    failed: list.reduce((n, r) => n + r.failed, 0),
-  });
-  const capped = summary(runs.capped);
-  const hello = summary(runs.hello);
+  const capped = summarize(runs.capped);
+  const hello = summarize(runs.hello);
   const result = { capped, hello, ratio: capped.rps / hello.rps, counting, runs };
-  const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-  console.log('round  budget req/s  no budget req/s');
-  for (let i = 0; i < config.rounds; i++) {
-    console.log(`${String(i + 1).padEnd(7)}${fmt(runs.capped[i].rps).padEnd(14)}${fmt(runs.hello[i].rps)}`);
-  }
+  console.log(roundsText(runs));
+  console.log(`ratio: budget/none ${fmt(result.ratio, 3)}`);
   console.log(
-    `\nmedian req/s   budget ${fmt(capped.rps)}  none ${fmt(hello.rps)}  ratio budget/none ${fmt(result.ratio, 3)}`,
+    `per call: check ${fmt(counting.checkNs)} ns with a budget, ${fmt(counting.noBudgetNs)} ns without; tally ${fmt(counting.recordedNs)} ns a record`,
   );
-  console.log(`median p50 ms  budget ${fmt(capped.p50Ms, 2)}  none ${fmt(hello.p50Ms, 2)}`);
-  console.log(`median p99 ms  budget ${fmt(capped.p99Ms, 2)}  none ${fmt(hello.p99Ms, 2)}`);
-  console.log(`failed         budget ${capped.failed}  none ${hello.failed}`);
-  console.log(
-    `per call       check ${fmt(counting.checkNs, 1)} ns with a budget, ${fmt(counting.noBudgetNs, 1)} ns without; tally ${fmt(counting.recordedNs, 1)} ns a record`,
-  );
-  await mkdir(path.join(HERE, 'results'), { recursive: true });
-  await writeFile(
-    path.join(HERE, 'results', 'budgets.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), config, generator: gen.name, ...result }, null, 2)}\n`,
-  );
+  await writeResult('budgets', { config, generator: gen.name, ...result });
 }
 
 try {

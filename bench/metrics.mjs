@@ -8,19 +8,17 @@
  * Settings: BENCH_ROUNDS (5), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (3), BENCH_CONNECTIONS (50),
  * BENCH_SCRAPE_MS (5000), BENCH_GENERATOR (wrk | autocannon). Writes bench/results/metrics.json.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import client from 'prom-client';
 import { removeTempDirs } from './lib/gust.mjs';
 import { warmHello } from './lib/hello.mjs';
 import { pickGenerator, runLoad } from './lib/load.mjs';
 import { stopAll } from './lib/procs.mjs';
+import { roundsText, summarize, writeResult } from './lib/rounds.mjs';
 import { int } from './lib/settings.mjs';
 import { median } from './lib/stats.mjs';
+import { fmt } from './lib/table.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
 const config = {
   rounds: int('BENCH_ROUNDS', 5),
   seconds: int('BENCH_SECONDS', 10),
@@ -153,14 +151,8 @@ async function main() {
       if (stopScraping) scrapes.push(stopScraping());
     }
   }
-  const summary = (list) => ({
-    rps: median(list.map((r) => r.rps)),
-    p50Ms: median(list.map((r) => r.p50Ms)),
-    p99Ms: median(list.map((r) => r.p99Ms)),
-    failed: list.reduce((n, r) => n + r.failed, 0),
-  });
-  const on = summary(runs.on);
-  const off = summary(runs.off);
+  const on = summarize(runs.on);
+  const off = summarize(runs.off);
   const scrapeTimes = scrapes.flatMap((s) => s.times);
   const result = {
     on,
@@ -174,28 +166,15 @@ async function main() {
     },
     runs,
   };
-  const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-  console.log('round  metrics on req/s  metrics off req/s');
-  for (let i = 0; i < config.rounds; i++) {
-    console.log(`${String(i + 1).padEnd(7)}${fmt(runs.on[i].rps).padEnd(18)}${fmt(runs.off[i].rps)}`);
-  }
+  console.log(roundsText(runs));
+  console.log(`ratio: on/off ${fmt(result.ratio, 3)}`);
   console.log(
-    `\nmedian req/s   on ${fmt(on.rps)}  off ${fmt(off.rps)}  ratio on/off ${fmt(result.ratio, 3)}`,
-  );
-  console.log(`median p50 ms  on ${fmt(on.p50Ms, 2)}  off ${fmt(off.p50Ms, 2)}`);
-  console.log(`median p99 ms  on ${fmt(on.p99Ms, 2)}  off ${fmt(off.p99Ms, 2)}`);
-  console.log(`failed         on ${on.failed}  off ${off.failed}`);
-  console.log(
-    `scrapes        ${result.scrape.count}, p50 ${fmt(result.scrape.p50Ms, 2)} ms, failed ${result.scrape.failed}`,
+    `scrapes: ${result.scrape.count}, p50 ${fmt(result.scrape.p50Ms, 2)} ms, failed ${result.scrape.failed}`,
   );
   console.log(
-    `per record     ${fmt(counting.talliedNs)} ns (tallies, as shipped); ${fmt(counting.promClientNs)} ns into prom-client series (children kept)`,
+    `per record: ${fmt(counting.talliedNs, 0)} ns (tallies, as shipped); ${fmt(counting.promClientNs, 0)} ns into prom-client series (children kept)`,
   );
-  await mkdir(path.join(HERE, 'results'), { recursive: true });
-  await writeFile(
-    path.join(HERE, 'results', 'metrics.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), config, generator: gen.name, ...result }, null, 2)}\n`,
-  );
+  await writeResult('metrics', { config, generator: gen.name, ...result });
 }
 
 try {

@@ -14,19 +14,16 @@
  * BENCH_GENERATOR (wrk | autocannon). Writes bench/results/traces.json.
  */
 import { once } from 'node:events';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { removeTempDirs } from './lib/gust.mjs';
 import { warmHello } from './lib/hello.mjs';
 import { pickGenerator, runLoad } from './lib/load.mjs';
 import { stopAll } from './lib/procs.mjs';
+import { roundsText, summarize, writeResult } from './lib/rounds.mjs';
 import { int } from './lib/settings.mjs';
-import { median } from './lib/stats.mjs';
+import { fmt } from './lib/table.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
 const config = {
   rounds: int('BENCH_ROUNDS', 5),
   seconds: int('BENCH_SECONDS', 10),
@@ -121,13 +118,7 @@ async function main() {
   }
   // every span of every call made to "all on" reaches the receiver (each batch within a second)
   await new Promise((r) => setTimeout(r, 2000));
-  const summary = (list) => ({
-    rps: median(list.map((r) => r.rps)),
-    p50Ms: median(list.map((r) => r.p50Ms)),
-    p99Ms: median(list.map((r) => r.p99Ms)),
-    failed: list.reduce((n, r) => n + r.failed, 0),
-  });
-  const s = Object.fromEntries(Object.entries(runs).map(([k, list]) => [k, summary(list)]));
+  const s = Object.fromEntries(Object.entries(runs).map(([k, list]) => [k, summarize(list)]));
   const result = {
     summary: s,
     ratio: {
@@ -139,18 +130,7 @@ async function main() {
     received: { ...otlp.got, measuredRequests },
     runs,
   };
-  const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-  console.log('round  all on req/s  metrics req/s  all off req/s');
-  for (let i = 0; i < config.rounds; i++) {
-    console.log(
-      `${String(i + 1).padEnd(7)}${fmt(runs['all on'][i].rps).padEnd(14)}${fmt(runs.metrics[i].rps).padEnd(15)}${fmt(runs['all off'][i].rps)}`,
-    );
-  }
-  for (const [k, v] of Object.entries(s)) {
-    console.log(
-      `${k.padEnd(8)} median ${fmt(v.rps)} req/s, p50 ${fmt(v.p50Ms, 2)} ms, p99 ${fmt(v.p99Ms, 2)} ms, failed ${v.failed}`,
-    );
-  }
+  console.log(roundsText(runs));
   console.log(
     `ratio     all on / all off ${fmt(result.ratio.allOnOverAllOff, 3)}; all on / metrics only ${fmt(result.ratio.allOnOverMetrics, 3)}`,
   );
@@ -158,14 +138,10 @@ async function main() {
     `spans     ${otlp.got.spans} received in ${otlp.got.requests} requests (${fmt(otlp.got.bytes / 1e6, 1)} MB) for the "all on" platform`,
   );
   console.log(
-    `per call  Traces.ended ${fmt(spanCost.endedNs)} ns on the platform's thread; ${fmt(spanCost.totalUs, 1)} µs of wall time until its spans were sent (worker)`,
+    `per call  Traces.ended ${fmt(spanCost.endedNs, 0)} ns on the platform's thread; ${fmt(spanCost.totalUs, 1)} µs of wall time until its spans were sent (worker)`,
   );
   otlp.close();
-  await mkdir(path.join(HERE, 'results'), { recursive: true });
-  await writeFile(
-    path.join(HERE, 'results', 'traces.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), config, generator: gen.name, ...result }, null, 2)}\n`,
-  );
+  await writeResult('traces', { config, generator: gen.name, ...result });
 }
 
 try {
