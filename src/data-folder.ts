@@ -9,18 +9,26 @@ import type { Keys } from './control/keys.js';
 import { GustError } from './errors.js';
 import { isAlive } from './lib/processes.js';
 
+const LOCK_FILE = 'gust.pid';
+
 /** One platform per data folder: a second one would share its SQLite file and its keys. */
 export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
-  const file = path.join(dataDir, 'gust.pid');
-  const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+  const holder = await runningOn(dataDir);
+  if (holder !== undefined && holder !== process.pid) {
     throw new GustError(
       'CONFLICT',
       `another Gust (pid ${holder}) is running on ${dataDir}: stop it, or pass another --data`,
     );
   }
+  const file = path.join(dataDir, LOCK_FILE);
   await writeFile(file, `${process.pid}\n`, { mode: 0o600 });
   return () => rm(file, { force: true });
+}
+
+/** The pid of the live process that holds the data folder's lock, if one does (`gust dev` attaches to it). */
+export async function runningOn(dataDir: string): Promise<number | undefined> {
+  const holder = Number((await readFile(path.join(dataDir, LOCK_FILE), 'utf8').catch(() => '')).trim());
+  return Number.isInteger(holder) && holder > 0 && isAlive(holder) ? holder : undefined;
 }
 
 const SECRET_BYTES = 32;

@@ -13,6 +13,7 @@ import { SqliteRegistry } from './backends/embedded/registry.js';
 import { SqliteScheduleState } from './backends/embedded/schedules.js';
 import { SqliteWebhookDeliveries } from './backends/embedded/webhook-deliveries.js';
 import type { Enqueue } from './backends/ports.js';
+import type { BundleProgress } from './build/bundle.js';
 import type { PlatformConfig } from './config/config.js';
 import { controlApi } from './control/api.js';
 import { deployFolder } from './control/deploy-folder.js';
@@ -72,7 +73,16 @@ const QUEUE_LEASE_MS = 60_000;
 const KV_PURGE_EVERY_MS = 60_000;
 const CLOSE_GRACE_MS = 30_000;
 
-export async function startPlatform(config: PlatformConfig, log: Logger): Promise<Platform> {
+export interface StartOptions {
+  /** How bundling the deploy folder's functions goes (`gust up DIR` draws it on a terminal). */
+  readonly onBundled?: BundleProgress;
+}
+
+export async function startPlatform(
+  config: PlatformConfig,
+  log: Logger,
+  options: StartOptions = {},
+): Promise<Platform> {
   const { dataDir } = config;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await chmod(dataDir, 0o700); // a folder that already existed is made private too
@@ -358,10 +368,12 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     undo.length = 0;
     let deployed: DeployAnswer | undefined;
     if (config.deployDir !== undefined) {
-      deployed = await deployFolder(control, config.deployDir).catch(async (e: unknown) => {
-        await close();
-        throw e;
-      });
+      deployed = await deployFolder(control, config.deployDir, options.onBundled).catch(
+        async (e: unknown) => {
+          await close();
+          throw e;
+        },
+      );
     }
 
     async function close(): Promise<void> {

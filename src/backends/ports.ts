@@ -181,6 +181,9 @@ export interface LogQuery {
 
 export interface LogEntry {
   readonly invocation: string;
+  /** The version that ran it, and how long it ran, as in the record (`gust dev` shows both). */
+  readonly version: number;
+  readonly durationMs: number;
   readonly start: string;
   readonly status: InvocationStatus;
   readonly logs: string;

@@ -2,9 +2,11 @@
  * bundle: each handler becomes one self-contained ES module (esbuild), the unit a deploy uploads.
  * npm dependencies resolve from the project's own node_modules; node builtins stay external. The
  * source map rides at the end of the bundle (sourcemap.ts), so error stacks name the author's files.
+ * One path for a single deploy and for `gust dev`'s rebuilds: a `Bundler` keeps an esbuild context
+ * per handler, which `bundleFunctions` makes, uses once and disposes of.
  */
 import path from 'node:path';
-import { build, type Message, type Plugin } from 'esbuild';
+import { type BuildContext, type BuildOptions, context, type Message, type Plugin } from 'esbuild';
 import { isFile } from '../lib/files.js';
 import type { FunctionSpec } from '../manifest/types.js';
 import { inlineSourceMap } from './sourcemap.js';
@@ -44,66 +46,125 @@ const gustTypesOnly: Plugin = {
   },
 };
 
-/** Bundles every function in parallel; all errors of all functions are reported together. */
+/** After each function is bundled (or failed): how many are done, of how many, and which. */
+export type BundleProgress = (done: number, total: number, name: string) => void;
+
+/** Bundles every function in parallel once; all errors of all functions are reported together. */
 export async function bundleFunctions(
   dir: string,
   functions: readonly FunctionSpec[],
+  onBundled?: BundleProgress,
 ): Promise<BundleResult> {
-  const root = path.resolve(dir);
-  const results = await Promise.all(functions.map((fn) => bundleOne(root, fn)));
-  const bundles: Record<string, string> = {};
-  const errors: string[] = [];
-  results.forEach((result, i) => {
-    const name = functions[i]!.name;
-    if (result.ok) bundles[name] = result.code;
-    else errors.push(...result.errors);
-  });
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, bundles };
+  const bundler = new Bundler(dir);
+  try {
+    return await bundler.bundle(functions, onBundled);
+  } finally {
+    await bundler.dispose();
+  }
 }
 
-async function bundleOne(root: string, fn: FunctionSpec): Promise<OneBundle> {
-  const where = `functions.${fn.name}.handler`;
-  const file = fn.handler.path;
-  const entry = path.resolve(root, file);
-  if (!(await isFile(entry))) {
-    return {
-      ok: false,
-      errors: [`${where}: ${file}: file not found (the handler path is relative to gust.yaml)`],
-    };
+/**
+ * Bundles a project's functions again and again (`gust dev`): each handler keeps an esbuild
+ * context, whose rebuild parses again only the files that changed. A function whose handler file
+ * changes, or that leaves the manifest, has its context disposed.
+ */
+export class Bundler {
+  private readonly root: string;
+  /** By function name, with the entry file its context was made for. */
+  private readonly contexts = new Map<string, { entry: string; context: Promise<BuildContext> }>();
+
+  constructor(dir: string) {
+    this.root = path.resolve(dir);
   }
-  try {
-    const out = await build({
-      entryPoints: [entry],
-      absWorkingDir: root,
-      outfile: path.join(root, `${fn.name}.bundle.mjs`),
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      write: false,
-      // Sources are named relative to the outfile's folder: the project's, as its author knows them.
-      sourcemap: 'external',
-      sourcesContent: false,
-      metafile: true,
-      logLevel: 'silent',
-      banner: { js: REQUIRE_BANNER },
-      plugins: [gustTypesOnly],
+
+  async bundle(functions: readonly FunctionSpec[], onBundled?: BundleProgress): Promise<BundleResult> {
+    const names = new Set(functions.map((fn) => fn.name));
+    for (const name of [...this.contexts.keys()].filter((n) => !names.has(n))) await this.drop(name);
+    let done = 0;
+    const results = await Promise.all(
+      functions.map(async (fn) => {
+        const result = await this.bundleOne(fn);
+        onBundled?.(++done, functions.length, fn.name);
+        return result;
+      }),
+    );
+    const bundles: Record<string, string> = {};
+    const errors: string[] = [];
+    results.forEach((result, i) => {
+      const name = functions[i]!.name;
+      if (result.ok) bundles[name] = result.code;
+      else errors.push(...result.errors);
     });
-    const code = out.outputFiles.find((f) => f.path.endsWith('.mjs'))?.text;
-    const map = out.outputFiles.find((f) => f.path.endsWith('.map'))?.text;
-    if (code === undefined || map === undefined)
-      return { ok: false, errors: [`${where}: ${file}: esbuild produced no output`] };
-    const exports =
-      Object.values(out.metafile.outputs).find((o) => o.entryPoint !== undefined)?.exports ?? [];
-    const missing = missingExport(fn, exports);
-    return missing === undefined
-      ? { ok: true, code: inlineSourceMap(code, map) }
-      : { ok: false, errors: [`${where}: ${file}: ${missing}`] };
-  } catch (e) {
-    const messages = esbuildErrors(e);
-    if (messages === undefined) throw e;
-    return { ok: false, errors: messages.map((m) => `${where}: ${formatMessage(m, file)}`) };
+    return errors.length > 0 ? { ok: false, errors } : { ok: true, bundles };
   }
+
+  async dispose(): Promise<void> {
+    for (const name of [...this.contexts.keys()]) await this.drop(name);
+  }
+
+  private async drop(name: string): Promise<void> {
+    const held = this.contexts.get(name);
+    this.contexts.delete(name);
+    await (await held?.context)?.dispose();
+  }
+
+  private async contextFor(fn: FunctionSpec, entry: string): Promise<BuildContext> {
+    const held = this.contexts.get(fn.name);
+    if (held?.entry === entry) return held.context;
+    await this.drop(fn.name);
+    const made = context(buildOptions(this.root, fn.name, entry));
+    this.contexts.set(fn.name, { entry, context: made });
+    return made;
+  }
+
+  private async bundleOne(fn: FunctionSpec): Promise<OneBundle> {
+    const where = `functions.${fn.name}.handler`;
+    const file = fn.handler.path;
+    const entry = path.resolve(this.root, file);
+    if (!(await isFile(entry))) {
+      return {
+        ok: false,
+        errors: [`${where}: ${file}: file not found (the handler path is relative to gust.yaml)`],
+      };
+    }
+    try {
+      const out = await (await this.contextFor(fn, entry)).rebuild();
+      const code = out.outputFiles?.find((f) => f.path.endsWith('.mjs'))?.text;
+      const map = out.outputFiles?.find((f) => f.path.endsWith('.map'))?.text;
+      if (code === undefined || map === undefined)
+        return { ok: false, errors: [`${where}: ${file}: esbuild produced no output`] };
+      const exports =
+        Object.values(out.metafile?.outputs ?? {}).find((o) => o.entryPoint !== undefined)?.exports ?? [];
+      const missing = missingExport(fn, exports);
+      return missing === undefined
+        ? { ok: true, code: inlineSourceMap(code, map) }
+        : { ok: false, errors: [`${where}: ${file}: ${missing}`] };
+    } catch (e) {
+      const messages = esbuildErrors(e);
+      if (messages === undefined) throw e;
+      return { ok: false, errors: messages.map((m) => `${where}: ${formatMessage(m, file)}`) };
+    }
+  }
+}
+
+function buildOptions(root: string, name: string, entry: string): BuildOptions {
+  return {
+    entryPoints: [entry],
+    absWorkingDir: root,
+    outfile: path.join(root, `${name}.bundle.mjs`),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    write: false,
+    // Sources are named relative to the outfile's folder: the project's, as its author knows them.
+    sourcemap: 'external',
+    sourcesContent: false,
+    metafile: true,
+    logLevel: 'silent',
+    banner: { js: REQUIRE_BANNER },
+    plugins: [gustTypesOnly],
+  };
 }
 
 /** The handler the platform will call must exist: the named export, else `default` or `handler`. */

@@ -4,6 +4,7 @@ import type { Env } from '../config/config.js';
 import { GustClient, platformNote } from './client.js';
 import type { ErrorSink } from './fail.js';
 import type { Output } from './output.js';
+import { type Progress, progressLine } from './progress.js';
 
 export interface Cli extends Output, ErrorSink {
   readonly env: Env;
@@ -18,6 +19,10 @@ export interface Cli extends Output, ErrorSink {
   readonly stdoutIsTTY: boolean;
   /** Made on first use, so commands that never call the API never read a key or the config file. */
   client(): GustClient;
+  /** A progress line on stderr: drawn on a terminal, nothing in a pipe or with --json. */
+  progress(): Progress;
+  /** Whether stdout and stderr take colours: terminals, unless NO_COLOR is set (no-color.org). */
+  readonly colors: { readonly stdout: boolean; readonly stderr: boolean };
 }
 
 export interface CliDeps {
@@ -35,6 +40,7 @@ export interface CliDeps {
 export function createCli(deps: CliDeps): Cli {
   let client: GustClient | undefined;
   const err = (text: string) => void deps.stderr.write(`${text}\n`);
+  const noColor = (deps.env.NO_COLOR ?? '') !== '';
   return {
     env: deps.env,
     cwd: deps.cwd,
@@ -48,6 +54,11 @@ export function createCli(deps: CliDeps): Cli {
       if (!deps.json) err(text);
     },
     write: (data) => void deps.stdout.write(data),
+    progress: () => progressLine(deps.stderr, !deps.json),
+    colors: {
+      stdout: deps.stdout.isTTY === true && !noColor,
+      stderr: deps.stderr.isTTY === true && !noColor,
+    },
     client: () => {
       if (client === undefined) {
         const config = deps.clientConfig();

@@ -1,6 +1,7 @@
 /** program: the `gust` command tree. Usage errors become one `gust:` line and exit 2 (see fail.ts). */
 import { Command } from 'commander';
 import { registerDeployCommand } from './commands/deploy.js';
+import { registerDevCommand } from './commands/dev.js';
 import { registerFunctionCommands } from './commands/functions.js';
 import { registerInvokeCommand } from './commands/invoke.js';
 import { registerKeyCommands } from './commands/keys.js';
@@ -29,6 +30,7 @@ export function createProgram(cli: Cli, version: string): Command {
 
   for (const register of [
     registerUpCommand,
+    registerDevCommand,
     registerDeployCommand,
     registerInvokeCommand,
     registerFunctionCommands,

@@ -33,7 +33,7 @@ export type ClientKey =
 export function loadClientConfig(env: Env, cwd: string): ClientConfig {
   const configFile = userConfigFile(env);
   const port = envPort(env);
-  const envUrl = set(env.GUST_URL) ?? (port === undefined ? undefined : `http://127.0.0.1:${port}`);
+  const envUrl = explicitUrl(env) ?? (port === undefined ? undefined : `http://127.0.0.1:${port}`);
   const envKey = set(env.GUST_API_KEY);
   const dataDir = set(env.GUST_DATA_DIR);
   const decided = envUrl !== undefined && (envKey !== undefined || dataDir !== undefined);
@@ -57,6 +57,11 @@ export function loadClientConfig(env: Env, cwd: string): ClientConfig {
     key,
     local: known?.from === 'local' ? known.local : undefined,
   };
+}
+
+/** GUST_URL when it is set: the platform the user named (`gust dev` then attaches to it). */
+export function explicitUrl(env: Env): string | undefined {
+  return set(env.GUST_URL);
 }
 
 /** An http(s) URL, or an error that names where it came from. */

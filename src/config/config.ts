@@ -114,6 +114,8 @@ export interface UpFlags {
   readonly maxRecordsSize?: string | undefined;
   /** false: `--no-metrics`. */
   readonly metrics?: boolean | undefined;
+  /** The log level when GUST_LOG_LEVEL does not say (`gust dev`: warn; else info). */
+  readonly defaultLogLevel?: string | undefined;
 }
 
 /** Flags win over the environment, which wins over the defaults. */
@@ -128,7 +130,7 @@ export function loadPlatformConfig(flags: UpFlags, env: Env, cwd: string): Platf
     clusterName: env.GUST_CLUSTER_NAME ?? 'gust',
     postgresUrl: env.GUST_POSTGRES_URL,
     natsUrl: env.GUST_NATS_URL,
-    logLevel: env.GUST_LOG_LEVEL ?? 'info',
+    logLevel: env.GUST_LOG_LEVEL ?? flags.defaultLogLevel ?? 'info',
     stemCells: env.GUST_STEM_CELLS ?? 2,
     sandboxUid: env.GUST_SANDBOX_UID ?? 200_000,
     maxBodyBytes: 6 * 1024 * 1024,

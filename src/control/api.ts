@@ -208,7 +208,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
             ...(after === undefined ? {} : { after }),
           }),
         );
-        if (invocation !== undefined && entries.length === 0) {
+        if (invocation !== undefined && entries.length === 0 && after === undefined) {
           throw new GustError(
             'NOT_FOUND',
             `no invocation ${clip(invocation)} of ${name}: gust invocations ${name} lists them`,

@@ -4,23 +4,26 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { bundleFunctions } from '../build/bundle.js';
+import { type BundleProgress, bundleFunctions } from '../build/bundle.js';
 import { GustError } from '../errors.js';
-import { isDirectory, isFile } from '../lib/files.js';
-import { MANIFEST_FILES, readManifest } from '../manifest/load.js';
+import { isDirectory } from '../lib/files.js';
+import { hasManifest, readManifest } from '../manifest/load.js';
 import { projectFromFolder } from '../manifest/schema.js';
 import type { DeployAnswer, FunctionControl } from './functions.js';
 
 /** gust.yaml of a folder, bundled and deployed in-process (as `gust deploy` does over HTTP). */
-export async function deployFolder(control: FunctionControl, dir: string): Promise<DeployAnswer | undefined> {
+export async function deployFolder(
+  control: FunctionControl,
+  dir: string,
+  onBundled?: BundleProgress,
+): Promise<DeployAnswer | undefined> {
   if (!(await isDirectory(dir))) throw new GustError('NOT_FOUND', `there is no folder ${dir} to deploy`);
-  const present = await Promise.all(MANIFEST_FILES.map((f) => isFile(path.join(dir, f))));
-  if (!present.some(Boolean)) return undefined; // a folder without gust.yaml: start empty
+  if (!(await hasManifest(dir))) return undefined; // a folder without gust.yaml: start empty
   const found = await readManifest(dir);
   if (!found.ok) {
     throw new GustError('MANIFEST_INVALID', `${found.path} has errors; nothing was deployed`, found.errors);
   }
-  const built = await bundleFunctions(dir, found.manifest.functions);
+  const built = await bundleFunctions(dir, found.manifest.functions, onBundled);
   if (!built.ok)
     throw new GustError('BUILD_FAILED', `${found.path}: a handler could not be bundled`, built.errors);
   return control.deploy(await readFile(found.path, 'utf8'), built.bundles, {

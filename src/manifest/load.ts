@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
-import { exists } from '../lib/files.js';
+import { exists, isFile } from '../lib/files.js';
 import { checkManifest, claimRoute, type RouteClaim } from './schema.js';
 import type { FunctionSpec, HttpMethod, Manifest } from './types.js';
 
@@ -38,6 +38,12 @@ export function parseManifest(text: string): ManifestResult {
     return { ok: false, errors: [`YAML aliases: ${(e as Error).message}`] };
   }
   return validateManifest(raw);
+}
+
+/** Whether the folder holds gust.yaml (or gust.yml), valid or not. */
+export async function hasManifest(dir: string): Promise<boolean> {
+  const present = await Promise.all(MANIFEST_FILES.map((name) => isFile(resolve(dir, name))));
+  return present.some(Boolean);
 }
 
 /** Reads `dir/gust.yaml` (or `dir/gust.yml`). `path` is the absolute file read, or the one looked for. */

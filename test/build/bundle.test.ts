@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bundleFunctions } from '../../src/build/bundle.js';
+import { Bundler, bundleFunctions } from '../../src/build/bundle.js';
 import { thinMappings } from '../../src/build/sourcemap.js';
 import type { FunctionSpec } from '../../src/manifest/types.js';
 import { INLINE_MAP_PREFIX, SourceMapIndex } from '../../src/runtime/sandbox/sourcemap.js';
@@ -164,6 +164,56 @@ describe('bundleFunctions', () => {
       'functions.bad.handler',
       'functions.gone.handler',
     ]);
+  });
+});
+
+describe('Bundler (gust dev: bundles kept between saves)', () => {
+  it('bundles again what changed: an imported file, then a new handler path; the old context is let go', async () => {
+    await write('src/text.ts', 'export const text = "one";');
+    await write('src/api.ts', 'import { text } from "./text";\nexport default () => text;');
+    await write('src/other.ts', 'export default () => "other";');
+    const bundler = new Bundler(dir);
+    try {
+      const first = await bundler.bundle([spec('api', 'src/api.ts')]);
+      if (!first.ok) throw new Error(first.errors.join('\n'));
+      expect(await runBundle(first.bundles.api!, 'mod.default()')).toBe('one');
+      await write('src/text.ts', 'export const text = "two";');
+      const second = await bundler.bundle([spec('api', 'src/api.ts')]);
+      if (!second.ok) throw new Error(second.errors.join('\n'));
+      expect(await runBundle(second.bundles.api!, 'mod.default()')).toBe('two');
+      const moved = await bundler.bundle([spec('api', 'src/other.ts')]);
+      if (!moved.ok) throw new Error(moved.errors.join('\n'));
+      expect(await runBundle(moved.bundles.api!, 'mod.default()')).toBe('other');
+    } finally {
+      await bundler.dispose();
+    }
+  });
+
+  it('a syntax error saved, then fixed: the error, then the bundle again', async () => {
+    const bundler = new Bundler(dir);
+    try {
+      await write('a.ts', 'export default () => (;');
+      expect(await bundler.bundle([spec('a', 'a.ts')])).toMatchObject({ ok: false });
+      await write('a.ts', 'export default () => "fixed";');
+      const fixed = await bundler.bundle([spec('a', 'a.ts')]);
+      if (!fixed.ok) throw new Error(fixed.errors.join('\n'));
+      expect(await runBundle(fixed.bundles.a!, 'mod.default()')).toBe('fixed');
+    } finally {
+      await bundler.dispose();
+    }
+  });
+
+  it('says after each function how many are done, of how many, and which', async () => {
+    await write('a.mjs', 'export default () => 1;');
+    await write('b.mjs', 'export default () => 2;');
+    const seen: string[] = [];
+    await bundleFunctions(
+      dir,
+      [spec('a', 'a.mjs'), spec('b', 'b.mjs'), spec('gone', 'gone.mjs')],
+      (n, total, name) => seen.push(`${n}/${total} ${name}`),
+    );
+    expect(seen.map((s) => s.split(' ')[0])).toEqual(['1/3', '2/3', '3/3']);
+    expect(seen.map((s) => s.split(' ')[1]).sort()).toEqual(['a', 'b', 'gone']);
   });
 });
 

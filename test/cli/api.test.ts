@@ -248,6 +248,25 @@ describe('invoke, logs and invocations', () => {
     expect(json.stderr).toBe('');
   });
 
+  it("an invocation's log entry carries its version and duration; past its cursor, only its later attempts", async () => {
+    const invoked = await api<{ invocation: { id: string; durationMs: number } }>(
+      g,
+      'POST',
+      '/functions/api/invoke',
+      { data: { a: 1, b: 1 } },
+    );
+    const { id, durationMs } = invoked.body.invocation;
+    const first = await api<{ logs: unknown[]; cursor: number }>(
+      g,
+      'GET',
+      `/functions/api/logs?invocation=${id}`,
+    );
+    expect(first.body.logs).toEqual([expect.objectContaining({ invocation: id, version: 1, durationMs })]);
+    // what `gust logs --invocation ID --follow` asks next: not the same entry again, nor a 404
+    const next = await api(g, 'GET', `/functions/api/logs?invocation=${id}&after=${first.body.cursor}`);
+    expect(next).toEqual({ status: 200, body: { logs: [], cursor: first.body.cursor } });
+  });
+
   it('logs of an invocation that does not exist exits 1 with the platform message', async () => {
     const { code, stdout, stderr } = await gust(['logs', 'api', '--invocation', 'nosuch'], { env });
     expect(code).toBe(1);

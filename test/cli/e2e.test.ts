@@ -138,6 +138,8 @@ describe('gust up and the commands against it', () => {
     );
     const changed = await gust(['deploy', project], { env });
     expect(changed.stdout).toMatch(/^add\s+v2\s+deployed$/m);
+    // stderr is a pipe: no progress lines
+    expect(changed.stderr).toBe('');
     expect(JSON.parse((await gust(['invoke', 'add', '--data', '{"a":1,"b":1}'], { env })).stdout)).toEqual({
       sum: 102,
     });

@@ -181,7 +181,7 @@ describe('failures', () => {
     }
   });
 
-  it.each([['dev'], ['replay', 'inv_1']])(
+  it.each([['replay', 'inv_1']])(
     'gust %j exists but says it is not supported yet, exit 1',
     async (...args) => {
       const { code, stderr } = await gust(args);
@@ -307,10 +307,10 @@ describe('deploy without a valid manifest', () => {
     );
     const { code, stderr } = await gust(['deploy', dir], { env: { GUST_URL: nowhere } });
     expect(code).toBe(1);
-    expect(stderr).toMatch(/^bundling 2 functions…\n/);
-    expect(stderr).toContain('gust: handlers could not be bundled; nothing was deployed\n');
+    // stderr is a pipe here: no progress, only the error
+    expect(stderr.startsWith('gust: handlers could not be bundled; nothing was deployed\n')).toBe(true);
     expect(stderr).toContain('  functions.api.handler: src/api.ts:1:17: Could not resolve "left-padd"\n');
     expect(stderr).toContain('  functions.gone.handler: src/gone.ts: file not found');
-    expect(stderr).not.toMatch(/uploading|cannot reach/);
+    expect(stderr).not.toMatch(/bundling|uploading|cannot reach/);
   });
 });

@@ -206,6 +206,9 @@ describe('deploy --prune', () => {
 
     const yes = await onTerminal(`deploy ${one} --prune`, 'y');
     expect(yes.code).toBe(0);
+    // on a terminal, progress is drawn on one line, rewritten in place
+    expect(yes.out).toContain('\r\x1b[Kbundling 1/1 stays…');
+    expect(yes.out).toContain('\r\x1b[Kuploading 1 kB to');
     expect(yes.out).toMatch(/^first\s+removed \(not in gust\.yaml\)\r?$/m);
     expect(yes.out).toMatch(/^second\s+removed \(not in gust\.yaml\)\r?$/m);
     expect((await get('/p-first')).status).toBe(404);

@@ -87,6 +87,12 @@ export async function nobodyDir(prefix: string): Promise<string> {
 const made = new Set<string>();
 const started = new Set<ChildProcess>();
 
+/** A process that runs a platform (`gust up`, `gust dev`): killed by `cleanUp` if still running. */
+export function tracked<T extends ChildProcess>(proc: T): T {
+  started.add(proc);
+  return proc;
+}
+
 /** A new temp folder (under `parent`, the temp folder unless told), removed after the test file. */
 export async function tempDir(prefix = 'gust-test-', parent = os.tmpdir()): Promise<string> {
   const dir = await mkdtemp(path.join(parent, prefix));

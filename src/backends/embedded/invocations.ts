@@ -237,26 +237,32 @@ export class SqliteInvocations implements InvocationStore {
       byId
         ? this.db
             .prepare(
-              'SELECT seq, id, start, status, logs, error, stack FROM invocations WHERE function = ? AND id = ?',
+              // after: its later attempts only (`gust logs --invocation ID --follow`)
+              'SELECT seq, id, version, duration_ms, start, status, logs, error, stack FROM invocations WHERE function = ? AND id = ? AND seq > ? ORDER BY seq',
             )
-            .all(query.function, query.invocation)
+            .all(query.function, query.invocation, query.after ?? 0)
         : query.after === undefined
           ? // The newest `limit`, shown oldest first.
             this.db
               .prepare(
-                'SELECT * FROM (SELECT seq, id, start, status, logs, error, stack FROM invocations WHERE function = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq',
+                'SELECT * FROM (SELECT seq, id, version, duration_ms, start, status, logs, error, stack FROM invocations WHERE function = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq',
               )
               .all(query.function, query.limit)
           : this.db
               .prepare(
-                'SELECT seq, id, start, status, logs, error, stack FROM invocations WHERE function = ? AND seq > ? ORDER BY seq LIMIT ?',
+                'SELECT seq, id, version, duration_ms, start, status, logs, error, stack FROM invocations WHERE function = ? AND seq > ? ORDER BY seq LIMIT ?',
               )
               .all(query.function, query.after, query.limit)
-    ) as Pick<Row, 'seq' | 'id' | 'start' | 'status' | 'logs' | 'error' | 'stack'>[];
+    ) as Pick<
+      Row,
+      'seq' | 'id' | 'version' | 'duration_ms' | 'start' | 'status' | 'logs' | 'error' | 'stack'
+    >[];
     const last = rows.at(-1)?.seq ?? query.after ?? 0;
     return {
       entries: rows.map((r) => ({
         invocation: r.id,
+        version: r.version,
+        durationMs: r.duration_ms,
         start: r.start,
         status: r.status as InvocationStatus,
         logs: r.logs,

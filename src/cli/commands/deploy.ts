@@ -11,6 +11,7 @@ import { confirm } from '../ask.js';
 import type { Cli } from '../context.js';
 import { CliError } from '../fail.js';
 import { emit, type JsonFlag, table } from '../output.js';
+import { bundlingProgress } from '../progress.js';
 
 /** Uploads can be megabytes and the server stores every bundle before answering. */
 const DEPLOY_TIMEOUT_MS = 120_000;
@@ -91,6 +92,24 @@ async function deploy(
   dir: string,
   flags: DeployFlags,
 ): Promise<{ answer: DeployAnswer; project: ProjectChoice }> {
+  const read = await readProject(cli, dir);
+  const { functions } = read.manifest;
+  const progress = cli.progress();
+  progress.update(`bundling ${functions.length} function${functions.length === 1 ? '' : 's'}…`);
+  const bundled = await bundleFunctions(dir, functions, bundlingProgress(progress)).finally(() =>
+    progress.done(),
+  );
+  if (!bundled.ok) throw bundleFailure(bundled.errors);
+  const project = projectChoice(read.manifest, dir);
+  if (flags.prune === true && flags.yes !== true && cli.interactive)
+    await confirmPrune(cli, read.manifest, project);
+  const manifest = await readFile(read.path, 'utf8');
+  const answer = await upload(cli, { dir, manifest, bundles: bundled.bundles, ...flags });
+  return { answer, project };
+}
+
+/** gust.yaml of DIR, valid, or a MANIFEST_INVALID error listing every error by path. */
+export async function readProject(cli: Cli, dir: string): Promise<{ manifest: Manifest; path: string }> {
   const read = await readManifest(dir);
   const relative = path.relative(cli.cwd, read.path);
   const source = relative.startsWith('..') ? read.path : relative;
@@ -98,26 +117,35 @@ async function deploy(
     const [first = '', ...rest] = formatManifestErrors(read.errors, source).split('\n');
     throw new CliError(first, { details: rest.map((line) => line.trim()), code: 'MANIFEST_INVALID' });
   }
-  const { functions } = read.manifest;
-  cli.note(`bundling ${functions.length} function${functions.length === 1 ? '' : 's'}…`);
-  const bundled = await bundleFunctions(dir, functions);
-  if (!bundled.ok) throw bundleFailure(bundled.errors);
-  const project = projectChoice(read.manifest, dir);
-  if (flags.prune === true && flags.yes !== true && cli.interactive)
-    await confirmPrune(cli, read.manifest, project);
-  const manifest = await readFile(read.path, 'utf8');
-  const bytes = Object.values(bundled.bundles).reduce((n, code) => n + Buffer.byteLength(code), 0);
-  cli.note(`uploading ${Math.ceil(bytes / 1024)} kB to ${cli.client().url}…`);
+  return read;
+}
+
+export interface Upload {
+  readonly dir: string;
+  /** gust.yaml's text. */
+  readonly manifest: string;
+  readonly bundles: Readonly<Record<string, string>>;
+  readonly prune?: boolean | undefined;
+  readonly adopt?: boolean | undefined;
+}
+
+/** The manifest and its bundles to the control API, which validates them again and activates. */
+export async function upload(cli: Cli, what: Upload): Promise<DeployAnswer> {
+  const bytes = Object.values(what.bundles).reduce((n, code) => n + Buffer.byteLength(code), 0);
+  const client = cli.client();
+  const progress = cli.progress();
+  progress.update(`uploading ${Math.ceil(bytes / 1024)} kB to ${client.url}…`);
   const body = {
-    manifest,
-    bundles: bundled.bundles,
+    manifest: what.manifest,
+    bundles: what.bundles,
     // gust.yaml's own `project:` wins on the server; this is the folder's name, for when it has none
-    project: projectFromFolder(path.basename(dir)),
-    ...(flags.prune === true ? { prune: true } : {}),
-    ...(flags.adopt === true ? { adopt: true } : {}),
+    project: projectFromFolder(path.basename(what.dir)),
+    ...(what.prune === true ? { prune: true } : {}),
+    ...(what.adopt === true ? { adopt: true } : {}),
   };
-  const answer = await cli.client().post<DeployAnswer>('/deploy', body, { timeoutMs: DEPLOY_TIMEOUT_MS });
-  return { answer, project };
+  return client
+    .post<DeployAnswer>('/deploy', body, { timeoutMs: DEPLOY_TIMEOUT_MS })
+    .finally(() => progress.done());
 }
 
 /**

@@ -1,14 +1,12 @@
 /** logs and invocations: what functions printed, and the record of each invocation. */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../../manifest/duration.js';
 import { TRIGGER_KINDS } from '../../manifest/triggers.js';
 import type { InvocationRecord, LogEntry, LogsAnswer } from '../api.js';
-import type { GustClient, Query } from '../client.js';
 import type { Cli } from '../context.js';
+import { LogTail } from '../log-tail.js';
 import { emit, formatMs, formatTime, oneLine, table } from '../output.js';
 
-const FOLLOW_INTERVAL_MS = 500;
 const STATUSES = ['ok', 'failed', 'error', 'timeout', 'crashed', 'throttled', 'rejected'];
 /**
  * What a record's `trigger` can be. The platform takes any name and finds nothing for a mistyped
@@ -62,9 +60,9 @@ export function registerLogCommands(program: Command, cli: Cli): void {
     )
     .option('--json', 'print JSON')
     .action(async (name: string, flags: LogsFlags) => {
-      const path = `/functions/${encodeURIComponent(name)}/logs`;
       const query = { invocation: flags.invocation, limit: flags.limit };
-      if (flags.follow === true) return follow(cli, path, query, flags.json === true);
+      if (flags.follow === true) return follow(cli, name, query, flags.json === true);
+      const path = `/functions/${encodeURIComponent(name)}/logs`;
       const answer = await cli.client().get<LogsAnswer>(path, { query });
       emit(cli, flags, answer, ({ logs }) => logs.flatMap(logLines).join('\n'));
       fullPageNote(cli, flags, answer.logs.length);
@@ -130,64 +128,53 @@ function fullPageNote(cli: Cli, flags: LogsQuery, entries: number): void {
   cli.note(`showing the logs of the last ${limit === 1 ? 'call' : `${limit} calls`}; ${more}`);
 }
 
-/** Polls with the cursor until Ctrl-C; a full page is followed at once so a backlog catches up. */
-async function follow(cli: Cli, path: string, query: LogsQuery, json: boolean) {
+/** Prints the last page, then what comes after it, until Ctrl-C. */
+async function follow(cli: Cli, name: string, query: LogsQuery, json: boolean) {
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    let cursor: string | number | null = null;
-    while (!stop.signal.aborted) {
-      const answer = await fetchLogs(
-        cli.client(),
-        path,
-        { ...query, after: cursor ?? undefined },
-        stop.signal,
-      );
-      if (answer === undefined) break;
-      if (cursor === null) fullPageNote(cli, query, answer.logs.length);
-      for (const entry of answer.logs) {
+    const tail = new LogTail({
+      client: cli.client(),
+      print: (_name, entry) => {
         if (json) cli.out(JSON.stringify(entry));
         else for (const line of logLines(entry)) cli.out(line);
-      }
-      cursor = answer.cursor ?? cursor;
-      if (answer.logs.length === 0)
-        await sleep(FOLLOW_INTERVAL_MS, undefined, { signal: stop.signal }).catch(() => {});
-    }
+      },
+    });
+    const shown = await tail.backlog(name, query, stop.signal);
+    if (shown === undefined) return;
+    fullPageNote(cli, query, shown);
+    await tail.run(stop.signal);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
 }
 
-async function fetchLogs(
-  client: GustClient,
-  path: string,
-  query: Query,
-  signal: AbortSignal,
-): Promise<LogsAnswer | undefined> {
-  try {
-    return await client.get<LogsAnswer>(path, { query, signal });
-  } catch (e) {
-    if (signal.aborted) return undefined;
-    throw e;
-  }
+/**
+ * Each line of an entry (the sandbox stamps time and level) after its invocation id, for grep; a
+ * failed call's outcome follows its lines.
+ */
+function logLines(entry: LogEntry): string[] {
+  const { logged, failure } = entryLines(entry);
+  return [...logged, ...failure].map((line) => `${entry.invocation}  ${line}`);
 }
 
 /**
- * Each line of an entry (the sandbox stamps time and level) after its invocation id, for grep; a
- * failed call's outcome follows its lines: `error: TypeError: …`, then its stack's frames.
+ * What an entry shows: the lines it logged, and for a failed call its outcome, `error: TypeError:
+ * …`, then its stack's frames.
  */
-function logLines(entry: LogEntry): string[] {
+export function entryLines(entry: LogEntry): { logged: string[]; failure: string[] } {
   const text = (entry.logs ?? '').replace(/\n$/, '');
-  const lines = text === '' ? [] : text.split('\n');
+  const logged = text === '' ? [] : text.split('\n');
+  const failure: string[] = [];
   // A platform older than error and stack in log entries sends neither.
   if (entry.status !== 'ok' && entry.error) {
     const error = typeof entry.error === 'string' ? entry.error : oneLine(entry.error);
-    lines.push(...`${entry.status}: ${error}`.split('\n'), ...frameLines(entry.stack));
+    failure.push(...`${entry.status}: ${error}`.split('\n'), ...frameLines(entry.stack));
   }
-  return lines.map((line) => `${entry.invocation}  ${line}`);
+  return { logged, failure };
 }
 
 const FRAME = /^\s+at /;

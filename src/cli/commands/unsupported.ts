@@ -4,7 +4,6 @@ import type { Cli } from '../context.js';
 import { CliError } from '../fail.js';
 
 const LATER: readonly (readonly [name: string, usage: string, description: string])[] = [
-  ['dev', '[dir]', 'up + watch sources, redeploy on save'],
   ['replay', '<invocation-id>', 'run a recorded invocation again with its exact event'],
 ];
 

@@ -14,9 +14,10 @@ import type { Cli } from '../context.js';
 import { CliError, EXIT, usageError } from '../fail.js';
 import { createLogger } from '../logger.js';
 import { emit } from '../output.js';
+import { bundlingProgress } from '../progress.js';
 import { bundleFailure, deployText, type ProjectChoice, projectChoice } from './deploy.js';
 
-interface UpFlags {
+export interface UpFlags {
   readonly port?: string;
   readonly s3Port?: string;
   readonly data?: string;
@@ -30,10 +31,40 @@ interface UpFlags {
 }
 
 export function registerUpCommand(program: Command, cli: Cli): void {
-  program
-    .command('up')
-    .description('start Gust; deploy DIR/gust.yaml if any')
-    .argument('[dir]', 'folder holding gust.yaml to deploy at start')
+  platformOptions(
+    program
+      .command('up')
+      .description('start Gust; deploy DIR/gust.yaml if any')
+      .argument('[dir]', 'folder holding gust.yaml to deploy at start'),
+  )
+    .option('--cluster', 'cluster mode on NATS and PostgreSQL')
+    .option('--json', 'print where it listens as one JSON line')
+    .action(async (dir: string | undefined, flags: UpFlags) => {
+      const config = platformConfig(cli, dir, flags);
+      if (config.cluster) {
+        throw new CliError(
+          'cluster mode is not supported yet by this version of Gust (run without --cluster)',
+        );
+      }
+      const platform = await launch(cli, config);
+      const ready = {
+        url: platform.url,
+        s3Url: platform.s3Url,
+        dataDir: platform.dataDir,
+        adminKeyPath: platform.adminKeyPath,
+        deployed: platform.deployed,
+      };
+      // Before saying it is ready: whoever reads that line may stop it at once, or call it.
+      stopOnSignal(cli, 'stopping Gust…', () => platform.close());
+      await record(cli, platform);
+      const project = platform.deployed === undefined ? undefined : await deployedProject(config);
+      emit(cli, flags, ready, () => readyText(platform, project));
+    });
+}
+
+/** The options of a platform this process runs: `gust up`'s, and `gust dev`'s when it starts one. */
+export function platformOptions(command: Command): Command {
+  return command
     .option('--port <port>', 'HTTP port, 0 for any free one (default 8080, or GUST_PORT)')
     .option('--s3-port <port>', 'S3 API port (default 9000, or GUST_S3_PORT)')
     .option('--data <dir>', 'data folder (default .gust, or GUST_DATA_DIR)')
@@ -49,43 +80,48 @@ export function registerUpCommand(program: Command, cli: Cli): void {
       '--max-records-size <size>',
       'about how much room records and their logs may take (default 1GB, or GUST_MAX_RECORDS_SIZE)',
     )
-    .option('--cluster', 'cluster mode on NATS and PostgreSQL')
-    .option('--no-metrics', 'no /_gust/metrics and no counting for it (or GUST_METRICS=off)')
-    .option('--json', 'print where it listens as one JSON line')
-    .action(async (dir: string | undefined, flags: UpFlags) => {
-      const config = platformConfig(cli, dir, flags);
-      if (config.cluster) {
-        throw new CliError(
-          'cluster mode is not supported yet by this version of Gust (run without --cluster)',
-        );
-      }
-      const log = createLogger(config.logLevel, process.stderr);
-      // loaded here so that every other command starts without the platform's dependencies
-      const { startPlatform } = await import('../../platform.js');
-      const platform = await startPlatform(config, log).catch((e: unknown) => {
-        throw startupError(e);
-      });
-      const ready = {
-        url: platform.url,
-        s3Url: platform.s3Url,
-        dataDir: platform.dataDir,
-        adminKeyPath: platform.adminKeyPath,
-        deployed: platform.deployed,
-      };
-      // Before saying it is ready: whoever reads that line may stop it at once, or call it.
-      stopOnSignal(cli, platform);
-      await record(cli, platform);
-      const project = platform.deployed === undefined ? undefined : await deployedProject(config);
-      emit(cli, flags, ready, () => readyText(platform, project));
-    });
+    .option('--no-metrics', 'no /_gust/metrics and no counting for it (or GUST_METRICS=off)');
 }
 
-function platformConfig(cli: Cli, dir: string | undefined, flags: UpFlags): PlatformConfig {
+/**
+ * Starts the platform in this process, its log on stderr; bundling the deploy folder shows its
+ * progress on a terminal. Port in use, a bad manifest in DIR...: one CliError.
+ */
+export async function launch(cli: Cli, config: PlatformConfig): Promise<Platform> {
+  const log = createLogger(config.logLevel, process.stderr);
+  // loaded here so that every other command starts without the platform's dependencies
+  const { startPlatform } = await import('../../platform.js');
+  const progress = cli.progress();
+  return startPlatform(config, log, { onBundled: bundlingProgress(progress) })
+    .catch((e: unknown) => {
+      throw startupError(e);
+    })
+    .finally(() => progress.done());
+}
+
+/** `defaultLogLevel`: the platform's log level unless GUST_LOG_LEVEL says (`gust dev`: warn). */
+export function platformConfig(
+  cli: Cli,
+  dir: string | undefined,
+  flags: UpFlags,
+  defaultLogLevel?: PlatformConfig['logLevel'],
+): PlatformConfig {
   const { port, s3Port, data, cluster, retention, failedRetention, maxRecordsSize } = flags;
   const metrics = flags.metrics ? undefined : false; // GUST_METRICS decides unless the flag is given
   try {
     return loadPlatformConfig(
-      { dir, port, s3Port, data, cluster, retention, failedRetention, maxRecordsSize, metrics },
+      {
+        dir,
+        port,
+        s3Port,
+        data,
+        cluster,
+        retention,
+        failedRetention,
+        maxRecordsSize,
+        metrics,
+        defaultLogLevel,
+      },
       cli.env,
       cli.cwd,
     );
@@ -96,7 +132,7 @@ function platformConfig(cli: Cli, dir: string | undefined, flags: UpFlags): Plat
 }
 
 /** Into the config file; a failure to write it is said, but does not stop a running platform. */
-async function record(cli: Cli, platform: Platform): Promise<void> {
+export async function record(cli: Cli, platform: Platform): Promise<void> {
   const file = userConfigFile(cli.env);
   const local = { url: platform.url, keyFile: platform.adminKeyPath, dataDir: platform.dataDir };
   try {
@@ -113,7 +149,7 @@ async function record(cli: Cli, platform: Platform): Promise<void> {
   }
 }
 
-function readyText(platform: Platform, project: ProjectChoice | undefined): string {
+export function readyText(platform: Platform, project: ProjectChoice | undefined): string {
   const lines = [
     `Gust is listening on ${platform.url} (embedded mode, data in ${platform.dataDir})`,
     `Admin key: ${platform.adminKeyPath}`,
@@ -133,14 +169,16 @@ async function deployedProject(config: PlatformConfig): Promise<ProjectChoice | 
   return read?.ok === true ? projectChoice(read.manifest, config.deployDir) : undefined;
 }
 
-/** The first SIGINT/SIGTERM drains and closes; a second one exits at once. */
-function stopOnSignal(cli: Cli, platform: Platform): void {
+/**
+ * The first SIGINT/SIGTERM says `what` (`stopping Gust…`) and stops; a second one exits at once.
+ */
+export function stopOnSignal(cli: Cli, what: string, stop: () => Promise<void>): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(EXIT.failure);
     stopping = true;
-    cli.err(`${signal}: stopping Gust… (again to force)`);
-    platform.close().then(
+    cli.err(`${signal}: ${what} (again to force)`);
+    stop().then(
       () => process.exit(EXIT.ok),
       (e: unknown) => {
         cli.err(`gust: stopping failed: ${e instanceof Error ? e.message : String(e)}`);

@@ -1,0 +1,171 @@
+/**
+ * `gust dev` run as a user runs it: a real process on a real project folder, saves made by writing
+ * its files, the function called over HTTP, and the process stopped with SIGINT (Ctrl-C).
+ */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Gust, livePids, startGust, tempDir, writeProject } from '../helpers/gust.js';
+import { type Running, runGust } from '../helpers/running.js';
+import { gust } from './helpers.js';
+
+const MANIFEST =
+  'functions:\n  hello:\n    handler: hello.mjs\n    triggers:\n      - http: { path: /hello }\n';
+
+/** A handler that logs a line and answers `text`. */
+function handler(text: string): string {
+  return `export default async () => {\n  console.log('said ${text}');\n  return new Response('${text}');\n};\n`;
+}
+
+async function text(url: string): Promise<string> {
+  return (await fetch(url)).text();
+}
+
+/** No terminal here: stdout and stderr are pipes, so neither colours nor progress lines. */
+function expectPlain(output: string): void {
+  expect(output).not.toContain('\x1b[');
+  expect(output).not.toMatch(/bundling|uploading/);
+}
+
+describe('gust dev with a platform of its own', () => {
+  let dir: string;
+  let dataDir: string;
+  let dev: Running;
+  let url: string;
+
+  beforeAll(async () => {
+    dir = await writeProject({ 'gust.yaml': MANIFEST, 'hello.mjs': handler('one') });
+    dataDir = await tempDir('gust-data-');
+    dev = runGust(['dev', '--port', '0', '--s3-port', '0', '--data', dataDir], { cwd: dir });
+    url = (await dev.waitFor('stdout', /listening on (http:\/\/\S+)/))[1]!;
+  });
+
+  afterAll(async () => {
+    await dev?.stop('SIGKILL');
+  });
+
+  it('starts Gust, says so, and deploys the folder', async () => {
+    await dev.waitFor('stderr', /^✓ hello v1 live in \d+ ms$/m);
+    expect(dev.stderr()).toMatch(/^started Gust on http:\/\/\S+ for gust dev; Ctrl-C stops it$/m);
+    expect(await text(`${url}/hello`)).toBe('one');
+  });
+
+  it('a saved change goes live: the function answers the new text', async () => {
+    const from = dev.stderr().length;
+    await writeFile(path.join(dir, 'hello.mjs'), handler('two'));
+    await dev.waitFor('stderr', /^✓ hello v2 live in \d+ ms$/m, from);
+    expect(await text(`${url}/hello`)).toBe('two');
+  });
+
+  it("an invocation's logs and outcome appear under the function's name", async () => {
+    const from = dev.stdout().length;
+    const res = await fetch(`${url}/hello`);
+    const id = res.headers.get('x-gust-invocation-id');
+    expect(await res.text()).toBe('two');
+    // its lines, then how it ended, one after the other
+    await dev.waitFor(
+      'stdout',
+      new RegExp(`^hello  \\S+\tINFO\tsaid two\nhello  ok \\S+ ms · v2 · ${id}$`, 'm'),
+      from,
+    );
+  });
+
+  it('a syntax error is said with file, line and column; the live version keeps answering', async () => {
+    const from = dev.stderr().length;
+    await writeFile(path.join(dir, 'hello.mjs'), 'export default (\n');
+    await dev.waitFor(
+      'stderr',
+      /^✗ functions\.hello\.handler: hello\.mjs:2:1: Unexpected end of file$/m,
+      from,
+    );
+    expect(await text(`${url}/hello`)).toBe('two');
+  });
+
+  it('an invalid gust.yaml is said by key path, and the next good save goes live', async () => {
+    let from = dev.stderr().length;
+    await writeFile(path.join(dir, 'gust.yaml'), `${MANIFEST}    memory: 1\n`);
+    await dev.waitFor('stderr', /^✗ gust\.yaml: functions\.hello\.memory: .*\(got 1\)$/m, from);
+    from = dev.stderr().length;
+    await writeFile(path.join(dir, 'hello.mjs'), handler('three'));
+    await dev.waitFor('stderr', /^✗ gust\.yaml: functions\.hello\.memory/m, from);
+    expect(await text(`${url}/hello`)).toBe('two');
+    from = dev.stderr().length;
+    await writeFile(path.join(dir, 'gust.yaml'), MANIFEST);
+    await dev.waitFor('stderr', /^✓ hello v3 live in \d+ ms$/m, from);
+    expect(await text(`${url}/hello`)).toBe('three');
+    expectPlain(dev.stdout() + dev.stderr());
+  });
+
+  it('Ctrl-C stops the platform it started: nothing listens and no process is left', async () => {
+    expect(await dev.stop('SIGINT')).toBe(0);
+    expect(dev.stderr()).toMatch(/^SIGINT: stopping Gust… \(again to force\)$/m);
+    await expect(fetch(`${url}/_gust/healthz`)).rejects.toThrow();
+    expect(existsSync(path.join(dataDir, 'gust.pid'))).toBe(false);
+    expect(await livePids(`gust-run-${dev.pid}-`)).toEqual([]);
+  });
+});
+
+describe('gust dev attached to a running platform', () => {
+  let g: Gust;
+
+  beforeAll(async () => {
+    g = await startGust();
+  });
+
+  afterAll(async () => {
+    await g?.stop();
+  });
+
+  it('attaches to the Gust running on the data folder, deploys to it, and Ctrl-C leaves it running', async () => {
+    const dir = await writeProject({ 'gust.yaml': MANIFEST, 'hello.mjs': handler('attached') });
+    const dev = runGust(['dev', dir, '--data', g.dataDir]);
+    await dev.waitFor('stderr', /^✓ hello v\d+ live in \d+ ms$/m);
+    expect(dev.stderr()).toContain(
+      `attached to Gust at ${g.url} (pid ${g.proc.pid}, data in ${g.dataDir}); it keeps running when gust dev stops`,
+    );
+    expect(await text(`${g.url}/hello`)).toBe('attached');
+    expect(await dev.stop('SIGINT')).toBe(0);
+    expect(dev.stderr()).toContain(`gust dev stopped; Gust at ${g.url} keeps running`);
+    expect((await fetch(`${g.url}/_gust/healthz`)).status).toBe(200);
+    expect(await text(`${g.url}/hello`)).toBe('attached');
+  });
+
+  it('attaches to the Gust that GUST_URL names', async () => {
+    const dir = await writeProject({ 'gust.yaml': MANIFEST, 'hello.mjs': handler('by url') });
+    const dev = runGust(['dev', dir], { env: { GUST_URL: g.url, GUST_API_KEY: g.key } });
+    await dev.waitFor('stderr', /^✓ hello v\d+ live in \d+ ms$/m);
+    expect(dev.stderr()).toContain(`attached to Gust at ${g.url} (GUST_URL)`);
+    expect(await text(`${g.url}/hello`)).toBe('by url');
+    expect(await dev.stop('SIGINT')).toBe(0);
+    expect((await fetch(`${g.url}/_gust/healthz`)).status).toBe(200);
+  });
+
+  it('refuses a Gust running on the data folder whose URL gust up did not record', async () => {
+    const dir = await writeProject({ 'gust.yaml': MANIFEST, 'hello.mjs': handler('x') });
+    const elsewhere = await tempDir('gust-config-');
+    const r = await gust(['dev', dir, '--data', g.dataDir], { env: { XDG_CONFIG_HOME: elsewhere } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `gust: a Gust (pid ${g.proc.pid}) is running on ${g.dataDir}, but gust up did not record its URL: set GUST_URL to it to attach, or pass another --data to start one\n`,
+    );
+  });
+});
+
+describe('gust dev refuses what it cannot watch', () => {
+  it('a folder that does not exist is a usage error', async () => {
+    const r = await gust(['dev', '/no/such/folder']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('gust: there is no folder /no/such/folder to watch\n');
+  });
+
+  it('a folder without gust.yaml is said before any platform starts', async () => {
+    const dir = await tempDir('gust-empty-');
+    const r = await gust(['dev', dir, '--data', path.join(dir, 'data')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `gust: no manifest in ${dir} (looked for gust.yaml and gust.yml): gust dev watches the folder of a gust.yaml\n`,
+    );
+    expect(existsSync(path.join(dir, 'data'))).toBe(false);
+  });
+});
