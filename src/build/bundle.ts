@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { type BuildContext, type BuildOptions, context, type Message, type Plugin } from 'esbuild';
-import { isFile } from '../lib/files.js';
+import { exists, isFile } from '../lib/files.js';
 import type { FunctionSpec } from '../manifest/types.js';
 import { inlineSourceMap } from './sourcemap.js';
 
@@ -57,7 +57,7 @@ export async function bundleFunctions(
 ): Promise<BundleResult> {
   const bundler = new Bundler(dir);
   try {
-    return await bundler.bundle(functions, onBundled);
+    return await bundler.bundle(functions, onBundled === undefined ? {} : { onBundled });
   } finally {
     await bundler.dispose();
   }
@@ -65,26 +65,38 @@ export async function bundleFunctions(
 
 /**
  * Bundles a project's functions again and again (`gust dev`): each handler keeps an esbuild
- * context, whose rebuild parses again only the files that changed. A function whose handler file
- * changes, or that leaves the manifest, has its context disposed.
+ * context, whose rebuild parses again only the files that changed. Told which files changed, it
+ * bundles again only the functions that read one of them (their inputs, from esbuild's metafile),
+ * and keeps the last bundle of the others: a save of one handler then costs that handler's build
+ * alone, not that of every function of the project. A function whose handler file changes, or
+ * that leaves the manifest, has its context disposed.
  */
 export class Bundler {
   private readonly root: string;
-  /** By function name, with the entry file its context was made for. */
-  private readonly contexts = new Map<string, { entry: string; context: Promise<BuildContext> }>();
+  /** By function name: the entry file its context was made for, and its last good build. */
+  private readonly held = new Map<string, Held>();
 
   constructor(dir: string) {
     this.root = path.resolve(dir);
   }
 
-  async bundle(functions: readonly FunctionSpec[], onBundled?: BundleProgress): Promise<BundleResult> {
+  /**
+   * `changed`: the files (absolute paths) changed since the last call; without it, every function
+   * is bundled again. A changed file that exists and that no function read (a new file, gust.yaml,
+   * a tsconfig.json) may change how imports resolve: every function is bundled again then.
+   */
+  async bundle(
+    functions: readonly FunctionSpec[],
+    options: { onBundled?: BundleProgress; changed?: ReadonlySet<string> } = {},
+  ): Promise<BundleResult> {
     const names = new Set(functions.map((fn) => fn.name));
-    for (const name of [...this.contexts.keys()].filter((n) => !names.has(n))) await this.drop(name);
+    for (const name of [...this.held.keys()].filter((n) => !names.has(n))) await this.drop(name);
+    const changed = (await this.readByNone(options.changed)) ? undefined : options.changed;
     let done = 0;
     const results = await Promise.all(
       functions.map(async (fn) => {
-        const result = await this.bundleOne(fn);
-        onBundled?.(++done, functions.length, fn.name);
+        const result = await this.bundleOne(fn, changed);
+        options.onBundled?.(++done, functions.length, fn.name);
         return result;
       }),
     );
@@ -99,25 +111,35 @@ export class Bundler {
   }
 
   async dispose(): Promise<void> {
-    for (const name of [...this.contexts.keys()]) await this.drop(name);
+    for (const name of [...this.held.keys()]) await this.drop(name);
+  }
+
+  /** Whether one of the changed files exists and is no function's input (or nothing says what changed). */
+  private async readByNone(changed: ReadonlySet<string> | undefined): Promise<boolean> {
+    if (changed === undefined) return true;
+    const unread = [...changed].filter(
+      (file) => ![...this.held.values()].some((h) => h.last?.inputs.has(file)),
+    );
+    // one gone (an editor's temporary file, renamed or deleted) was read by no build: it changes none
+    return (await Promise.all(unread.map((file) => exists(file)))).some(Boolean);
   }
 
   private async drop(name: string): Promise<void> {
-    const held = this.contexts.get(name);
-    this.contexts.delete(name);
+    const held = this.held.get(name);
+    this.held.delete(name);
     await (await held?.context)?.dispose();
   }
 
-  private async contextFor(fn: FunctionSpec, entry: string): Promise<BuildContext> {
-    const held = this.contexts.get(fn.name);
-    if (held?.entry === entry) return held.context;
+  private async heldFor(fn: FunctionSpec, entry: string): Promise<Held> {
+    const held = this.held.get(fn.name);
+    if (held?.entry === entry) return held;
     await this.drop(fn.name);
-    const made = context(buildOptions(this.root, fn.name, entry));
-    this.contexts.set(fn.name, { entry, context: made });
+    const made: Held = { entry, context: context(buildOptions(this.root, fn.name, entry)) };
+    this.held.set(fn.name, made);
     return made;
   }
 
-  private async bundleOne(fn: FunctionSpec): Promise<OneBundle> {
+  private async bundleOne(fn: FunctionSpec, changed: ReadonlySet<string> | undefined): Promise<OneBundle> {
     const where = `functions.${fn.name}.handler`;
     const file = fn.handler.path;
     const entry = path.resolve(this.root, file);
@@ -127,24 +149,47 @@ export class Bundler {
         errors: [`${where}: ${file}: file not found (the handler path is relative to gust.yaml)`],
       };
     }
+    const held = await this.heldFor(fn, entry);
+    const last = held.last;
+    if (changed !== undefined && last !== undefined && ![...changed].some((f) => last.inputs.has(f))) {
+      return checkExport(fn, last);
+    }
+    held.last = undefined;
     try {
-      const out = await (await this.contextFor(fn, entry)).rebuild();
+      const out = await (await held.context).rebuild();
       const code = out.outputFiles?.find((f) => f.path.endsWith('.mjs'))?.text;
       const map = out.outputFiles?.find((f) => f.path.endsWith('.map'))?.text;
-      if (code === undefined || map === undefined)
+      if (code === undefined || map === undefined || out.metafile === undefined)
         return { ok: false, errors: [`${where}: ${file}: esbuild produced no output`] };
-      const exports =
-        Object.values(out.metafile?.outputs ?? {}).find((o) => o.entryPoint !== undefined)?.exports ?? [];
-      const missing = missingExport(fn, exports);
-      return missing === undefined
-        ? { ok: true, code: inlineSourceMap(code, map) }
-        : { ok: false, errors: [`${where}: ${file}: ${missing}`] };
+      held.last = {
+        code: inlineSourceMap(code, map),
+        exports: Object.values(out.metafile.outputs).find((o) => o.entryPoint !== undefined)?.exports ?? [],
+        inputs: new Set(Object.keys(out.metafile.inputs).map((input) => path.resolve(this.root, input))),
+      };
+      return checkExport(fn, held.last);
     } catch (e) {
       const messages = esbuildErrors(e);
       if (messages === undefined) throw e;
       return { ok: false, errors: messages.map((m) => `${where}: ${formatMessage(m, file)}`) };
     }
   }
+}
+
+interface Held {
+  readonly entry: string;
+  readonly context: Promise<BuildContext>;
+  /** The last build that succeeded: its bundle, its exports, the files it read. */
+  last?:
+    | { readonly code: string; readonly exports: readonly string[]; readonly inputs: ReadonlySet<string> }
+    | undefined;
+}
+
+/** The bundle, if it has the export the platform will call (gust.yaml may name another since). */
+function checkExport(fn: FunctionSpec, built: NonNullable<Held['last']>): OneBundle {
+  const missing = missingExport(fn, built.exports);
+  return missing === undefined
+    ? { ok: true, code: built.code }
+    : { ok: false, errors: [`functions.${fn.name}.handler: ${fn.handler.path}: ${missing}`] };
 }
 
 function buildOptions(root: string, name: string, entry: string): BuildOptions {

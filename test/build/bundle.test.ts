@@ -189,6 +189,40 @@ describe('Bundler (gust dev: bundles kept between saves)', () => {
     }
   });
 
+  it('told which files changed, bundles again only the functions that read one, unless a file no build read appears', async () => {
+    await write('shared.mjs', 'export const text = "a1";');
+    await write('a.mjs', 'import { text } from "./shared.mjs";\nexport default () => text;');
+    await write('b.mjs', 'export default () => "b1";');
+    const functions = [spec('a', 'a.mjs'), spec('b', 'b.mjs')];
+    const bundler = new Bundler(dir);
+    const answers = async (changed: string[]) => {
+      const result = await bundler.bundle(functions, {
+        changed: new Set(changed.map((f) => path.join(dir, f))),
+      });
+      if (!result.ok) throw new Error(result.errors.join('\n'));
+      return [
+        await runBundle(result.bundles.a!, 'mod.default()'),
+        await runBundle(result.bundles.b!, 'mod.default()'),
+      ];
+    };
+    try {
+      await bundler.bundle(functions);
+      // both changed on disk, but only b.mjs said: a keeps its last bundle (so a was not bundled again)
+      await write('shared.mjs', 'export const text = "a2";');
+      await write('b.mjs', 'export default () => "b2";');
+      expect(await answers(['b.mjs'])).toEqual(['a1', 'b2']);
+      expect(await answers(['shared.mjs'])).toEqual(['a2', 'b2']);
+      // an editor's temporary file, gone by now: it changes no build
+      await write('shared.mjs', 'export const text = "a3";');
+      expect(await answers(['.a.mjs.tmp'])).toEqual(['a2', 'b2']);
+      // a file that exists and no build read (it may change how an import resolves): all again
+      await write('README.md', 'notes');
+      expect(await answers(['README.md'])).toEqual(['a3', 'b2']);
+    } finally {
+      await bundler.dispose();
+    }
+  });
+
   it('a syntax error saved, then fixed: the error, then the bundle again', async () => {
     const bundler = new Bundler(dir);
     try {

@@ -64,7 +64,7 @@ export function registerDevCommand(program: Command, cli: Cli): void {
     watch = await watchTree({
       root,
       skip: target.dataDir === undefined ? [] : [target.dataDir],
-      changed: (at) => session.changed(at),
+      changed: (at, paths) => session.changed(at, paths),
     });
     cli.err(`watching ${path.relative(cli.cwd, root) || '.'}: a save deploys what changed; Ctrl-C stops`);
     session.changed();

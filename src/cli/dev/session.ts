@@ -41,6 +41,8 @@ export class DevSession {
   private failing = false;
   /** When the first change not deployed yet was seen (performance.now()). */
   private pending: number | undefined;
+  /** The files it named; undefined: not known (every function is bundled again). */
+  private files: Set<string> | undefined;
   private running = false;
   private closed = false;
   private readonly saidLeftRunning = new Set<string>();
@@ -49,9 +51,14 @@ export class DevSession {
     this.bundler = new Bundler(deps.dir);
   }
 
-  /** Something changed at `at` (performance.now()); deployed now, or after the deploy under way. */
-  changed(at: number = performance.now()): void {
+  /**
+   * Files changed at `at` (performance.now()): deployed now, or after the deploy under way. No
+   * files: anything may have changed (the first deploy).
+   */
+  changed(at: number = performance.now(), files?: ReadonlySet<string>): void {
     this.pending = Math.min(this.pending ?? at, at);
+    if (files === undefined) this.files = undefined;
+    else if (this.files !== undefined) for (const file of files) this.files.add(file);
     if (!this.running) void this.drain();
   }
 
@@ -65,9 +72,10 @@ export class DevSession {
     this.running = true;
     try {
       while (this.pending !== undefined && !this.closed) {
-        const at = this.pending;
+        const { pending: at, files } = this;
         this.pending = undefined;
-        await this.deploy(at).catch((e: unknown) => {
+        this.files = new Set();
+        await this.deploy(at, files).catch((e: unknown) => {
           if (e instanceof CliError) this.fail(e);
           else this.fail(new CliError(`unexpected error: ${e instanceof Error ? e.message : String(e)}`));
         });
@@ -78,7 +86,7 @@ export class DevSession {
   }
 
   /** Throws a CliError for what the user is to fix: a bad gust.yaml, a handler that does not bundle. */
-  private async deploy(at: number): Promise<void> {
+  private async deploy(at: number, files: ReadonlySet<string> | undefined): Promise<void> {
     const { cli, dir } = this.deps;
     const read = await readProject(cli, dir);
     const first = this.live === undefined;
@@ -86,7 +94,7 @@ export class DevSession {
     const progress = cli.progress();
     if (first) progress.update(`bundling ${functions.length} function${functions.length === 1 ? '' : 's'}…`);
     const bundled = await this.bundler
-      .bundle(functions, first ? bundlingProgress(progress) : undefined)
+      .bundle(functions, first ? { onBundled: bundlingProgress(progress) } : files && { changed: files })
       .finally(() => progress.done());
     if (!bundled.ok) throw bundleFailure(bundled.errors);
     const next: Live = { manifest: await readFile(read.path, 'utf8'), bundles: bundled.bundles };

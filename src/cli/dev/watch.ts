@@ -24,8 +24,11 @@ export interface WatchOptions {
   readonly root: string;
   /** Folders (absolute) never watched, besides IGNORED_FOLDERS: the data folder inside the project. */
   readonly skip?: readonly string[];
-  /** A burst of events has ended; `at` is when its first came (performance.now()). */
-  readonly changed: (at: number) => void;
+  /**
+   * A burst of events has ended: when its first came (performance.now()), and the paths they
+   * named (files, and folders whose events name no file).
+   */
+  readonly changed: (at: number, paths: ReadonlySet<string>) => void;
 }
 
 export interface Watch {
@@ -36,6 +39,7 @@ export async function watchTree(options: WatchOptions): Promise<Watch> {
   const watchers = new Map<string, FSWatcher>();
   const skip = new Set((options.skip ?? []).map((p) => path.resolve(p)));
   let first: number | undefined;
+  let paths = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
 
@@ -47,11 +51,13 @@ export async function watchTree(options: WatchOptions): Promise<Watch> {
     const full = path.join(dir, name);
     if (name !== '' && ignored(full)) return;
     first ??= performance.now();
+    paths.add(full);
     clearTimeout(timer);
     timer = setTimeout(() => {
-      const at = first ?? performance.now();
+      const burst = { at: first ?? performance.now(), paths };
       first = undefined;
-      options.changed(at);
+      paths = new Set();
+      options.changed(burst.at, burst.paths);
     }, DEBOUNCE_MS);
     // a folder made (or moved in) since: watched from now on
     if (name !== '' && !watchers.has(full)) void add(full);
