@@ -9,10 +9,10 @@
  * CPU profile of the platform process (node --cpu-prof) into DIR.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { removeTempDirs } from './lib/gust.mjs';
+import { printHeader } from './lib/header.mjs';
 import { stopAll } from './lib/procs.mjs';
 import { int } from './lib/settings.mjs';
 import { asyncThroughput, printAsync } from './scenarios/async.mjs';
@@ -29,14 +29,8 @@ async function main() {
     senders: int('BENCH_ASYNC_SENDERS', 4),
     concurrency: int('BENCH_ASYNC_CONCURRENCY', 100),
   };
-  console.log(`Gust async bench, ${new Date().toISOString()}`);
-  console.log('command:   npm run build && node bench/async.mjs');
-  console.log(
-    `machine:   ${os.availableParallelism()} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}, load ${os
-      .loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}\n`,
-  );
+  printHeader('async', 'npm run build && node bench/async.mjs');
+  console.log();
   const profileDir = process.env.BENCH_ASYNC_CPU_PROF;
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [];
   const result = await asyncThroughput({ ...config, progress, nodeArgs });

@@ -11,12 +11,12 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Bundler, bundleFunctions } from '../dist/build/bundle.js';
 import { ROOT, removeTempDirs, tempDir, writeProject } from './lib/gust.mjs';
+import { printHeader } from './lib/header.mjs';
 import { start, stop, stopAll, waitForLine } from './lib/procs.mjs';
 import { int } from './lib/settings.mjs';
 import { median, percentile } from './lib/stats.mjs';
@@ -73,14 +73,8 @@ async function liveAfter(url, expected, t0) {
 }
 
 async function main() {
-  console.log(`Gust dev bench, ${new Date().toISOString()}`);
-  console.log('command:   npm run build && node bench/dev.mjs');
-  console.log(
-    `machine:   ${os.availableParallelism()} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}, load ${os
-      .loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}\n`,
-  );
+  printHeader('dev', 'npm run build && node bench/dev.mjs');
+  console.log();
   const devDir = await writeProject(project('dev', 'r0'));
   const cliDir = await writeProject(project('cli', 'r0'));
   const dataDir = await tempDir('gust-bench-data-');

@@ -29,7 +29,6 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -39,6 +38,7 @@ import Database from 'better-sqlite3';
 import { connectAsync as mqttConnect } from 'mqtt';
 import { brokerName } from '../dist/triggers/stream/source.js';
 import { ROOT, removeTempDirs, startGust, tempDir, writeProject } from './lib/gust.mjs';
+import { printHeader } from './lib/header.mjs';
 import { start, stopAll } from './lib/procs.mjs';
 import { int } from './lib/settings.mjs';
 import { median } from './lib/stats.mjs';
@@ -509,14 +509,7 @@ async function waitRunning(g, fns) {
 
 async function main() {
   const wanted = (process.env.BENCH_STREAM_TARGETS ?? 'mqtt,mqtt-own,nats-js,nats-core,amqp').split(',');
-  console.log(`Gust stream bench, ${new Date().toISOString()}`);
-  console.log('command:   npm run build && node bench/streams.mjs');
-  console.log(
-    `machine:   ${os.availableParallelism()} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}, load ${os
-      .loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}`,
-  );
+  printHeader('stream', 'npm run build && node bench/streams.mjs');
   console.log(
     `settings:  ${MESSAGES} messages a round, ${ROUNDS} rounds (bare, gust alternating), batch-100 window ${WINDOW_MS} ms, MQTT publisher at most ${AHEAD} ahead\n`,
   );

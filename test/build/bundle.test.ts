@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Bundler, bundleFunctions } from '../../src/build/bundle.js';
+import { type BundleResult, Bundler, bundleFunctions } from '../../src/build/bundle.js';
 import { thinMappings } from '../../src/build/sourcemap.js';
 import type { FunctionSpec } from '../../src/manifest/types.js';
 import { INLINE_MAP_PREFIX, SourceMapIndex } from '../../src/runtime/sandbox/sourcemap.js';
@@ -167,6 +167,12 @@ describe('bundleFunctions', () => {
   });
 });
 
+/** What the bundled function `name` returns when called; the bundling errors, thrown. */
+async function called(result: BundleResult, name: string): Promise<string> {
+  if (!result.ok) throw new Error(result.errors.join('\n'));
+  return runBundle(result.bundles[name]!, 'mod.default()');
+}
+
 describe('Bundler (gust dev: bundles kept between saves)', () => {
   it('bundles again what changed: an imported file, then a new handler path; the old context is let go', async () => {
     await write('src/text.ts', 'export const text = "one";');
@@ -174,16 +180,10 @@ describe('Bundler (gust dev: bundles kept between saves)', () => {
     await write('src/other.ts', 'export default () => "other";');
     const bundler = new Bundler(dir);
     try {
-      const first = await bundler.bundle([spec('api', 'src/api.ts')]);
-      if (!first.ok) throw new Error(first.errors.join('\n'));
-      expect(await runBundle(first.bundles.api!, 'mod.default()')).toBe('one');
+      expect(await called(await bundler.bundle([spec('api', 'src/api.ts')]), 'api')).toBe('one');
       await write('src/text.ts', 'export const text = "two";');
-      const second = await bundler.bundle([spec('api', 'src/api.ts')]);
-      if (!second.ok) throw new Error(second.errors.join('\n'));
-      expect(await runBundle(second.bundles.api!, 'mod.default()')).toBe('two');
-      const moved = await bundler.bundle([spec('api', 'src/other.ts')]);
-      if (!moved.ok) throw new Error(moved.errors.join('\n'));
-      expect(await runBundle(moved.bundles.api!, 'mod.default()')).toBe('other');
+      expect(await called(await bundler.bundle([spec('api', 'src/api.ts')]), 'api')).toBe('two');
+      expect(await called(await bundler.bundle([spec('api', 'src/other.ts')]), 'api')).toBe('other');
     } finally {
       await bundler.dispose();
     }
@@ -199,11 +199,7 @@ describe('Bundler (gust dev: bundles kept between saves)', () => {
       const result = await bundler.bundle(functions, {
         changed: new Set(changed.map((f) => path.join(dir, f))),
       });
-      if (!result.ok) throw new Error(result.errors.join('\n'));
-      return [
-        await runBundle(result.bundles.a!, 'mod.default()'),
-        await runBundle(result.bundles.b!, 'mod.default()'),
-      ];
+      return [await called(result, 'a'), await called(result, 'b')];
     };
     try {
       await bundler.bundle(functions);
@@ -229,9 +225,7 @@ describe('Bundler (gust dev: bundles kept between saves)', () => {
       await write('a.ts', 'export default () => (;');
       expect(await bundler.bundle([spec('a', 'a.ts')])).toMatchObject({ ok: false });
       await write('a.ts', 'export default () => "fixed";');
-      const fixed = await bundler.bundle([spec('a', 'a.ts')]);
-      if (!fixed.ok) throw new Error(fixed.errors.join('\n'));
-      expect(await runBundle(fixed.bundles.a!, 'mod.default()')).toBe('fixed');
+      expect(await called(await bundler.bundle([spec('a', 'a.ts')]), 'a')).toBe('fixed');
     } finally {
       await bundler.dispose();
     }
