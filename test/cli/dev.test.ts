@@ -3,7 +3,7 @@
  * its files, the function called over HTTP, and the process stopped with SIGINT (Ctrl-C).
  */
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Gust, livePids, startGust, tempDir, writeProject } from '../helpers/gust.js';
@@ -95,6 +95,19 @@ describe('gust dev with a platform of its own', () => {
     await dev.waitFor('stderr', /^✓ hello v3 live in \d+ ms$/m, from);
     expect(await text(`${url}/hello`)).toBe('three');
     expectPlain(dev.stdout() + dev.stderr());
+  });
+
+  it('a folder made after it started is watched: a handler moved there goes live, and so do its saves', async () => {
+    await mkdir(path.join(dir, 'lib'));
+    await writeFile(path.join(dir, 'lib/hello.mjs'), handler('four'));
+    let from = dev.stderr().length;
+    await writeFile(path.join(dir, 'gust.yaml'), MANIFEST.replace('hello.mjs', 'lib/hello.mjs'));
+    await dev.waitFor('stderr', /^✓ hello v4 live in \d+ ms$/m, from);
+    expect(await text(`${url}/hello`)).toBe('four');
+    from = dev.stderr().length;
+    await writeFile(path.join(dir, 'lib/hello.mjs'), handler('five'));
+    await dev.waitFor('stderr', /^✓ hello v5 live in \d+ ms$/m, from);
+    expect(await text(`${url}/hello`)).toBe('five');
   });
 
   it('Ctrl-C stops the platform it started: nothing listens and no process is left', async () => {

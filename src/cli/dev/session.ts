@@ -100,7 +100,7 @@ export class DevSession {
     const next: Live = { manifest: await readFile(read.path, 'utf8'), bundles: bundled.bundles };
     if (this.live !== undefined && same(this.live, next)) {
       // saved as it was (or an editor's own file): nothing to say, unless it undoes a mistake
-      if (this.failing) this.say(`${this.deps.colors.green('✓')} fixed: what is live is unchanged`);
+      if (this.failing) this.say(`${this.deps.colors.green('✓')} back to what is live (nothing to deploy)`);
       this.failing = false;
       return;
     }
