@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { FileBundles } from './backends/embedded/bundles.js';
 import { SqliteCaptureTeardowns } from './backends/embedded/capture-teardowns.js';
 import { openDatabase } from './backends/embedded/database.js';
+import { SqliteInputs } from './backends/embedded/inputs.js';
 import { SqliteInvocations } from './backends/embedded/invocations.js';
 import { SqliteKv } from './backends/embedded/kv.js';
 import { FileObjects } from './backends/embedded/objects.js';
@@ -101,7 +102,8 @@ export async function startPlatform(
     const db = openDatabase(path.join(dataDir, 'gust.db'));
     undo.push(() => db.close());
     const registry = new SqliteRegistry(db);
-    const invocations = new SqliteInvocations(db);
+    const inputs = new SqliteInputs(db);
+    const invocations = new SqliteInvocations(db, inputs);
     const bundles = new FileBundles(path.join(dataDir, 'bundles'));
     const master = await secretFile(path.join(dataDir, 'master.key'));
     const keys = new Keys(registry, master);
@@ -132,12 +134,16 @@ export async function startPlatform(
     const recorder = new Recorder(
       invocations,
       (e) => log.error({ err: e }, 'writing invocation records failed'),
-      metrics
-        ? (r) => {
-            metrics.recorded(r);
-            budgets.recorded(r);
-          }
-        : (r) => budgets.recorded(r),
+      {
+        observe: metrics
+          ? (r) => {
+              metrics.recorded(r);
+              budgets.recorded(r);
+            }
+          : (r) => budgets.recorded(r),
+        // what each invocation got, for gust replay (observe/inputs.ts); --replay-retention 0: nothing
+        ...(config.replayRetentionMs > 0 ? { inputs: { maxBytes: config.replayMaxEventBytes } } : {}),
+      },
     );
     // Loaded only when spans are exported: without GUST_OTLP_URL no OpenTelemetry code runs at all.
     const traces =
@@ -294,6 +300,8 @@ export async function startPlatform(
         retentionMs: config.retentionMs,
         failedRetentionMs: config.failedRetentionMs,
         maxBytes: config.maxRecordsBytes,
+        // also when none are kept now: those kept before go
+        inputs: { store: inputs, retentionMs: config.replayRetentionMs, maxBytes: config.replayMaxBytes },
       },
       (e) => log.error({ err: e }, 'pruning invocation records'),
     );
@@ -321,6 +329,12 @@ export async function startPlatform(
           recorder,
           usage,
           maxResponseBytes: config.maxBodyBytes,
+          inputs,
+          keeping: { retentionMs: config.replayRetentionMs, maxEventBytes: config.replayMaxEventBytes },
+          versionSpec: async (name, version) =>
+            version === undefined
+              ? dispatcher.activeSpec(name)
+              : (await registry.getVersion(name, version))?.spec,
         }),
         lambdaApi: lambdaApi({ registry, dispatcher, deliveries, keys }),
         events: eventsDoor({ keys, topics }),

@@ -134,6 +134,39 @@ export interface InvocationRecord {
   readonly spanId: string | null;
   /** The span of what caused it (a caller, the producer of its event); null: it began the trace. */
   readonly parentSpanId: string | null;
+  /** The invocation this one ran again (`gust replay`, trigger `replay`); null for every other. */
+  readonly replayOf: string | null;
+}
+
+/**
+ * What an invocation got, kept for `gust replay` (observe/inputs.ts makes it): its event, or its
+ * HTTP request, as JSON text. One per invocation id (the retries of a queued event share it).
+ */
+export interface KeptInput {
+  readonly id: string;
+  readonly function: string;
+  readonly kind: 'event' | 'http';
+  /** Epoch ms it was written. */
+  readonly keptAt: number;
+  /** Bytes of its JSON text: of `input`, or of what was not kept for being over the limit. */
+  readonly bytes: number;
+  /** The JSON text; null when it was over the per-event limit: only its size is kept. */
+  readonly input: string | null;
+}
+
+/**
+ * The kept inputs. They are written with the records (InvocationStore.add, one transaction) and
+ * pruned apart from them (observe/retention.ts), for their own time and size.
+ */
+export interface InputStore {
+  get(id: string): Promise<KeptInput | undefined>;
+  /**
+   * Deletes up to `limit` of the oldest inputs, only those kept before `before` (epoch ms) when
+   * given: how many it deleted, and `done` once none is left to delete. One short step.
+   */
+  prune(opts: { before?: number; limit: number }): Promise<{ deleted: number; done: boolean }>;
+  /** About how many bytes the kept inputs take (their text and their rows). */
+  size(): Promise<number>;
 }
 
 /** The records of one trace: every attempt (a retry is a span of its own). */
@@ -239,8 +272,11 @@ export interface UsageRow {
 }
 
 export interface InvocationStore {
-  /** Also rolls them up into usage, in the same transaction: usage stays exact once records go. */
-  add(records: readonly InvocationRecord[]): Promise<void>;
+  /**
+   * Also rolls them up into usage, in the same transaction: usage stays exact once records go. The
+   * inputs kept for replay, if any, are written in that transaction too.
+   */
+  add(records: readonly InvocationRecord[], inputs?: readonly KeptInput[]): Promise<void>;
   /** Adds what instances kept warm by scale.min cost, per function, at a moment (epoch ms). */
   addWarm(at: number, gbSecondsByFunction: ReadonlyMap<string, number>): Promise<void>;
   usage(query: UsageQuery): Promise<UsageRow[]>;

@@ -3,6 +3,8 @@ import type { InvocationRecord, LogEntry } from '../backends/ports.js';
 import type { DeployAnswer, FunctionSummary, VersionInfo } from '../control/functions.js';
 import type { HttpAnswer } from '../control/invoke.js';
 import type { CreatedKey, KeyInfo } from '../control/keys.js';
+import type { ReplayAnswer } from '../control/replay.js';
+import type { Inspector } from '../control/replays.js';
 import type { UsageReport } from '../observe/usage.js';
 
 export type {
@@ -10,9 +12,11 @@ export type {
   DeployAnswer,
   FunctionSummary,
   HttpAnswer,
+  Inspector,
   InvocationRecord,
   KeyInfo,
   LogEntry,
+  ReplayAnswer,
   UsageReport,
   VersionInfo,
 };
@@ -30,4 +34,11 @@ export interface LogsAnswer {
   readonly logs: readonly LogEntry[];
   /** Passed back as `after` to get what came since. */
   readonly cursor: number;
+}
+
+/** `POST /invocations/:id/replay` with `inspect`, while the replay waits for a debugger (202). */
+export interface InspectAnswer {
+  readonly replay: { readonly id: string; readonly function: string; readonly status: 'running' };
+  readonly original: InvocationRecord;
+  readonly inspector: Inspector;
 }

@@ -9,8 +9,8 @@ import { registerKvCommands } from './commands/kv.js';
 import { registerLoginCommand } from './commands/login.js';
 import { registerLogCommands } from './commands/logs.js';
 import { registerPublishCommand } from './commands/publish.js';
+import { registerReplayCommand } from './commands/replay.js';
 import { registerSecretCommands } from './commands/secrets.js';
-import { registerUnsupportedCommands } from './commands/unsupported.js';
 import { registerUpCommand } from './commands/up.js';
 import { registerUsageCommand } from './commands/usage.js';
 import type { Cli } from './context.js';
@@ -35,13 +35,13 @@ export function createProgram(cli: Cli, version: string): Command {
     registerInvokeCommand,
     registerFunctionCommands,
     registerLogCommands,
+    registerReplayCommand,
     registerPublishCommand,
     registerSecretCommands,
     registerKvCommands,
     registerKeyCommands,
     registerLoginCommand,
     registerUsageCommand,
-    registerUnsupportedCommands,
   ]) {
     register(program, cli);
   }

@@ -49,21 +49,23 @@ const retention = z
       .max(3650 * 86_400_000),
   );
 
+/** `0` or `off`: no events are kept for replay; else a duration, as for records. */
+const replayRetention = z.union([z.enum(['0', 'off']).transform(() => 0), retention]);
+
 const SIZE_UNITS: Record<string, number> = { kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3, tb: 1024 ** 4 };
 /** A size: `500MB`, `1GB`, `1.5GB` (powers of 1024). */
-const size = z
-  .union([
-    z.number(),
-    z.string().transform((t, ctx) => {
-      const m = /^(\d+(?:\.\d+)?)\s*(kb|mb|gb|tb)$/i.exec(t.trim());
-      if (!m) {
-        ctx.addIssue({ code: 'custom' });
-        return z.NEVER;
-      }
-      return Math.round(Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!);
-    }),
-  ])
-  .pipe(z.number().min(1024 ** 2));
+const sizeText = z.union([
+  z.number(),
+  z.string().transform((t, ctx) => {
+    const m = /^(\d+(?:\.\d+)?)\s*(kb|mb|gb|tb)$/i.exec(t.trim());
+    if (!m) {
+      ctx.addIssue({ code: 'custom' });
+      return z.NEVER;
+    }
+    return Math.round(Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!);
+  }),
+]);
+const size = sizeText.pipe(z.number().min(1024 ** 2));
 
 const PlatformSchema = z.object({
   host: z.string().min(1),
@@ -92,6 +94,17 @@ const PlatformSchema = z.object({
   failedRetentionMs: retention,
   /** About how much room records (and their logs) may take; the oldest go past it. */
   maxRecordsBytes: size,
+  /** How long what invocations got (events, requests) is kept for replay; 0: nothing is kept. */
+  replayRetentionMs: replayRetention,
+  /** About how much room the kept events may take; the oldest go past it. */
+  replayMaxBytes: size,
+  /** An event bigger than this is not kept, only its size (up to the request body limit). */
+  replayMaxEventBytes: sizeText.pipe(
+    z
+      .number()
+      .min(1024)
+      .max(6 * 1024 ** 2),
+  ),
   /** `/_gust/metrics` and the counting behind it; off only to measure what they cost. */
   metrics: z.union([z.boolean(), z.enum(['on', 'off']).transform((v) => v === 'on')]),
   /** Where spans go over OTLP/HTTP (an OpenTelemetry collector); absent: no spans are made. */
@@ -112,6 +125,8 @@ export interface UpFlags {
   readonly retention?: string | undefined;
   readonly failedRetention?: string | undefined;
   readonly maxRecordsSize?: string | undefined;
+  readonly replayRetention?: string | undefined;
+  readonly replayMaxSize?: string | undefined;
   /** false: `--no-metrics`. */
   readonly metrics?: boolean | undefined;
   /** The log level when GUST_LOG_LEVEL does not say (`gust dev`: warn; else info). */
@@ -141,6 +156,9 @@ export function loadPlatformConfig(flags: UpFlags, env: Env, cwd: string): Platf
     retentionMs: flags.retention ?? env.GUST_RETENTION ?? '7d',
     failedRetentionMs: flags.failedRetention ?? env.GUST_FAILED_RETENTION ?? '30d',
     maxRecordsBytes: flags.maxRecordsSize ?? env.GUST_MAX_RECORDS_SIZE ?? '1GB',
+    replayRetentionMs: flags.replayRetention ?? env.GUST_REPLAY_RETENTION ?? '24h',
+    replayMaxBytes: flags.replayMaxSize ?? env.GUST_REPLAY_MAX_SIZE ?? '256MB',
+    replayMaxEventBytes: env.GUST_REPLAY_MAX_EVENT_SIZE ?? '256KB',
     metrics: flags.metrics ?? env.GUST_METRICS ?? 'on',
     otlpUrl: env.GUST_OTLP_URL || undefined,
   });
@@ -170,6 +188,9 @@ const EXPECTED: Partial<Record<keyof PlatformConfig, string>> = {
   retentionMs: 'a duration from 1m to 3650d, like 7d or 36h',
   failedRetentionMs: 'a duration from 1m to 3650d, like 30d',
   maxRecordsBytes: 'a size of at least 1MB, like 500MB or 2GB',
+  replayRetentionMs: 'a duration from 1m to 3650d, like 24h, or 0 (or off) to keep no events for replay',
+  replayMaxBytes: 'a size of at least 1MB, like 256MB or 1GB',
+  replayMaxEventBytes: 'a size from 1KB to 6MB, like 256KB',
   metrics: 'on or off',
   otlpUrl: 'an http:// or https:// URL of an OTLP/HTTP collector, like http://127.0.0.1:4318',
 };
@@ -196,6 +217,13 @@ const SOURCES: Partial<Record<keyof PlatformConfig, { flag?: keyof UpFlags; opti
       env: 'GUST_FAILED_RETENTION',
     },
     maxRecordsBytes: { flag: 'maxRecordsSize', option: '--max-records-size', env: 'GUST_MAX_RECORDS_SIZE' },
+    replayRetentionMs: {
+      flag: 'replayRetention',
+      option: '--replay-retention',
+      env: 'GUST_REPLAY_RETENTION',
+    },
+    replayMaxBytes: { flag: 'replayMaxSize', option: '--replay-max-size', env: 'GUST_REPLAY_MAX_SIZE' },
+    replayMaxEventBytes: { env: 'GUST_REPLAY_MAX_EVENT_SIZE' },
     metrics: { flag: 'metrics', option: '--no-metrics', env: 'GUST_METRICS' },
     otlpUrl: { env: 'GUST_OTLP_URL' },
   };

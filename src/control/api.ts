@@ -2,7 +2,7 @@
  * api: the control API under /_gust/api/v1 (docs/API.md). Each route names the scope it needs;
  * the handler gets the parsed request and answers plain data.
  */
-import type { InvocationStatus, InvocationStore, KeyScope } from '../backends/ports.js';
+import type { InvocationStatus, InvocationStore, KeyRecord, KeyScope } from '../backends/ports.js';
 import { GustError } from '../errors.js';
 import { checkEventSize, wrapData } from '../events/ingress.js';
 import { authenticate } from '../gateway/auth.js';
@@ -21,9 +21,12 @@ import { type InvokeDeps, invoke } from './invoke.js';
 import { authorize, EXPIRY_RULE, type Keys, keyInfo, parseExpiry, SCOPES } from './keys.js';
 import { intParam, timeParam } from './params.js';
 import { parseRate, type Rate } from './rate.js';
+import { type ReplayDeps, replayRoutes } from './replay.js';
 import { secretRoutes } from './secret-routes.js';
 
-export interface ControlApiDeps extends InvokeDeps {
+export interface ControlApiDeps extends InvokeDeps, ReplayDeps {
+  readonly control: InvokeDeps['control'];
+  readonly dispatcher: InvokeDeps['dispatcher'];
   readonly topics: Topics;
   readonly kv: Kv;
   readonly secrets: Secrets;
@@ -37,6 +40,8 @@ export interface Call {
   readonly req: EdgeRequest;
   readonly params: Record<string, string>;
   readonly query: URLSearchParams;
+  /** The key that made the call (its scope is checked already). */
+  readonly key: KeyRecord;
 }
 
 export type Handler = (call: Call) => Promise<unknown>;
@@ -352,6 +357,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
       },
     ],
     ...insightRoutes(deps),
+    ...replayRoutes(deps),
   ];
   const compiled = routes.map(([method, path, scope, handler]) => ({
     method,
@@ -373,7 +379,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
       const key = await authenticate(req, keys, { sigv4: false });
       const params = hit.params!;
       authorize(key, { scope: hit.r.scope, ...(params.name ? { function: params.name } : {}) });
-      const value = await hit.r.handler({ req, params, query: new URLSearchParams(req.query) });
+      const value = await hit.r.handler({ req, params, query: new URLSearchParams(req.query), key });
       return value instanceof Answer ? json(value.status, value.value, value.headers) : json(200, value);
     } catch (e) {
       return errorResponse(e);

@@ -4,6 +4,7 @@
  * have carried. Out: the function's response, its body as text, or base64 when it is not UTF-8.
  */
 import { GustError } from '../errors.js';
+import { textOrBase64 } from '../lib/bytes.js';
 import { HTTP_METHODS } from '../manifest/schema.js';
 import type { WireResponse } from '../runtime/types.js';
 import { objectOf } from './body.js';
@@ -96,8 +97,6 @@ function readHeaders(value: unknown): [string, string][] {
   return pairs;
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 export function httpAnswer(response: WireResponse): HttpAnswer {
   // no prototype: a header named __proto__ is a header like any other
   const headers: Record<string, string | string[]> = Object.create(null);
@@ -106,17 +105,5 @@ export function httpAnswer(response: WireResponse): HttpAnswer {
     const had = headers[name];
     headers[name] = had === undefined ? v : [...(Array.isArray(had) ? had : [had]), v];
   }
-  const bytes = response.body ?? new Uint8Array(0);
-  const text = utf8(bytes);
-  return text === undefined
-    ? { status: response.status, headers, body: Buffer.from(bytes).toString('base64'), base64: true }
-    : { status: response.status, headers, body: text };
-}
-
-function utf8(bytes: Uint8Array): string | undefined {
-  try {
-    return UTF8.decode(bytes);
-  } catch {
-    return undefined;
-  }
+  return { status: response.status, headers, ...textOrBase64(response.body ?? new Uint8Array(0)) };
 }

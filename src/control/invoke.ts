@@ -166,7 +166,7 @@ async function noRoute(control: FunctionControl, name: string, call: HttpCall): 
  * A sink that keeps a streamed response whole, up to `limit` bytes. Past it, the body is dropped
  * and the function's stream cancelled (as when an HTTP client goes away): no point making the rest.
  */
-function collect(limit: number): { sink: HttpSink; response: () => WireResponse | undefined } {
+export function collect(limit: number): { sink: HttpSink; response: () => WireResponse | undefined } {
   let head: Pick<WireResponse, 'status' | 'headers'> | undefined;
   let chunks: Uint8Array[] = [];
   let size = 0;

@@ -10,6 +10,9 @@ import { formatRate, type Rate, RateLimiter } from './rate.js';
 
 export const SCOPES: readonly KeyScope[] = ['admin', 'deploy', 'invoke', 'storage', 'metrics'];
 const ACCESS_PREFIX = 'GUSK';
+/** A bearer key, `gust_<id>_<secret>`, wherever it appears (the id is group 1). */
+export const KEY_PATTERN = 'gust_([A-Z2-7]{16})_[\\w-]{43}';
+const BEARER = new RegExp(`^${KEY_PATTERN}$`);
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 export interface CreatedKey {
@@ -125,7 +128,7 @@ export class Keys {
 
   /** The key behind a bearer token, if it is valid, unrevoked and unexpired. */
   async verifyBearer(token: string): Promise<KeyRecord | undefined> {
-    const m = /^gust_([A-Z2-7]{16})_[\w-]{43}$/.exec(token);
+    const m = BEARER.exec(token);
     if (!m) return undefined;
     const record = await this.usable(m[1]!);
     if (!record) return undefined;

@@ -7,11 +7,11 @@ import type { FunctionSpec } from '../manifest/types.js';
 import type { BudgetStatus, Budgets } from '../observe/budgets.js';
 import type { Recorder } from '../observe/records.js';
 import { meter } from '../observe/records.js';
-import { traceparentOf } from '../observe/trace-context.js';
 import type { SpanSink } from '../observe/traces.js';
-import type { BindingHost, HttpSink, InvokeOutcome, SandboxFactory, Work } from '../runtime/types.js';
+import type { BindingHost, HttpSink, InvokeOutcome, SandboxFactory } from '../runtime/types.js';
 import { maskSecrets } from '../services/secrets.js';
 import type { Invocation } from './invocation.js';
+import { errorOf, toWork, unleased } from './outcomes.js';
 import { type Lease, Pool } from './pool.js';
 
 export interface RunnableVersion {
@@ -47,6 +47,15 @@ export interface DispatchResult {
 export interface Bindings {
   readonly host: BindingHost;
   denied(): number;
+}
+
+/** A call run on an instance started for it alone (gust replay --inspect): see Pool.apart. */
+export interface Apart {
+  readonly inspect: true;
+  /** Its timeout in place of the function's: a session paused in the debugger is not cut short. */
+  readonly timeoutMs: number;
+  /** Told once its instance has started, before the call runs: its inspector, and how to stop it. */
+  readonly started: (instance: { readonly inspector: string | undefined; stop(): void }) => void;
 }
 
 export interface DispatcherDeps {
@@ -93,6 +102,7 @@ interface FunctionPools {
 const DEFAULT_MEMORY_MB = 128;
 const REMOVED = 'the function was removed';
 const FORCED = 'the function was removed (gust rm --force) while this call ran';
+const STOPPED = 'it was stopped before it ended (its replay was interrupted)';
 
 /** Milliseconds to 3 decimals: records stay readable, sums stay exact enough. */
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
@@ -177,7 +187,7 @@ export class Dispatcher {
     return this.functions.keys();
   }
 
-  async invoke(inv: Invocation, sink?: HttpSink): Promise<DispatchResult> {
+  async invoke(inv: Invocation, sink?: HttpSink, apart?: Apart): Promise<DispatchResult> {
     this.inflight++;
     try {
       const found = await this.find(inv);
@@ -185,7 +195,7 @@ export class Dispatcher {
       // The active version's budget is the function's, whichever version the call asks for.
       const over = this.deps.budgets?.check(inv.function, this.activeSpec(inv.function)?.budget);
       if (over) return this.rejected(inv, over.reason, { budget: over, version: found.v.version });
-      return await this.run(inv, found, sink);
+      return await this.run(inv, found, sink, apart);
     } finally {
       if (--this.inflight === 0) this.idle?.();
     }
@@ -228,13 +238,16 @@ export class Dispatcher {
     inv: Invocation,
     { v, pool }: Served,
     sink: HttpSink | undefined,
+    apart: Apart | undefined,
   ): Promise<DispatchResult> {
     // One deadline from the call's arrival: a caller that waited for an instance runs for what is
-    // left. Queued work waits without one, and gets its whole timeout once it runs.
-    const patient = inv.patient === true;
-    const lease =
-      pool.tryAcquire() ?? (await pool.acquire(patient ? undefined : inv.received + v.spec.timeoutMs));
-    const deadline = patient ? Date.now() + v.spec.timeoutMs : inv.received + v.spec.timeoutMs;
+    // left. Queued work (and a call apart) waits without one, and gets its whole timeout once it runs.
+    const patient = inv.patient === true || apart !== undefined;
+    const timeoutMs = apart?.timeoutMs ?? v.spec.timeoutMs;
+    const lease = apart
+      ? await pool.apart({ inspect: apart.inspect })
+      : (pool.tryAcquire() ?? (await pool.acquire(patient ? undefined : inv.received + timeoutMs)));
+    const deadline = patient ? Date.now() + timeoutMs : inv.received + timeoutMs;
     const queuedMs = sinceArrival(inv);
     if (lease.type !== 'ok') return this.finish(inv, v, lease, unleased(lease), { queuedMs, durationMs: 0 });
     if (deadline <= Date.now()) {
@@ -251,16 +264,29 @@ export class Dispatcher {
     }
     const started = performance.now();
     const bindings = this.deps.bindings?.(v.spec, inv);
-    const ran = await lease.slot.sandbox.invoke(toWork(inv, deadline), sink, bindings?.host);
+    const { sandbox } = lease.slot;
+    let stopped = false;
+    apart?.started({
+      inspector: sandbox.inspector,
+      stop: () => {
+        stopped = true;
+        sandbox.stop();
+      },
+    });
+    const ran = await sandbox.invoke(toWork(inv, deadline), sink, bindings?.host);
     const durationMs = performance.now() - started;
-    pool.release(lease.slot);
-    // `gust rm --force` stopped its instance: the call did not crash, it was cut short on purpose.
-    const outcome: Outcome =
-      ran.type === 'crashed' && pool.stopped ? { type: 'rejected', reason: FORCED, logs: ran.logs } : ran;
+    if (apart) sandbox.stop();
+    else pool.release(lease.slot);
+    // `gust rm --force` (or the end of a replay) stopped its instance: cut short on purpose, not a crash.
+    const cut = ran.type === 'crashed' && (pool.stopped || stopped);
+    const outcome: Outcome = cut
+      ? { type: 'rejected', reason: stopped ? STOPPED : FORCED, logs: ran.logs }
+      : ran;
     return this.finish(inv, v, lease, outcome, {
       queuedMs,
       durationMs,
       deniedCalls: bindings?.denied() ?? 0,
+      timeoutMs,
     });
   }
 
@@ -269,7 +295,12 @@ export class Dispatcher {
     v: RunnableVersion,
     lease: Lease,
     outcome: Outcome,
-    { queuedMs, durationMs, deniedCalls = 0 }: { queuedMs: number; durationMs: number; deniedCalls?: number },
+    {
+      queuedMs,
+      durationMs,
+      deniedCalls = 0,
+      timeoutMs = v.spec.timeoutMs,
+    }: { queuedMs: number; durationMs: number; deniedCalls?: number; timeoutMs?: number },
   ): DispatchResult {
     const ok = lease.type === 'ok';
     // Waiting for a cold start that did not finish in time is part of a cold start too.
@@ -292,7 +323,7 @@ export class Dispatcher {
         gbSeconds: ran ? gbSeconds : 0,
         cold,
         initMs: round(initMs),
-        error: lease.type === 'timeout' ? lease.reason : errorOf(outcome, v.spec),
+        error: lease.type === 'timeout' ? lease.reason : errorOf(outcome, timeoutMs),
         stack: outcome.type === 'error' ? (outcome.error.stack ?? null) : null,
         deniedCalls,
         logs: initLogs + ('logs' in outcome ? outcome.logs : ''),
@@ -342,7 +373,7 @@ export class Dispatcher {
     outcome: Outcome,
     given: Omit<
       InvocationRecord,
-      'id' | 'attempt' | 'trigger' | 'start' | 'status' | 'traceId' | 'spanId' | 'parentSpanId'
+      'id' | 'attempt' | 'trigger' | 'start' | 'status' | 'traceId' | 'spanId' | 'parentSpanId' | 'replayOf'
     >,
     secrets: readonly string[] = [],
   ): DispatchResult {
@@ -356,9 +387,10 @@ export class Dispatcher {
       traceId: inv.traceId,
       spanId: inv.spanId,
       parentSpanId: inv.parentSpanId,
+      replayOf: inv.replayOf ?? null,
       ...fields,
     };
-    this.deps.recorder.record(record);
+    this.deps.recorder.record(record, inv);
     this.deps.spans?.ended(inv, record);
     return { record, outcome };
   }
@@ -421,49 +453,4 @@ export class Dispatcher {
 
 function poolsOf(fn: FunctionPools): Pool[] {
   return [fn.active.pool, ...[...fn.others.values()].map((s) => s.pool), ...fn.retired];
-}
-
-function toWork(inv: Invocation, deadline: number): Work {
-  const base = {
-    id: inv.id,
-    deadline,
-    traceparent: traceparentOf(inv.traceId, inv.spanId),
-    attempt: inv.attempt ?? 1,
-  };
-  return inv.kind === 'http'
-    ? { ...base, kind: 'http', request: inv.request }
-    : { ...base, kind: 'event', event: inv.event };
-}
-
-/** What a caller that got no instance is answered. */
-function unleased(lease: Exclude<Lease, { type: 'ok' }>): Outcome {
-  switch (lease.type) {
-    case 'throttled':
-    case 'rejected':
-      return { type: lease.type, reason: lease.reason };
-    case 'timeout':
-      return { type: 'timeout', logs: '', streamed: false };
-    case 'initError':
-      if (lease.crashed) return { type: 'crashed', reason: lease.error.message, logs: '', streamed: false };
-      return {
-        type: 'error',
-        error: { ...lease.error, message: `init failed: ${lease.error.message}` },
-        logs: '',
-      };
-  }
-}
-
-function errorOf(outcome: Outcome, spec: FunctionSpec): string | null {
-  switch (outcome.type) {
-    case 'ok':
-      return null;
-    case 'error':
-      return `${outcome.error.name}: ${outcome.error.message}`;
-    case 'timeout':
-      return `the function ran past its timeout of ${spec.timeoutMs} ms`;
-    case 'crashed':
-    case 'throttled':
-    case 'rejected':
-      return outcome.reason;
-  }
 }

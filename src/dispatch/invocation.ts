@@ -11,8 +11,10 @@ export type Invocation = {
   readonly function: string;
   /** A given version (Lambda Qualifier); otherwise the active one. */
   readonly version?: number;
-  /** `http`, `invoke`, `lambda-api`; later `schedule`, `topic`, ... */
+  /** `http`, `invoke`, `lambda-api`, `schedule`, `topic`, ..., `replay`. */
   readonly trigger: string;
+  /** The invocation this one runs again (`gust replay`). */
+  readonly replayOf?: string;
   readonly traceId: string;
   /** This invocation's span (each attempt its own): the parent of the calls it makes. */
   readonly spanId: string;

@@ -6,7 +6,7 @@
  * dies, they go to another.
  */
 import type { InstanceCount } from '../observe/metrics.js';
-import type { LoadSpec, Sandbox, SandboxFactory, WireError } from '../runtime/types.js';
+import type { LoadSpec, Sandbox, SandboxFactory, StartOptions, WireError } from '../runtime/types.js';
 
 export interface PoolLimits {
   readonly concurrency: number;
@@ -75,6 +75,8 @@ const MAX_START_CRASHES = 3;
 
 export class Pool {
   private readonly slots = new Set<Slot>();
+  /** Instances started for one call each (`apart`): stopped by `close` too. */
+  private readonly apartOnes = new Set<Sandbox>();
   private readonly waiters: Waiter[] = [];
   private readonly restarts: Restarts;
   private starting = 0;
@@ -160,6 +162,29 @@ export class Pool {
     });
   }
 
+  /**
+   * An instance of its own for one call (a replay under the debugger): started apart from the
+   * pool's, never counted, lent or kept; the caller stops it once its call has ended. A failed
+   * start is told as `acquire` tells it.
+   */
+  async apart(options: StartOptions): Promise<Lease> {
+    if (this.closed) return { type: 'rejected', reason: REMOVED };
+    const outcome = await this.factory.start(this.spec, options);
+    if (outcome.type === 'error') {
+      return { type: 'initError', error: outcome.error, logs: outcome.logs, crashed: false };
+    }
+    if (outcome.type === 'crashed') {
+      const error = { name: 'StartError', message: outcome.reason };
+      return { type: 'initError', error, logs: '', crashed: true };
+    }
+    const { sandbox } = outcome;
+    this.apartOnes.add(sandbox);
+    void sandbox.exited.then(() => this.apartOnes.delete(sandbox));
+    if (this.closed) sandbox.stop(); // its call ends crashed, told as stopped on purpose
+    const slot: Slot = { sandbox, inflight: 1, fresh: undefined, idleTimer: undefined };
+    return { type: 'ok', slot, cold: true, initMs: outcome.initMs, initLogs: outcome.logs };
+  }
+
   release(slot: Slot): void {
     slot.inflight--;
     if (!this.slots.has(slot)) return;
@@ -181,6 +206,7 @@ export class Pool {
     clearTimeout(this.restartTimer);
     for (const w of this.waiters.splice(0)) this.settle(w, { type: 'rejected', reason: REMOVED });
     for (const slot of this.slots) this.stopSlot(slot);
+    for (const sandbox of this.apartOnes) sandbox.stop();
     this.checkEmpty();
   }
 

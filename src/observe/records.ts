@@ -1,9 +1,13 @@
 /**
  * observe/records: invocation records, metered as the clouds bill (billed ms rounded up to 1 ms;
  * GB-s = MB / 1024 x billed s), written in batches off the hot path. Readers flush first, so
- * what the API shows is never behind what was answered.
+ * what the API shows is never behind what was answered. With `inputs`, what each invocation got is
+ * kept for replay in the same batch (observe/inputs.ts: serialised at the flush, not per call); a
+ * write that fails keeps its records for the next flush, not their inputs (memory stays bounded).
  */
-import type { InvocationRecord, InvocationStore } from '../backends/ports.js';
+import type { InvocationRecord, InvocationStore, KeptInput } from '../backends/ports.js';
+import type { Invocation } from '../dispatch/invocation.js';
+import { keepInput } from './inputs.js';
 
 const FLUSH_EVERY_MS = 50;
 const FLUSH_AT = 500;
@@ -19,8 +23,17 @@ export function meter(input: { durationMs: number; initMs: number; cold: boolean
   return { billedMs, gbSeconds: (input.memoryMb / 1024) * (billedMs / 1000) };
 }
 
+export interface RecorderOptions {
+  /** Sees each record as it is taken (observe/metrics.ts): every invocation's one way out. */
+  readonly observe?: (r: InvocationRecord) => void;
+  /** Keeps what each invocation got, up to this many bytes each; absent: nothing is kept. */
+  readonly inputs?: { readonly maxBytes: number };
+}
+
 export class Recorder {
   private buffer: InvocationRecord[] = [];
+  /** The invocations of the records in `buffer` whose inputs are kept. */
+  private invocations: Invocation[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   /** Callers of `written` waiting for the records in `buffer`. */
@@ -33,13 +46,14 @@ export class Recorder {
   constructor(
     private readonly store: InvocationStore,
     private readonly onError: (e: unknown) => void,
-    /** Sees each record as it is taken (observe/metrics.ts): every invocation's one way out. */
-    private readonly observe?: (r: InvocationRecord) => void,
+    private readonly opts: RecorderOptions = {},
   ) {}
 
-  record(r: InvocationRecord): void {
-    this.observe?.(r);
+  /** `inv`: the invocation of the record, whose input is kept if inputs are. */
+  record(r: InvocationRecord, inv?: Invocation): void {
+    this.opts.observe?.(r);
     this.buffer.push(r);
+    if (inv !== undefined && this.opts.inputs !== undefined) this.invocations.push(inv);
     if (this.buffer.length >= FLUSH_AT) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), FLUSH_EVERY_MS);
   }
@@ -60,13 +74,15 @@ export class Recorder {
     this.timer = undefined;
     const batch = this.buffer;
     this.buffer = [];
+    const invocations = this.invocations;
+    this.invocations = [];
     const waiters = this.waiters;
     this.waiters = [];
     this.last = waiters;
     // the records of a failed write went back to the front of the buffer: this batch has them
     const repays = this.owed;
     this.writing = this.writing.then(async () => {
-      const ok = await this.write(batch);
+      const ok = await this.write(batch, this.inputsOf(invocations));
       if (this.last === waiters) this.last = undefined;
       if (ok && repays) this.owed = false;
       if (ok && !this.owed) for (const resolve of waiters) resolve();
@@ -75,10 +91,24 @@ export class Recorder {
     return this.writing;
   }
 
-  private async write(batch: InvocationRecord[]): Promise<boolean> {
+  /** Serialised with the write, not when a call is recorded; one that cannot be is left out. */
+  private inputsOf(invocations: readonly Invocation[]): KeptInput[] {
+    const maxBytes = this.opts.inputs?.maxBytes ?? 0;
+    const now = Date.now();
+    return invocations.flatMap((inv) => {
+      try {
+        return [keepInput(inv, maxBytes, now)];
+      } catch (e) {
+        this.onError(e);
+        return [];
+      }
+    });
+  }
+
+  private async write(batch: InvocationRecord[], inputs: readonly KeptInput[]): Promise<boolean> {
     if (batch.length === 0) return true;
     try {
-      await this.store.add(batch);
+      await this.store.add(batch, inputs);
       return true;
     } catch (e) {
       this.onError(e);

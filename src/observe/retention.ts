@@ -5,22 +5,32 @@
  * 1. records that ended `ok` and started more than `retentionMs` ago;
  * 2. any record (failed ones are kept longer: they are what one debugs) older than `failedRetentionMs`;
  * 3. while the records take more than `maxBytes` (estimated from their count and the size of the
- *    newest ones), the oldest `ok` records, then the oldest of any kind.
+ *    newest ones), the oldest `ok` records, then the oldest of any kind;
+ * 4. the inputs kept for replay (observe/inputs.ts), when they are: those kept more than their own
+ *    `retentionMs` ago, then the oldest while they take more than their `maxBytes`.
  * Usage and cost do not depend on records: they are rolled up per minute as records are written.
  * The database file does not shrink (SQLite reuses the pages freed): it stops growing.
  */
-import type { InvocationStore } from '../backends/ports.js';
+import type { InputStore, InvocationStore } from '../backends/ports.js';
 
 export interface RetentionSettings {
   readonly retentionMs: number;
   readonly failedRetentionMs: number;
   readonly maxBytes: number;
+  /** The inputs kept for replay, kept for a time and a size of their own. */
+  readonly inputs?: {
+    readonly store: Pick<InputStore, 'prune' | 'size'>;
+    readonly retentionMs: number;
+    readonly maxBytes: number;
+  };
 }
 
 export const PRUNE_EVERY_MS = 10_000;
 const FIRST_PASS_MS = 2000;
 /** Records deleted per step (a few milliseconds of SQLite work). */
 const STEP = 500;
+/** Inputs deleted per step: up to 256 KiB each, so fewer a step than records. */
+const INPUT_STEP = 100;
 /** Past the size bound, records go until they are this share of it, not one step over it each time. */
 const LOW_WATER = 0.9;
 
@@ -51,7 +61,7 @@ export class RecordPruner {
     this.first.unref();
   }
 
-  /** One pass of the three rules; how many records it deleted. A pass already running is joined. */
+  /** One pass of the rules; how many records and inputs it deleted. A pass already running is joined. */
   prune(): Promise<number> {
     this.running ??= this.pass().finally(() => {
       this.running = undefined;
@@ -68,27 +78,61 @@ export class RecordPruner {
   private async pass(): Promise<number> {
     const now = this.now();
     const iso = (ms: number) => new Date(ms).toISOString();
-    let deleted = await this.drain(iso(now - this.settings.retentionMs), true, Number.POSITIVE_INFINITY);
-    deleted += await this.drain(iso(now - this.settings.failedRetentionMs), false, Number.POSITIVE_INFINITY);
+    let deleted = await this.drainRecords(
+      iso(now - this.settings.retentionMs),
+      true,
+      Number.POSITIVE_INFINITY,
+    );
+    deleted += await this.drainRecords(
+      iso(now - this.settings.failedRetentionMs),
+      false,
+      Number.POSITIVE_INFINITY,
+    );
     const { records, bytesPerRecord } = await this.store.size();
     if (records * bytesPerRecord > this.settings.maxBytes) {
       const excess = records - Math.floor((this.settings.maxBytes * LOW_WATER) / bytesPerRecord);
-      const oks = await this.drain(iso(now), true, excess);
-      deleted += oks + (await this.drain(iso(now), false, excess - oks));
+      const oks = await this.drainRecords(iso(now), true, excess);
+      deleted += oks + (await this.drainRecords(iso(now), false, excess - oks));
+    }
+    return deleted + (await this.pruneInputs(now));
+  }
+
+  private drainRecords(before: string, okOnly: boolean, most: number): Promise<number> {
+    return this.drain((limit) => this.store.prune({ before, okOnly, limit }), STEP, most);
+  }
+
+  /** By age, then the oldest while they take more than their bound (down to 90% of it). */
+  private async pruneInputs(now: number): Promise<number> {
+    const inputs = this.settings.inputs;
+    if (inputs === undefined) return 0;
+    const { store } = inputs;
+    const before = now - inputs.retentionMs;
+    let deleted = await this.drain(
+      (limit) => store.prune({ before, limit }),
+      INPUT_STEP,
+      Number.POSITIVE_INFINITY,
+    );
+    if ((await store.size()) <= inputs.maxBytes) return deleted;
+    while (!this.closed && (await store.size()) > inputs.maxBytes * LOW_WATER) {
+      const started = performance.now();
+      const step = await store.prune({ limit: INPUT_STEP });
+      deleted += step.deleted;
+      if (step.deleted === 0) break;
+      await rest((performance.now() - started) * REST_PER_WORK);
     }
     return deleted;
   }
 
   /** Steps of `prune` until none is left to delete or `most` are gone. */
-  private async drain(before: string, okOnly: boolean, most: number): Promise<number> {
+  private async drain(
+    prune: (limit: number) => Promise<{ deleted: number; done: boolean }>,
+    step: number,
+    most: number,
+  ): Promise<number> {
     let total = 0;
     while (!this.closed && total < most) {
       const started = performance.now();
-      const { deleted, done } = await this.store.prune({
-        before,
-        okOnly,
-        limit: Math.min(STEP, most - total),
-      });
+      const { deleted, done } = await prune(Math.min(step, most - total));
       total += deleted;
       if (done) break;
       await rest((performance.now() - started) * REST_PER_WORK);

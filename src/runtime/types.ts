@@ -61,6 +61,8 @@ export type InvokeOutcome =
 
 export interface Sandbox {
   readonly id: string;
+  /** The inspector's WebSocket URL (`ws://127.0.0.1:PORT/UUID`) of an instance started to be inspected. */
+  readonly inspector?: string | undefined;
   /**
    * False once it takes no new invocation: stopped, dead, or being killed (a timeout, a protocol
    * violation) while its process has not exited yet. A pool must not lease it then.
@@ -80,9 +82,19 @@ export type StartOutcome =
   /** The instance died while starting. */
   | { readonly type: 'crashed'; readonly reason: string };
 
+/** How one instance is started, beside its function's spec. */
+export interface StartOptions {
+  /**
+   * Under the debugger (`gust replay --inspect`): a new process with the inspector open on
+   * 127.0.0.1 (Node's permission model allows none, so it runs without it: the caller decides who
+   * may ask), which waits for a debugger and pauses before the handler at each call.
+   */
+  readonly inspect?: boolean;
+}
+
 export interface SandboxFactory {
   /** Never rejects: whatever goes wrong ends as an outcome. */
-  start(spec: LoadSpec): Promise<StartOutcome>;
+  start(spec: LoadSpec, options?: StartOptions): Promise<StartOutcome>;
   /** Memory sizes in use, so that idle stem cells of those sizes are kept ready. */
   prepare(memorySizesMb: readonly number[]): void;
   close(): Promise<void>;

@@ -186,6 +186,7 @@ describe('retention', () => {
       traceId: 't',
       spanId: null,
       parentSpanId: null,
+      replayOf: null,
     });
     await new SqliteInvocations(db).add([
       // in the order they ended, as a platform writes them

@@ -25,6 +25,7 @@ export function aRecord(over: Partial<InvocationRecord> = {}): InvocationRecord 
     traceId: 't',
     spanId: null,
     parentSpanId: null,
+    replayOf: null,
     ...over,
   };
 }

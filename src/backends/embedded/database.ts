@@ -276,6 +276,23 @@ ALTER TABLE invocations ADD COLUMN parent_span_id TEXT;
   `
 CREATE INDEX invocations_by_trace ON invocations (trace_id) WHERE parent_span_id IS NOT NULL;
 `,
+  // 19: what each invocation got (its event, or its HTTP request), kept for gust replay
+  // (embedded/inputs.ts; input NULL: over the per-event limit, only its size kept; stored: the bytes
+  // of input, read by the size bound without reading the text); and in a record, the invocation a
+  // replay ran again
+  `
+CREATE TABLE invocation_inputs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  function TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  kept_at INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  stored INTEGER NOT NULL,
+  input TEXT
+);
+ALTER TABLE invocations ADD COLUMN replay_of TEXT;
+`,
 ];
 
 export function openDatabase(file: string): Db {

@@ -5,6 +5,7 @@ import type {
   InvocationRecord,
   InvocationStatus,
   InvocationStore,
+  KeptInput,
   LatencyQuery,
   LatencyStep,
   LogEntry,
@@ -15,6 +16,7 @@ import type {
   UsageRow,
 } from '../ports.js';
 import type { Db } from './database.js';
+import type { SqliteInputs } from './inputs.js';
 import { type Row, toRecord } from './record-row.js';
 import { traceRecords } from './traces.js';
 
@@ -64,10 +66,14 @@ export class SqliteInvocations implements InvocationStore {
   private okSeen = 0;
   private allSeen = 0;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    /** Where the inputs kept for replay go, in the records' transaction. */
+    private readonly inputs?: SqliteInputs,
+  ) {
     this.insert = db.prepare(`INSERT OR IGNORE INTO invocations
-      (id, attempt, function, version, trigger, instance, start, queued_ms, duration_ms, billed_ms, memory_mb, gb_seconds, cold, init_ms, status, error, stack, denied_calls, logs, trace_id, span_id, parent_span_id)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      (id, attempt, function, version, trigger, instance, start, queued_ms, duration_ms, billed_ms, memory_mb, gb_seconds, cold, init_ms, status, error, stack, denied_calls, logs, trace_id, span_id, parent_span_id, replay_of)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.addUsage =
       db.prepare(`INSERT INTO usage_minutes (function, minute, requests, failed, cold_starts, billed_ms, gb_seconds)
       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (function, minute) DO UPDATE SET
@@ -90,8 +96,9 @@ export class SqliteInvocations implements InvocationStore {
     };
   }
 
-  async add(records: readonly InvocationRecord[]): Promise<void> {
+  async add(records: readonly InvocationRecord[], inputs: readonly KeptInput[] = []): Promise<void> {
     const run = this.db.transaction((list: readonly InvocationRecord[]) => {
+      if (inputs.length > 0) this.inputs?.insertWithin(inputs);
       const minutes = new Map<string, Minute>();
       // Positional parameters: binding by name costs half as much again per row.
       for (const r of list) {
@@ -118,6 +125,7 @@ export class SqliteInvocations implements InvocationStore {
           r.traceId,
           r.spanId,
           r.parentSpanId,
+          r.replayOf,
         );
         // A record written again (the same id and attempt) is counted once; a call that did not run is not billed.
         if (added.changes === 1) {

@@ -25,6 +25,7 @@ export interface Row {
   trace_id: string;
   span_id: string | null;
   parent_span_id: string | null;
+  replay_of: string | null;
 }
 
 export const toRecord = (r: Row): InvocationRecord => ({
@@ -50,4 +51,5 @@ export const toRecord = (r: Row): InvocationRecord => ({
   traceId: r.trace_id,
   spanId: r.span_id,
   parentSpanId: r.parent_span_id,
+  replayOf: r.replay_of,
 });

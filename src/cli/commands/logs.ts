@@ -14,7 +14,7 @@ const STATUSES = ['ok', 'failed', 'error', 'timeout', 'crashed', 'throttled', 'r
  */
 /** What a record's trigger may be: the manifest's kinds, and the calls that come from no trigger. */
 const [HTTP, ...OTHER_KINDS] = TRIGGER_KINDS;
-const TRIGGERS = [HTTP!, 'invoke', 'lambda-api', ...OTHER_KINDS];
+const TRIGGERS = [HTTP!, 'invoke', 'lambda-api', ...OTHER_KINDS, 'replay'];
 /** The platform's own default page of logs. */
 const LOGS_LIMIT = 50;
 const MAX_LIMIT = 1000;

@@ -28,6 +28,8 @@ export interface UpFlags {
   readonly retention?: string;
   readonly failedRetention?: string;
   readonly maxRecordsSize?: string;
+  readonly replayRetention?: string;
+  readonly replayMaxSize?: string;
 }
 
 export function registerUpCommand(program: Command, cli: Cli): void {
@@ -80,6 +82,14 @@ export function platformOptions(command: Command): Command {
       '--max-records-size <size>',
       'about how much room records and their logs may take (default 1GB, or GUST_MAX_RECORDS_SIZE)',
     )
+    .option(
+      '--replay-retention <duration>',
+      'keep what invocations got, for gust replay, this long; 0 keeps nothing (default 24h, or GUST_REPLAY_RETENTION)',
+    )
+    .option(
+      '--replay-max-size <size>',
+      'about how much room the events kept for replay may take (default 256MB, or GUST_REPLAY_MAX_SIZE)',
+    )
     .option('--no-metrics', 'no /_gust/metrics and no counting for it (or GUST_METRICS=off)');
 }
 
@@ -107,6 +117,7 @@ export function platformConfig(
   defaultLogLevel?: PlatformConfig['logLevel'],
 ): PlatformConfig {
   const { port, s3Port, data, cluster, retention, failedRetention, maxRecordsSize } = flags;
+  const { replayRetention, replayMaxSize } = flags;
   const metrics = flags.metrics ? undefined : false; // GUST_METRICS decides unless the flag is given
   try {
     return loadPlatformConfig(
@@ -119,6 +130,8 @@ export function platformConfig(
         retention,
         failedRetention,
         maxRecordsSize,
+        replayRetention,
+        replayMaxSize,
         metrics,
         defaultLogLevel,
       },

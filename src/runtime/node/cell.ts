@@ -46,6 +46,11 @@ export interface CellOptions {
   readonly group: CellGroup | undefined;
   /** RLIMIT_DATA of the process when it has no group (bytes). */
   readonly dataLimitBytes: number | undefined;
+  /**
+   * The inspector open on 127.0.0.1 (a port of its own): then without Node's permission model,
+   * which allows no inspector. Only for one call under the debugger (factory.ts).
+   */
+  readonly inspect?: boolean;
 }
 
 const STDERR_TAIL = 4096;
@@ -85,12 +90,17 @@ export const tools = {
  * it holds no capability, even in its own namespace.
  */
 export function command(opts: CellOptions): { file: string; args: string[] } {
+  const permissions = opts.inspect
+    ? ['--inspect=127.0.0.1:0']
+    : [
+        permissionFlag,
+        `--allow-fs-read=${opts.runtimeDir}${path.sep}`,
+        `--allow-fs-read=${opts.dir}${path.sep}`,
+      ];
   const node = [
     process.execPath,
-    permissionFlag,
+    ...permissions,
     '--disable-warning=ExperimentalWarning',
-    `--allow-fs-read=${opts.runtimeDir}${path.sep}`,
-    `--allow-fs-read=${opts.dir}${path.sep}`,
     `--max-old-space-size=${opts.memoryMb}`,
     path.join(opts.runtimeDir, 'main.js'),
   ];
@@ -126,6 +136,8 @@ export class Cell {
   private readonly group: CellGroup | undefined;
   readonly ready: Promise<boolean>;
   readonly exited: Promise<string>;
+  /** The inspector's WebSocket URL once node has said it on stderr (`inspect`); undefined if it died first. */
+  readonly inspector: Promise<string | undefined>;
   private readonly child: ChildProcess;
   private stderrTail = '';
   private fatal: string | undefined;
@@ -177,6 +189,7 @@ export class Cell {
         } else this.failChannel(e);
       });
     });
+    this.inspector = opts.inspect ? this.inspectorUrl() : Promise.resolve(undefined);
     // Ready once it says so and is in its group: no function code is sent to it before.
     const joined = this.joinGroup();
     this.ready = new Promise<boolean>((resolve) => {
@@ -295,6 +308,20 @@ export class Cell {
     } catch (e) {
       this.violate(`its message could not be handled: ${e instanceof Error ? e.message : String(e)}`);
     }
+  }
+
+  /** Node says `Debugger listening on ws://127.0.0.1:PORT/UUID` on stderr as it starts. */
+  private inspectorUrl(): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      const look = () => {
+        const m = /Debugger listening on (ws:\/\/\S+)/.exec(this.stderrTail);
+        if (!m) return;
+        this.child.stderr?.off('data', look);
+        resolve(m[1]);
+      };
+      this.child.stderr?.on('data', look);
+      void this.exited.then(() => resolve(undefined));
+    });
   }
 
   private keepTail(chunk: Buffer): void {

@@ -14,7 +14,7 @@ import { chmod, cp, mkdir, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { isAlive } from '../../lib/processes.js';
-import type { LoadSpec, SandboxFactory, StartOutcome } from '../types.js';
+import type { LoadSpec, SandboxFactory, StartOptions, StartOutcome } from '../types.js';
 import { type BundleFiles, placeBundle, prepareBundle } from './bundle-files.js';
 import { Cell, type Egress, IDLE_WORK, type Isolation, tools } from './cell.js';
 import { MemoryGroups } from './cgroup.js';
@@ -115,26 +115,35 @@ export class NodeSandboxFactory implements SandboxFactory {
     }));
   }
 
-  /** Never rejects (the pool has nobody to tell): a failure to spawn or to copy the bundle is a crashed start. */
-  async start(spec: LoadSpec): Promise<StartOutcome> {
+  /**
+   * Never rejects (the pool has nobody to tell): a failure to spawn or to copy the bundle is a
+   * crashed start. `inspect` starts a process of its own, never a stem cell (see StartOptions).
+   */
+  async start(spec: LoadSpec, options: StartOptions = {}): Promise<StartOutcome> {
     let cell: Cell;
     const egress = spec.fn.egress ?? 'open';
+    const inspect = options.inspect === true;
     const namespaces = tools.unshare && (this.uids !== undefined || this.unprivileged.kind === 'namespaces');
-    if (egress === 'none' && !namespaces) {
+    if (egress === 'none' && (inspect || !namespaces)) {
       return {
         type: 'crashed',
-        reason:
-          'egress: none needs a network namespace, which this machine does not give Gust (no unprivileged user namespaces, or no unshare): run Gust as root',
+        reason: inspect
+          ? 'egress: none: no debugger can reach its instance (its network namespace has no way in)'
+          : 'egress: none needs a network namespace, which this machine does not give Gust (no unprivileged user namespaces, or no unshare): run Gust as root',
       };
     }
     try {
       cell =
-        egress === 'open' ? await this.take(spec.fn.memoryMb) : await this.spawn(spec.fn.memoryMb, 'none');
+        egress === 'open' && !inspect
+          ? await this.take(spec.fn.memoryMb)
+          : await this.spawn(spec.fn.memoryMb, egress, inspect);
     } catch (e) {
       return { type: 'crashed', reason: `the instance could not start: ${errorText(e)}` };
     }
     const notReady = await this.notReady(cell);
     if (notReady !== undefined) return this.abandon(cell, notReady);
+    const inspector = inspect ? await this.inspectorOf(cell) : undefined;
+    if (inspect && inspector === undefined) return this.abandon(cell, 'its inspector did not open');
     // Not prepared (say the run folder is full): linked or copied from the data folder each time.
     const files = await this.bundleFiles(spec.bundlePath).catch(() => ({ code: spec.bundlePath }));
     let bundle: string;
@@ -143,7 +152,18 @@ export class NodeSandboxFactory implements SandboxFactory {
     } catch (e) {
       return this.abandon(cell, `the function's bundle could not be put in the instance: ${errorText(e)}`);
     }
-    return this.load(cell, spec, bundle);
+    return this.load(cell, spec, bundle, inspector);
+  }
+
+  /** The inspector a ready cell said it opened (at its start, on stderr), waited for as long as its start. */
+  private async inspectorOf(cell: Cell): Promise<string | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), this.opts.readyTimeoutMs ?? READY_TIMEOUT_MS);
+    });
+    const url = await Promise.race([cell.inspector, late]);
+    clearTimeout(timer);
+    return url;
   }
 
   private abandon(cell: Cell, reason: string): StartOutcome {
@@ -203,14 +223,15 @@ export class NodeSandboxFactory implements SandboxFactory {
    * killed and the start fails like a module that threw.
    */
   /** An instance of a loaded cell; one stopped for work left running is said in the platform's log. */
-  private instance(cell: Cell, fn: string): NodeInstance {
+  private instance(cell: Cell, fn: string, inspector: string | undefined): NodeInstance {
     void cell.exited.then((reason) => {
       if (reason.startsWith(IDLE_WORK)) this.opts.warn?.(`${fn}: instance ${cell.id} ${reason}`);
     });
-    return new NodeInstance(cell);
+    return new NodeInstance(cell, inspector);
   }
 
-  private load(cell: Cell, spec: LoadSpec, bundle: string): Promise<StartOutcome> {
+  /** `inspector`: the cell's, when it was started to be inspected. */
+  private load(cell: Cell, spec: LoadSpec, bundle: string, inspector?: string): Promise<StartOutcome> {
     const limitMs = Math.floor(Math.min(spec.fn.timeoutMs * INIT_SHARE, MAX_INIT_MS));
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -226,7 +247,7 @@ export class NodeSandboxFactory implements SandboxFactory {
         if (m.t === 'loaded') {
           done({
             type: 'ok',
-            sandbox: this.instance(cell, spec.fn.name),
+            sandbox: this.instance(cell, spec.fn.name, inspector),
             initMs: m.initMs,
             logs: cut(m.logs, LOG_LIMIT),
           });
@@ -239,7 +260,8 @@ export class NodeSandboxFactory implements SandboxFactory {
         }
       });
       void cell.exited.then((reason) => done({ type: 'crashed', reason }));
-      cell.send({ t: 'load', bundle, exportName: spec.exportName, env: spec.env, fn: spec.fn });
+      const load = { t: 'load', bundle, exportName: spec.exportName, env: spec.env, fn: spec.fn } as const;
+      cell.send(inspector === undefined ? load : { ...load, inspect: true });
     });
   }
 
@@ -269,7 +291,7 @@ export class NodeSandboxFactory implements SandboxFactory {
     this.spawningStem.set(memoryMb, spawning);
   }
 
-  private async spawn(memoryMb: number, egress: Egress): Promise<Cell> {
+  private async spawn(memoryMb: number, egress: Egress, inspect = false): Promise<Cell> {
     const id = `i-${process.pid.toString(36)}-${(++this.seq).toString(36)}-${randomBytes(3).toString('hex')}`;
     const uid = this.uids?.take();
     const release = (): void => {
@@ -289,6 +311,7 @@ export class NodeSandboxFactory implements SandboxFactory {
       group,
       // Where no cgroup bounds the whole process, RLIMIT_DATA does (an allocation past it fails).
       dataLimitBytes: group === undefined && tools.prlimit ? memoryLimitBytes(memoryMb) : undefined,
+      inspect,
     }).catch(async (e: unknown) => {
       release();
       await group?.remove();

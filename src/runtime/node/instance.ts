@@ -61,7 +61,11 @@ export class NodeInstance implements Sandbox {
   private idle: { at: number; cpuMs: number } | 'since-last-call' | undefined;
   private readonly idleCheck: NodeJS.Timeout;
 
-  constructor(private readonly cell: Cell) {
+  constructor(
+    private readonly cell: Cell,
+    /** Its inspector's WebSocket URL, when it was started to be inspected. */
+    readonly inspector?: string,
+  ) {
     this.id = cell.id;
     this.exited = cell.exited;
     cell.onMessage((m) => this.onMessage(m));

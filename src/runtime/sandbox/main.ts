@@ -67,6 +67,10 @@ async function load(message: Extract<HostMessage, { t: 'load' }>): Promise<void>
     const picked = pickEntry(mod, message.exportName);
     if (!picked.ok) throw new TypeError(picked.message);
     entry = picked.entry;
+    if (message.inspect) {
+      const { pausing } = await import('./inspect.js');
+      entry = { ...entry, fn: pausing(entry.fn) };
+    }
     send({ t: 'loaded', initMs: performance.now() - started, style: entry.style, logs: initLogs.take() });
   } catch (e) {
     send({ t: 'loadError', error: toWireError(e), logs: initLogs.take() });

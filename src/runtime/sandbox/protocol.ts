@@ -47,6 +47,8 @@ export type HostMessage =
       readonly exportName: string | undefined;
       readonly env: Readonly<Record<string, string>>;
       readonly fn: FunctionInfo;
+      /** Under the debugger: each call waits for one and pauses before the handler (inspect.ts). */
+      readonly inspect?: true;
     }
   | ({
       readonly t: 'invoke';

@@ -1,0 +1,114 @@
+/**
+ * embedded/inputs: the inputs kept for replay in SQLite (`invocation_inputs`, migration 18). Rows
+ * go in within the records' transaction (SqliteInvocations.add calls `insertWithin`), in the order
+ * they are written: the oldest are the first by seq, so pruning takes them from the front. The
+ * text is the row's last column: the size bound reads `stored`, never the text's overflow pages.
+ */
+import type { InputStore, KeptInput } from '../ports.js';
+import type { Db } from './database.js';
+
+/** What a row costs beside its text: the id twice (the table and its unique index), the other fields. */
+const ROW_OVERHEAD_BYTES = 160;
+/** Rows of seq summed per step when the size is first asked for. */
+const SUM_RANGE = 100_000;
+/** The most an SQLite integer column holds: `before` left out is "any time". */
+const ANY_TIME = Number.MAX_SAFE_INTEGER;
+
+interface Row {
+  id: string;
+  function: string;
+  kind: string;
+  kept_at: number;
+  bytes: number;
+  input: string | null;
+}
+
+export class SqliteInputs implements InputStore {
+  private readonly sql;
+  /** Bytes the rows take: summed once when first asked, then kept up to date here. */
+  private bytes: number | undefined;
+  /** Bytes added while they are being summed (those rows come after the range summed). */
+  private addedWhileSumming: number | undefined;
+
+  constructor(db: Db) {
+    this.sql = {
+      insert:
+        db.prepare(`INSERT OR IGNORE INTO invocation_inputs (id, function, kind, kept_at, bytes, stored, input)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      get: db.prepare('SELECT id, function, kind, kept_at, bytes, input FROM invocation_inputs WHERE id = ?'),
+      // the oldest `limit` rows by seq, those kept before the time: written in time order, a prefix
+      prune: db.prepare(`DELETE FROM invocation_inputs
+        WHERE seq IN (SELECT seq FROM invocation_inputs ORDER BY seq LIMIT ?) AND kept_at < ? RETURNING stored`),
+      sum: db.prepare(
+        'SELECT COUNT(*) AS n, SUM(stored) AS stored FROM invocation_inputs WHERE seq > ? AND seq <= ?',
+      ),
+      last: db.prepare('SELECT MAX(seq) AS seq FROM invocation_inputs'),
+    };
+  }
+
+  /** Inside the caller's transaction (the records'): an id already kept stays as it was (a retry). */
+  insertWithin(inputs: readonly KeptInput[]): void {
+    for (const i of inputs) {
+      const stored = i.input === null ? 0 : i.bytes;
+      const added = this.sql.insert.run(i.id, i.function, i.kind, i.keptAt, i.bytes, stored, i.input);
+      if (added.changes === 1) this.grew(stored + ROW_OVERHEAD_BYTES);
+    }
+  }
+
+  async get(id: string): Promise<KeptInput | undefined> {
+    const row = this.sql.get.get(id) as Row | undefined;
+    return (
+      row && {
+        id: row.id,
+        function: row.function,
+        kind: row.kind === 'http' ? 'http' : 'event',
+        keptAt: row.kept_at,
+        bytes: row.bytes,
+        input: row.input,
+      }
+    );
+  }
+
+  async prune({
+    before,
+    limit,
+  }: {
+    before?: number;
+    limit: number;
+  }): Promise<{ deleted: number; done: boolean }> {
+    const gone = this.sql.prune.all(limit, before ?? ANY_TIME) as { stored: number }[];
+    if (this.bytes !== undefined) {
+      const freed = gone.reduce((n, r) => n + r.stored + ROW_OVERHEAD_BYTES, 0);
+      this.bytes = Math.max(0, this.bytes - freed);
+    }
+    return { deleted: gone.length, done: gone.length < limit };
+  }
+
+  async size(): Promise<number> {
+    this.bytes ??= await this.sum();
+    return this.bytes;
+  }
+
+  private grew(bytes: number): void {
+    if (this.bytes !== undefined) this.bytes += bytes;
+    else if (this.addedWhileSumming !== undefined) this.addedWhileSumming += bytes;
+  }
+
+  /** SUM a range of seq at a time, the event loop free between ranges. */
+  private async sum(): Promise<number> {
+    const last = (this.sql.last.get() as { seq: number | null }).seq ?? 0;
+    this.addedWhileSumming = 0;
+    let total = 0;
+    for (let from = 0; from < last; from += SUM_RANGE) {
+      const r = this.sql.sum.get(from, Math.min(last, from + SUM_RANGE)) as {
+        n: number;
+        stored: number | null;
+      };
+      total += (r.stored ?? 0) + r.n * ROW_OVERHEAD_BYTES;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    total += this.addedWhileSumming;
+    this.addedWhileSumming = undefined;
+    return total;
+  }
+}
