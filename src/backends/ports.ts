@@ -165,8 +165,8 @@ export interface InputStore {
    * given: how many it deleted, and `done` once none is left to delete. One short step.
    */
   prune(opts: { before?: number; limit: number }): Promise<{ deleted: number; done: boolean }>;
-  /** About how many bytes the kept inputs take (their text and their rows). */
-  size(): Promise<number>;
+  /** How many inputs are kept, and about how many bytes they take (their text and their rows). */
+  size(): Promise<{ inputs: number; bytes: number }>;
 }
 
 /** The records of one trace: every attempt (a retry is a span of its own). */

@@ -20,6 +20,8 @@ export function createProgram(cli: Cli, version: string): Command {
   const program = new Command('gust')
     .description('Gust: self-hosted serverless functions')
     .version(version, '-V, --version')
+    // `gust --version`, while `gust replay ID --version 2` is the command's own option
+    .enablePositionalOptions()
     .showSuggestionAfterError()
     // settings are copied to subcommands when they are created, so these come first
     .exitOverride()

@@ -178,7 +178,7 @@ async function keptInput(
   const why =
     retentionMs === 0
       ? 'this platform keeps no events for replay (--replay-retention 0)'
-      : `events are kept for replay ${formatDuration(retentionMs)} (--replay-retention) and up to --replay-max-size in all; this one is gone, or came before they were kept`;
+      : `events are kept for replay for ${formatDuration(retentionMs)} (--replay-retention) and up to --replay-max-size in all; this one is gone, or came before they were kept`;
   throw new GustError('NOT_FOUND', `the event of ${shown} is not kept: ${why}`);
 }
 

@@ -107,20 +107,16 @@ export class RecordPruner {
     if (inputs === undefined) return 0;
     const { store } = inputs;
     const before = now - inputs.retentionMs;
-    let deleted = await this.drain(
+    const deleted = await this.drain(
       (limit) => store.prune({ before, limit }),
       INPUT_STEP,
       Number.POSITIVE_INFINITY,
     );
-    if ((await store.size()) <= inputs.maxBytes) return deleted;
-    while (!this.closed && (await store.size()) > inputs.maxBytes * LOW_WATER) {
-      const started = performance.now();
-      const step = await store.prune({ limit: INPUT_STEP });
-      deleted += step.deleted;
-      if (step.deleted === 0) break;
-      await rest((performance.now() - started) * REST_PER_WORK);
-    }
-    return deleted;
+    // past the bound: as many of the oldest as bring them to 90% of it, at their mean size
+    const { inputs: count, bytes } = await store.size();
+    if (bytes <= inputs.maxBytes) return deleted;
+    const excess = count - Math.floor((inputs.maxBytes * LOW_WATER) / (bytes / count));
+    return deleted + (await this.drain((limit) => store.prune({ limit }), INPUT_STEP, excess));
   }
 
   /** Steps of `prune` until none is left to delete or `most` are gone. */

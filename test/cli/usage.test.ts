@@ -31,10 +31,12 @@ describe('usage errors', () => {
     [['invoke'], /missing required argument 'name'.*gust invoke --help/],
     [['ls', 'extra'], /too many arguments/],
     [['rollback', 'api', 'x'], /^gust: version x: expected a version number/],
+    [['replay'], /missing required argument 'invocation-id'.*gust replay --help/],
+    [['replay', 'inv_1', '--version', 'two'], /^gust: --version two: expected a version number/],
     [['invocations', 'api', '--limit', '0'], /^gust: --limit 0: expected a whole number/],
     [
       ['invocations', 'api', '--trigger', 'bogus'],
-      /^gust: --trigger bogus is not a choice: use http, invoke, lambda-api, schedule, topic, webhook, kv, bucket, postgres or stream/,
+      /^gust: --trigger bogus is not a choice: use http, invoke, lambda-api, schedule, topic, webhook, kv, bucket, postgres, stream or replay/,
     ],
     [
       ['invocations', 'api', '--since', 'yesterday'],
@@ -181,14 +183,6 @@ describe('failures', () => {
     }
   });
 
-  it.each([['replay', 'inv_1']])(
-    'gust %j exists but says it is not supported yet, exit 1',
-    async (...args) => {
-      const { code, stderr } = await gust(args);
-      expect(code).toBe(1);
-      expect(stderr).toBe(`gust ${args[0]}: not supported yet by this version of Gust\n`);
-    },
-  );
 
   it('up --cluster says cluster mode is not supported yet, exit 1', async () => {
     const { code, stderr } = await gust(['up', '--cluster', '--data', path.join(tmp, 'data')]);

@@ -25,10 +25,10 @@ interface Row {
 
 export class SqliteInputs implements InputStore {
   private readonly sql;
-  /** Bytes the rows take: summed once when first asked, then kept up to date here. */
-  private bytes: number | undefined;
-  /** Bytes added while they are being summed (those rows come after the range summed). */
-  private addedWhileSumming: number | undefined;
+  /** Rows and the bytes they take: summed once when first asked, then kept up to date here. */
+  private kept: { inputs: number; bytes: number } | undefined;
+  /** What was added while they were being summed (those rows come after the range summed). */
+  private addedWhileSumming: { inputs: number; bytes: number } | undefined;
 
   constructor(db: Db) {
     this.sql = {
@@ -77,37 +77,44 @@ export class SqliteInputs implements InputStore {
     limit: number;
   }): Promise<{ deleted: number; done: boolean }> {
     const gone = this.sql.prune.all(limit, before ?? ANY_TIME) as { stored: number }[];
-    if (this.bytes !== undefined) {
+    if (this.kept !== undefined) {
       const freed = gone.reduce((n, r) => n + r.stored + ROW_OVERHEAD_BYTES, 0);
-      this.bytes = Math.max(0, this.bytes - freed);
+      this.kept = {
+        inputs: Math.max(0, this.kept.inputs - gone.length),
+        bytes: Math.max(0, this.kept.bytes - freed),
+      };
     }
     return { deleted: gone.length, done: gone.length < limit };
   }
 
-  async size(): Promise<number> {
-    this.bytes ??= await this.sum();
-    return this.bytes;
+  async size(): Promise<{ inputs: number; bytes: number }> {
+    this.kept ??= await this.sum();
+    return { ...this.kept };
   }
 
   private grew(bytes: number): void {
-    if (this.bytes !== undefined) this.bytes += bytes;
-    else if (this.addedWhileSumming !== undefined) this.addedWhileSumming += bytes;
+    const counted = this.kept ?? this.addedWhileSumming;
+    if (counted === undefined) return;
+    counted.inputs++;
+    counted.bytes += bytes;
   }
 
   /** SUM a range of seq at a time, the event loop free between ranges. */
-  private async sum(): Promise<number> {
+  private async sum(): Promise<{ inputs: number; bytes: number }> {
     const last = (this.sql.last.get() as { seq: number | null }).seq ?? 0;
-    this.addedWhileSumming = 0;
-    let total = 0;
+    const total = { inputs: 0, bytes: 0 };
+    this.addedWhileSumming = { inputs: 0, bytes: 0 };
     for (let from = 0; from < last; from += SUM_RANGE) {
       const r = this.sql.sum.get(from, Math.min(last, from + SUM_RANGE)) as {
         n: number;
         stored: number | null;
       };
-      total += (r.stored ?? 0) + r.n * ROW_OVERHEAD_BYTES;
+      total.inputs += r.n;
+      total.bytes += (r.stored ?? 0) + r.n * ROW_OVERHEAD_BYTES;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    total += this.addedWhileSumming;
+    total.inputs += this.addedWhileSumming.inputs;
+    total.bytes += this.addedWhileSumming.bytes;
     this.addedWhileSumming = undefined;
     return total;
   }

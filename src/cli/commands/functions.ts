@@ -154,7 +154,8 @@ function sourcesText(f: FunctionSummary): string {
     .join('; ');
 }
 
-function parseVersion(value: string): number {
+/** `3` or `v3`. */
+export function parseVersion(value: string): number {
   const n = Number(value.replace(/^v/, ''));
   if (!Number.isInteger(n) || n < 1)
     throw new InvalidArgumentError('expected a version number such as 3 or v3.');

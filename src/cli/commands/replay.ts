@@ -6,13 +6,14 @@
  * as `gust invoke` does: 0 when it ended ok, 1 otherwise.
  */
 import { STATUS_CODES } from 'node:http';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import type { ErrorCode } from '../../errors.js';
 import type { InspectAnswer, Inspector, InvocationRecord, ReplayAnswer } from '../api.js';
 import type { GustClient } from '../client.js';
 import type { Cli } from '../context.js';
 import { CliError } from '../fail.js';
 import { emit, formatMs, oneLine, table } from '../output.js';
+import { parseVersion } from './functions.js';
 
 interface ReplayFlags {
   readonly version?: number;
@@ -52,12 +53,6 @@ export function registerReplayCommand(program: Command, cli: Cli): void {
         );
       }
     });
-}
-
-function parseVersion(value: string): number {
-  const n = Number(value);
-  if (!/^\d{1,9}$/.test(value) || n < 1) throw new InvalidArgumentError('a version number: 1, 2, 3…');
-  return n;
 }
 
 /** Says where to attach, then asks for the result until it comes; Ctrl-C stops the replay. */

@@ -92,8 +92,8 @@ export interface InvocationRecord {
   /** Its span in the trace, and the span that caused it (null: it began the trace, or predates span ids). */
   spanId: string | null;
   parentSpanId: string | null;
-  /** Kept by platforms that keep events for replay. */
-  event?: unknown;
+  /** The invocation a replay ran again (gust replay); null for the others. */
+  replayOf?: string | null;
 }
 
 /** GET /traces/ID: the records of one trace, oldest start first. */

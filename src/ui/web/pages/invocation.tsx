@@ -2,6 +2,7 @@
 import type { InvocationRecord } from '../api';
 import { ms, time } from '../format';
 import { useApi } from '../hooks';
+import { EventSection } from './event';
 import { Fact, Problem, Section, Status } from './parts';
 import { TraceWaterfall } from './trace';
 
@@ -24,7 +25,15 @@ export function InvocationPage({ id }: { id: string }) {
                 <Status status={r.status} />
               </Fact>
               <Fact label="Started">{time(r.start)}</Fact>
-              <Fact label="Trigger">{r.trigger}</Fact>
+              <Fact label="Trigger">
+                {r.trigger}
+                {r.replayOf && (
+                  <>
+                    {' of '}
+                    <a href={`#/invocations/${r.replayOf}`}>{r.replayOf}</a>
+                  </>
+                )}
+              </Fact>
               <Fact label="Start">{r.cold ? `cold (init ${ms(r.initMs)})` : 'warm'}</Fact>
               <Fact label="Billed">
                 {ms(r.billedMs)} at {r.memoryMb} MB ({r.gbSeconds.toPrecision(3)} GB-s)
@@ -54,13 +63,7 @@ export function InvocationPage({ id }: { id: string }) {
               </>
             )}
           </Section>
-          <Section id="event" title="Event">
-            {r.event === undefined ? (
-              <p class="muted">This platform does not keep the event with the record.</p>
-            ) : (
-              <pre class="logs">{JSON.stringify(r.event, null, 2)}</pre>
-            )}
-          </Section>
+          <EventSection id={id} />
         </>
       )}
     </>
