@@ -62,13 +62,14 @@ async function underDebugger(
   started: InspectAnswer,
   flags: ReplayFlags,
 ): Promise<ReplayAnswer> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  // before the line that says where to attach: whoever reads it may press Ctrl-C at once
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const { inspector } = started;
   if (flags.json === true) cli.err(JSON.stringify({ inspector }));
   else cli.err(attachText(inspector, client.url));
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   const path = `/replays/${encodeURIComponent(started.replay.id)}`;
   try {
     for (;;) {

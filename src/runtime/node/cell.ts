@@ -176,6 +176,8 @@ export class Cell {
       this.child.once('exit', (code, signal) => {
         // The group is read for an OOM kill before it goes.
         void this.deathReason(code, signal).then(async (reason) => {
+          // without the permission model (inspect) it may have started processes: none outlives it
+          if (opts.inspect) await this.group?.killAll();
           await this.group?.remove();
           resolve(reason);
         });

@@ -30,6 +30,8 @@ export interface CellGroup {
   join(pid: number): Promise<void>;
   /** True when the kernel's OOM killer killed a process of this group. */
   oomKilled(): Promise<boolean>;
+  /** Kills the processes left in it (those an instance without the permission model started). */
+  killAll(): Promise<void>;
   /** Removes the group (its process must have exited). Never rejects. */
   remove(): Promise<void>;
 }
@@ -114,6 +116,7 @@ export class MemoryGroups {
     return {
       join: (pid) => writeFile(path.join(dir, 'cgroup.procs'), String(pid)),
       oomKilled: () => this.oomKilled(dir),
+      killAll: () => killAll(dir),
       remove: () => this.remove(dir),
     };
   }
@@ -133,6 +136,17 @@ export class MemoryGroups {
   private async remove(dir: string): Promise<void> {
     this.groups.delete(dir);
     await removeDir(dir);
+  }
+}
+
+async function killAll(dir: string): Promise<void> {
+  const procs = await readFile(path.join(dir, 'cgroup.procs'), 'utf8').catch(() => '');
+  for (const pid of procs.split('\n').filter((p) => p !== '')) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone already
+    }
   }
 }
 
