@@ -1,5 +1,5 @@
 /**
- * embedded/inputs: the inputs kept for replay in SQLite (`invocation_inputs`, migration 18). Rows
+ * embedded/inputs: the inputs kept for replay in SQLite (`invocation_inputs`, migration 19). Rows
  * go in within the records' transaction (SqliteInvocations.add calls `insertWithin`), in the order
  * they are written: the oldest are the first by seq, so pruning takes them from the front. The
  * text is the row's last column: the size bound reads `stored`, never the text's overflow pages.

@@ -9,6 +9,9 @@
  *   process but itself, and RLIMIT_DATA (`prlimit`) bounds its memory where no cgroup can;
  * - with `egress: none`, a network namespace without interfaces (inside the user namespace when
  *   not root).
+ * A cell started to be inspected (gust replay --inspect) has the inspector on 127.0.0.1 instead of
+ * the permission model, which allows none; what it starts is killed with it (its cgroup, or its PID
+ * namespace).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
