@@ -183,7 +183,6 @@ describe('failures', () => {
     }
   });
 
-
   it('up --cluster says cluster mode is not supported yet, exit 1', async () => {
     const { code, stderr } = await gust(['up', '--cluster', '--data', path.join(tmp, 'data')]);
     expect(code).toBe(1);
