@@ -73,4 +73,13 @@ describe('command', () => {
     expect(line).not.toContain('--allow-fs-write');
     expect(line).not.toContain('--allow-child-process');
   });
+
+  it('opens the inspector on 127.0.0.1 instead of the permission model for a cell to be inspected, isolated alike', () => {
+    const line = argv({ inspect: true, isolation: { kind: 'uid', uid: 200_001 } });
+    expect(line).toContain(
+      '--inspect=127.0.0.1:0 --disable-warning=ExperimentalWarning --max-old-space-size=128',
+    );
+    expect(line).toContain('--reuid=200001');
+    expect(line).not.toMatch(/--experimental-permission|--permission|--allow-fs-read/);
+  });
 });

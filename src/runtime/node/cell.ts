@@ -93,17 +93,16 @@ export const tools = {
  * it holds no capability, even in its own namespace.
  */
 export function command(opts: CellOptions): { file: string; args: string[] } {
-  const permissions = opts.inspect
-    ? ['--inspect=127.0.0.1:0']
-    : [
-        permissionFlag,
-        `--allow-fs-read=${opts.runtimeDir}${path.sep}`,
-        `--allow-fs-read=${opts.dir}${path.sep}`,
-      ];
+  // the inspector instead of the permission model, which allows none
+  const permission = opts.inspect ? '--inspect=127.0.0.1:0' : permissionFlag;
+  const reads = opts.inspect
+    ? []
+    : [`--allow-fs-read=${opts.runtimeDir}${path.sep}`, `--allow-fs-read=${opts.dir}${path.sep}`];
   const node = [
     process.execPath,
-    ...permissions,
+    permission,
     '--disable-warning=ExperimentalWarning',
+    ...reads,
     `--max-old-space-size=${opts.memoryMb}`,
     path.join(opts.runtimeDir, 'main.js'),
   ];
