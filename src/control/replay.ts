@@ -22,6 +22,7 @@ import type { FunctionSpec } from '../manifest/types.js';
 import { type ReplayInput, replayInput } from '../observe/inputs.js';
 import type { Recorder } from '../observe/records.js';
 import { traceFrom } from '../observe/trace-context.js';
+import type { WireResponse } from '../runtime/types.js';
 import type { Call, Route } from './api.js';
 import { bodyOf } from './body.js';
 import type { FunctionControl } from './functions.js';
@@ -215,7 +216,7 @@ function answer(
   kept: KeptInput,
   input: ReplayInput,
   result: DispatchResult,
-  collected: () => ReturnType<ReturnType<typeof collect>['response']>,
+  collected: () => WireResponse | undefined,
 ): ReplayAnswer {
   const { outcome, record } = result;
   const json = outcome.type === 'ok' ? outcome.json : undefined;

@@ -21,6 +21,8 @@ export interface Inspector {
 
 /** How long a replay may run under the debugger: a session paused at a breakpoint is not cut short. */
 export const INSPECT_TIMEOUT_MS = 3_600_000;
+/** Replays under a debugger at once, at most: each holds a process of its own. */
+const MAX_RUNNING = 8;
 const ABANDONED_MS = 60_000;
 const KEPT_AFTER_END_MS = 60_000;
 const CHECK_EVERY_MS = 10_000;
@@ -47,6 +49,13 @@ export class InspectedReplays {
     id: string,
     run: (apart: Apart) => Promise<unknown>,
   ): Promise<{ inspector: Inspector } | { answer: unknown }> {
+    const running = [...this.replays.values()].filter((r) => !r.ended).length;
+    if (running >= MAX_RUNNING) {
+      throw new GustError(
+        'THROTTLED',
+        `${running} replays are under a debugger already, as many as run at once: end one (Ctrl-C in its gust replay) first`,
+      );
+    }
     let listening: (instance: { inspector: string | undefined; stop(): void }) => void = () => {};
     const started = new Promise<{ inspector: string | undefined; stop(): void }>((resolve) => {
       listening = resolve;

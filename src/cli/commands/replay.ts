@@ -135,7 +135,8 @@ function duration(r: InvocationRecord): string {
 function answered({ response, result, replay }: ReplayAnswer): string {
   if (response !== undefined) {
     const bytes = Buffer.byteLength(response.body, response.base64 === true ? 'base64' : 'utf8');
-    return `${response.status} ${STATUS_CODES[response.status] ?? ''}, ${bytes} bytes`.replace(' ,', ',');
+    const status = [response.status, STATUS_CODES[response.status]].filter(Boolean).join(' ');
+    return `${status}, ${bytes} bytes`;
   }
   if (result !== undefined) return 'a value (below)';
   return replay.status === 'ok' ? 'nothing' : '-';
