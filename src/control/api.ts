@@ -25,8 +25,6 @@ import { type ReplayDeps, replayRoutes } from './replay.js';
 import { secretRoutes } from './secret-routes.js';
 
 export interface ControlApiDeps extends InvokeDeps, ReplayDeps {
-  readonly control: InvokeDeps['control'];
-  readonly dispatcher: InvokeDeps['dispatcher'];
   readonly topics: Topics;
   readonly kv: Kv;
   readonly secrets: Secrets;

@@ -11,7 +11,7 @@
  * - The kept input is not checked against `input` again: the function gets what it got then.
  */
 import type { InputStore, InvocationRecord, InvocationStore, KeptInput } from '../backends/ports.js';
-import type { Apart, Dispatcher, DispatchResult } from '../dispatch/dispatcher.js';
+import type { Apart, DispatchResult } from '../dispatch/dispatcher.js';
 import { type Invocation, newInvocationId, spanIn } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
 import { Answer, header } from '../gateway/http.js';
@@ -25,15 +25,12 @@ import { traceFrom } from '../observe/trace-context.js';
 import type { WireResponse } from '../runtime/types.js';
 import type { Call, Route } from './api.js';
 import { bodyOf } from './body.js';
-import type { FunctionControl } from './functions.js';
 import { type HttpAnswer, httpAnswer } from './http-call.js';
-import { collect } from './invoke.js';
+import { collect, type InvokeDeps } from './invoke.js';
 import { intParam } from './params.js';
 import { InspectedReplays } from './replays.js';
 
-export interface ReplayDeps {
-  readonly control: Pick<FunctionControl, 'need'>;
-  readonly dispatcher: Pick<Dispatcher, 'invoke'>;
+export interface ReplayDeps extends Pick<InvokeDeps, 'control' | 'dispatcher' | 'maxResponseBytes'> {
   readonly invocations: Pick<InvocationStore, 'get'>;
   readonly inputs: Pick<InputStore, 'get'>;
   readonly recorder: Pick<Recorder, 'flush'>;
@@ -41,7 +38,6 @@ export interface ReplayDeps {
   readonly versionSpec: (name: string, version?: number) => Promise<FunctionSpec | undefined>;
   /** What the platform keeps for replay: for the errors that say why an event is not there. */
   readonly keeping: { readonly retentionMs: number; readonly maxEventBytes: number };
-  readonly maxResponseBytes: number;
 }
 
 /** Old beside new: the answer of a replay once it ended. */

@@ -231,6 +231,18 @@ describe.skipIf(missing !== undefined)('dashboard', () => {
     await trace.getByRole('link', { name: `Invocation ${relay!.id} of relay` }).waitFor();
   });
 
+  it('shows the event an invocation got, collapsed, and opens it', async () => {
+    const [echo] = await records(g, 'echo');
+    await page.goto(`${g.url}/_gust/ui#/invocations/${echo!.id}`);
+    const event = page.getByRole('region', { name: 'Event' });
+    const summary = event.getByText('Event of 7 bytes');
+    await summary.waitFor();
+    expect(await event.getByText('"n": 1').isVisible()).toBe(false);
+    await summary.click();
+    await event.getByText('"n": 1').waitFor();
+    expect(await event.textContent()).toContain(`gust replay ${echo!.id}`);
+  });
+
   it('shows usage and cost per function', async () => {
     await page.getByRole('link', { name: 'Usage' }).click();
     const boom = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'boom', exact: true }) });
