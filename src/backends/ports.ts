@@ -249,12 +249,16 @@ export interface LatencyQuery {
 export interface LatencyStep {
   /** Index of the step from `since`. */
   readonly step: number;
+  /** Calls that ran (billed), and of those, how many failed and how many started cold. */
   readonly count: number;
   readonly errors: number;
   readonly cold: number;
-  readonly p50: number;
-  readonly p90: number;
-  readonly p99: number;
+  /** Calls that never ran (throttled, refused by a budget or an input schema): in no other field. */
+  readonly notRun: number;
+  /** Latency (queued + run) of the calls that ran; null in a step where none did. */
+  readonly p50: number | null;
+  readonly p90: number | null;
+  readonly p99: number | null;
 }
 
 export interface UsageRow {

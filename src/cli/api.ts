@@ -1,6 +1,12 @@
 /** api: the answers of the control API (docs/API.md) as the CLI reads them: the server's own types. */
 import type { InvocationRecord, LogEntry } from '../backends/ports.js';
-import type { DeployAnswer, FunctionSummary, VersionInfo } from '../control/functions.js';
+import type {
+  DeployAnswer,
+  FunctionSummary,
+  RollbackAnswer,
+  VersionInfo,
+  VersionsAnswer,
+} from '../control/functions.js';
 import type { HttpAnswer } from '../control/invoke.js';
 import type { CreatedKey, KeyInfo } from '../control/keys.js';
 import type { ReplayAnswer } from '../control/replay.js';
@@ -17,8 +23,10 @@ export type {
   KeyInfo,
   LogEntry,
   ReplayAnswer,
+  RollbackAnswer,
   UsageReport,
   VersionInfo,
+  VersionsAnswer,
 };
 
 export interface InvokeAnswer {

@@ -101,12 +101,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
         return { removed: params.name, project, force, calls: pending, droppedEvents: dropped };
       },
     ],
-    [
-      'GET',
-      '/functions/:name/versions',
-      'deploy',
-      async ({ params }) => ({ versions: await control.versions(params.name!) }),
-    ],
+    ['GET', '/functions/:name/versions', 'deploy', ({ params }) => control.versions(params.name!)],
     [
       'POST',
       '/functions/:name/rollback',

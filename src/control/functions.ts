@@ -17,7 +17,7 @@ import { GustError } from '../errors.js';
 import type { Router } from '../gateway/router.js';
 import { parseManifest, routeClaims, routeConflicts, validateManifest } from '../manifest/load.js';
 import type { FunctionSpec } from '../manifest/types.js';
-import type { BudgetStatus, Budgets } from '../observe/budgets.js';
+import type { BudgetChange, BudgetStatus, Budgets } from '../observe/budgets.js';
 import type { Buckets } from '../services/buckets.js';
 import type { Kv } from '../services/kv.js';
 import type { Secrets } from '../services/secrets.js';
@@ -25,6 +25,7 @@ import type { Topics } from '../services/topics.js';
 import type { Scheduler } from '../triggers/schedule/scheduler.js';
 import type { SourceState, Sources } from '../triggers/sources.js';
 import type { Webhooks } from '../triggers/webhook/accept.js';
+import { ownedElsewhere, readBundles } from './deploy-refusals.js';
 import { missingReferences, stillUsed } from './references.js';
 import { triggerLabel } from './trigger-label.js';
 
@@ -45,7 +46,7 @@ export interface ControlDeps {
   /** What changed, for the platform's log (deploys, rollbacks, removals). */
   readonly audit?: (message: string, fields: Record<string, unknown>) => void;
   readonly webhooks: Pick<Webhooks, 'forget'>;
-  readonly budgets: Pick<Budgets, 'status'>;
+  readonly budgets: Pick<Budgets, 'status' | 'month' | 'change'>;
 }
 
 export interface FunctionSummary {
@@ -76,6 +77,28 @@ export interface VersionInfo {
   readonly hash: string;
   readonly createdAt: string;
   readonly active: boolean;
+  /** Its monthly budget in GB-s (null: none): the active version's applies to every call. */
+  readonly budget: number | null;
+}
+
+export interface VersionsAnswer {
+  readonly versions: readonly VersionInfo[];
+  /** What the function's calls used this month, as its budget counts them, whichever version ran. */
+  readonly month: Pick<BudgetStatus, 'used' | 'since' | 'resetsAt'>;
+}
+
+export interface RollbackAnswer {
+  readonly name: string;
+  readonly version: number;
+  /** The version that was active before. */
+  readonly previous: number;
+  /** Present when the budget changed with the version (a smaller one may refuse calls at once). */
+  readonly budget?: BudgetChange;
+}
+
+/** A function of a deploy, and the change of its budget when it has a new active version with another. */
+export interface DeployedAnswer extends DeployedFunction {
+  readonly budget?: BudgetChange;
 }
 
 export interface DeployOptions {
@@ -89,7 +112,7 @@ export interface DeployOptions {
 
 export interface DeployAnswer {
   readonly project: string;
-  readonly functions: readonly DeployedFunction[];
+  readonly functions: readonly DeployedAnswer[];
   /** Functions of the project that gust.yaml no longer declares, removed (`prune`)... */
   readonly removed: readonly string[];
   /** ...or left running. */
@@ -98,9 +121,6 @@ export interface DeployAnswer {
 
 /** The project of a deploy that names none at all (neither gust.yaml nor the caller). */
 export const DEFAULT_PROJECT = 'default';
-
-/** The most a bundle may weigh; bigger is a mistake (a bundled binary, a data file). */
-const MAX_BUNDLE_BYTES = 50 * 1024 * 1024;
 
 export class FunctionControl {
   constructor(private readonly deps: ControlDeps) {}
@@ -159,7 +179,9 @@ export class FunctionControl {
       .map((f) => f.name)
       .filter((name) => !names.has(name));
     const pruned = options.prune === true ? leftOver : [];
-    const staying = (await this.deps.registry.listFunctions())
+    const deployedNow = await this.deps.registry.listFunctions();
+    const before = new Map(deployedNow.map((f) => [f.name, this.activeBudget(f)]));
+    const staying = deployedNow
       .filter((f) => !names.has(f.name) && !pruned.includes(f.name))
       .flatMap((f) => this.deps.dispatcher.activeSpec(f.name) ?? []);
     const broken = stillUsed(staying, {
@@ -199,13 +221,18 @@ export class FunctionControl {
     });
     return {
       project,
-      functions: deployed.functions,
+      functions: deployed.functions.map((d) => {
+        if (!d.changed) return d;
+        const spec = functions.find((f) => f.name === d.name);
+        const budget = this.deps.budgets.change(d.name, before.get(d.name), spec?.budget);
+        return budget ? { ...d, budget } : d;
+      }),
       removed: pruned,
       leftRunning: options.prune === true ? [] : leftOver,
     };
   }
 
-  async rollback(name: string, version?: number): Promise<{ name: string; version: number }> {
+  async rollback(name: string, version?: number): Promise<RollbackAnswer> {
     const fn = await this.need(name);
     const versions = await this.deps.registry.listVersions(name);
     const target = version ?? versions.filter((v) => v.version < fn.activeVersion).at(-1)?.version;
@@ -216,10 +243,12 @@ export class FunctionControl {
     if (!v)
       throw new GustError('NOT_FOUND', `${name} has no version ${target}: gust versions ${name} lists them`);
     await this.checkRoutesAgainstDeployed([v.spec], new Set(), 'rolled back');
+    const budget = this.deps.budgets.change(name, this.activeBudget(fn), v.spec.budget);
     await this.deps.registry.activate(name, target);
     await this.serve(v);
     this.deps.audit?.('rolled back', { function: name, version: target });
-    return { name, version: target };
+    const answer = { name, version: target, previous: fn.activeVersion };
+    return budget ? { ...answer, budget } : answer;
   }
 
   /**
@@ -271,22 +300,27 @@ export class FunctionControl {
     return this.summary(f, v);
   }
 
-  async versions(
-    name: string,
-  ): Promise<{ version: number; hash: string; createdAt: string; active: boolean }[]> {
+  async versions(name: string): Promise<VersionsAnswer> {
     const f = await this.need(name);
-    return (await this.deps.registry.listVersions(name)).map((v) => ({
+    const versions = (await this.deps.registry.listVersions(name)).map((v) => ({
       version: v.version,
       hash: v.hash,
       createdAt: v.createdAt,
       active: v.version === f.activeVersion,
+      budget: v.spec.budget?.gbSeconds ?? null,
     }));
+    return { versions, month: this.deps.budgets.month(name) };
   }
 
   async need(name: string): Promise<FunctionRecord> {
     const f = await this.deps.registry.getFunction(name);
     if (!f) throw new GustError('NOT_FOUND', `no function named ${name}: gust ls lists the deployed ones`);
     return f;
+  }
+
+  /** The active version of a deployed function, and its budget (the one its calls are held to). */
+  private activeBudget(f: FunctionRecord): { version: number; budget: FunctionSpec['budget'] } {
+    return { version: f.activeVersion, budget: this.deps.dispatcher.activeSpec(f.name)?.budget };
   }
 
   private async serve(v: VersionRecord): Promise<void> {
@@ -358,38 +392,4 @@ export class FunctionControl {
       );
     }
   }
-}
-
-/** Functions another project owns: refused whole, saying whose they are and how to move them. */
-function ownedElsewhere(project: string, owned: readonly { name: string; project: string }[]): GustError {
-  const list = owned.map((o) => `${o.name} (project ${o.project})`).join(', ');
-  return new GustError(
-    'CONFLICT',
-    `${owned.length === 1 ? 'a function' : 'functions'} of another project: ${list}; nothing was deployed. ` +
-      `Rename ${owned.length === 1 ? 'it' : 'them'} in gust.yaml, or deploy with --adopt to move ${owned.length === 1 ? 'it' : 'them'} to project ${project} on purpose`,
-    owned.map(
-      (o) => `functions.${o.name}: owned by project ${o.project}; --adopt moves it to project ${project}`,
-    ),
-  );
-}
-
-function readBundles(input: unknown, functions: readonly FunctionSpec[]): Record<string, string> {
-  if (input === null || typeof input !== 'object') {
-    throw new GustError(
-      'BAD_REQUEST',
-      'bundles must be an object of function name -> bundled code (gust deploy makes it)',
-    );
-  }
-  const bundles = input as Record<string, unknown>;
-  const errors: string[] = [];
-  for (const spec of functions) {
-    const code = bundles[spec.name];
-    if (typeof code !== 'string' || code.length === 0)
-      errors.push(`functions.${spec.name}.handler: no bundle was uploaded`);
-    else if (code.length > MAX_BUNDLE_BYTES)
-      errors.push(`functions.${spec.name}.handler: the bundle is over 50 MB`);
-  }
-  if (errors.length > 0)
-    throw new GustError('BAD_REQUEST', 'the upload is missing bundles; nothing was deployed', errors);
-  return bundles as Record<string, string>;
 }

@@ -24,9 +24,12 @@ const MAX_WINDOW_MS = 7 * 86_400_000;
 export interface LatencyPoint {
   /** Start of the step (ISO). */
   readonly at: string;
+  /** Calls that ran, and of those the failed ones. */
   readonly count: number;
   readonly errors: number;
-  /** Cold starts / count; null for a step without calls, as are the percentiles. */
+  /** Calls that never ran (throttled, refused): in no percentile nor ratio, which they would skew. */
+  readonly notRun: number;
+  /** Cold starts / count; null for a step where no call ran, as are the percentiles. */
   readonly coldRatio: number | null;
   readonly p50: number | null;
   readonly p90: number | null;
@@ -65,7 +68,8 @@ export function insightRoutes(deps: InsightDeps): Route[] {
             at: new Date(Date.parse(since) + i * stepMs).toISOString(),
             count: s?.count ?? 0,
             errors: s?.errors ?? 0,
-            coldRatio: s ? s.cold / s.count : null,
+            notRun: s?.notRun ?? 0,
+            coldRatio: s && s.count > 0 ? s.cold / s.count : null,
             p50: s?.p50 ?? null,
             p90: s?.p90 ?? null,
             p99: s?.p99 ?? null,

@@ -28,6 +28,24 @@ export interface BudgetStatus {
   readonly exceeded: boolean;
 }
 
+/**
+ * What making another version active (a deploy, a rollback) did to a function's budget: the budget
+ * of the active version applies to every call, so a rollback can bring back a smaller one.
+ */
+export interface BudgetChange {
+  /** GB-s a month of the version active before, and of the one active now; null: no budget. */
+  readonly from: number | null;
+  readonly to: number | null;
+  /** The version active before; null when none was (a first deploy). */
+  readonly fromVersion: number | null;
+  /** GB-s the function's calls used this month. */
+  readonly used: number;
+  /** `used` has reached `to`: its calls are refused from now on, until `resetsAt`. */
+  readonly refused: boolean;
+  /** The first instant of next month, UTC (ISO), when the tally starts again at 0. */
+  readonly resetsAt: string;
+}
+
 /** A call refused for its budget: the status then, and the line its record and caller get. */
 export interface BudgetRefusal extends BudgetStatus {
   readonly reason: string;
@@ -79,15 +97,36 @@ export class Budgets {
   }
 
   status(fn: string, budget: Budget): BudgetStatus {
+    const month = this.month(fn);
+    return { function: fn, gbSeconds: budget.gbSeconds, ...month, exceeded: month.used >= budget.gbSeconds };
+  }
+
+  /** What `fn`'s calls used this month (with a budget or not), and the month's bounds. */
+  month(fn: string): Pick<BudgetStatus, 'used' | 'since' | 'resetsAt'> {
     this.current();
-    const used = this.used.get(fn)?.gbSeconds ?? 0;
+    return { used: this.used.get(fn)?.gbSeconds ?? 0, since: this.startIso, resetsAt: this.nextIso };
+  }
+
+  /**
+   * The change of making a version with budget `to` active in place of `before` (undefined: no
+   * version was active); undefined when the budget stays the same.
+   */
+  change(
+    fn: string,
+    before: { version: number; budget: Budget | undefined } | undefined,
+    to: Budget | undefined,
+  ): BudgetChange | undefined {
+    const from = before?.budget?.gbSeconds ?? null;
+    const next = to?.gbSeconds ?? null;
+    if (from === next) return undefined;
+    const { used, resetsAt } = this.month(fn);
     return {
-      function: fn,
-      gbSeconds: budget.gbSeconds,
+      from,
+      to: next,
+      fromVersion: before?.version ?? null,
       used,
-      since: this.startIso,
-      resetsAt: this.nextIso,
-      exceeded: used >= budget.gbSeconds,
+      refused: next !== null && used >= next,
+      resetsAt,
     };
   }
 
@@ -128,6 +167,23 @@ export class Budgets {
 /** GB-s as messages show them: a tenth past 100, four significant digits below. */
 export function formatGbs(n: number): string {
   return n >= 100 ? n.toFixed(1) : String(Number(n.toPrecision(4)));
+}
+
+/**
+ * The warning a deploy or a rollback that leaves `fn` refusing its calls is said with (`gust deploy`,
+ * `gust rollback`); undefined when its calls still run. Rolling back is offered when the version
+ * before had room left.
+ */
+export function budgetWarning(fn: string, version: number, c: BudgetChange): string | undefined {
+  if (!c.refused || c.to === null) return undefined;
+  const back =
+    c.fromVersion !== null && (c.from === null || c.used < c.from)
+      ? ` or roll back to v${c.fromVersion} (gust rollback ${fn} ${c.fromVersion})`
+      : '';
+  return (
+    `warning: ${fn} v${version}'s budget is ${c.to} GB-s and ${formatGbs(c.used)} GB-s were used this month: ` +
+    `its calls will be refused until ${c.resetsAt.slice(0, 10)}; deploy a higher budget.gbSeconds${back}`
+  );
 }
 
 /** `412.3/1000 GB-s` (`(used up)` after it once calls are rejected): as `gust ls` and `gust usage` show it. */

@@ -37,7 +37,8 @@ export interface UsageReport {
   readonly by: UsageQuery['by'];
   readonly rows: readonly PricedRow[];
   readonly total: PricedRow;
-  readonly prices: Prices;
+  /** The plan the costs are under, and whether it is Gust's default (AWS Lambda's) or the platform's own. */
+  readonly prices: Prices & { readonly plan: 'aws-lambda-x86' | 'custom' };
   /** The functions deployed with a budget (of `query.function` only, when given): this month's use. */
   readonly budgets: readonly BudgetStatus[];
 }
@@ -117,7 +118,7 @@ export class Usage {
       by: query.by,
       rows,
       total,
-      prices: this.deps.prices,
+      prices: { ...this.deps.prices, plan: planOf(this.deps.prices) },
       budgets: this.deps.budgets.statuses(specs),
     };
   }
@@ -134,4 +135,13 @@ export class Usage {
       r.warmGbSeconds * p.perWarmGbSecond;
     return { ...r, cost };
   }
+}
+
+/** `aws-lambda-x86` when the prices are Lambda's (the default), else `custom` (GUST_PRICE_*). */
+function planOf(p: Prices): 'aws-lambda-x86' | 'custom' {
+  const lambda =
+    p.perMillionRequests === LAMBDA_PRICES.perMillionRequests &&
+    p.perGbSecond === LAMBDA_PRICES.perGbSecond &&
+    p.perWarmGbSecond === LAMBDA_PRICES.perWarmGbSecond;
+  return lambda ? 'aws-lambda-x86' : 'custom';
 }

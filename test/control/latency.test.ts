@@ -1,4 +1,7 @@
-/** Latency over time from the records: percentiles, cold starts and errors per step, in SQL. */
+/**
+ * Latency over time from the records: percentiles, cold starts and errors per step, in SQL, over
+ * the calls that ran; those that never ran (throttled, refused) are counted apart.
+ */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/backends/embedded/database.js';
@@ -38,6 +41,20 @@ beforeAll(async () => {
   list.push(record(100, { start: new Date(T0 + 2 * MINUTE + 5).toISOString(), durationMs: 500, cold: true }));
   list.push(record(101, { function: 'g', durationMs: 9999 }));
   list.push(record(102, { start: new Date(T0 - 1).toISOString(), durationMs: 7777 }));
+  // calls that never ran: refused by a budget in minute 0 (no wait, no run), throttled in minute 1
+  // after a long wait; none is billed, and none counts in a percentile or the cold ratio
+  const never = { instance: null, durationMs: 0, billedMs: 0, gbSeconds: 0 };
+  for (let i = 0; i < 20; i++) {
+    list.push(record(200 + i, { ...never, start: new Date(T0 + 50 * i).toISOString(), status: 'rejected' }));
+  }
+  list.push(
+    record(300, {
+      ...never,
+      start: new Date(T0 + MINUTE + 5).toISOString(),
+      queuedMs: 30_000,
+      status: 'throttled',
+    }),
+  );
   await store.add(list);
 });
 
@@ -56,21 +73,24 @@ describe('latency series', () => {
   it('gives nearest-rank percentiles of queued + run per step, with cold starts and errors', async () => {
     const { steps, looked, complete } = await query();
     expect(steps).toEqual([
-      { step: 0, count: 100, errors: 10, cold: 1, p50: 50, p90: 90, p99: 99 },
-      { step: 2, count: 1, errors: 0, cold: 1, p50: 500, p90: 500, p99: 500 },
+      { step: 0, count: 100, errors: 10, cold: 1, notRun: 20, p50: 50, p90: 90, p99: 99 },
+      { step: 1, count: 0, errors: 0, cold: 0, notRun: 1, p50: null, p90: null, p99: null },
+      { step: 2, count: 1, errors: 0, cold: 1, notRun: 0, p50: 500, p90: 500, p99: 500 },
     ]);
-    expect(looked).toBe(101);
+    expect(looked).toBe(122);
     expect(complete).toBe(true);
   });
 
   it('reads only the newest records when told a bound, and says the series is not complete', async () => {
-    // f's newest 11: the one before the window, the one of minute 2, and the last 9 of minute 0
-    const { steps, looked, complete } = await query(11);
-    expect(looked).toBe(10);
+    // f's newest 32: the throttled call, the 20 refused, the one before the window, the one of
+    // minute 2, and the last 9 of minute 0
+    const { steps, looked, complete } = await query(32);
+    expect(looked).toBe(31);
     expect(complete).toBe(false);
-    expect(steps.map((s) => [s.step, s.count])).toEqual([
-      [0, 9],
-      [2, 1],
+    expect(steps.map((s) => [s.step, s.count, s.notRun])).toEqual([
+      [0, 9, 20],
+      [1, 0, 1],
+      [2, 1, 0],
     ]);
   });
 });

@@ -167,8 +167,10 @@ export class SqliteInvocations implements InvocationStore {
 
   async latency(query: LatencyQuery): Promise<{ steps: LatencyStep[]; looked: number; complete: boolean }> {
     // The newest maxRecords of the function (its index: function, seq), then those in the window,
-    // ranked by latency within their step: a percentile is the first rank at or past p x count.
-    const recent = `SELECT start, queued_ms + duration_ms AS ms, cold, status FROM invocations
+    // ranked by latency within their step among the calls that ran (billed, as the usage rollup
+    // counts them): a percentile is the first rank at or past p x count. Calls that never ran
+    // (throttled, refused) are only counted apart: their few ms of latency would hide the real ones.
+    const recent = `SELECT start, queued_ms + duration_ms AS ms, cold, status, billed_ms > 0 AS ran FROM invocations
       WHERE function = ? ORDER BY seq DESC LIMIT ?`;
     const looked = this.db
       .prepare(`SELECT COUNT(*) AS n FROM (${recent}) WHERE start >= ? AND start < ?`)
@@ -181,17 +183,19 @@ export class SqliteInvocations implements InvocationStore {
     const steps = this.db
       .prepare(
         `WITH windowed AS (
-           SELECT CAST((julianday(start) - julianday(?)) * 86400000 / ? AS INTEGER) AS step, ms, cold, status
+           SELECT CAST((julianday(start) - julianday(?)) * 86400000 / ? AS INTEGER) AS step, ms, cold, status, ran
            FROM (${recent}) WHERE start >= ? AND start < ?
          ), ranked AS (
-           SELECT step, ms, cold, status,
-             ROW_NUMBER() OVER (PARTITION BY step ORDER BY ms) AS rank, COUNT(*) OVER (PARTITION BY step) AS n
+           SELECT step, ms, cold, status, ran,
+             ROW_NUMBER() OVER (PARTITION BY step, ran ORDER BY ms) AS rank,
+             COUNT(*) OVER (PARTITION BY step, ran) AS n
            FROM windowed
          )
-         SELECT step, COUNT(*) AS count, SUM(status != 'ok') AS errors, SUM(cold) AS cold,
-           MIN(CASE WHEN rank >= 0.5 * n THEN ms END) AS p50,
-           MIN(CASE WHEN rank >= 0.9 * n THEN ms END) AS p90,
-           MIN(CASE WHEN rank >= 0.99 * n THEN ms END) AS p99
+         SELECT step, SUM(ran) AS count, SUM(ran AND status != 'ok') AS errors, SUM(ran AND cold) AS cold,
+           SUM(NOT ran) AS notRun,
+           MIN(CASE WHEN ran AND rank >= 0.5 * n THEN ms END) AS p50,
+           MIN(CASE WHEN ran AND rank >= 0.9 * n THEN ms END) AS p90,
+           MIN(CASE WHEN ran AND rank >= 0.99 * n THEN ms END) AS p99
          FROM ranked GROUP BY step ORDER BY step`,
       )
       .all(

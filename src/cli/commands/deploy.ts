@@ -6,6 +6,7 @@ import { bundleFunctions } from '../../build/bundle.js';
 import { formatManifestErrors, readManifest } from '../../manifest/load.js';
 import { projectFromFolder } from '../../manifest/schema.js';
 import type { Manifest } from '../../manifest/types.js';
+import { budgetWarning } from '../../observe/budgets.js';
 import type { DeployAnswer, FunctionSummary } from '../api.js';
 import { confirm } from '../ask.js';
 import type { Cli } from '../context.js';
@@ -50,6 +51,7 @@ export function registerDeployCommand(program: Command, cli: Cli): void {
     .action(async (dir: string, flags: DeployFlags) => {
       const { answer, project } = await deploy(cli, path.resolve(cli.cwd, dir), flags);
       emit(cli, flags, answer, (a) => deployText(a, project));
+      for (const warning of budgetWarnings(answer)) cli.note(warning);
     });
 }
 
@@ -70,6 +72,11 @@ export function deployText(answer: DeployAnswer, project?: ProjectChoice): strin
     rows.push([name, '', 'left running: not in gust.yaml (gust deploy --prune removes it)']);
   }
   return `project ${answer.project}${projectOrigin(answer, project)}\n${table(rows)}`;
+}
+
+/** A warning line for each function whose new budget refuses its calls at once (stderr). */
+export function budgetWarnings(answer: DeployAnswer): string[] {
+  return answer.functions.flatMap((f) => (f.budget && budgetWarning(f.name, f.version, f.budget)) ?? []);
 }
 
 /** ` (from the folder name; set project: in gust.yaml to choose it)`, when it is the folder's. */

@@ -1,7 +1,7 @@
 /** ls, rm, versions, rollback: what is deployed, and moving between versions. */
 import { type Command, InvalidArgumentError } from 'commander';
-import { budgetText } from '../../observe/budgets.js';
-import type { FunctionSummary, VersionInfo } from '../api.js';
+import { budgetText, budgetWarning, formatGbs } from '../../observe/budgets.js';
+import type { FunctionSummary, RollbackAnswer, VersionsAnswer } from '../api.js';
 import { confirm } from '../ask.js';
 import type { Cli } from '../context.js';
 import { CliError } from '../fail.js';
@@ -60,17 +60,8 @@ export function registerFunctionCommands(program: Command, cli: Cli): void {
     .action(async (name: string, flags: JsonFlag) => {
       const answer = await cli
         .client()
-        .get<{ versions: VersionInfo[] }>(`/functions/${encodeURIComponent(name)}/versions`);
-      emit(cli, flags, answer, ({ versions }) =>
-        table(
-          versions.map((v) => [
-            `${v.active ? '*' : ' '} v${v.version}`,
-            v.hash.slice(0, 12),
-            formatTime(v.createdAt),
-          ]),
-          ['  VERSION', 'HASH', 'CREATED'],
-        ),
-      );
+        .get<VersionsAnswer>(`/functions/${encodeURIComponent(name)}/versions`);
+      emit(cli, flags, answer, versionTable);
     });
 
   program
@@ -82,11 +73,13 @@ export function registerFunctionCommands(program: Command, cli: Cli): void {
     .action(async (name: string, version: number | undefined, flags: JsonFlag) => {
       const answer = await cli
         .client()
-        .post<{ name: string; version: number }>(
+        .post<RollbackAnswer>(
           `/functions/${encodeURIComponent(name)}/rollback`,
           version === undefined ? {} : { version },
         );
       emit(cli, flags, answer, (a) => `${a.name}  v${a.version}  active`);
+      const warning = answer.budget && budgetWarning(answer.name, answer.version, answer.budget);
+      if (warning !== undefined) cli.note(warning);
     });
 }
 
@@ -115,6 +108,25 @@ function removedText(a: RemoveAnswer): string {
     parts.push(`${a.droppedEvents} queued event${a.droppedEvents === 1 ? '' : 's'} that had not run dropped`);
   }
   return parts.length === 0 ? what : `${what}: ${parts.join('; ')}`;
+}
+
+/**
+ * Versions, the active one starred; a BUDGET column (GB-s a month) when some version has one: the
+ * active version's budget applies to every call, so a rollback may bring back a smaller one.
+ */
+function versionTable({ versions, month }: VersionsAnswer): string {
+  const budgeted = versions.some((v) => v.budget !== null);
+  const rows = table(
+    versions.map((v) => [
+      `${v.active ? '*' : ' '} v${v.version}`,
+      v.hash.slice(0, 12),
+      formatTime(v.createdAt),
+      ...(budgeted ? [v.budget === null ? '-' : `${v.budget} GB-s`] : []),
+    ]),
+    ['  VERSION', 'HASH', 'CREATED', ...(budgeted ? ['BUDGET'] : [])],
+  );
+  if (!budgeted) return rows;
+  return `${rows}\n${formatGbs(month.used)} GB-s used in ${month.since.slice(0, 7)} (UTC); the active version's budget applies to every call`;
 }
 
 /** The NEXT RUN, CONNECTIONS and BUDGET columns show only when some function has one. */

@@ -1,5 +1,6 @@
 /** usage: what functions used (requests, GB-s, cold starts, warm instances) and what it would cost. */
 import { type Command, Option } from 'commander';
+import { dollars, pricePlanText, significant } from '../../lib/numbers.js';
 import { budgetText } from '../../observe/budgets.js';
 import type { UsageReport } from '../api.js';
 import type { Cli } from '../context.js';
@@ -25,15 +26,15 @@ export function registerUsageCommand(program: Command, cli: Cli): void {
 }
 
 /**
- * A BUDGET column (this month's use of it) when rows are functions and some has a budget; the
- * budgets no row shows (by day, or no call in the window) on a line of their own.
+ * By function, a BUDGET column (this month's use of it) whenever some function has a budget: a
+ * function with a budget and no call in the window gets a row of zeros, so that its budget shows.
+ * By day, the budgets go on a line under the table (a day is not a function).
  */
 function render(r: UsageReport): string {
-  const shown = r.by === 'function' ? new Set(r.rows.map((row) => row.key)) : new Set<string>();
-  const inColumn = r.budgets.filter((b) => shown.has(b.function));
-  const apart = r.budgets.filter((b) => !shown.has(b.function));
-  const budgets = new Map(inColumn.map((b) => [b.function, budgetText(b)]));
-  const column = budgets.size > 0;
+  const byFunction = r.by === 'function';
+  const budgets = new Map(r.budgets.map((b) => [b.function, budgetText(b)]));
+  const column = byFunction && budgets.size > 0;
+  const rows = column ? withBudgetedRows(r) : r.rows;
   const line = (row: UsageReport['total'], budget = '') => [
     row.key,
     String(row.requests),
@@ -44,23 +45,40 @@ function render(r: UsageReport): string {
     dollars(row.cost),
     ...(column ? [budget] : []),
   ];
-  const p = r.prices;
   const month = r.budgets[0]?.since.slice(0, 7);
   return [
     table(
-      [...r.rows.map((row) => line(row, budgets.get(row.key) ?? '-')), line({ ...r.total, key: 'TOTAL' })],
+      [...rows.map((row) => line(row, budgets.get(row.key) ?? '-')), line({ ...r.total, key: 'TOTAL' })],
       [
-        r.by === 'day' ? 'DAY' : 'FUNCTION',
+        byFunction ? 'FUNCTION' : 'DAY',
         ...['REQUESTS', 'FAILED', 'COLD', 'GB-S', 'WARM GB-S', 'COST'],
         ...(column ? [`BUDGET ${month}`] : []),
       ],
     ),
-    `from ${r.since} to ${r.until}; priced at $${p.perMillionRequests} per million requests, $${p.perGbSecond} per GB-s, $${p.perWarmGbSecond} per warm GB-s (scale.min)`,
-    ...(apart.length > 0
-      ? [`monthly budgets (${month}, UTC): ${apart.map((b) => `${b.function} ${budgetText(b)}`).join(', ')}`]
+    `from ${r.since} to ${r.until}; priced at ${pricePlanText(r.prices)}`,
+    ...(!byFunction && budgets.size > 0
+      ? [
+          `monthly budgets (${month}, UTC): ${r.budgets.map((b) => `${b.function} ${budgetText(b)}`).join(', ')}`,
+        ]
       : []),
   ].join('\n');
 }
 
-const gbs = (n: number) => (n === 0 ? '0' : n < 0.001 ? n.toExponential(2) : n.toFixed(3));
-const dollars = (n: number) => `$${n < 0.01 && n > 0 ? n.toPrecision(3) : n.toFixed(2)}`;
+/** The report's rows, and a row of zeros for each function with a budget that has none, by name. */
+function withBudgetedRows(r: UsageReport): UsageReport['rows'] {
+  const shown = new Set(r.rows.map((row) => row.key));
+  const zero = {
+    requests: 0,
+    failed: 0,
+    coldStarts: 0,
+    billedMs: 0,
+    gbSeconds: 0,
+    warmGbSeconds: 0,
+    cost: 0,
+  };
+  const idle = r.budgets.filter((b) => !shown.has(b.function)).map((b) => ({ ...zero, key: b.function }));
+  return [...r.rows, ...idle].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** GB-s: three decimals, or three significant digits below a thousandth (never `1.25e-4`). */
+const gbs = (n: number) => (n === 0 ? '0' : n < 0.001 ? significant(n, 3) : n.toFixed(3));

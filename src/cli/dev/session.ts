@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { Bundler } from '../../build/bundle.js';
 import type { DeployAnswer } from '../api.js';
 import type { Palette } from '../colors.js';
-import { bundleFailure, readProject, upload } from '../commands/deploy.js';
+import { budgetWarnings, bundleFailure, readProject, upload } from '../commands/deploy.js';
 import type { Cli } from '../context.js';
 import { CliError } from '../fail.js';
 import { bundlingProgress } from '../progress.js';
@@ -113,6 +113,7 @@ export class DevSession {
     this.say(
       `${this.deps.colors.green('✓')} ${liveText(answer, first)} in ${Math.round(performance.now() - at)} ms`,
     );
+    for (const warning of budgetWarnings(answer)) this.say(`  ${warning}`);
     for (const name of answer.leftRunning.filter((n) => !this.saidLeftRunning.has(n))) {
       this.saidLeftRunning.add(name);
       this.say(`  ${name} is not in gust.yaml: left running (gust deploy --prune removes it)`);

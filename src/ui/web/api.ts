@@ -1,4 +1,5 @@
 /** api: the control API as the page calls it, with the key kept for this tab (sessionStorage). */
+import type { PricePlan } from '../../lib/numbers';
 
 const KEY = 'gust.key';
 
@@ -106,8 +107,10 @@ export interface TraceRecords {
 
 export interface LatencyPoint {
   at: string;
+  /** Calls that ran; those that never ran (throttled, refused) are only counted in `notRun`. */
   count: number;
   errors: number;
+  notRun: number;
   coldRatio: number | null;
   p50: number | null;
   p90: number | null;
@@ -139,7 +142,23 @@ export interface UsageReport {
   until: string;
   rows: UsageRow[];
   total: UsageRow;
+  prices: PricePlan;
   budgets?: Budget[];
+}
+
+/** A function's versions, each with its budget (GB-s a month, null: none), and this month's use. */
+export interface VersionList {
+  versions: Version[];
+  /** GB-s the function's calls used this month (UTC), whichever version ran them. */
+  month: { used: number; since: string; resetsAt: string };
+}
+
+export interface Version {
+  version: number;
+  hash: string;
+  createdAt: string;
+  active: boolean;
+  budget: number | null;
 }
 
 export interface LogEntry {

@@ -1,4 +1,7 @@
-/** charts: latency percentiles and the cold-start ratio over time, drawn by uPlot (loaded on demand). */
+/**
+ * charts: latency percentiles and the cold-start ratio over time, drawn by uPlot (loaded on demand),
+ * of the calls that ran; those that never ran (throttled, refused) are only counted in the summary.
+ */
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot, { type AlignedData, type Options } from 'uplot';
 import type { LatencySeries } from './api';
@@ -20,14 +23,18 @@ export function LatencyCharts({ series }: { series: LatencySeries }) {
   const calls = series.points.reduce((n, p) => n + p.count, 0);
   const p99s = series.points.flatMap((p) => (p.p99 === null ? [] : [p.p99]));
   const colds = series.points.reduce((n, p) => n + (p.coldRatio ?? 0) * p.count, 0);
+  const notRun = series.points.reduce((n, p) => n + p.notRun, 0);
+  // calls that never ran (throttled, refused) have no latency nor start to count: said apart
+  const apart = notRun === 0 ? '' : ` ${notRun} more never ran (throttled or refused) and are not counted.`;
+  const none = 'No call ran in this window.';
   return (
     <div class="charts">
       <Chart
         title="Latency (queued + run), ms"
         summary={
-          calls === 0
-            ? 'No calls in this window.'
-            : `${calls} calls; p99 from ${ms(Math.min(...p99s))} to ${ms(Math.max(...p99s))}.`
+          (calls === 0
+            ? none
+            : `${calls} calls; p99 from ${ms(Math.min(...p99s))} to ${ms(Math.max(...p99s))}.`) + apart
         }
         data={latency}
         series={[
@@ -38,11 +45,7 @@ export function LatencyCharts({ series }: { series: LatencySeries }) {
       />
       <Chart
         title="Cold starts, % of calls"
-        summary={
-          calls === 0
-            ? 'No calls in this window.'
-            : `${percent(colds / calls)} of ${calls} calls started cold.`
-        }
+        summary={(calls === 0 ? none : `${percent(colds / calls)} of ${calls} calls started cold.`) + apart}
         data={cold}
         series={[
           { label: 'cold %', stroke: '#6d28d9', width: 2, fill: 'rgba(109, 40, 217, 0.08)' },

@@ -1,4 +1,8 @@
 /** format: numbers, times and sizes as the pages show them. */
+import { significant } from '../../lib/numbers';
+
+/** Dollars and price plans as `gust usage` prints them (one module for both). */
+export { dollars, pricePlanText } from '../../lib/numbers';
 
 export function ms(value: number | null | undefined): string {
   if (value === null || value === undefined) return '–';
@@ -16,14 +20,20 @@ export function ago(iso: string, now = Date.now()): string {
 
 export const time = (iso: string): string => new Date(iso).toLocaleString();
 
-export const dollars = (value: number): string =>
-  value === 0 ? '$0' : value < 0.01 ? `$${value.toPrecision(2)}` : `$${value.toFixed(2)}`;
-
-export const gbs = (value: number): string => (value < 1 ? value.toPrecision(3) : value.toFixed(1));
+/** GB-s: three significant digits below 1 (never `1.25e-4`), a tenth from 1. */
+export const gbs = (value: number): string => (value < 1 ? significant(value, 3) : value.toFixed(1));
 
 /** A budget's use this month: `412.3 of 1000 GB-s`, and said when calls are rejected. */
 export const budgetUse = (b: { used: number; gbSeconds: number; exceeded: boolean }): string =>
   `${gbs(b.used)} of ${b.gbSeconds} GB-s${b.exceeded ? ', used up: calls are rejected' : ''}`;
+
+/**
+ * How a call started: `cold`, `warm`, or `did not run` for a call no instance ran (throttled,
+ * refused by its budget or its input schema, or still waiting when its time was up): it is not
+ * billed, as `gust usage` counts it.
+ */
+export const startOf = (r: { cold: boolean; billedMs: number }): string =>
+  r.billedMs === 0 ? 'did not run' : r.cold ? 'cold' : 'warm';
 
 export const percent = (ratio: number): string => `${Math.round(ratio * 100)}%`;
 

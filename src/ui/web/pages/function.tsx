@@ -7,6 +7,8 @@ import {
   type InvocationRecord,
   type LatencySeries,
   type UsageReport,
+  type Version,
+  type VersionList,
 } from '../api';
 import { budgetUse, dollars, gbs, ms, time } from '../format';
 import { useApi } from '../hooks';
@@ -130,18 +132,31 @@ function FunctionUsage({ name }: { name: string }) {
   );
 }
 
-interface Version {
-  version: number;
-  hash: string;
-  createdAt: string;
-  active: boolean;
+/**
+ * The question asked before a rollback. The active version's budget applies to every call, so it
+ * says what the budget becomes, and when the month's use is past it, that calls will be refused.
+ */
+export function rollbackQuestion(name: string, to: Version, { versions, month }: VersionList): string {
+  const ask = `Make v${to.version} the active version of ${name}?`;
+  const from = versions.find((v) => v.active);
+  if (from === undefined || from.budget === to.budget) return ask;
+  if (to.budget === null) {
+    return `${ask}\n\nv${to.version} has no budget: its calls are not capped (v${from.version}'s budget is ${from.budget} GB-s a month).`;
+  }
+  const was = from.budget === null ? 'none' : `${from.budget} GB-s`;
+  const change = `v${to.version}'s budget is ${to.budget} GB-s a month (v${from.version}'s: ${was}) and ${gbs(month.used)} GB-s were used this month`;
+  return month.used >= to.budget
+    ? `${ask}\n\n${change}: its calls will be refused until ${month.resetsAt.slice(0, 10)}.`
+    : `${ask}\n\n${change}.`;
 }
 
 function Versions({ name, onRollback }: { name: string; onRollback: () => void }) {
-  const { data, error, reload } = useApi<{ versions: Version[] }>(`/functions/${name}/versions`);
+  const { data, error, reload } = useApi<VersionList>(`/functions/${name}/versions`);
   const [said, setSaid] = useState<string>();
-  const rollback = async (v: number) => {
-    if (!confirm(`Make v${v} the active version of ${name}?`)) return;
+  const budgeted = data?.versions.some((v) => v.budget !== null) ?? false;
+  const rollback = async (to: Version) => {
+    if (!data || !confirm(rollbackQuestion(name, to, data))) return;
+    const v = to.version;
     try {
       await api(`/functions/${name}/rollback`, { method: 'POST', body: { version: v } });
       setSaid(`${name} now runs v${v}.`);
@@ -164,6 +179,7 @@ function Versions({ name, onRollback }: { name: string; onRollback: () => void }
                 <th scope="col">Version</th>
                 <th scope="col">Deployed</th>
                 <th scope="col">Bundle</th>
+                {budgeted && <th scope="col">Budget a month</th>}
                 <th scope="col">Action</th>
               </tr>
             </thead>
@@ -175,11 +191,12 @@ function Versions({ name, onRollback }: { name: string; onRollback: () => void }
                   <td>
                     <code>{v.hash.slice(0, 12)}</code>
                   </td>
+                  {budgeted && <td class="num">{v.budget === null ? 'none' : `${v.budget} GB-s`}</td>}
                   <td>
                     {v.active ? (
                       <strong>active</strong>
                     ) : (
-                      <button type="button" onClick={() => void rollback(v.version)}>
+                      <button type="button" onClick={() => void rollback(v)}>
                         Roll back to v{v.version}
                       </button>
                     )}

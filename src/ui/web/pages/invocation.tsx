@@ -1,6 +1,6 @@
 /** One invocation: its record, its timing and its trace as waterfalls, its logs and error, its event if kept. */
 import type { InvocationRecord } from '../api';
-import { ms, time } from '../format';
+import { gbs, ms, startOf, time } from '../format';
 import { useApi } from '../hooks';
 import { EventSection } from './event';
 import { Fact, Problem, Section, Status } from './parts';
@@ -34,9 +34,13 @@ export function InvocationPage({ id }: { id: string }) {
                   </>
                 )}
               </Fact>
-              <Fact label="Start">{r.cold ? `cold (init ${ms(r.initMs)})` : 'warm'}</Fact>
+              <Fact label="Start">
+                {r.cold && r.billedMs > 0 ? `cold (init ${ms(r.initMs)})` : startOf(r)}
+              </Fact>
               <Fact label="Billed">
-                {ms(r.billedMs)} at {r.memoryMb} MB ({r.gbSeconds.toPrecision(3)} GB-s)
+                {r.billedMs === 0
+                  ? 'nothing: it did not run'
+                  : `${ms(r.billedMs)} at ${r.memoryMb} MB (${gbs(r.gbSeconds)} GB-s)`}
               </Fact>
               <Fact label="Attempt">{r.attempt}</Fact>
               <Fact label="Instance">{r.instance ?? '–'}</Fact>

@@ -1,7 +1,7 @@
 /** parts: small pieces the pages share. */
 import type { ComponentChildren } from 'preact';
 import type { InvocationRecord } from '../api';
-import { ms, shortId, time } from '../format';
+import { ms, shortId, startOf, time } from '../format';
 
 export function Problem({ error }: { error: string | undefined }) {
   return error ? (
@@ -62,7 +62,7 @@ export function InvocationTable({ records }: { records: InvocationRecord[] }) {
               <td>
                 <Status status={r.status} />
               </td>
-              <td>{r.cold ? 'cold' : 'warm'}</td>
+              <td>{startOf(r)}</td>
               <td class="num">{ms(r.durationMs)}</td>
               <td>{r.trigger}</td>
               <td>v{r.version}</td>

@@ -1,7 +1,11 @@
-/** Usage: requests, GB-s and cost per function over a window, under the platform's price plan. */
+/**
+ * Usage: requests, GB-s and cost per function over a window, under the platform's price plan (said
+ * above the table). With budgets, a Budget column; a function with a budget and no call in the window
+ * gets a row of zeros, so that its budget shows (as in `gust usage`).
+ */
 import { useState } from 'preact/hooks';
 import type { Budget, UsageReport, UsageRow } from '../api';
-import { budgetUse, dollars, gbs, ms } from '../format';
+import { budgetUse, dollars, gbs, ms, pricePlanText } from '../format';
 import { useApi } from '../hooks';
 import { Problem } from './parts';
 
@@ -10,6 +14,9 @@ export function UsagePage() {
   const { data, error } = useApi<UsageReport>(`/usage?since=${since}&by=function`, 15_000);
   const budgets = new Map((data?.budgets ?? []).map((b) => [b.function, b]));
   const month = data?.budgets?.[0]?.since.slice(0, 7);
+  const shown = new Set(data?.rows.map((r) => r.key));
+  const idle = [...budgets.keys()].filter((fn) => !shown.has(fn)).map((key) => ({ ...NO_USE, key }));
+  const rows = [...(data?.rows ?? []), ...idle].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return (
     <>
       <h1>Usage and cost</h1>
@@ -21,6 +28,7 @@ export function UsagePage() {
         <option value="30d">last 30 days</option>
       </select>
       <Problem error={error} />
+      {data && <p>Costs at {pricePlanText(data.prices)}.</p>}
       {data && (
         <div class="scroll">
           <table>
@@ -39,7 +47,7 @@ export function UsagePage() {
               </tr>
             </thead>
             <tbody>
-              {data.rows.map((row) => (
+              {rows.map((row) => (
                 <Row
                   key={row.key}
                   row={row}
@@ -57,6 +65,16 @@ export function UsagePage() {
     </>
   );
 }
+
+const NO_USE = {
+  requests: 0,
+  failed: 0,
+  coldStarts: 0,
+  billedMs: 0,
+  gbSeconds: 0,
+  warmGbSeconds: 0,
+  cost: 0,
+};
 
 /** `budget`: undefined without a budget column; null for a row without a budget. */
 function Row({
