@@ -1,15 +1,16 @@
 /**
  * The dashboard in a real headless Chromium (Debian's, driven by playwright-core): it asks for a
  * key and refuses a bad one, lists the functions, shows a function's invocations, charts, live logs
- * and deploys (rollback included), and an invocation's logs and timing. A screenshot of each page
- * goes to test-results/. Without Chromium the file is skipped, saying why, except in CI.
+ * and deploys (rollback included, warned of a budget it brings back), and an invocation's logs and
+ * timing; calls that never ran say so and stay out of the charts. A screenshot of each page goes to
+ * test-results/. Without Chromium the file is skipped, saying why, except in CI.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { chromiumMissing, launchChromium } from '../helpers/chromium.mjs';
-import { api, deployProject, type Gust, ROOT, records, startGust, WAIT } from '../helpers/gust.js';
+import { api, deployProject, type Gust, invoke, ROOT, records, startGust, WAIT } from '../helpers/gust.js';
 
 const missing = chromiumMissing();
 if (missing && process.env.CI === 'true') throw new Error(`the dashboard test must run in CI: ${missing}`);
@@ -37,6 +38,13 @@ const project = (greeting: string) => ({
       - http: { path: /relay }
   echo:
     handler: relay.mjs#echo
+  spender:
+    handler: relay.mjs#echo
+    memory: 1024
+    budget: { gbSeconds: ${greeting === 'v1' ? 0.001 : 1000} }
+  idle:
+    handler: relay.mjs#echo
+    budget: { gbSeconds: 5 }
 topics: [greetings]
 `,
   'relay.mjs': `export default async (req, ctx) => Response.json(await ctx.invoke('echo', { n: 1 }));
@@ -63,6 +71,8 @@ beforeAll(async () => {
   for (let i = 0; i < 5; i++) expect((await fetch(`${g.url}/greet`)).status).toBe(200);
   expect((await fetch(`${g.url}/boom`)).status).toBe(500);
   expect(await (await fetch(`${g.url}/relay`)).json()).toEqual({ echoed: { n: 1 } });
+  // at 1024 MB, one call uses all of v1's budget (0.001 GB-s) but little of v2's (1000)
+  expect((await invoke(g, 'spender', {})).body.invocation.status).toBe('ok');
 });
 
 afterAll(() => g?.stop());
@@ -103,13 +113,18 @@ describe('the read-only endpoints the dashboard reads', () => {
 describe.skipIf(missing !== undefined)('dashboard', () => {
   let browser: { context: BrowserContext; close: () => Promise<void> };
   let page: Page;
+  /** What each confirm() asked, in order (each is accepted). */
+  const asked: string[] = [];
 
   beforeAll(async () => {
     await mkdir(SHOTS, { recursive: true });
     browser = await launchChromium({ viewport: { width: 1280, height: 900 } });
     browser.context.setDefaultTimeout(WAIT.timeout);
     page = browser.context.pages()[0] ?? (await browser.context.newPage());
-    page.on('dialog', (d) => void d.accept());
+    page.on('dialog', (d) => {
+      asked.push(d.message());
+      void d.accept();
+    });
   });
 
   afterAll(() => browser?.close());
@@ -183,8 +198,57 @@ describe.skipIf(missing !== undefined)('dashboard', () => {
     await vi.waitFor(async () =>
       expect(await page.getByRole('status').textContent()).toBe('greet now runs v1.'),
     );
+    // both versions have the same budget: nothing more to say
+    expect(asked.at(-1)).toBe('Make v1 the active version of greet?');
     expect((await api<{ version: number }>(g, 'GET', '/functions/greet')).body.version).toBe(1);
     expect(await (await fetch(`${g.url}/greet`)).text()).toBe('v1');
+  });
+
+  it('says before a rollback that the budget it brings back is used up, and its refused calls never ran', async () => {
+    await page.goto(`${g.url}/_gust/ui#/functions/spender`);
+    const history = page.getByRole('region', { name: 'Deploy history' });
+    await history.getByRole('button', { name: 'Roll back to v1' }).waitFor();
+    const budgetOf = (v: string) =>
+      history.getByRole('row').filter({ has: page.getByRole('rowheader', { name: v, exact: true }) });
+    expect(await budgetOf('v1').textContent()).toContain('0.001 GB-s');
+    expect(await budgetOf('v2').textContent()).toContain('1000 GB-s');
+    await history.getByRole('button', { name: 'Roll back to v1' }).click();
+    await vi.waitFor(async () =>
+      expect(await history.getByRole('status').textContent()).toBe('spender now runs v1.'),
+    );
+    expect(asked.at(-1)).toMatch(
+      /^Make v1 the active version of spender\?\n\nv1's budget is 0\.001 GB-s a month \(v2's: 1000 GB-s\) and [\d.]+ GB-s were used this month: its calls will be refused until \d{4}-\d{2}-01\.$/,
+    );
+    const refused = await invoke(g, 'spender', {});
+    expect(refused.body.error?.code).toBe('BUDGET_EXCEEDED');
+
+    // in the list, the refused call did not run (not "warm"); the one that ran started cold
+    await page.reload();
+    const recent = page.getByRole('region', { name: 'Last invocations' });
+    const row = (id: string) =>
+      recent.getByRole('row').filter({ has: page.getByRole('link', { name: `Invocation ${id}` }) });
+    const [ran] = (await records(g, 'spender')).filter((r) => r.status === 'ok');
+    await row(refused.body.invocation.id).waitFor();
+    expect(await row(refused.body.invocation.id).getByRole('cell').nth(2).textContent()).toBe('did not run');
+    expect(await row(ran!.id).getByRole('cell').nth(2).textContent()).toBe('cold');
+    // the charts count the call that ran, and say apart the one that did not
+    await page.locator('.chart canvas').nth(1).waitFor();
+    const latency = page.getByRole('img', { name: /^Latency/ });
+    await vi.waitFor(async () => {
+      expect(await latency.getAttribute('aria-label')).toMatch(
+        /1 call; p99 from [\d.]+ ms to [\d.]+ ms\. 1 more call never ran \(throttled or refused\): not counted\.$/,
+      );
+    }, WAIT);
+    const cold = page.getByRole('img', { name: /^Cold starts/ });
+    expect(await cold.getAttribute('aria-label')).toMatch(
+      /100% of 1 call started cold\. 1 more call never ran/,
+    );
+    await shot('function-refused');
+
+    await row(refused.body.invocation.id).getByRole('link').click();
+    const record = page.getByRole('region', { name: 'Record' });
+    await record.getByText('did not run', { exact: true }).waitFor();
+    expect(await record.textContent()).toContain('nothing: it did not run');
   });
 
   it('opens an invocation with its logs, error and timing as a waterfall', async () => {
@@ -251,6 +315,18 @@ describe.skipIf(missing !== undefined)('dashboard', () => {
     expect(await cells.nth(0).textContent()).toBe('1'); // requests
     expect(await cells.nth(1).textContent()).toBe('1'); // failed
     expect(await cells.last().textContent()).toBe('–'); // no budget
+    // its cost in full, never as 2.4e-7
+    expect(await cells.nth(6).textContent()).toMatch(/^\$0\.0+[1-9]\d\d$/);
+    // the price plan the costs are under
+    await page
+      .getByText(
+        "Costs at AWS Lambda's x86 list prices: $0.2 per million requests, $0.0000166667 per GB-s, $0.0000041667 per warm GB-s (scale.min).",
+      )
+      .waitFor();
+    // a function with a budget and no call has its row, for its budget
+    const idle = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'idle', exact: true }) });
+    expect(await idle.getByRole('cell').first().textContent()).toBe('0');
+    expect(await idle.getByRole('cell').last().textContent()).toBe('0 of 5 GB-s');
     const greet = page
       .getByRole('row')
       .filter({ has: page.getByRole('link', { name: 'greet', exact: true }) });
@@ -265,5 +341,31 @@ describe.skipIf(missing !== undefined)('dashboard', () => {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await shot('function-phone');
+  });
+
+  it("fits a phone screen: a trace's caption is read whole, not scrolled away with its table", async () => {
+    await page.setViewportSize({ width: 375, height: 812 });
+    const [relay] = await records(g, 'relay');
+    await page.goto(`${g.url}/_gust/ui#/invocations/${relay!.id}`);
+    const trace = page.getByRole('region', { name: 'Trace' });
+    await trace.getByRole('link', { name: /^Invocation .* of echo$/ }).waitFor();
+    for (const name of [/^Trace [0-9a-f]{32}: 2 invocations over [\d.]+ ms$/, /^From arrival to answer/]) {
+      const table = page.getByRole('table', { name });
+      const caption = await table.evaluate((t) => {
+        const label =
+          document.getElementById(t.getAttribute('aria-labelledby') ?? '') ?? t.querySelector('caption');
+        const box = label!.getBoundingClientRect();
+        return { right: box.right, clipped: label!.scrollWidth > label!.clientWidth };
+      });
+      expect(caption.right).toBeLessThanOrEqual(375);
+      expect(caption.clipped).toBe(false);
+    }
+    await shot('trace-phone');
+    // the waterfalls fit, bars included: nothing to scroll sideways
+    for (const scroller of await page.locator('.scroll:has(.waterfall)').all()) {
+      expect(await scroller.evaluate((e) => e.scrollWidth - e.clientWidth)).toBeLessThanOrEqual(0);
+    }
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
   });
 });

@@ -25,7 +25,8 @@ export function LatencyCharts({ series }: { series: LatencySeries }) {
   const colds = series.points.reduce((n, p) => n + (p.coldRatio ?? 0) * p.count, 0);
   const notRun = series.points.reduce((n, p) => n + p.notRun, 0);
   // calls that never ran (throttled, refused) have no latency nor start to count: said apart
-  const apart = notRun === 0 ? '' : ` ${notRun} more never ran (throttled or refused) and are not counted.`;
+  const apart =
+    notRun === 0 ? '' : ` ${plural(notRun, 'more call')} never ran (throttled or refused): not counted.`;
   const none = 'No call ran in this window.';
   return (
     <div class="charts">
@@ -34,7 +35,8 @@ export function LatencyCharts({ series }: { series: LatencySeries }) {
         summary={
           (calls === 0
             ? none
-            : `${calls} calls; p99 from ${ms(Math.min(...p99s))} to ${ms(Math.max(...p99s))}.`) + apart
+            : `${plural(calls, 'call')}; p99 from ${ms(Math.min(...p99s))} to ${ms(Math.max(...p99s))}.`) +
+          apart
         }
         data={latency}
         series={[
@@ -45,7 +47,9 @@ export function LatencyCharts({ series }: { series: LatencySeries }) {
       />
       <Chart
         title="Cold starts, % of calls"
-        summary={(calls === 0 ? none : `${percent(colds / calls)} of ${calls} calls started cold.`) + apart}
+        summary={
+          (calls === 0 ? none : `${percent(colds / calls)} of ${plural(calls, 'call')} started cold.`) + apart
+        }
         data={cold}
         series={[
           { label: 'cold %', stroke: '#6d28d9', width: 2, fill: 'rgba(109, 40, 217, 0.08)' },
@@ -98,3 +102,6 @@ function Chart({
     </figure>
   );
 }
+
+/** `1 call`, `2 calls`. */
+const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
