@@ -110,6 +110,18 @@ describe('gust dev with a platform of its own', () => {
     expect(await text(`${url}/hello`)).toBe('five');
   });
 
+  it('a save that sets a budget under what this month used warns, under its line, that calls are refused', async () => {
+    const from = dev.stderr().length;
+    const manifest = `${MANIFEST.replace('hello.mjs', 'lib/hello.mjs')}    budget: { gbSeconds: 0.0001 }\n`;
+    await writeFile(path.join(dir, 'gust.yaml'), manifest);
+    await dev.waitFor(
+      'stderr',
+      /^✓ hello v6 live in \d+ ms\n {2}warning: hello v6's budget is 0\.0001 GB-s and [\d.]+ GB-s were used this month: its calls will be refused until \d{4}-\d{2}-01; deploy a higher budget\.gbSeconds or roll back to v5 \(gust rollback hello 5\)$/m,
+      from,
+    );
+    expect((await fetch(`${url}/hello`)).status).toBe(429);
+  });
+
   it('Ctrl-C stops the platform it started: nothing listens and no process is left', async () => {
     expect(await dev.stop('SIGINT')).toBe(0);
     expect(dev.stderr()).toMatch(/^SIGINT: stopping Gust… \(again to force\)$/m);

@@ -2,7 +2,8 @@
  * Monthly budgets: a function past its `budget.gbSeconds` is refused before it runs, on every
  * path (its route, the control API, the Lambda API, its queued events: dead-lettered, not lost),
  * said in its records, metrics, `gust ls` and `gust usage`; the tally survives a restart, and a
- * deploy that raises or removes the budget lets calls through at once.
+ * deploy that raises or removes the budget lets calls through at once; a rollback or a deploy that
+ * brings back a budget already used up says so.
  */
 import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -16,6 +17,7 @@ import {
   records,
   startGust,
   WAIT,
+  writeProject,
 } from '../helpers/gust.js';
 
 /**
@@ -172,6 +174,9 @@ describe('a monthly budget', () => {
     expect(usage.code, usage.stderr).toBe(0);
     expect(usage.stdout).toMatch(/^tiny .*[\d.]+\/0\.001 GB-s \(used up\)$/m);
     expect(usage.stdout).toMatch(/^free .* -$/m);
+    // costs of a few calls at Lambda's prices are millionths of a dollar: written out, never 4.2e-7
+    expect(usage.stdout).toMatch(/^tiny .* \$0\.0000+[1-9]\d\d /m);
+    expect(usage.stdout).not.toMatch(/\de-\d/);
 
     const text = await scrape();
     expect(sample(text, 'gust_budget_gb_seconds{function="tiny"}')).toBe(0.001);
@@ -200,5 +205,64 @@ describe('a monthly budget', () => {
     await deployProject(g, project(''));
     expect((await get('/tiny')).status).toBe(200);
     expect((await api<{ budget: unknown }>(g, 'GET', '/functions/tiny')).body.budget).toBeNull();
+  });
+
+  it('warns when a rollback or a deploy brings back a budget already used up, and says how to undo it', async () => {
+    // v1 and v3 have the tiny budget, v2 1000 GB-s, v4 (active) none; this month used it up
+    const back = await cli(g, ['rollback', 'tiny', '3']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toBe('tiny  v3  active\n');
+    expect(back.stderr).toMatch(
+      /^warning: tiny v3's budget is 0\.001 GB-s and [\d.]+ GB-s were used this month: its calls will be refused until \d{4}-\d{2}-01; deploy a higher budget\.gbSeconds or roll back to v4 \(gust rollback tiny 4\)$/m,
+    );
+    expect((await get('/tiny')).status).toBe(429);
+    // the API's answer says what changed; --json prints it, without the warning line
+    const json = await cli(g, ['rollback', 'tiny', '4', '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      name: 'tiny',
+      version: 4,
+      previous: 3,
+      budget: {
+        from: 0.001,
+        to: null,
+        fromVersion: 3,
+        refused: false,
+        resetsAt: expect.stringMatching(MONTH),
+      },
+    });
+    expect(json.stderr).not.toContain('warning');
+    expect((await get('/tiny')).status).toBe(200);
+    // each version's budget, to choose one with
+    const versions = await cli(g, ['versions', 'tiny']);
+    expect(versions.stdout).toMatch(/^\s+v2 .*\s1000 GB-s$/m);
+    expect(versions.stdout).toMatch(/^\s+v3 .*\s0\.001 GB-s$/m);
+    expect(versions.stdout).toMatch(/^\* v4 .*\s-$/m);
+    expect(versions.stdout).toMatch(
+      /^[\d.]+ GB-s used in \d{4}-\d{2} \(UTC\); the active version's budget applies to every call$/m,
+    );
+
+    // a deploy that sets a budget under what was used: the same warning, and the API's answer
+    const dir = await writeProject(project(TINY));
+    const deployed = await cli(g, ['deploy', dir]);
+    expect(deployed.code, deployed.stderr).toBe(0);
+    expect(deployed.stdout).toMatch(/^tiny\s+v5\s+deployed$/m);
+    expect(deployed.stderr).toMatch(
+      /^warning: tiny v5's budget is 0\.001 GB-s and [\d.]+ GB-s were used this month: its calls will be refused until \d{4}-\d{2}-01; deploy a higher budget\.gbSeconds or roll back to v4 \(gust rollback tiny 4\)$/m,
+    );
+    expect(deployed.stderr.match(/^warning:/gm)).toHaveLength(1); // free and letters have no budget
+    const raised = await cli(g, [
+      'deploy',
+      await writeProject(project('    budget: { gbSeconds: 1000 }')),
+      '--json',
+    ]);
+    const answer = JSON.parse(raised.stdout) as { functions: { name: string; budget?: unknown }[] };
+    expect(answer.functions.find((f) => f.name === 'tiny')?.budget).toMatchObject({
+      from: 0.001,
+      to: 1000,
+      fromVersion: 5,
+      refused: false,
+    });
+    expect(answer.functions.find((f) => f.name === 'free')).not.toHaveProperty('budget');
   });
 });

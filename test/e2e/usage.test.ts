@@ -1,6 +1,7 @@
 /**
  * gust usage: what functions used, rolled up as records are written, and what it costs under the
- * price plan; instances kept warm by scale.min metered apart.
+ * price plan (named); instances kept warm by scale.min metered apart; a BUDGET column whenever a
+ * function has a budget, called in the window or not.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, cli, deployProject, type Gust, invoke, records, startGust } from '../helpers/gust.js';
@@ -22,7 +23,7 @@ interface Report {
   by: string;
   rows: Row[];
   total: Row;
-  prices: { perMillionRequests: number; perGbSecond: number; perWarmGbSecond: number };
+  prices: { perMillionRequests: number; perGbSecond: number; perWarmGbSecond: number; plan: string };
 }
 
 beforeAll(async () => {
@@ -47,6 +48,9 @@ functions:
     handler: f.mjs#fine
     memory: 512
     scale: { min: 1 }
+  capped:
+    handler: f.mjs#fine
+    budget: { gbSeconds: 5 }
 `,
     'f.mjs': `
 export const fine = async () => 'ok';
@@ -70,7 +74,12 @@ describe('gust usage', () => {
     for (let i = 0; i < 3; i++) expect((await invoke(g, 'fine', {})).status).toBe(200);
     for (let i = 0; i < 2; i++) await invoke(g, 'broken', {});
     const report = await usage(['--since', '1h']);
-    expect(report.prices).toEqual({ perMillionRequests: 1, perGbSecond: 0.001, perWarmGbSecond: 0.0005 });
+    expect(report.prices).toEqual({
+      perMillionRequests: 1,
+      perGbSecond: 0.001,
+      perWarmGbSecond: 0.0005,
+      plan: 'custom',
+    });
     for (const fn of ['fine', 'broken']) {
       const rs = await records(g, fn, 100);
       const row = report.rows.find((r) => r.key === fn)!;
@@ -122,10 +131,21 @@ describe('gust usage', () => {
   it('prints a table with a total and the plan; refuses what makes no sense', async () => {
     const text = await cli(g, ['usage']);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^FUNCTION\s+REQUESTS\s+FAILED\s+COLD\s+GB-S\s+WARM GB-S\s+COST$/m);
-    expect(text.stdout).toMatch(/^fine\s+3\s+0\s+/m);
+    expect(text.stdout).toMatch(
+      /^FUNCTION\s+REQUESTS\s+FAILED\s+COLD\s+GB-S\s+WARM GB-S\s+COST\s+BUDGET \d{4}-\d{2}$/m,
+    );
+    expect(text.stdout).toMatch(/^fine\s+3\s+0\s+.* -$/m);
+    // a function with a budget has its row, called or not, so that its budget shows
+    expect(text.stdout).toMatch(/^capped\s+0\s+0\s+0\s+0\s+0\s+\$0\s+0\/5 GB-s$/m);
     expect(text.stdout).toMatch(/^TOTAL\s+/m);
-    expect(text.stdout).toContain('$1 per million requests');
+    expect(text.stdout).toContain(
+      'priced at prices set with GUST_PRICE_*: $1 per million requests, $0.001 per GB-s, $0.0005 per warm GB-s (scale.min)',
+    );
+    expect(text.stdout).not.toContain('monthly budgets');
+    // by day, rows are days: the budgets go on a line of their own
+    const byDay = await cli(g, ['usage', '--by', 'day']);
+    expect(byDay.stdout).not.toMatch(/BUDGET/);
+    expect(byDay.stdout).toMatch(/^monthly budgets \(\d{4}-\d{2}, UTC\): capped 0\/5 GB-s$/m);
     expect((await cli(g, ['usage', '--by', 'week'])).code).toBe(2);
     expect((await cli(g, ['usage', '--since', 'yesterday'])).code).toBe(2);
     expect((await api(g, 'GET', '/usage?by=week')).status).toBe(400);

@@ -1,12 +1,13 @@
 /**
  * Budgets alone, on a clock the test moves: the month's tally (UTC calendar months), what refuses
- * a call and what it says, the month turning, and the seed from a real store's usage rollup.
+ * a call and what it says, the month turning, the seed from a real store's usage rollup, and what
+ * a deploy or a rollback that changes the budget is told.
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/backends/embedded/database.js';
 import { SqliteInvocations } from '../../src/backends/embedded/invocations.js';
-import { Budgets, budgetText, formatGbs } from '../../src/observe/budgets.js';
+import { Budgets, budgetText, budgetWarning, formatGbs } from '../../src/observe/budgets.js';
 import { tempDir } from '../helpers/gust.js';
 import { aRecord } from '../helpers/records.js';
 
@@ -109,6 +110,43 @@ describe('Budgets', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('tells what a new active version does to the budget: a smaller one already used up refuses calls', () => {
+    const budgets = new Budgets(clock('2026-11-20T10:00:00.000Z').now);
+    budgets.recorded(used('spender', '2026-11-03T08:00:00.000Z', 0.941));
+    // roll back from v2 (2 GB-s) to v1 (0.5 GB-s): refused until the month turns
+    const back = budgets.change('spender', { version: 2, budget: { gbSeconds: 2 } }, { gbSeconds: 0.5 });
+    expect(back).toEqual({
+      from: 2,
+      to: 0.5,
+      fromVersion: 2,
+      used: 0.941,
+      refused: true,
+      resetsAt: '2026-12-01T00:00:00.000Z',
+    });
+    expect(budgetWarning('spender', 1, back!)).toBe(
+      "warning: spender v1's budget is 0.5 GB-s and 0.941 GB-s were used this month: its calls will be refused " +
+        'until 2026-12-01; deploy a higher budget.gbSeconds or roll back to v2 (gust rollback spender 2)',
+    );
+    // the version before was used up too: rolling back to it would not help, so it is not offered
+    const both = budgets.change('spender', { version: 2, budget: { gbSeconds: 0.9 } }, { gbSeconds: 0.5 });
+    expect(budgetWarning('spender', 3, both!)).toMatch(/deploy a higher budget\.gbSeconds$/);
+    // a first deploy (nothing active before) may be refused at once too: a name keeps its month
+    const first = budgets.change('spender', undefined, { gbSeconds: 0.5 });
+    expect(first).toMatchObject({ from: null, fromVersion: null, refused: true });
+    expect(budgetWarning('spender', 4, first!)).toMatch(/deploy a higher budget\.gbSeconds$/);
+    // room left, a budget removed, or the same budget: no warning, or no change at all
+    const lower = budgets.change('spender', { version: 2, budget: { gbSeconds: 2 } }, { gbSeconds: 1 });
+    expect(lower).toMatchObject({ from: 2, to: 1, refused: false });
+    expect(budgetWarning('spender', 3, lower!)).toBeUndefined();
+    const gone = budgets.change('spender', { version: 2, budget: { gbSeconds: 0.5 } }, undefined);
+    expect(gone).toMatchObject({ from: 0.5, to: null, refused: false });
+    expect(budgetWarning('spender', 3, gone!)).toBeUndefined();
+    expect(
+      budgets.change('spender', { version: 2, budget: { gbSeconds: 2 } }, { gbSeconds: 2 }),
+    ).toBeUndefined();
+    expect(budgets.change('spender', { version: 2, budget: undefined }, undefined)).toBeUndefined();
   });
 
   it('shows GB-s short: a tenth past 100, four significant digits below', () => {
