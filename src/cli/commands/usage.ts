@@ -1,6 +1,6 @@
 /** usage: what functions used (requests, GB-s, cold starts, warm instances) and what it would cost. */
 import { type Command, Option } from 'commander';
-import { dollars, pricePlanText, significant } from '../../lib/numbers.js';
+import { dollars, pricePlanText, significant, withBudgetRows } from '../../lib/usage-text.js';
 import { budgetText } from '../../observe/budgets.js';
 import type { UsageReport } from '../api.js';
 import type { Cli } from '../context.js';
@@ -34,7 +34,7 @@ function render(r: UsageReport): string {
   const byFunction = r.by === 'function';
   const budgets = new Map(r.budgets.map((b) => [b.function, budgetText(b)]));
   const column = byFunction && budgets.size > 0;
-  const rows = column ? withBudgetedRows(r) : r.rows;
+  const rows = column ? withBudgetRows(r.rows, budgets.keys()) : r.rows;
   const line = (row: UsageReport['total'], budget = '') => [
     row.key,
     String(row.requests),
@@ -62,22 +62,6 @@ function render(r: UsageReport): string {
         ]
       : []),
   ].join('\n');
-}
-
-/** The report's rows, and a row of zeros for each function with a budget that has none, by name. */
-function withBudgetedRows(r: UsageReport): UsageReport['rows'] {
-  const shown = new Set(r.rows.map((row) => row.key));
-  const zero = {
-    requests: 0,
-    failed: 0,
-    coldStarts: 0,
-    billedMs: 0,
-    gbSeconds: 0,
-    warmGbSeconds: 0,
-    cost: 0,
-  };
-  const idle = r.budgets.filter((b) => !shown.has(b.function)).map((b) => ({ ...zero, key: b.function }));
-  return [...r.rows, ...idle].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 /** GB-s: three decimals, or three significant digits below a thousandth (never `1.25e-4`). */

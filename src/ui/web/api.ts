@@ -1,5 +1,5 @@
 /** api: the control API as the page calls it, with the key kept for this tab (sessionStorage). */
-import type { PricePlan } from '../../lib/numbers';
+import type { PricePlan } from '../../lib/usage-text';
 
 const KEY = 'gust.key';
 

@@ -1,8 +1,8 @@
 /** format: numbers, times and sizes as the pages show them. */
-import { significant } from '../../lib/numbers';
+import { significant } from '../../lib/usage-text';
 
-/** Dollars and price plans as `gust usage` prints them (one module for both). */
-export { dollars, pricePlanText } from '../../lib/numbers';
+/** Dollars, price plans and usage rows as `gust usage` shows them (one module for both). */
+export { dollars, pricePlanText, withBudgetRows } from '../../lib/usage-text';
 
 export function ms(value: number | null | undefined): string {
   if (value === null || value === undefined) return '–';

@@ -3,7 +3,7 @@ import type { InvocationRecord } from '../api';
 import { gbs, ms, startOf, time } from '../format';
 import { useApi } from '../hooks';
 import { EventSection } from './event';
-import { Fact, Problem, Section, Status } from './parts';
+import { Fact, Problem, Section, Status, WaterfallTable } from './parts';
 import { TraceWaterfall } from './trace';
 
 export function InvocationPage({ id }: { id: string }) {
@@ -98,43 +98,29 @@ export function spans(r: InvocationRecord): Span[] {
 function Waterfall({ r }: { r: InvocationRecord }) {
   const list = spans(r);
   const total = Math.max(1, ...list.map((s) => s.from + s.ms));
-  return (
+  const caption = (
     <>
-      <p id="timing-caption" class="caption">
-        From arrival to answer: {ms(r.queuedMs + r.durationMs)} (trace <code>{r.traceId.slice(0, 16)}</code>)
-      </p>
-      <div class="scroll">
-        <table class="waterfall" aria-labelledby="timing-caption">
-          <thead>
-            <tr>
-              <th scope="col">Span</th>
-              <th scope="col">Start</th>
-              <th scope="col">Duration</th>
-              <th scope="col" class="bar-col">
-                <span class="sr-only">Timeline</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.map((s) => (
-              <tr key={s.name}>
-                <th scope="row">{s.name}</th>
-                <td class="num">+{ms(s.from)}</td>
-                <td class="num">{ms(s.ms)}</td>
-                <td class="bar-col" aria-hidden="true">
-                  <span
-                    class={`bar bar-${s.kind}`}
-                    style={{
-                      marginLeft: `${(s.from / total) * 100}%`,
-                      width: `${Math.max(0.5, (s.ms / total) * 100)}%`,
-                    }}
-                  />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      From arrival to answer: {ms(r.queuedMs + r.durationMs)} (trace <code>{r.traceId.slice(0, 16)}</code>)
     </>
+  );
+  return (
+    <WaterfallTable id="timing-caption" caption={caption} columns={['Span']}>
+      {list.map((s) => (
+        <tr key={s.name}>
+          <th scope="row">{s.name}</th>
+          <td class="num">+{ms(s.from)}</td>
+          <td class="num">{ms(s.ms)}</td>
+          <td class="bar-col" aria-hidden="true">
+            <span
+              class={`bar bar-${s.kind}`}
+              style={{
+                marginLeft: `${(s.from / total) * 100}%`,
+                width: `${Math.max(0.5, (s.ms / total) * 100)}%`,
+              }}
+            />
+          </td>
+        </tr>
+      ))}
+    </WaterfallTable>
   );
 }

@@ -73,3 +73,45 @@ export function InvocationTable({ records }: { records: InvocationRecord[] }) {
     </div>
   );
 }
+
+/**
+ * A waterfall: its caption above it, then a table of `columns`, Start, Duration and the bars
+ * (`children`: its rows). The caption is not the table's `<caption>`: in a table wider than a phone,
+ * that would be as wide as the table and scrolled out of sight with it.
+ */
+export function WaterfallTable({
+  id,
+  caption,
+  columns,
+  children,
+}: {
+  id: string;
+  caption: ComponentChildren;
+  columns: readonly string[];
+  children: ComponentChildren;
+}) {
+  return (
+    <>
+      <p id={id} class="caption">
+        {caption}
+      </p>
+      <div class="scroll">
+        <table class="waterfall" aria-labelledby={id}>
+          <thead>
+            <tr>
+              {[...columns, 'Start', 'Duration'].map((c) => (
+                <th scope="col" key={c}>
+                  {c}
+                </th>
+              ))}
+              <th scope="col" class="bar-col">
+                <span class="sr-only">Timeline</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>{children}</tbody>
+        </table>
+      </div>
+    </>
+  );
+}

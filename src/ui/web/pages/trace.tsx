@@ -6,7 +6,7 @@
 import type { InvocationRecord, TraceRecords } from '../api';
 import { ms, shortId } from '../format';
 import { useApi } from '../hooks';
-import { Problem, Status } from './parts';
+import { Problem, Status, WaterfallTable } from './parts';
 
 interface Row {
   readonly r: InvocationRecord;
@@ -42,69 +42,52 @@ export function TraceWaterfall({ record }: { record: InvocationRecord }) {
   const end = Math.max(...data.records.map((r) => Date.parse(r.start) - t0 + r.queuedMs + r.durationMs));
   const total = Math.max(1, end);
   const pct = (v: number) => `${(v / total) * 100}%`;
-  // The caption is above the table, not in it: in a table wider than a phone, it would be as wide
-  // as the table and scrolled out of sight with it.
-  return (
+  const caption = (
     <>
-      <p id="trace-caption" class="caption">
-        Trace <code>{record.traceId}</code>: {rows.length} invocation{rows.length === 1 ? '' : 's'} over{' '}
-        {ms(end)}
-        {data.complete ? '' : ' (the first ones only)'}
-      </p>
-      <div class="scroll">
-        <table class="waterfall" aria-labelledby="trace-caption">
-          <thead>
-            <tr>
-              <th scope="col">Invocation</th>
-              <th scope="col">Status</th>
-              <th scope="col">Start</th>
-              <th scope="col">Duration</th>
-              <th scope="col" class="bar-col">
-                <span class="sr-only">Timeline</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map(({ r, depth }) => {
-              const from = Date.parse(r.start) - t0;
-              const here = r.id === record.id && r.attempt === record.attempt;
-              const label = `${r.function}${r.attempt > 1 ? ` (attempt ${r.attempt})` : ''}`;
-              return (
-                <tr
-                  key={`${r.id}/${r.attempt}`}
-                  aria-current={here ? 'true' : undefined}
-                  class={here ? 'here' : ''}
-                >
-                  <th scope="row" style={{ paddingLeft: `${depth * 16 + 4}px` }}>
-                    {here ? (
-                      <strong>{label}</strong>
-                    ) : (
-                      <a href={`#/invocations/${r.id}`} aria-label={`Invocation ${r.id} of ${r.function}`}>
-                        {label}
-                      </a>
-                    )}{' '}
-                    <span class="muted">
-                      {r.trigger} {shortId(r.id)}
-                    </span>
-                  </th>
-                  <td>
-                    <Status status={r.status} />
-                  </td>
-                  <td class="num">+{ms(from)}</td>
-                  <td class="num">{ms(r.queuedMs + r.durationMs)}</td>
-                  <td class="bar-col" aria-hidden="true">
-                    <span class="bars">
-                      <span style={{ width: pct(from) }} />
-                      <span class="bar bar-wait" style={{ width: pct(r.queuedMs) }} />
-                      <span class="bar bar-run" style={{ width: pct(Math.max(r.durationMs, total / 200)) }} />
-                    </span>
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
+      Trace <code>{record.traceId}</code>: {rows.length} invocation{rows.length === 1 ? '' : 's'} over{' '}
+      {ms(end)}
+      {data.complete ? '' : ' (the first ones only)'}
     </>
+  );
+  return (
+    <WaterfallTable id="trace-caption" caption={caption} columns={['Invocation', 'Status']}>
+      {rows.map(({ r, depth }) => {
+        const from = Date.parse(r.start) - t0;
+        const here = r.id === record.id && r.attempt === record.attempt;
+        const label = `${r.function}${r.attempt > 1 ? ` (attempt ${r.attempt})` : ''}`;
+        return (
+          <tr
+            key={`${r.id}/${r.attempt}`}
+            aria-current={here ? 'true' : undefined}
+            class={here ? 'here' : ''}
+          >
+            <th scope="row" style={{ paddingLeft: `${depth * 16 + 4}px` }}>
+              {here ? (
+                <strong>{label}</strong>
+              ) : (
+                <a href={`#/invocations/${r.id}`} aria-label={`Invocation ${r.id} of ${r.function}`}>
+                  {label}
+                </a>
+              )}{' '}
+              <span class="muted">
+                {r.trigger} {shortId(r.id)}
+              </span>
+            </th>
+            <td>
+              <Status status={r.status} />
+            </td>
+            <td class="num">+{ms(from)}</td>
+            <td class="num">{ms(r.queuedMs + r.durationMs)}</td>
+            <td class="bar-col" aria-hidden="true">
+              <span class="bars">
+                <span style={{ width: pct(from) }} />
+                <span class="bar bar-wait" style={{ width: pct(r.queuedMs) }} />
+                <span class="bar bar-run" style={{ width: pct(Math.max(r.durationMs, total / 200)) }} />
+              </span>
+            </td>
+          </tr>
+        );
+      })}
+    </WaterfallTable>
   );
 }

@@ -5,7 +5,7 @@
  */
 import { useState } from 'preact/hooks';
 import type { Budget, UsageReport, UsageRow } from '../api';
-import { budgetUse, dollars, gbs, ms, pricePlanText } from '../format';
+import { budgetUse, dollars, gbs, ms, pricePlanText, withBudgetRows } from '../format';
 import { useApi } from '../hooks';
 import { Problem } from './parts';
 
@@ -14,9 +14,7 @@ export function UsagePage() {
   const { data, error } = useApi<UsageReport>(`/usage?since=${since}&by=function`, 15_000);
   const budgets = new Map((data?.budgets ?? []).map((b) => [b.function, b]));
   const month = data?.budgets?.[0]?.since.slice(0, 7);
-  const shown = new Set(data?.rows.map((r) => r.key));
-  const idle = [...budgets.keys()].filter((fn) => !shown.has(fn)).map((key) => ({ ...NO_USE, key }));
-  const rows = [...(data?.rows ?? []), ...idle].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const rows = withBudgetRows(data?.rows ?? [], budgets.keys());
   return (
     <>
       <h1>Usage and cost</h1>
@@ -65,16 +63,6 @@ export function UsagePage() {
     </>
   );
 }
-
-const NO_USE = {
-  requests: 0,
-  failed: 0,
-  coldStarts: 0,
-  billedMs: 0,
-  gbSeconds: 0,
-  warmGbSeconds: 0,
-  cost: 0,
-};
 
 /** `budget`: undefined without a budget column; null for a row without a budget. */
 function Row({

@@ -1,8 +1,8 @@
 /**
- * numbers: how GB-s, dollars and price plans are printed, the same by the CLI (`gust usage`) and by
- * the dashboard (src/ui/web/format.ts), so a cost reads alike in both. Never scientific notation
- * (`2.21e-7` beside `0.00000234` in one column is hard to compare). Pure: it imports nothing, so
- * the browser bundle may take it.
+ * usage-text: how usage reads, the same in the CLI (`gust usage`) and in the dashboard (its Usage
+ * page, src/ui/web/format.ts): GB-s, dollars and the price plan as text, and which rows a usage
+ * table shows. Never scientific notation (`2.21e-7` beside `0.00000234` in one column is hard to
+ * compare). Pure: it imports nothing, so the browser bundle may take it.
  */
 
 /** `n` rounded to `digits` significant digits, written out in full: 2.214e-7 -> `0.000000221`. */
@@ -46,4 +46,28 @@ export function pricePlanText(p: PricePlan): string {
     `${name}: $${plain(p.perMillionRequests)} per million requests, $${plain(p.perGbSecond)} per GB-s, ` +
     `$${plain(p.perWarmGbSecond)} per warm GB-s (scale.min)`
   );
+}
+
+/** A usage row of no call: its columns (docs/API.md, `/usage`) at 0. */
+const NO_USE = {
+  requests: 0,
+  failed: 0,
+  coldStarts: 0,
+  billedMs: 0,
+  gbSeconds: 0,
+  warmGbSeconds: 0,
+  cost: 0,
+};
+
+/** The columns of a usage row, by function or by day (`key`). */
+export type UsageCells = Readonly<typeof NO_USE> & { readonly key: string };
+
+/**
+ * Rows by function, and a row of zeros for each function of `budgeted` that has none, by name: its
+ * budget shows whether it was called in the window or not.
+ */
+export function withBudgetRows(rows: readonly UsageCells[], budgeted: Iterable<string>): UsageCells[] {
+  const shown = new Set(rows.map((row) => row.key));
+  const idle = [...budgeted].filter((fn) => !shown.has(fn)).map((key) => ({ ...NO_USE, key }));
+  return [...rows, ...idle].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

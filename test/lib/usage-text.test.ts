@@ -1,6 +1,9 @@
-/** How GB-s, dollars and price plans are printed, by the CLI and the dashboard alike: never as 2.21e-7. */
+/**
+ * How usage reads, in the CLI and the dashboard alike: GB-s and dollars never as 2.21e-7, the price
+ * plan named, and a row for every function with a budget.
+ */
 import { describe, expect, it } from 'vitest';
-import { dollars, plain, pricePlanText, significant } from '../../src/lib/numbers.js';
+import { dollars, plain, pricePlanText, significant, withBudgetRows } from '../../src/lib/usage-text.js';
 
 describe('numbers', () => {
   it('writes small numbers out in full, to the significant digits asked', () => {
@@ -38,5 +41,25 @@ describe('numbers', () => {
       'prices set with GUST_PRICE_*: $1 per million requests, $0.0000001 per GB-s, $0 per warm GB-s (scale.min)',
     );
     expect(plain(1.5e-9)).toBe('0.0000000015');
+  });
+
+  it('gives a function with a budget a row of zeros when it had no call, in order of name', () => {
+    const row = (key: string, requests: number) => ({
+      key,
+      requests,
+      failed: 0,
+      coldStarts: 0,
+      billedMs: requests,
+      gbSeconds: 0.1,
+      warmGbSeconds: 0,
+      cost: 0.01,
+    });
+    const rows = withBudgetRows([row('api', 3), row('orders', 1)], ['orders', 'billing', 'zeta']);
+    expect(rows.map((r) => [r.key, r.requests, r.cost])).toEqual([
+      ['api', 3, 0.01],
+      ['billing', 0, 0],
+      ['orders', 1, 0.01],
+      ['zeta', 0, 0],
+    ]);
   });
 });
