@@ -23,6 +23,8 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
   /** Aborts the request quietly, e.g. Ctrl-C during `logs --follow`. */
   readonly signal?: AbortSignal;
+  /** Headers of this request; a `traceparent` here wins over the environment's TRACEPARENT. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** `using https://gust.example.com (from gust login)`: for a platform that is not this machine's own. */
@@ -61,6 +63,9 @@ export class GustClient {
     }
     const key = await this.key();
     const headers: Record<string, string> = { accept: 'application/json' };
+    // the caller's trace (OpenTelemetry's carrier in the environment): invoke and publish continue it
+    if (this.config.traceparent !== undefined) headers.traceparent = this.config.traceparent;
+    Object.assign(headers, options.headers);
     if (key !== undefined) headers.authorization = `Bearer ${key}`;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;

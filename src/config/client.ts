@@ -22,6 +22,12 @@ export interface ClientConfig {
   readonly key: ClientKey;
   /** The recorded local platform, when requests go to it: to say how to start it again. */
   readonly local: LocalPlatform | undefined;
+  /**
+   * TRACEPARENT, the W3C trace context OpenTelemetry passes to a process in its environment: sent
+   * as the `traceparent` header of every request, so that what the command invokes or publishes
+   * joins the caller's trace (a malformed one is ignored by the platform, as on its routes).
+   */
+  readonly traceparent?: string;
 }
 
 export type ClientKey =
@@ -51,11 +57,14 @@ export function loadClientConfig(env: Env, cwd: string): ClientConfig {
   else if (known?.from === 'login') key = { from: 'login', key: known.key };
   else if (known?.from === 'local') key = { from: 'file', path: known.local.keyFile };
   else key = { from: 'file', path: path.resolve(cwd, '.gust', 'admin.key') };
+  // only what a header can carry: a value with line breaks would fail the request, not just the trace
+  const traceparent = set(env.TRACEPARENT?.trim());
   return {
     url,
     urlFrom: envUrl !== undefined ? 'env' : (current?.from ?? 'default'),
     key,
     local: known?.from === 'local' ? known.local : undefined,
+    ...(traceparent === undefined || !/^[\x20-\x7e]+$/.test(traceparent) ? {} : { traceparent }),
   };
 }
 

@@ -30,9 +30,10 @@ export interface HttpAnswer {
 
 /** A request line longer than this would not pass the gateway's head limit either. */
 const MAX_PATH = 8192;
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** A header name (RFC 9110 token). */
+export const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Tab, visible ASCII, and bytes past it (obs-text); no CR, LF or NUL, which would split a header. */
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+export const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export function readHttpCall(value: unknown): HttpCall {

@@ -115,7 +115,8 @@ async function invokeHttp(
   const inv = httpInvocation({
     function: name,
     trigger: 'invoke',
-    trace: traceFrom(header(req, 'traceparent')),
+    // the request's own traceparent, as its route would take it; else the API call's
+    trace: traceFrom(call.headers.find(([k]) => k === 'traceparent')?.[1] ?? header(req, 'traceparent')),
     route,
     method: call.method,
     url: call.url,

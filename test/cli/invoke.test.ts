@@ -260,3 +260,58 @@ describe('the http form of the invoke endpoint', () => {
     expect(JSON.parse(r.body.response.body)).toMatchObject({ sku: 'D-4', test: 'a, b', body: 'héllo' });
   });
 });
+
+describe("a caller's trace", () => {
+  const TRACE = '0af7651916cd43dd8448eb211c80319c';
+  const SPAN = 'b7ad6b7169203331';
+  const TRACEPARENT = `00-${TRACE}-${SPAN}-01`;
+  /** The trace of the invocation `gust invoke … --json` made. */
+  const traceOf = async (args: string[], extraEnv: Record<string, string> = {}) => {
+    const r = await gust(['invoke', ...args, '--json'], { env: { ...env, ...extraEnv } });
+    expect(r.code, r.stderr).toBe(0);
+    const { invocation } = JSON.parse(r.stdout) as { invocation: { traceId: string; parentSpanId: string } };
+    return { traceId: invocation.traceId, parentSpanId: invocation.parentSpanId };
+  };
+  const continued = { traceId: TRACE, parentSpanId: SPAN };
+
+  it('is continued from --header traceparent, by an HTTP call (--path) and by an event', async () => {
+    expect(
+      await traceOf(['price', '--path', '/price/T-1', '--header', `traceparent: ${TRACEPARENT}`]),
+    ).toEqual(continued);
+    expect(await traceOf(['plain', '--data', '{}', '--header', `traceparent: ${TRACEPARENT}`])).toEqual(
+      continued,
+    );
+  });
+
+  it('is continued from TRACEPARENT in the environment; an explicit --header wins over it', async () => {
+    const fromEnv = { TRACEPARENT };
+    expect(await traceOf(['plain', '--data', '{}'], fromEnv)).toEqual(continued);
+    expect(await traceOf(['price', '--path', '/price/T-2'], fromEnv)).toEqual(continued);
+    const other = `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`;
+    expect(await traceOf(['plain', '--header', `traceparent: ${other}`], fromEnv)).toEqual({
+      traceId: '1'.repeat(32),
+      parentSpanId: '2'.repeat(16),
+    });
+    // without any, a trace starts
+    expect((await traceOf(['plain'])).parentSpanId).toBeNull();
+  });
+
+  it("is continued from the http form's own traceparent header by the control API", async () => {
+    const r = await api<{ invocation: { traceId: string; parentSpanId: string } }>(
+      g,
+      'POST',
+      '/functions/price/invoke',
+      { http: { path: '/price/T-3', headers: { traceparent: TRACEPARENT } } },
+    );
+    expect(r.status).toBe(200);
+    expect(r.body.invocation).toMatchObject(continued);
+  });
+
+  it('an event takes no other header: a usage error that says which option to use', async () => {
+    const r = await gust(['invoke', 'plain', '--header', 'x-test: 1'], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'gust: --header x-test goes with --path (an HTTP request to one of its routes); an event takes only --header traceparent:… (the trace to continue)\n',
+    );
+  });
+});

@@ -3,10 +3,13 @@
  * HTTP request to one of its routes (route parameters reach ctx.params) and print the response body.
  * The exit code follows the invocation, not the HTTP status: a 404 the function chose to answer is
  * an answer (exit 0, as curl does); a function that threw, crashed or timed out is a failure (exit 1).
+ * A caller's trace: `--header traceparent:…` (with --path, a header of the request like any other;
+ * without, the one header an event takes), else TRACEPARENT from the environment (cli/client.ts).
  */
 
 import { STATUS_CODES } from 'node:http';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { HEADER_VALUE, TOKEN } from '../../control/http-call.js';
 import type { ErrorCode } from '../../errors.js';
 import { HTTP_METHODS } from '../../manifest/schema.js';
 import type { InvokeAnswer } from '../api.js';
@@ -23,8 +26,6 @@ interface InvokeFlags {
   readonly method?: string;
   readonly header: readonly (readonly [string, string])[];
 }
-
-/** The --data text, and its JSON value. */
 
 export function registerInvokeCommand(program: Command, cli: Cli): void {
   program
@@ -45,12 +46,21 @@ export function registerInvokeCommand(program: Command, cli: Cli): void {
         'with --path: the HTTP method (default GET, or POST with --data)',
       ).argParser(parseMethod),
     )
-    .option('--header <name:value>', 'with --path: a request header (repeatable)', collectHeader, [])
+    .option(
+      '--header <name:value>',
+      'with --path: a request header (repeatable); without: only traceparent, the trace to continue',
+      collectHeader,
+      [],
+    )
     .option('--async', 'queue the invocation and return at once')
     .option('--json', 'print the invocation record and the result (or response) as JSON')
     .action(async (name: string, flags: InvokeFlags) => {
-      if (flags.path === undefined && (flags.method !== undefined || flags.header.length > 0)) {
-        throw usageError('--method and --header go with --path (an HTTP request to one of its routes)');
+      const other = flags.header.find(([k]) => k.toLowerCase() !== 'traceparent');
+      if (flags.path === undefined && (flags.method !== undefined || other !== undefined)) {
+        const what = flags.method === undefined ? `--header ${other?.[0]}` : '--method';
+        throw usageError(
+          `${what} goes with --path (an HTTP request to one of its routes); an event takes only --header traceparent:… (the trace to continue)`,
+        );
       }
       if (flags.path !== undefined && flags.async === true) {
         throw usageError(
@@ -65,6 +75,10 @@ export function registerInvokeCommand(program: Command, cli: Cli): void {
         .client()
         .post<InvokeAnswer>(`/functions/${encodeURIComponent(name)}/invoke`, requestBody(flags, data), {
           timeoutMs: 0,
+          // an event's trace travels as the API call's own traceparent (an HTTP call's, in its headers)
+          ...(flags.path === undefined && flags.header.length > 0
+            ? { headers: { traceparent: flags.header.at(-1)![1] } }
+            : {}),
         });
       const { invocation } = answer;
       emit(cli, flags, answer, (a) => humanResult(a, flags.async === true));
@@ -119,10 +133,14 @@ function collectHeader(
 ): readonly (readonly [string, string])[] {
   const colon = value.indexOf(':');
   const name = value.slice(0, Math.max(colon, 0)).trim();
-  if (colon < 0 || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+  if (colon < 0 || !TOKEN.test(name)) {
     throw new InvalidArgumentError('expected NAME:VALUE, e.g. --header "accept: text/plain"');
   }
-  return [...previous, [name, value.slice(colon + 1).trim()]];
+  const text = value.slice(colon + 1).trim();
+  if (!HEADER_VALUE.test(text)) {
+    throw new InvalidArgumentError('a header value holds no line break or control character');
+  }
+  return [...previous, [name, text]];
 }
 
 /** The response body as its bytes; a text without a final newline gets one at a terminal. */
