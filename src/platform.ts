@@ -151,7 +151,8 @@ export async function startPlatform(
         ? undefined
         : new (await import('./observe/traces.js')).Traces({
             url: config.otlpUrl,
-            onError: (e) => log.warn({ err: e }, 'exporting spans'),
+            warn: (message) => log.warn(message),
+            onError: (e) => log.error({ err: e }, 'the trace exporter failed'),
           });
     const factory = await NodeSandboxFactory.create({
       runtimeSource: RUNTIME_SOURCE,

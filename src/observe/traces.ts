@@ -8,13 +8,16 @@
  * spans to OTLP JSON costs some 3 µs a span; in the platform's thread that was a fifth of a warm
  * call's cost (bench/README.md, "Traces").
  *
- * Bounded: at most MAX_PENDING calls wait for the worker, and the processor holds at most its own
- * queue; past either, spans are dropped (counted, said in the log), never memory. What a crash
- * loses: the spans not sent yet (about a second's worth); the records keep every id.
+ * Bounded: at most MAX_PENDING calls wait for the worker, and MAX_QUEUE spans for the collector;
+ * past either, spans are dropped, never memory. Every span lost (dropped, refused by the collector,
+ * still unsent at the stop) is counted, and the log says how many, of how many invocations, and why,
+ * in one line (span-losses.ts). What a crash loses: the spans not sent yet (about a second's
+ * worth); the records keep every id.
  */
 import { Worker } from 'node:worker_threads';
 import type { InvocationRecord } from '../backends/ports.js';
 import type { Invocation } from '../dispatch/invocation.js';
+import { type LossKind, SpanLosses } from './span-losses.js';
 
 /** What the dispatcher tells of each invocation as it ends. */
 export interface SpanSink {
@@ -84,39 +87,55 @@ export function endedCall(inv: Invocation, record: InvocationRecord): EndedCall 
 export interface TracesOptions {
   /** The collector's base URL (`http://host:4318`), or its full `/v1/traces` URL. */
   readonly url: string;
+  /** What was lost and why, one line (at most once a minute, and at the stop). */
+  readonly warn: (message: string) => void;
+  /** The worker itself failed (a bug). */
   readonly onError: (e: unknown) => void;
 }
 
 /** Settings of the worker (trace-worker.ts). */
 export interface TraceWorkerData {
   readonly url: string;
+  /** The most spans waiting for the collector; past it, spans are dropped. */
+  readonly maxQueue: number;
+  /** How long the stop waits for the collector to take what is left. */
+  readonly closeWaitMs: number;
 }
 
 /** Worker -> platform. */
 export type TraceWorkerMessage =
-  /** An export that failed, or what the SDK warned of (spans dropped past its queue). */
-  { readonly t: 'failed'; readonly message: string } | { readonly t: 'closed' };
+  /** Spans that will never reach the collector, and why. */
+  | {
+      readonly t: 'lost';
+      readonly kind: LossKind;
+      readonly spans: number;
+      readonly calls: number;
+      readonly reason?: string;
+    }
+  /** What the SDK warned of, one line (a header it could not read, a partial success). */
+  | { readonly t: 'warning'; readonly message: string }
+  | { readonly t: 'closed' };
 
 /** Calls handed to the worker at once, at the latest every HAND_OVER_MS. */
 const HAND_OVER_AT = 256;
 const HAND_OVER_MS = 100;
 const MAX_PENDING = 50_000;
+const MAX_QUEUE = 65_536;
 const CLOSE_WAIT_MS = 5_000;
-/** A collector that is down is said at most once a minute, with how much failed meanwhile. */
+/** Losses are said at most once a minute (the first at once), with all that was lost meanwhile. */
 const COMPLAIN_EVERY_MS = 60_000;
 
 export class Traces implements SpanSink {
   private readonly worker: Worker;
   private pending: EndedCall[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private dropped = 0;
-  private failures = 0;
+  private readonly losses = new SpanLosses({ queue: MAX_QUEUE, pending: MAX_PENDING });
   private lastComplaint = 0;
   private closed: (() => void) | undefined;
 
   constructor(private readonly opts: TracesOptions) {
     const url = /\/v1\/traces\/?$/.test(opts.url) ? opts.url : `${opts.url.replace(/\/+$/, '')}/v1/traces`;
-    const workerData: TraceWorkerData = { url };
+    const workerData: TraceWorkerData = { url, maxQueue: MAX_QUEUE, closeWaitMs: CLOSE_WAIT_MS };
     this.worker = new Worker(new URL('./trace-worker.js', import.meta.url), { workerData });
     this.worker.unref();
     this.worker.on('message', (m: TraceWorkerMessage) => this.heard(m));
@@ -125,7 +144,8 @@ export class Traces implements SpanSink {
 
   ended(inv: Invocation, record: InvocationRecord): void {
     if (this.pending.length >= MAX_PENDING) {
-      this.dropped++;
+      this.losses.notMade();
+      this.complain(false);
       return;
     }
     this.pending.push(endedCall(inv, record));
@@ -133,13 +153,17 @@ export class Traces implements SpanSink {
     else this.timer ??= setTimeout(() => this.handOver(), HAND_OVER_MS).unref();
   }
 
-  /** Sends what waits (within CLOSE_WAIT_MS), then stops the worker (the platform's close). */
+  /**
+   * Sends what waits (the worker gives the collector CLOSE_WAIT_MS, then counts what is left as
+   * lost), says what was lost since the last line, then stops the worker (the platform's close).
+   */
   async close(): Promise<void> {
     this.handOver();
     const closed = new Promise<void>((resolve) => (this.closed = resolve));
     this.worker.postMessage('close');
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+    // a second more than the worker's own wait: only a worker that is stuck is not waited for
+    await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, CLOSE_WAIT_MS + 1000)))]);
     clearTimeout(timer);
     this.complain(true);
     await this.worker.terminate();
@@ -154,27 +178,20 @@ export class Traces implements SpanSink {
   }
 
   private heard(m: TraceWorkerMessage): void {
-    if (m.t === 'closed') this.closed?.();
-    else {
-      this.failures++;
-      this.complain(false, m.message);
+    if (m.t === 'closed') {
+      this.closed?.();
+      return;
     }
+    if (m.t === 'lost') this.losses.lost(m.kind, m.spans, m.calls, m.reason);
+    else this.losses.warned(m.message);
+    this.complain(false);
   }
 
-  private complain(now: boolean, reason?: string): void {
-    if (this.failures + this.dropped === 0) return;
+  private complain(now: boolean): void {
+    if (this.losses.empty) return;
     if (!now && Date.now() - this.lastComplaint < COMPLAIN_EVERY_MS) return;
     this.lastComplaint = Date.now();
-    const what = [
-      this.failures > 0
-        ? `${this.failures} problem(s) sending spans${reason ? `, the last: ${reason}` : ''}`
-        : '',
-      this.dropped > 0
-        ? `${this.dropped} invocation(s) without spans, more than the exporter kept up with`
-        : '',
-    ].filter(Boolean);
-    this.failures = 0;
-    this.dropped = 0;
-    this.opts.onError(new Error(`OTLP export to ${this.opts.url}: ${what.join('; ')}`));
+    const line = this.losses.take(this.opts.url);
+    if (line !== undefined) this.opts.warn(line);
   }
 }

@@ -232,5 +232,7 @@ describe('a chain of functions (HTTP, then a topic, then ctx.invoke)', () => {
     // At once: the batch would otherwise leave within a second; the platform's close sends it.
     expect(await g.stop()).toBe(0);
     expect(spansOf(traceId).some((s) => s.service === 'front' && s.kind === SERVER)).toBe(true);
+    // nothing was lost, and the log says nothing of it
+    expect(g.stderr()).not.toMatch(/span/i);
   });
 });

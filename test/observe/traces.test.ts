@@ -15,6 +15,7 @@ import { acceptInvocation } from '../../src/dispatch/accept.js';
 import { Deliveries } from '../../src/dispatch/deliveries.js';
 import type { DispatchResult } from '../../src/dispatch/dispatcher.js';
 import { causedBy, eventInvocation, type Invocation } from '../../src/dispatch/invocation.js';
+import { oneLineReason, SpanLosses } from '../../src/observe/span-losses.js';
 import { spansOf } from '../../src/observe/spans.js';
 import { newTrace, type TraceLink, traceFrom, traceparentOf } from '../../src/observe/trace-context.js';
 import { endedCall } from '../../src/observe/traces.js';
@@ -233,5 +234,33 @@ describe('spansOf', () => {
     expect(spans[0]!.kind).toBe(SpanKind.CONSUMER);
     expect(spans[0]!.parentSpanContext).toBeUndefined();
     expect(spans[0]!.status).toEqual({ code: SpanStatusCode.ERROR, message: 'busy' });
+  });
+});
+
+describe('what the exporter lost, in one line', () => {
+  it('says how many spans of how many invocations and why, by kind, then starts again from nothing', () => {
+    const losses = new SpanLosses({ queue: 65_536, pending: 50_000 });
+    expect(losses.take('http://c:4318')).toBeUndefined();
+    losses.lost('failed', 8, 2, 'connect ECONNREFUSED 127.0.0.1:4318');
+    losses.lost('failed', 4, 1, 'HTTP 503 Service Unavailable');
+    losses.lost('dropped', 3, 1);
+    losses.notMade();
+    losses.warned('Received Partial Success response: {"rejectedSpans":"2"}');
+    expect(losses.take('http://c:4318')).toBe(
+      'OTLP export to http://c:4318 lost spans: 12 span(s) of 3 invocation(s) not sent (HTTP 503 Service Unavailable); ' +
+        '3 span(s) of 1 invocation(s) dropped: 65,536 spans were already waiting for the collector; ' +
+        '1 invocation(s) left without spans: 50,000 were already waiting for the exporter; ' +
+        'the exporter warned: Received Partial Success response: {"rejectedSpans":"2"}',
+    );
+    expect(losses.empty).toBe(true);
+  });
+
+  it("gives an error's reason as one short line: the collector's HTTP answer, a connection's code, never a stack", () => {
+    const http = Object.assign(new Error('Bad Request'), { code: 400, data: '{"message":"no"}' });
+    expect(oneLineReason(http)).toBe('HTTP 400 Bad Request: {"message":"no"}');
+    const refused = Object.assign(new Error('connect ECONNREFUSED ::1:4318'), { code: 'ECONNREFUSED' });
+    expect(oneLineReason(new AggregateError([refused], ''))).toBe('connect ECONNREFUSED ::1:4318');
+    expect(oneLineReason(Object.assign(new Error(''), { code: 'ECONNRESET' }))).toBe('ECONNRESET');
+    expect(oneLineReason(new Error('first\n    at x (y.js:1:1)'))).toBe('first');
   });
 });
