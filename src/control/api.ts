@@ -227,12 +227,20 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
         if (by !== 'function' && by !== 'day')
           throw new GustError('BAD_REQUEST', 'by must be function or day');
         const fn = query.get('function');
+        const since = Date.parse(
+          timeParam(query, 'since') ?? new Date(Date.now() - 86_400_000).toISOString(),
+        );
+        if (since > Date.now()) {
+          throw new GustError(
+            'BAD_REQUEST',
+            `since ${new Date(since).toISOString()} is in the future: usage is counted up to now; give a time before now, or a duration back from now (24h, 7d)`,
+          );
+        }
         await deps.recorder.flush(); // what was answered is counted
-        return deps.usage.report({
-          since: Date.parse(timeParam(query, 'since') ?? new Date(Date.now() - 86_400_000).toISOString()),
-          by,
-          ...(fn === null ? {} : { function: fn }),
-        });
+        const report = await deps.usage.report({ since, by, ...(fn === null ? {} : { function: fn }) });
+        // A removed function's usage stays readable; a name that never used anything is an error.
+        if (fn !== null && report.rows.length === 0 && !(await deps.usage.used(fn))) await control.need(fn);
+        return report;
       },
     ],
     ['GET', '/kv', 'deploy', async () => ({ namespaces: deps.kv.list() })],

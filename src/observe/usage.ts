@@ -123,6 +123,17 @@ export class Usage {
     };
   }
 
+  /** Whether a function ever used anything (removed since, its usage stays readable). */
+  async used(fn: string): Promise<boolean> {
+    const rows = await this.deps.store.usage({
+      since: 0,
+      until: Date.now() + 60_000,
+      by: 'function',
+      function: fn,
+    });
+    return rows.length > 0;
+  }
+
   close(): void {
     clearInterval(this.timer);
   }

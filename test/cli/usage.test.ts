@@ -43,6 +43,10 @@ describe('usage errors', () => {
       /^gust: --since yesterday: expected a duration back from now, such as 30m/,
     ],
     [['invocations', 'api', '--since', '2026-13-45'], /^gust: --since 2026-13-45: expected a duration/],
+    [
+      ['invocations', 'api', '--since', '2099-01-01'],
+      /^gust: --since 2099-01-01: that is in the future: give a time/,
+    ],
     [['logs', 'api', '--limit', '0'], /^gust: --limit 0: expected a whole number from 1 to 1000/],
     [['logs', 'api', '--limit', '1001'], /^gust: --limit 1001: expected a whole number from 1 to 1000/],
     [

@@ -151,3 +151,41 @@ describe('gust usage', () => {
     expect((await api(g, 'GET', '/usage?by=week')).status).toBe(400);
   });
 });
+
+describe('gust usage of what is not there', () => {
+  it('refuses a function that never was, but reads one removed since', async () => {
+    for (const name of ['nosuch', 'Bad_Name']) {
+      const r = await cli(g, ['usage', '--function', name]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`gust: no function named ${name}: gust ls lists the deployed ones\n`);
+    }
+    expect((await api(g, 'GET', '/usage?function=nosuch')).status).toBe(404);
+    const removed = await cli(g, ['rm', 'broken', '--yes']);
+    expect(removed.code, removed.stderr).toBe(0);
+    const report = await usage(['--since', '1h', '--function', 'broken']);
+    expect(report.rows).toMatchObject([{ key: 'broken', requests: 2, failed: 2 }]);
+    // removed, and nothing in the window: an empty report, not an error
+    const old = await cli(g, [
+      'usage',
+      '--since',
+      new Date().toISOString(),
+      '--function',
+      'broken',
+      '--json',
+    ]);
+    expect(old.code, old.stderr).toBe(0);
+  });
+
+  it('refuses a time to come, in one line', async () => {
+    const r = await cli(g, ['usage', '--since', '2099-01-01']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'gust: --since 2099-01-01: that is in the future: give a time before now, or a duration back from now, such as 24h or 7d (see `gust usage --help`)\n',
+    );
+    const viaApi = await api<{ error: { message: string } }>(g, 'GET', '/usage?since=2099-01-01');
+    expect(viaApi.status).toBe(400);
+    expect(viaApi.body.error.message).toBe(
+      'since 2099-01-01T00:00:00.000Z is in the future: usage is counted up to now; give a time before now, or a duration back from now (24h, 7d)',
+    );
+  });
+});

@@ -244,10 +244,17 @@ function limitParser(beyond: string): (value: string) => number {
 /**
  * `--since`: as the platform reads it (a duration back from now, else a time that starts with a
  * digit, as an ISO time does), so that `--since yesterday` is a usage error, not the platform's 400.
+ * A time to come is one too: nothing happened since then, and saying so beats an empty answer.
  */
 export function checkSince(value: string): string {
   if (parseDuration(value) !== undefined) return value;
-  if (/^\d/.test(value) && !Number.isNaN(Date.parse(value))) return value;
+  const at = /^\d/.test(value) ? Date.parse(value) : Number.NaN;
+  if (at > Date.now()) {
+    throw new InvalidArgumentError(
+      'that is in the future: give a time before now, or a duration back from now, such as 24h or 7d.',
+    );
+  }
+  if (!Number.isNaN(at)) return value;
   throw new InvalidArgumentError(
     'expected a duration back from now, such as 30m, 24h or 7d, or an ISO time, such as 2026-11-30T12:00:00Z.',
   );
