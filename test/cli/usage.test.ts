@@ -87,7 +87,10 @@ describe('usage errors', () => {
       /^gust: --max-records-size "12 parsecs": a size of at least 1MB/,
     ],
     [['up', '--max-records-size', '10KB'], /^gust: --max-records-size "10KB": a size of at least 1MB/],
-    [['invoke', 'api', '--method', 'PUT'], /^gust: --method and --header go with --path/],
+    [
+      ['invoke', 'api', '--method', 'PUT'],
+      /^gust: --method goes with --path \(an HTTP request to one of its routes\); an event takes only --header traceparent/,
+    ],
     [
       ['invoke', 'api', '--path', '/x', '--header', 'no-colon'],
       /^gust: --header no-colon: expected NAME:VALUE/,
