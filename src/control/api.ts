@@ -132,7 +132,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
         const since = timeParam(query, 'since');
         const until = timeParam(query, 'until');
         const cursor = query.get('cursor') ?? undefined;
-        const limit = intParam(query, 'limit', 20, 1000);
+        const limit = intParam(query, 'limit', { fallback: 20, max: 1000 });
         const page = await flushed(() =>
           deps.invocations
             .list({
@@ -184,7 +184,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
             );
           }
           const around = query.get('invocation') ?? undefined;
-          const limit = intParam(query, 'limit', 200, 1000);
+          const limit = intParam(query, 'limit', { fallback: 200, max: 1000 });
           const found = await deps.invocations.trace({ traceId, limit, ...(around ? { around } : {}) });
           if (found.records.length === 0) throw new GustError('NOT_FOUND', `no record of trace ${traceId}`);
           return { traceId, ...found };
@@ -197,11 +197,13 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
       async ({ params, query }) => {
         const name = params.name!;
         const invocation = query.get('invocation') ?? undefined;
-        const after = query.has('after') ? intParam(query, 'after', 0, Number.MAX_SAFE_INTEGER) : undefined;
+        const after = query.has('after')
+          ? intParam(query, 'after', { fallback: 0, min: 0, max: Number.MAX_SAFE_INTEGER })
+          : undefined;
         const { entries, cursor } = await flushed(() =>
           deps.invocations.logs({
             function: name,
-            limit: intParam(query, 'limit', 50, 1000),
+            limit: intParam(query, 'limit', { fallback: 50, max: 1000 }),
             ...(invocation ? { invocation } : {}),
             ...(after === undefined ? {} : { after }),
           }),
@@ -249,7 +251,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
       '/kv/:ns/keys',
       'storage',
       async ({ params, query }) => {
-        const limit = query.has('limit') ? intParam(query, 'limit', 100, 1000) : undefined;
+        const limit = query.has('limit') ? intParam(query, 'limit', { fallback: 100, max: 1000 }) : undefined;
         const page = await deps.kv.keys(params.ns!, {
           prefix: query.get('prefix') ?? undefined,
           cursor: query.get('cursor') ?? undefined,

@@ -50,7 +50,7 @@ export function insightRoutes(deps: InsightDeps): Route[] {
         if (span <= 0 || span > MAX_WINDOW_MS) {
           throw new GustError('BAD_REQUEST', 'since must be before until, and at most 7 days before it');
         }
-        const count = Math.max(1, intParam(query, 'steps', 30, 240));
+        const count = intParam(query, 'steps', { fallback: 30, max: 240 });
         const stepMs = Math.ceil(span / count);
         await deps.control.need(name);
         await deps.recorder.flush(); // what was answered is counted

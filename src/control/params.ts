@@ -17,11 +17,17 @@ export function timeParam(query: URLSearchParams, name: string): string | undefi
   return new Date(at).toISOString();
 }
 
-export function intParam(query: URLSearchParams, name: string, fallback: number, max: number): number {
+/** A whole number from `min` (default 1: a limit or a count of 0 asks for nothing) to `max`. */
+export function intParam(
+  query: URLSearchParams,
+  name: string,
+  range: { readonly fallback: number; readonly min?: number; readonly max: number },
+): number {
   const raw = query.get(name);
-  if (raw === null) return fallback;
+  if (raw === null) return range.fallback;
+  const { min = 1, max } = range;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > max)
-    throw new GustError('BAD_REQUEST', `${name} must be a whole number from 0 to ${max}`);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max)
+    throw new GustError('BAD_REQUEST', `${name} must be a whole number from ${min} to ${max}`);
   return n;
 }

@@ -226,6 +226,25 @@ describe('a chain of functions (HTTP, then a topic, then ctx.invoke)', () => {
     expect(none.status).toBe(404);
   });
 
+  it('refuses a count outside its range, saying the range: a trace limit, latency steps', async () => {
+    for (const limit of ['0', '1001', 'x', '']) {
+      const r = await api<{ error: { message: string } }>(g, 'GET', `/traces/${TRACE}?limit=${limit}`);
+      expect(r.status, limit).toBe(400);
+      expect(r.body.error.message).toBe('limit must be a whole number from 1 to 1000');
+    }
+    expect((await api(g, 'GET', `/traces/${TRACE}?limit=1`)).status).toBe(200);
+    for (const steps of ['0', '241']) {
+      const r = await api<{ error: { message: string } }>(
+        g,
+        'GET',
+        `/functions/front/latency?steps=${steps}`,
+      );
+      expect(r.status, steps).toBe(400);
+      expect(r.body.error.message).toBe('steps must be a whole number from 1 to 240');
+    }
+    expect((await api(g, 'GET', '/functions/front/latency?steps=1')).status).toBe(200);
+  });
+
   it('sends the spans still waiting when the platform stops', async () => {
     const res = await fetch(`${g.url}/front`);
     const { traceId } = (await res.json()) as { traceId: string };
