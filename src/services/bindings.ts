@@ -4,7 +4,8 @@
  * with the invocation's trace id, so that a chain of functions is one trace in the records.
  * `ctx.kv` and `ctx.bucket` (bucket-binding.ts) are checked the same way.
  * Every failure is an error the function gets thrown, named: PermissionError, NotFound,
- * PayloadTooLarge, Throttled, InvalidInput, or the called function's own error.
+ * PayloadTooLarge, Throttled, InvalidInput, the called function's own error, or an InvokeError
+ * (it did not run to an answer) whose `code` is the platform's (BUDGET_EXCEEDED, FUNCTION_TIMEOUT, ...).
  */
 import { acceptInvocation } from '../dispatch/accept.js';
 import type { Deliveries } from '../dispatch/deliveries.js';
@@ -12,6 +13,7 @@ import type { Bindings, Dispatcher } from '../dispatch/dispatcher.js';
 import { causedBy, eventInvocation, type Invocation } from '../dispatch/invocation.js';
 import { GustError } from '../errors.js';
 import { checkEventSize, wrapData } from '../events/ingress.js';
+import { invocationError } from '../gateway/outcome.js';
 import { inputErrors } from '../manifest/input.js';
 import type { FunctionSpec } from '../manifest/types.js';
 import type { BindingHost, WireError } from '../runtime/types.js';
@@ -97,19 +99,26 @@ async function invoke(
     return { json: JSON.stringify({ id }) };
   }
   const call = eventInvocation({ function: fn, trigger: 'invoke', trace: causedBy(inv), event: data });
-  const { outcome, record } = await dispatcher.invoke(call);
+  const result = await dispatcher.invoke(call);
+  const { outcome, record } = result;
   if (outcome.type === 'ok') return outcome.json === undefined ? {} : { json: outcome.json };
-  const error =
-    outcome.type === 'error'
-      ? {
-          name: outcome.error.name,
-          message: `${fn} (invocation ${record.id}) failed: ${outcome.error.message}`,
-        }
-      : {
-          name: 'InvokeError',
-          message: `${fn} (invocation ${record.id}) ended ${record.status}: ${record.error ?? ''}`,
-        };
-  return { error };
+  if (outcome.type === 'error') {
+    return {
+      error: {
+        name: outcome.error.name,
+        message: `${fn} (invocation ${record.id}) failed: ${outcome.error.message}`,
+      },
+    };
+  }
+  // It did not run to an answer: an InvokeError with the code an HTTP caller would get for it.
+  const code = invocationError(result)?.code;
+  return {
+    error: {
+      name: 'InvokeError',
+      message: `${fn} (invocation ${record.id}) ended ${record.status}: ${record.error ?? ''}`,
+      ...(code === undefined ? {} : { code }),
+    },
+  };
 }
 
 const KV_WRITES = new Set(['put', 'delete', 'cas']);

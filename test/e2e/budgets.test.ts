@@ -44,7 +44,14 @@ ${budget}
     handler: letters.mjs
     triggers:
       - topic: { name: over-budget }
+  caller:
+    handler: caller.mjs
+    permissions: [function:tiny:invoke]
 `,
+  'caller.mjs': `export const handler = async (e, ctx) => {
+  try { return { ran: await ctx.invoke('tiny', {}) }; }
+  catch (err) { return { name: err.name, code: err.code, message: err.message }; }
+};\n`,
   'f.mjs': `export default async () => new Response('ran');\n`,
   'letters.mjs': `export const handler = async (e) => { console.log('letter ' + JSON.stringify(e.data)); };\n`,
 });
@@ -193,6 +200,15 @@ describe('a monthly budget', () => {
     const refused = await get('/tiny');
     expect(refused.status).toBe(429);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('BUDGET_EXCEEDED');
+  });
+
+  it('makes ctx.invoke throw an InvokeError whose code is BUDGET_EXCEEDED', async () => {
+    const { body } = await invoke(g, 'caller', {});
+    const thrown = body.result as { name: string; code: string; message: string };
+    expect(thrown).toMatchObject({ name: 'InvokeError', code: 'BUDGET_EXCEEDED' });
+    expect(thrown.message).toMatch(
+      /^tiny \(invocation \S+\) ended rejected: tiny has used its monthly budget/,
+    );
   });
 
   it('lets calls through at once when a deploy raises it, and when a deploy removes it', async () => {

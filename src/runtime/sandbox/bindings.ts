@@ -40,8 +40,10 @@ export function settleCall(call: number, json: string | undefined, error: WireEr
     // the language's own kinds are made as such (`instanceof TypeError` holds); the platform's
     // own kinds (PermissionError, Throttled...) are Errors with that name
     const Kind = BUILT_IN[error.name] ?? Error;
-    const e = new Kind(error.message);
+    const e: Error & { code?: string } = new Kind(error.message);
     if (e.name !== error.name) e.name = error.name;
+    // as Node's own errors carry theirs: `e.code === 'BUDGET_EXCEEDED'`
+    if (error.code !== undefined) e.code = error.code;
     p.reject(e);
   } else p.resolve(json === undefined ? undefined : (JSON.parse(json) as unknown));
 }

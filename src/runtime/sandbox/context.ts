@@ -57,8 +57,10 @@ export interface Context extends ContextBase {
   publish(topic: string, data: unknown): Promise<{ readonly id: string }>;
   /**
    * Invokes another function (needs `function:NAME:invoke`) with `data` as its event: resolves with
-   * what it returned, or rejects with its error. With `{ async: true }`, resolves once the event is
-   * queued, with its invocation id. The trace id travels along.
+   * what it returned, or rejects with its error (an `InvokeError` when it did not run to an
+   * answer, its `code` the platform's: `BUDGET_EXCEEDED`, `FUNCTION_TIMEOUT`, `FUNCTION_CRASHED`,
+   * `THROTTLED`, ...). With `{ async: true }`, resolves once the event is queued, with its
+   * invocation id. The trace id travels along.
    */
   invoke(fn: string, data?: unknown, options?: { readonly async?: boolean }): Promise<unknown>;
   /**

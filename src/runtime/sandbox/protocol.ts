@@ -78,6 +78,8 @@ export interface WireError {
   readonly name: string;
   readonly message: string;
   readonly stack?: string;
+  /** The platform's error code, as `e.code` (host -> sandbox: a `ctx.invoke` that did not run to an answer). */
+  readonly code?: string;
 }
 
 /** Sandbox -> host. */
