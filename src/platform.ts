@@ -37,7 +37,7 @@ import { Gateway } from './gateway/server.js';
 import { Budgets } from './observe/budgets.js';
 import { byFunction, Metrics } from './observe/metrics.js';
 import { Recorder } from './observe/records.js';
-import { RecordPruner } from './observe/retention.js';
+import { prunerLog, RecordPruner } from './observe/retention.js';
 import { Usage } from './observe/usage.js';
 import { NodeSandboxFactory } from './runtime/node/factory.js';
 import { bindingHost } from './services/bindings.js';
@@ -295,17 +295,14 @@ export async function startPlatform(
       onError: (e) => log.error({ err: e }, 'metering warm instances'),
     });
     undo.push(() => usage.close());
-    const pruner = new RecordPruner(
-      invocations,
-      {
-        retentionMs: config.retentionMs,
-        failedRetentionMs: config.failedRetentionMs,
-        maxBytes: config.maxRecordsBytes,
-        // also when none are kept now: those kept before go
-        inputs: { store: inputs, retentionMs: config.replayRetentionMs, maxBytes: config.replayMaxBytes },
-      },
-      (e) => log.error({ err: e }, 'pruning invocation records'),
-    );
+    const retention = {
+      retentionMs: config.retentionMs,
+      failedRetentionMs: config.failedRetentionMs,
+      maxBytes: config.maxRecordsBytes,
+      // also when none are kept now: those kept before go
+      inputs: { store: inputs, retentionMs: config.replayRetentionMs, maxBytes: config.replayMaxBytes },
+    };
+    const pruner = new RecordPruner(invocations, retention, prunerLog(log, retention));
     undo.push(() => pruner.close());
 
     const gateway = new Gateway(

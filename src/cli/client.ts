@@ -116,7 +116,7 @@ export class GustClient {
     const { url, urlFrom, local } = this.config;
     switch (urlFrom) {
       case 'local':
-        return `cannot reach the local Gust at ${url} (recorded by \`gust up\`): has it stopped? start it again with \`${restartCommand(url, local?.dataDir)}\``;
+        return `cannot reach the local Gust at ${url} (recorded by \`gust up\`): has it stopped? start it again with \`${local?.restart ?? restartCommand(url, local?.dataDir)}\``;
       case 'login':
         return `cannot reach Gust at ${url} (chosen by \`gust login\`): is it down, or the URL wrong? \`gust login URL\` or \`gust up\` switches to another platform`;
       case 'env':
@@ -152,7 +152,8 @@ export class GustClient {
 
 /**
  * `gust up --data DIR`, with the port it had when that is not the default: started again on 8080,
- * it would not be where the record (and every command) looks for it.
+ * it would not be where the record (and every command) looks for it. For a record made before
+ * `gust up` kept its own command (config/config.ts upCommand).
  */
 function restartCommand(url: string, dataDir: string | undefined): string {
   const { port, protocol } = new URL(url);

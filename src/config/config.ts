@@ -9,6 +9,9 @@ import { LAMBDA_PRICES } from '../observe/usage.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+const DEFAULT_PORT = 8080;
+const DEFAULT_S3_PORT = 9000;
+
 /** Digits only: `Number('')` is 0 and `Number('0x50')` is 80, neither of which anybody meant. */
 const wholeNumber = z
   .union([
@@ -137,8 +140,8 @@ export interface UpFlags {
 export function loadPlatformConfig(flags: UpFlags, env: Env, cwd: string): PlatformConfig {
   const parsed = PlatformSchema.safeParse({
     host: env.GUST_HOST ?? '127.0.0.1',
-    port: flags.port ?? env.GUST_PORT ?? 8080,
-    s3Port: flags.s3Port ?? env.GUST_S3_PORT ?? 9000,
+    port: flags.port ?? env.GUST_PORT ?? DEFAULT_PORT,
+    s3Port: flags.s3Port ?? env.GUST_S3_PORT ?? DEFAULT_S3_PORT,
     dataDir: path.resolve(cwd, flags.data ?? env.GUST_DATA_DIR ?? '.gust'),
     deployDir: flags.dir === undefined ? undefined : path.resolve(cwd, flags.dir),
     cluster: flags.cluster ?? false,
@@ -234,6 +237,64 @@ function settingName(field: keyof PlatformConfig, flags: UpFlags, env: Env): str
   const given = source.flag === undefined ? undefined : flags[source.flag];
   if (given !== undefined) return `${source.option} ${JSON.stringify(String(given))}`;
   return `${source.env}=${JSON.stringify(env[source.env] ?? '')}`;
+}
+
+/** Settings a restart is given again, besides --data and the ports: what it keeps, exports, costs. */
+const KEPT_AT_RESTART: readonly (keyof PlatformConfig)[] = [
+  'host',
+  'retentionMs',
+  'failedRetentionMs',
+  'maxRecordsBytes',
+  'replayRetentionMs',
+  'replayMaxBytes',
+  'replayMaxEventBytes',
+  'metrics',
+  'otlpUrl',
+  'queueDepth',
+  'pricePerMillionRequests',
+  'pricePerGbSecond',
+  'pricePerWarmGbSecond',
+];
+
+/**
+ * The command that starts this platform again as it was started: its data folder, its ports as
+ * bound (`--port 0` got one: the record points at it), the settings of KEPT_AT_RESTART given by a
+ * flag or a GUST_* variable, as flags where `gust up` has one, else as variables before it.
+ */
+export function upCommand(
+  flags: UpFlags,
+  env: Env,
+  at: { readonly dataDir: string; readonly port: number; readonly s3Port: number },
+): string {
+  const vars: string[] = [];
+  const args = ['gust up', '--data', shellWord(at.dataDir)];
+  if (at.port !== DEFAULT_PORT) args.push('--port', String(at.port));
+  if (at.s3Port !== DEFAULT_S3_PORT) args.push('--s3-port', String(at.s3Port));
+  for (const field of KEPT_AT_RESTART) {
+    const source = SOURCES[field]!;
+    const given = source.flag === undefined ? undefined : flags[source.flag];
+    const raw = given ?? (env[source.env] || undefined);
+    if (raw === undefined) continue;
+    if (field === 'metrics') {
+      if (raw === false || raw === 'off') args.push('--no-metrics');
+    } else if (source.option !== undefined) args.push(source.option, shellWord(String(raw)));
+    else vars.push(`${source.env}=${shellWord(String(raw))}`);
+  }
+  return [...vars, ...args].join(' ');
+}
+
+/** A word a shell reads back as it is: quoted when it holds anything but the plainest characters. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+/** `1GB`, `512MB`, `1.5GB`: a size as `--max-records-size` takes it. */
+export function formatSize(bytes: number): string {
+  for (const unit of ['tb', 'gb', 'mb', 'kb'] as const) {
+    const n = bytes / SIZE_UNITS[unit]!;
+    if (n >= 1) return `${Number(n.toFixed(2))}${unit.toUpperCase()}`;
+  }
+  return `${bytes}B`;
 }
 
 /** GUST_PORT, checked as `gust up` checks it: the CLI's default URL is built from it. */

@@ -18,6 +18,8 @@ const LocalSchema = z.looseObject({
   url: z.string().min(1),
   keyFile: z.string().min(1),
   dataDir: z.string().min(1),
+  /** The command that starts it again as it was started (ports, retention, ...); older records lack it. */
+  restart: z.string().optional(),
 });
 
 const UserConfigSchema = z.looseObject({

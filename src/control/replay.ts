@@ -87,7 +87,10 @@ export function replayRoutes(deps: ReplayDeps): Route[] {
       '/replays/:id',
       'admin',
       async ({ params, query }) => {
-        const answer = await inspected.result(params.id!, intParam(query, 'wait', 20, MAX_WAIT_S) * 1000);
+        const answer = await inspected.result(
+          params.id!,
+          intParam(query, 'wait', { fallback: 20, min: 0, max: MAX_WAIT_S }) * 1000,
+        );
         return answer ?? new Answer(202, { replay: { id: params.id, status: 'running' } });
       },
     ],

@@ -11,7 +11,10 @@
  * Usage and cost do not depend on records: they are rolled up per minute as records are written.
  * The database file does not shrink (SQLite reuses the pages freed): it stops growing.
  */
+import type { Logger } from 'pino';
 import type { InputStore, InvocationStore } from '../backends/ports.js';
+import { formatSize } from '../config/config.js';
+import { formatDuration } from '../manifest/duration.js';
 
 export interface RetentionSettings {
   readonly retentionMs: number;
@@ -23,6 +26,27 @@ export interface RetentionSettings {
     readonly retentionMs: number;
     readonly maxBytes: number;
   };
+}
+
+/** What a pass deleted, by rule. */
+export interface Pruned {
+  /** `ok` records past `retentionMs`. */
+  readonly expired: number;
+  /** Any record past `failedRetentionMs`. */
+  readonly failedExpired: number;
+  /** The oldest records, past `maxBytes`. */
+  readonly overSize: number;
+  /** Inputs kept for replay, past their time or size. */
+  readonly inputs: number;
+}
+
+/** What the pruner tells: the platform logs a pass at debug, the size bound's first use at info. */
+export interface PrunerLog {
+  readonly onError: (e: unknown) => void;
+  /** A pass that deleted records or inputs. */
+  readonly pruned?: (counts: Pruned) => void;
+  /** The records outgrew `maxBytes`, and the oldest go from now on: told once a run, not each pass. */
+  readonly sizeReached?: (at: { readonly records: number; readonly bytes: number }) => void;
 }
 
 export const PRUNE_EVERY_MS = 10_000;
@@ -47,17 +71,18 @@ export class RecordPruner {
   private readonly first: NodeJS.Timeout;
   private running: Promise<number> | undefined;
   private closed = false;
+  private sizeSaid = false;
 
   constructor(
     private readonly store: Pick<InvocationStore, 'prune' | 'size'>,
     private readonly settings: RetentionSettings,
-    onError: (e: unknown) => void,
+    private readonly log: PrunerLog,
     private readonly now: () => number = Date.now,
   ) {
-    this.timer = setInterval(() => void this.prune().catch(onError), PRUNE_EVERY_MS);
+    this.timer = setInterval(() => void this.prune().catch(log.onError), PRUNE_EVERY_MS);
     this.timer.unref();
     // a first pass soon after start: a platform that was down a while has the most to drop
-    this.first = setTimeout(() => void this.prune().catch(onError), FIRST_PASS_MS);
+    this.first = setTimeout(() => void this.prune().catch(log.onError), FIRST_PASS_MS);
     this.first.unref();
   }
 
@@ -78,23 +103,29 @@ export class RecordPruner {
   private async pass(): Promise<number> {
     const now = this.now();
     const iso = (ms: number) => new Date(ms).toISOString();
-    let deleted = await this.drainRecords(
+    const expired = await this.drainRecords(
       iso(now - this.settings.retentionMs),
       true,
       Number.POSITIVE_INFINITY,
     );
-    deleted += await this.drainRecords(
+    const failedExpired = await this.drainRecords(
       iso(now - this.settings.failedRetentionMs),
       false,
       Number.POSITIVE_INFINITY,
     );
+    let overSize = 0;
     const { records, bytesPerRecord } = await this.store.size();
     if (records * bytesPerRecord > this.settings.maxBytes) {
+      if (!this.sizeSaid) this.log.sizeReached?.({ records, bytes: records * bytesPerRecord });
+      this.sizeSaid = true;
       const excess = records - Math.floor((this.settings.maxBytes * LOW_WATER) / bytesPerRecord);
       const oks = await this.drainRecords(iso(now), true, excess);
-      deleted += oks + (await this.drainRecords(iso(now), false, excess - oks));
+      overSize = oks + (await this.drainRecords(iso(now), false, excess - oks));
     }
-    return deleted + (await this.pruneInputs(now));
+    const inputs = await this.pruneInputs(now);
+    const deleted = expired + failedExpired + overSize + inputs;
+    if (deleted > 0) this.log.pruned?.({ expired, failedExpired, overSize, inputs });
+    return deleted;
   }
 
   private drainRecords(before: string, okOnly: boolean, most: number): Promise<number> {
@@ -135,4 +166,29 @@ export class RecordPruner {
     }
     return total;
   }
+}
+
+/** The pruner's passes to the platform's log at debug; the size bound at info, the first time it deletes. */
+export function prunerLog(
+  log: Pick<Logger, 'debug' | 'info' | 'error'>,
+  settings: RetentionSettings,
+): PrunerLog {
+  const size = formatSize(settings.maxBytes);
+  return {
+    onError: (e) => log.error({ err: e }, 'pruning invocation records'),
+    pruned: (counts) =>
+      log.debug(
+        counts,
+        `pruned ${counts.expired + counts.failedExpired + counts.overSize} invocation records: ` +
+          `${counts.expired} ok past ${formatDuration(settings.retentionMs)}, ` +
+          `${counts.failedExpired} past ${formatDuration(settings.failedRetentionMs)}, ${counts.overSize} over ${size}` +
+          (counts.inputs > 0 ? `; ${counts.inputs} inputs kept for replay` : ''),
+      ),
+    sizeReached: ({ records, bytes }) =>
+      log.info(
+        { records, bytes, maxBytes: settings.maxBytes },
+        `invocation records reached their size bound, ${size} (about ${formatSize(bytes)} in ${records} records): ` +
+          'the oldest are deleted from now on, ok ones first, down to 90% of it (gust up --max-records-size raises it)',
+      ),
+  };
 }

@@ -52,9 +52,16 @@ afterAll(async () => {
 
 describe('the platform gust up recorded', () => {
   it('gust up records its URL and the path of its admin key, in a file only its user may read', async () => {
+    const port = (url: string) => new URL(url).port;
     expect(await readConfig()).toEqual({
       use: 'local',
-      local: { url: first.url, keyFile: path.join(first.dataDir, 'admin.key'), dataDir: first.dataDir },
+      local: {
+        url: first.url,
+        keyFile: path.join(first.dataDir, 'admin.key'),
+        dataDir: first.dataDir,
+        // started with --port 0 --s3-port 0: again on the ports it got
+        restart: `gust up --data ${first.dataDir} --port ${port(first.url)} --s3-port ${port(first.s3Url)}`,
+      },
     });
     expect((await stat(configFile())).mode & 0o777).toBe(0o600);
     expect((await stat(path.dirname(configFile()))).mode & 0o777).toBe(0o700);
@@ -121,7 +128,14 @@ describe('gust login', () => {
   });
 
   it('gust up again makes its platform the one in use, and says which it leaves', async () => {
-    second = await startGust({ env: { XDG_CONFIG_HOME: home } });
+    second = await startGust({
+      env: {
+        XDG_CONFIG_HOME: home,
+        GUST_RETENTION: '2d',
+        GUST_METRICS: 'off',
+        GUST_PRICE_PER_GB_SECOND: '0.5',
+      },
+    });
     // stderr is another pipe than the ready line's: it may come a moment later
     await expect
       .poll(() => second?.stderr(), WAIT)
@@ -168,15 +182,26 @@ describe('gust login', () => {
 });
 
 describe('when things are not as recorded', () => {
-  it('a local platform that has stopped is named, with how to start it again on its own port', async () => {
+  it('a local platform that has stopped is named, with how to start it again as it was started', async () => {
     await second!.stop();
     const r = await run(['ls']);
     expect(r.code).toBe(1);
-    // started with --port 0, it got another port than 8080: started again without it, it would not be there
-    const { port } = new URL(second!.url);
+    // started with --port 0, it got another port than 8080: started again without it, it would not be
+    // there; the same for the S3 API, and what it kept, counted and cost
+    const port = new URL(second!.url).port;
+    const s3Port = new URL(second!.s3Url).port;
     expect(r.stderr).toBe(
-      `gust: cannot reach the local Gust at ${second!.url} (recorded by \`gust up\`): has it stopped? start it again with \`gust up --data ${second!.dataDir} --port ${port}\`\n`,
+      `gust: cannot reach the local Gust at ${second!.url} (recorded by \`gust up\`): has it stopped? start it again with \`GUST_PRICE_PER_GB_SECOND=0.5 gust up --data ${second!.dataDir} --port ${port} --s3-port ${s3Port} --retention 2d --no-metrics\`\n`,
     );
+  });
+
+  it('a record gust up made before it kept its command still says how to start it again', async () => {
+    const dir = path.join(tmp, 'old-record');
+    await mkdir(path.join(dir, 'gust'), { recursive: true });
+    const local = { url: 'http://127.0.0.1:1', keyFile: '/nowhere/admin.key', dataDir: '/var/gust' };
+    await writeFile(path.join(dir, 'gust', 'config.json'), JSON.stringify({ use: 'local', local }));
+    const r = await run(['ls'], { env: { XDG_CONFIG_HOME: dir } });
+    expect(r.stderr).toMatch(/start it again with `gust up --data \/var\/gust --port 1`\n$/);
   });
 
   /** A config folder holding this config.json. */

@@ -68,8 +68,8 @@ beforeAll(async () => {
     { env: cleanEnv({ GUST_LOG_LEVEL: 'warn' }) },
   );
   upExit = new Promise((resolve) => up.on('exit', resolve));
-  // the URL, the admin key, the S3 API, the two functions
-  const [line = ''] = await stdoutLines(up, 5);
+  // the URL, the admin key, the S3 API, the settings, the project and its two functions
+  const [line = ''] = await stdoutLines(up, 7);
   const url = /^Gust is listening on (http:\/\/\S+) \(embedded mode, data in (.+)\)$/.exec(line);
   if (!url?.[1]) throw new Error(`unexpected first line: ${line}`);
   expect(url[2]).toBe(data);
@@ -87,8 +87,12 @@ describe('gust up and the commands against it', () => {
     expect(lines[1]).toBe(`Admin key: ${path.join(env.GUST_DATA_DIR!, 'admin.key')}`);
     // the folder has no project: in gust.yaml, so its name is the project's, and up says so
     expect(lines[2]).toMatch(/^S3 API on http:\/\/127\.0\.0\.1:\d+ /);
-    expect(lines[3]).toBe('project project (from the folder name; set project: in gust.yaml to choose it)');
-    expect(lines.slice(4).sort()).toEqual([
+    // what is kept, counted and exported: the defaults here
+    expect(lines[3]).toBe(
+      'Records kept 7d (failed ones 30d), at most about 1GB; events for replay 1d, at most about 256MB; metrics at /_gust/metrics; spans not exported (set GUST_OTLP_URL)',
+    );
+    expect(lines[4]).toBe('project project (from the folder name; set project: in gust.yaml to choose it)');
+    expect(lines.slice(5).sort()).toEqual([
       expect.stringMatching(/^add\s+v1\s+deployed$/),
       expect.stringMatching(/^hello\s+v1\s+deployed$/),
     ]);

@@ -151,8 +151,10 @@ describe('inputs kept for a time and a size', () => {
         maxBytes: 1024 ** 3,
         inputs: { store, retentionMs, maxBytes },
       },
-      (e) => {
-        throw e;
+      {
+        onError: (e) => {
+          throw e;
+        },
       },
       () => NOW,
     );

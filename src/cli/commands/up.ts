@@ -5,9 +5,17 @@
  * how to start it again, rather than quietly turning to another platform.
  */
 import type { Command } from 'commander';
-import { ConfigError, loadPlatformConfig, type PlatformConfig } from '../../config/config.js';
+import {
+  ConfigError,
+  type UpFlags as ConfigFlags,
+  formatSize,
+  loadPlatformConfig,
+  type PlatformConfig,
+  upCommand,
+} from '../../config/config.js';
 import { recordLocalPlatform, userConfigFile } from '../../config/user.js';
 import { isGustError } from '../../errors.js';
+import { formatDuration } from '../../manifest/duration.js';
 import { readManifest } from '../../manifest/load.js';
 import type { Platform } from '../../platform.js';
 import type { Cli } from '../context.js';
@@ -58,9 +66,11 @@ export function registerUpCommand(program: Command, cli: Cli): void {
       };
       // Before saying it is ready: whoever reads that line may stop it at once, or call it.
       stopOnSignal(cli, 'stopping Gust…', () => platform.close());
-      await record(cli, platform);
+      await record(cli, platform, flags);
       const project = platform.deployed === undefined ? undefined : await deployedProject(config);
-      emit(cli, flags, ready, () => readyText(platform, project));
+      emit(cli, flags, { ...ready, settings: settingsOf(config) }, () =>
+        readyText(platform, project, config),
+      );
     });
 }
 
@@ -116,38 +126,62 @@ export function platformConfig(
   flags: UpFlags,
   defaultLogLevel?: PlatformConfig['logLevel'],
 ): PlatformConfig {
-  const { port, s3Port, data, cluster, retention, failedRetention, maxRecordsSize } = flags;
-  const { replayRetention, replayMaxSize } = flags;
-  const metrics = flags.metrics ? undefined : false; // GUST_METRICS decides unless the flag is given
   try {
-    return loadPlatformConfig(
-      {
-        dir,
-        port,
-        s3Port,
-        data,
-        cluster,
-        retention,
-        failedRetention,
-        maxRecordsSize,
-        replayRetention,
-        replayMaxSize,
-        metrics,
-        defaultLogLevel,
-      },
-      cli.env,
-      cli.cwd,
-    );
+    return loadPlatformConfig({ ...configFlags(flags), dir, defaultLogLevel }, cli.env, cli.cwd);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     throw usageError(e.message);
   }
 }
 
-/** Into the config file; a failure to write it is said, but does not stop a running platform. */
-export async function record(cli: Cli, platform: Platform): Promise<void> {
+/** The command line's flags as the config reads them. */
+function configFlags(flags: UpFlags): ConfigFlags {
+  const { port, s3Port, data, cluster, retention, failedRetention, maxRecordsSize } = flags;
+  const { replayRetention, replayMaxSize } = flags;
+  const metrics = flags.metrics ? undefined : false; // GUST_METRICS decides unless the flag is given
+  return {
+    port,
+    s3Port,
+    data,
+    cluster,
+    retention,
+    failedRetention,
+    maxRecordsSize,
+    replayRetention,
+    replayMaxSize,
+    metrics,
+  };
+}
+
+/** What is kept and exported, for the ready line and `--json`: the settings in effect. */
+function settingsOf(config: PlatformConfig) {
+  return {
+    retention: formatDuration(config.retentionMs),
+    failedRetention: formatDuration(config.failedRetentionMs),
+    maxRecordsSize: formatSize(config.maxRecordsBytes),
+    replayRetention: config.replayRetentionMs === 0 ? null : formatDuration(config.replayRetentionMs),
+    replayMaxSize: formatSize(config.replayMaxBytes),
+    metrics: config.metrics,
+    otlpUrl: config.otlpUrl ?? null,
+  };
+}
+
+/**
+ * Into the config file, with the command that starts it again as it was started (said when it has
+ * stopped); a failure to write it is said, but does not stop a running platform.
+ */
+export async function record(cli: Cli, platform: Platform, flags: UpFlags): Promise<void> {
   const file = userConfigFile(cli.env);
-  const local = { url: platform.url, keyFile: platform.adminKeyPath, dataDir: platform.dataDir };
+  const portOf = (url: string) => {
+    const { port, protocol } = new URL(url);
+    return port === '' ? (protocol === 'https:' ? 443 : 80) : Number(port);
+  };
+  const restart = upCommand(configFlags(flags), cli.env, {
+    dataDir: platform.dataDir,
+    port: portOf(platform.url),
+    s3Port: portOf(platform.s3Url),
+  });
+  const local = { url: platform.url, keyFile: platform.adminKeyPath, dataDir: platform.dataDir, restart };
   try {
     const before = await recordLocalPlatform(file, local);
     if (before?.from === 'login') {
@@ -162,11 +196,22 @@ export async function record(cli: Cli, platform: Platform): Promise<void> {
   }
 }
 
-export function readyText(platform: Platform, project: ProjectChoice | undefined): string {
+export function readyText(
+  platform: Platform,
+  project: ProjectChoice | undefined,
+  config: PlatformConfig,
+): string {
+  const s = settingsOf(config);
   const lines = [
     `Gust is listening on ${platform.url} (embedded mode, data in ${platform.dataDir})`,
     `Admin key: ${platform.adminKeyPath}`,
     `S3 API on ${platform.s3Url} (sign with a key pair from gust keys create --scope storage --json)`,
+    `Records kept ${s.retention} (failed ones ${s.failedRetention}), at most about ${s.maxRecordsSize}; ` +
+      (s.replayRetention === null
+        ? 'no events kept for replay; '
+        : `events for replay ${s.replayRetention}, at most about ${s.replayMaxSize}; `) +
+      `metrics ${s.metrics ? 'at /_gust/metrics' : 'off'}; ` +
+      `spans ${s.otlpUrl === null ? 'not exported (set GUST_OTLP_URL)' : `exported to ${s.otlpUrl}`}`,
   ];
   if (platform.deployed !== undefined) lines.push(deployText(platform.deployed, project));
   return lines.join('\n');

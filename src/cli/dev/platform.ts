@@ -68,8 +68,8 @@ export async function startOrAttach(cli: Cli, flags: UpFlags): Promise<DevPlatfo
     client,
     dataDir: platform.dataDir,
     announce: async () => {
-      await record(cli, platform);
-      cli.out(readyText(platform, undefined));
+      await record(cli, platform, flags);
+      cli.out(readyText(platform, undefined, config));
       cli.err(`started Gust on ${platform.url} for gust dev; Ctrl-C stops it`);
     },
     stopping: 'stopping Gust…',
