@@ -146,9 +146,23 @@ describe('gust usage', () => {
     const byDay = await cli(g, ['usage', '--by', 'day']);
     expect(byDay.stdout).not.toMatch(/BUDGET/);
     expect(byDay.stdout).toMatch(/^monthly budgets \(\d{4}-\d{2}, UTC\): capped 0\/5 GB-s$/m);
+    expect(text.stderr).toBe('');
     expect((await cli(g, ['usage', '--by', 'week'])).code).toBe(2);
     expect((await cli(g, ['usage', '--since', 'yesterday'])).code).toBe(2);
     expect((await api(g, 'GET', '/usage?by=week')).status).toBe(400);
+  });
+});
+
+describe('the price plan', () => {
+  it("is the platform's: set in the CLI's environment, a price is said to be ignored there", async () => {
+    const r = await cli(g, ['usage'], { GUST_PRICE_PER_GB_SECOND: '1' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(
+      'GUST_PRICE_PER_GB_SECOND: read by gust up, not by gust usage; the costs below are under the plan of the platform (set it where gust up runs)\n',
+    );
+    expect(r.stdout).toContain('$0.001 per GB-s');
+    // --json: stderr holds nothing but errors
+    expect((await cli(g, ['usage', '--json'], { GUST_PRICE_PER_GB_SECOND: '1' })).stderr).toBe('');
   });
 });
 

@@ -21,6 +21,13 @@ export function registerUsageCommand(program: Command, cli: Cli): void {
       const report = await cli.client().get<UsageReport>('/usage', {
         query: { since: flags.since ?? '24h', by: flags.by, function: flags.function },
       });
+      // The plan is the platform's: set here, a price would be silently ignored.
+      const here = Object.keys(cli.env).filter((k) => k.startsWith('GUST_PRICE_PER_') && cli.env[k]);
+      if (here.length > 0) {
+        cli.note(
+          `${here.join(', ')}: read by gust up, not by gust usage; the costs below are under the plan of the platform (set it where gust up runs)`,
+        );
+      }
       emit(cli, flags, report, render);
     });
 }
