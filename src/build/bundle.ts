@@ -204,7 +204,7 @@ function buildOptions(root: string, name: string, entry: string): BuildOptions {
     write: false,
     // Sources are named relative to the outfile's folder: the project's, as its author knows them.
     sourcemap: 'external',
-    sourcesContent: false,
+    sourcesContent: true, // kept for the author's files only (sourcemap.ts)
     metafile: true,
     logLevel: 'silent',
     banner: { js: REQUIRE_BANNER },

@@ -4,10 +4,11 @@
  * map then travels inside the one bundle that is deployed and stored by hash, with nothing else to
  * upload, store or keep in step (the platform splits it off only in its run folder,
  * runtime/node/bundle-files.ts).
- * The map holds no source text, no names, and, for dependencies (node_modules), one mapping per
- * original line instead of one per token: a frame in a library still names its file and line, only
- * the author's own files keep exact columns. A bundle of the AWS SDK (2.3 MB) grows by 0.7 MB
- * instead of 1.9 MB.
+ * The map holds no names, the source text of the author's own files only (for a debugger: gust
+ * replay --inspect; they are small beside what they bundle), and, for dependencies (node_modules),
+ * one mapping per original line instead of one per token: a frame in a library still names its
+ * file and line, only the author's own files keep exact columns. A bundle of the AWS SDK (2.3 MB)
+ * grows by 0.7 MB instead of 1.9 MB.
  */
 import { INLINE_MAP_PREFIX, MappingsReader } from '../runtime/sandbox/sourcemap.js';
 
@@ -16,8 +17,20 @@ const DEPENDENCY = /(^|[/\\])node_modules[/\\]/;
 
 /** `code` with `map` (esbuild's JSON) appended as a data URL, the way Node and browsers read it too. */
 export function inlineSourceMap(code: string, map: string): string {
-  const { sources, mappings } = JSON.parse(map) as { sources: string[]; mappings: string };
-  const thin = { version: 3, sources, names: [], mappings: thinMappings(mappings, sources) };
+  const { sources, mappings, sourcesContent } = JSON.parse(map) as {
+    sources: string[];
+    mappings: string;
+    sourcesContent?: (string | null)[];
+  };
+  // The author's own files keep their text, for a debugger (gust replay --inspect); a dependency's has none.
+  const texts = sources.map((s, i) => (DEPENDENCY.test(s) ? null : (sourcesContent?.[i] ?? null)));
+  const thin = {
+    version: 3,
+    sources,
+    ...(texts.some((t) => t !== null) ? { sourcesContent: texts } : {}),
+    names: [],
+    mappings: thinMappings(mappings, sources),
+  };
   const data = Buffer.from(JSON.stringify(thin)).toString('base64');
   return `${code.endsWith('\n') ? code : `${code}\n`}${INLINE_MAP_PREFIX}${data}\n`;
 }

@@ -8,7 +8,8 @@ import { type Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config.js';
 import type { CliErrorCode, ErrorCode } from '../errors.js';
 
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+/** `interrupted`: stopped by Ctrl-C before it ended (128 + SIGINT, as shells say it). */
+export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export interface CliErrorOptions {

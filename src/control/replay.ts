@@ -22,7 +22,7 @@ import type { FunctionSpec } from '../manifest/types.js';
 import { type ReplayInput, replayInput } from '../observe/inputs.js';
 import type { Recorder } from '../observe/records.js';
 import { traceFrom } from '../observe/trace-context.js';
-import type { WireResponse } from '../runtime/types.js';
+import type { StartOptions, WireResponse } from '../runtime/types.js';
 import type { Call, Route } from './api.js';
 import { bodyOf } from './body.js';
 import { type HttpAnswer, httpAnswer } from './http-call.js';
@@ -44,7 +44,7 @@ export interface ReplayDeps extends Pick<InvokeDeps, 'control' | 'dispatcher' | 
 export interface ReplayAnswer {
   readonly original: InvocationRecord;
   readonly replay: InvocationRecord;
-  /** What was run: its kind and size, and the headers whose Gust key was masked. */
+  /** What was run: its kind and size (sizeOf), and where a Gust key was masked: header names, `url`. */
   readonly input: {
     readonly kind: 'event' | 'http';
     readonly bytes: number;
@@ -71,11 +71,12 @@ export function replayRoutes(deps: ReplayDeps): Route[] {
       async ({ params }) => {
         const { kept } = await keptInput(deps, params.id!);
         const value = kept.input === null ? undefined : (JSON.parse(kept.input) as unknown);
+        const input = replayInput(kept);
         return {
           id: kept.id,
           function: kept.function,
           kind: kept.kind,
-          bytes: kept.bytes,
+          bytes: input === undefined ? kept.bytes : sizeOf(kept, input),
           keptAt: new Date(kept.keptAt).toISOString(),
           kept: value !== undefined,
           ...(value === undefined ? {} : kept.kind === 'http' ? { request: value } : { event: value }),
@@ -111,7 +112,7 @@ async function replay(
   inspected: InspectedReplays,
   { req, params, key }: Call,
 ): Promise<unknown> {
-  const body = bodyOf(req, ['version', 'inspect'], { optional: true });
+  const body = bodyOf(req, ['version', 'inspect', 'inspectPort', 'sourceRoot'], { optional: true });
   const { version } = body;
   if (version !== undefined && !(Number.isInteger(version) && (version as number) > 0)) {
     throw new GustError('BAD_REQUEST', 'version must be a positive whole number');
@@ -120,6 +121,7 @@ async function replay(
     throw new GustError('BAD_REQUEST', 'inspect must be true or false');
   }
   const inspect = body.inspect === true;
+  const start = debuggerOptions(body, inspect);
   if (inspect && key.scope !== 'admin') {
     throw new GustError(
       'FORBIDDEN',
@@ -152,13 +154,38 @@ async function replay(
     return answer(original, kept, input, result, collected.response);
   };
   if (!inspect) return run();
-  const started = await inspected.start(inv.id, run);
+  const started = await inspected.start(inv.id, (apart) => run({ ...apart, start }));
   if ('answer' in started) return started.answer;
   return new Answer(202, {
     replay: { id: inv.id, function: name, status: 'running' },
     original,
     inspector: started.inspector,
   });
+}
+
+/** Where the inspector listens (`inspectPort`) and where the debugger has the sources (`sourceRoot`). */
+function debuggerOptions(
+  body: Record<string, unknown>,
+  inspect: boolean,
+): Pick<StartOptions, 'inspectPort' | 'sourceRoot'> {
+  const { inspectPort: port, sourceRoot: root } = body;
+  if ((port !== undefined || root !== undefined) && !inspect) {
+    throw new GustError('BAD_REQUEST', 'inspectPort and sourceRoot go with inspect: true');
+  }
+  if (port !== undefined && !(Number.isInteger(port) && (port as number) > 0 && (port as number) < 65536)) {
+    throw new GustError('BAD_REQUEST', 'inspectPort must be a port number, 1 to 65535');
+  }
+  if (root !== undefined && !(typeof root === 'string' && root.length <= 4096 && isFileUrl(root))) {
+    throw new GustError('BAD_REQUEST', 'sourceRoot must be a file: URL (the project folder on your side)');
+  }
+  return {
+    ...(port === undefined ? {} : { inspectPort: port as number }),
+    ...(root === undefined ? {} : { sourceRoot: (root as string).endsWith('/') ? root : `${root}/` }),
+  };
+}
+
+function isFileUrl(text: string): boolean {
+  return URL.canParse(text) && new URL(text).protocol === 'file:';
 }
 
 /** The original record and what it got; a clear NOT_FOUND when either is gone. */
@@ -210,6 +237,23 @@ function replayOf(
     : { ...base, kind: 'event', event: input.event };
 }
 
+/**
+ * The size of what was run, by one rule wherever a replay shows it: an event's JSON, an HTTP
+ * request's body (its headers aside, as a request's size is usually told).
+ */
+function sizeOf(kept: KeptInput, input: ReplayInput): number {
+  return input.kind === 'http' ? (input.request.body?.byteLength ?? 0) : kept.bytes;
+}
+
+/** A Gust key as kept: its secret part masked (observe/inputs.ts). */
+const MASKED_KEY = /gust_[A-Z2-7]{16}_\*\*\*/;
+
+/** The headers that held a masked Gust key, and `url` when its URL did. */
+function maskedIn(input: ReplayInput): string[] {
+  if (input.kind !== 'http') return [];
+  return MASKED_KEY.test(input.request.url) ? [...input.masked, 'url'] : [...input.masked];
+}
+
 function answer(
   original: InvocationRecord,
   kept: KeptInput,
@@ -225,7 +269,7 @@ function answer(
   return {
     original,
     replay: record,
-    input: { kind: kept.kind, bytes: kept.bytes, masked: input.kind === 'http' ? input.masked : [] },
+    input: { kind: kept.kind, bytes: sizeOf(kept, input), masked: maskedIn(input) },
     ...(json === undefined ? {} : { result: JSON.parse(json) as unknown }),
     ...(response === undefined ? {} : { response: httpAnswer(response) }),
     ...(error ? { error: { code: error.code, message: error.message } } : {}),

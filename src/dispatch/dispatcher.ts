@@ -8,7 +8,7 @@ import type { BudgetStatus, Budgets } from '../observe/budgets.js';
 import type { Recorder } from '../observe/records.js';
 import { meter } from '../observe/records.js';
 import type { SpanSink } from '../observe/traces.js';
-import type { BindingHost, HttpSink, InvokeOutcome, SandboxFactory } from '../runtime/types.js';
+import type { BindingHost, HttpSink, InvokeOutcome, SandboxFactory, StartOptions } from '../runtime/types.js';
 import { maskSecrets } from '../services/secrets.js';
 import type { Invocation } from './invocation.js';
 import { errorOf, toWork, unleased } from './outcomes.js';
@@ -52,6 +52,8 @@ export interface Bindings {
 /** A call run on an instance started for it alone (gust replay --inspect): see Pool.apart. */
 export interface Apart {
   readonly inspect: true;
+  /** Where its instance's inspector listens and its debugger finds the sources (StartOptions). */
+  readonly start?: Pick<StartOptions, 'inspectPort' | 'sourceRoot'>;
   /** Its timeout in place of the function's: a session paused in the debugger is not cut short. */
   readonly timeoutMs: number;
   /** Told once its instance has started, before the call runs: its inspector, and how to stop it. */
@@ -245,7 +247,7 @@ export class Dispatcher {
     const patient = inv.patient === true || apart !== undefined;
     const timeoutMs = apart?.timeoutMs ?? v.spec.timeoutMs;
     const lease = apart
-      ? await pool.apart({ inspect: apart.inspect })
+      ? await pool.apart({ ...apart.start, inspect: apart.inspect })
       : (pool.tryAcquire() ?? (await pool.acquire(patient ? undefined : inv.received + timeoutMs)));
     const deadline = patient ? Date.now() + timeoutMs : inv.received + timeoutMs;
     const queuedMs = sinceArrival(inv);
@@ -287,6 +289,8 @@ export class Dispatcher {
       durationMs,
       deniedCalls: bindings?.denied() ?? 0,
       timeoutMs,
+      // a person at a debugger set its pace: recorded with its duration, never billed nor counted
+      free: apart !== undefined,
     });
   }
 
@@ -300,13 +304,15 @@ export class Dispatcher {
       durationMs,
       deniedCalls = 0,
       timeoutMs = v.spec.timeoutMs,
-    }: { queuedMs: number; durationMs: number; deniedCalls?: number; timeoutMs?: number },
+      free = false,
+    }: { queuedMs: number; durationMs: number; deniedCalls?: number; timeoutMs?: number; free?: boolean },
   ): DispatchResult {
     const ok = lease.type === 'ok';
     // Waiting for a cold start that did not finish in time is part of a cold start too.
     const cold = ok ? lease.cold : lease.type === 'initError' || lease.type === 'timeout';
     const initMs = ok ? lease.initMs : 0;
-    const ran = ok || lease.type === 'initError';
+    // A call recorded `rejected` (stopped by gust rm --force or Ctrl-C) is never billed nor counted.
+    const ran = (ok || lease.type === 'initError') && outcome.type !== 'rejected' && !free;
     const { billedMs, gbSeconds } = meter({ durationMs, initMs, cold, memoryMb: v.spec.memoryMb });
     const initLogs = ok ? lease.initLogs : lease.type === 'initError' ? lease.logs : '';
     return this.save(

@@ -87,9 +87,16 @@ export interface StartOptions {
   /**
    * Under the debugger (`gust replay --inspect`): a new process with the inspector open on
    * 127.0.0.1 (Node's permission model allows none, so it runs without it: the caller decides who
-   * may ask), which waits for a debugger and pauses before the handler at each call.
+   * may ask), which waits for a debugger and pauses on the handler's first line.
    */
   readonly inspect?: boolean;
+  /** With `inspect`: the inspector's port on 127.0.0.1; absent: any free one. */
+  readonly inspectPort?: number;
+  /**
+   * With `inspect`: the folder (a file URL ending in `/`) where the debugger's side has the
+   * sources named in the bundle's source map, so that its breakpoints in them bind.
+   */
+  readonly sourceRoot?: string;
 }
 
 export interface SandboxFactory {

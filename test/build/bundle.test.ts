@@ -246,12 +246,13 @@ describe('Bundler (gust dev: bundles kept between saves)', () => {
 });
 
 /** The source map at the end of a bundle, decoded. */
-function inlineMap(code: string): Record<string, unknown> {
+function inlineMap(code: string): { sources: string[]; sourcesContent?: (string | null)[] } {
   const at = code.lastIndexOf(INLINE_MAP_PREFIX);
   expect(at).toBeGreaterThan(0);
-  return JSON.parse(
-    Buffer.from(code.slice(at + INLINE_MAP_PREFIX.length), 'base64').toString('utf8'),
-  ) as Record<string, unknown>;
+  return JSON.parse(Buffer.from(code.slice(at + INLINE_MAP_PREFIX.length), 'base64').toString('utf8')) as {
+    sources: string[];
+    sourcesContent?: (string | null)[];
+  };
 }
 
 /** An index over `mappings`, as the sandbox builds it from a bundle. */
@@ -263,7 +264,7 @@ function indexOf(mappings: string, sources: string[]): SourceMapIndex {
 }
 
 describe('source maps', () => {
-  it('a bundle carries its map inline: sources relative to the project, no source text, positions that find them', async () => {
+  it("a bundle carries its map inline: sources relative to the project, the author's text only, positions that find them", async () => {
     await writeLeftpadLite();
     await write(
       'src/api.ts',
@@ -281,7 +282,10 @@ describe('source maps', () => {
     const code = result.bundles.api!;
     const map = inlineMap(code);
     expect(map.sources).toEqual(expect.arrayContaining(['src/api.ts', 'node_modules/leftpad-lite/index.js']));
-    expect(map).not.toHaveProperty('sourcesContent');
+    // the author's file keeps its text (for a debugger), a dependency's has none
+    const text = (source: string) => map.sourcesContent?.[map.sources.indexOf(source)];
+    expect(text('src/api.ts')).toContain("return leftpad('marker', width);");
+    expect(text('node_modules/leftpad-lite/index.js')).toBeNull();
 
     const lines = code.split('\n');
     const line = lines.findIndex((l) => l.includes("'marker'") || l.includes('"marker"'));

@@ -106,7 +106,7 @@ describe('Dispatcher', () => {
     expect(await stored(record.id)).toMatchObject({ status: 'rejected', error: 'the function was removed' });
   });
 
-  it('rejects the calls running and waiting when a function is removed with force', async () => {
+  it('rejects the calls running and waiting when a function is removed with force, billing none of them', async () => {
     const d = dispatcher();
     d.activate(version('leaving', 1, ['scale: { max: 1 }']));
     const running = d.invoke(call('leaving', { sleepMs: 10_000 })); // cut short by the removal
@@ -122,6 +122,18 @@ describe('Dispatcher', () => {
     const cut = await running;
     expect(cut.outcome.type).toBe('rejected');
     expect(cut.record.error).toContain('gust rm --force');
+    // it ran until stopped, yet a call recorded rejected is neither billed nor counted as a request
+    expect(cut.record.durationMs).toBeGreaterThan(0);
+    expect(cut.record).toMatchObject({ billedMs: 0, gbSeconds: 0 });
+    await recorder.flush();
+    const since = Date.now() - 3_600_000;
+    const usage = await store.usage({
+      by: 'function',
+      function: 'leaving',
+      since,
+      until: Date.now() + 60_000,
+    });
+    expect(usage).toEqual([]);
     await removal.done;
     expect(d.instances('leaving')).toBe(0);
   });

@@ -132,7 +132,7 @@ describe('an HTTP invocation', () => {
   it('runs again with the same method, path, headers and bytes; the Gust key it carried is never stored', async () => {
     const secret = g.key.slice(-43);
     const bytes = Buffer.from([0, 1, 254, 255, 10]);
-    const res = await fetch(`${g.url}/echo/7?x=1`, {
+    const res = await fetch(`${g.url}/echo/7?x=1&key=${g.key}`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${g.key}`, cookie: 'session=abc', 'x-trace-me': 'yes' },
       body: bytes,
@@ -144,20 +144,28 @@ describe('an HTTP invocation', () => {
     const { code, answer } = await replay([id]);
     expect(code).toBe(0);
     expect(answer).toMatchObject({
-      input: { kind: 'http', masked: ['authorization'] },
+      input: { kind: 'http', masked: ['authorization', 'url'] },
       response: { status: 200 },
     });
-    const masked = `Bearer ${g.key.slice(0, -43)}***`;
+    const masked = `${g.key.slice(0, -43)}***`;
     expect(JSON.parse(answer!.response!.body)).toEqual({
       ...original,
-      headers: original.headers.map(([k, v]) => [k, k === 'authorization' ? masked : v]),
+      path: `/echo/7?x=1&key=${masked}`,
+      headers: original.headers.map(([k, v]) => [k, k === 'authorization' ? `Bearer ${masked}` : v]),
     });
     expect(JSON.parse(answer!.response!.body)).toMatchObject({
       method: 'PUT',
-      path: '/echo/7?x=1',
       params: { id: '7' },
       body: bytes.toString('base64'),
     });
+
+    const human = await cli(g, ['replay', id]);
+    expect(human.stdout).toContain(
+      '(the Gust key in the authorization header and the URL was not kept: the replay sent it masked)',
+    );
+    // one rule for the size: an HTTP request's is its body's
+    expect(human.stdout).toContain(`(echo, HTTP request of ${bytes.length} bytes)`);
+    expect(answer?.input.bytes).toBe(bytes.length);
 
     const event = await api<{ request: { headers: [string, string][] } }>(
       g,
@@ -221,10 +229,16 @@ describe('what cannot be replayed', () => {
     expect(event.body).toMatchObject({ kept: false, bytes: Buffer.byteLength(big) });
   });
 
-  it('says which invocation is unknown', async () => {
-    const r = await cli(g, ['replay', 'no-such-id']);
+  it('says which invocation is unknown, and that what is not an id at all is a usage error', async () => {
+    const unknown = '0194c2a1-7f3e-7b2c-9d4e-5f6a7b8c9d0e';
+    const r = await cli(g, ['replay', unknown]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('gust: no invocation no-such-id: gust invocations NAME lists them\n');
+    expect(r.stderr).toBe(`gust: no invocation ${unknown}: gust invocations NAME lists them\n`);
+    const malformed = await cli(g, ['replay', 'nonsense']);
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toBe(
+      'gust: "nonsense" is not an invocation id (one looks like 0194c2a1-7f3e-7b2c-9d4e-5f6a7b8c9d0e): gust invocations NAME lists them\n',
+    );
   });
 
   it('says when the platform keeps no events, and when one is no longer kept', async () => {

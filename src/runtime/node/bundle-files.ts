@@ -45,6 +45,28 @@ export async function placeBundle(files: BundleFiles, cellDir: string): Promise<
   return bundle;
 }
 
+/**
+ * For an instance under the debugger: its own copy of the code, ending with its map as a data URL,
+ * as the debugger reads it (Debugger.scriptParsed's sourceMapURL) to show the author's files; the
+ * map beside it stays, for stacks. `sourceRoot` (a file URL) is where those files are on the
+ * debugger's side. Only this instance pays to decode the map.
+ */
+export async function placeInspectedBundle(
+  files: BundleFiles,
+  cellDir: string,
+  sourceRoot: string | undefined,
+): Promise<string> {
+  if (files.map === undefined) return placeBundle(files, cellDir);
+  const bundle = path.join(cellDir, 'fn.mjs');
+  await linkOrCopy(files.map, `${bundle}.map`);
+  const map = JSON.parse(await readFile(files.map, 'utf8')) as Record<string, unknown>;
+  if (sourceRoot !== undefined) map.sourceRoot = sourceRoot;
+  const data = Buffer.from(JSON.stringify(map)).toString('base64');
+  const code = await readFile(files.code);
+  await writeWhole(bundle, Buffer.concat([code, Buffer.from(`${INLINE_MAP_PREFIX}${data}\n`)]));
+  return bundle;
+}
+
 async function linkOrCopy(from: string, to: string): Promise<void> {
   await link(from, to).catch(async () => writeWhole(to, await readFile(from)));
 }

@@ -54,6 +54,8 @@ export interface CellOptions {
    * which allows no inspector. Only for one call under the debugger (factory.ts).
    */
   readonly inspect?: boolean;
+  /** With `inspect`: the inspector's port; absent: any free one. */
+  readonly inspectPort?: number;
 }
 
 const STDERR_TAIL = 4096;
@@ -94,7 +96,7 @@ export const tools = {
  */
 export function command(opts: CellOptions): { file: string; args: string[] } {
   // the inspector instead of the permission model, which allows none
-  const permission = opts.inspect ? '--inspect=127.0.0.1:0' : permissionFlag;
+  const permission = opts.inspect ? `--inspect=127.0.0.1:${opts.inspectPort ?? 0}` : permissionFlag;
   const reads = opts.inspect
     ? []
     : [`--allow-fs-read=${opts.runtimeDir}${path.sep}`, `--allow-fs-read=${opts.dir}${path.sep}`];
@@ -141,6 +143,7 @@ export class Cell {
   /** The inspector's WebSocket URL once node has said it on stderr (`inspect`); undefined if it died first. */
   readonly inspector: Promise<string | undefined>;
   private readonly child: ChildProcess;
+  private readonly inspectPort: number;
   private stderrTail = '';
   private fatal: string | undefined;
   /** Why the instance was killed for what it sent, if it was. */
@@ -161,6 +164,7 @@ export class Cell {
 
   private constructor(opts: CellOptions) {
     this.id = opts.id;
+    this.inspectPort = opts.inspectPort ?? 0;
     this.dir = opts.dir;
     this.memoryMb = opts.memoryMb;
     this.group = opts.group;
@@ -314,10 +318,27 @@ export class Cell {
     }
   }
 
-  /** Node says `Debugger listening on ws://127.0.0.1:PORT/UUID` on stderr as it starts. */
+  /** Why its inspector did not open: what node said on stderr, when it said something. */
+  whyNoInspector(): string {
+    const failure = this.inspectorFailure();
+    return failure === undefined
+      ? 'its inspector did not open'
+      : `its inspector could not listen on 127.0.0.1:${this.inspectPort}: ${failure} (choose another --inspect-port)`;
+  }
+
+  /** `address already in use`, from node's `Starting inspector on 127.0.0.1:PORT failed: ...`. */
+  private inspectorFailure(): string | undefined {
+    return /Starting inspector on \S+ failed: ([^\n]+)/.exec(this.stderrTail)?.[1];
+  }
+
+  /**
+   * Node says `Debugger listening on ws://127.0.0.1:PORT/UUID` on stderr as it starts; or that it
+   * could not (the port taken), and then runs on without one: undefined.
+   */
   private inspectorUrl(): Promise<string | undefined> {
     return new Promise((resolve) => {
       const look = () => {
+        if (this.inspectorFailure() !== undefined) resolve(undefined);
         const m = /Debugger listening on (ws:\/\/\S+)/.exec(this.stderrTail);
         if (!m) return;
         this.child.stderr?.off('data', look);

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isAlive } from '../../lib/processes.js';
 import type { LoadSpec, SandboxFactory, StartOptions, StartOutcome } from '../types.js';
-import { type BundleFiles, placeBundle, prepareBundle } from './bundle-files.js';
+import { type BundleFiles, placeBundle, placeInspectedBundle, prepareBundle } from './bundle-files.js';
 import { Cell, type Egress, IDLE_WORK, type Isolation, tools } from './cell.js';
 import { MemoryGroups } from './cgroup.js';
 import { LOG_LIMIT, NodeInstance } from './instance.js';
@@ -136,19 +136,21 @@ export class NodeSandboxFactory implements SandboxFactory {
       cell =
         egress === 'open' && !inspect
           ? await this.take(spec.fn.memoryMb)
-          : await this.spawn(spec.fn.memoryMb, egress, inspect);
+          : await this.spawn(spec.fn.memoryMb, egress, inspect ? options : undefined);
     } catch (e) {
       return { type: 'crashed', reason: `the instance could not start: ${errorText(e)}` };
     }
     const notReady = await this.notReady(cell);
     if (notReady !== undefined) return this.abandon(cell, notReady);
     const inspector = inspect ? await this.inspectorOf(cell) : undefined;
-    if (inspect && inspector === undefined) return this.abandon(cell, 'its inspector did not open');
+    if (inspect && inspector === undefined) return this.abandon(cell, cell.whyNoInspector());
     // Not prepared (say the run folder is full): linked or copied from the data folder each time.
     const files = await this.bundleFiles(spec.bundlePath).catch(() => ({ code: spec.bundlePath }));
     let bundle: string;
     try {
-      bundle = await placeBundle(files, cell.dir);
+      bundle = inspect
+        ? await placeInspectedBundle(files, cell.dir, options.sourceRoot)
+        : await placeBundle(files, cell.dir);
     } catch (e) {
       return this.abandon(cell, `the function's bundle could not be put in the instance: ${errorText(e)}`);
     }
@@ -291,7 +293,8 @@ export class NodeSandboxFactory implements SandboxFactory {
     this.spawningStem.set(memoryMb, spawning);
   }
 
-  private async spawn(memoryMb: number, egress: Egress, inspect = false): Promise<Cell> {
+  /** `inspect`: the options of a cell started to be inspected (StartOptions). */
+  private async spawn(memoryMb: number, egress: Egress, inspect?: StartOptions): Promise<Cell> {
     const id = `i-${process.pid.toString(36)}-${(++this.seq).toString(36)}-${randomBytes(3).toString('hex')}`;
     const uid = this.uids?.take();
     const release = (): void => {
@@ -311,7 +314,8 @@ export class NodeSandboxFactory implements SandboxFactory {
       group,
       // Where no cgroup bounds the whole process, RLIMIT_DATA does (an allocation past it fails).
       dataLimitBytes: group === undefined && tools.prlimit ? memoryLimitBytes(memoryMb) : undefined,
-      inspect,
+      inspect: inspect !== undefined,
+      ...(inspect?.inspectPort === undefined ? {} : { inspectPort: inspect.inspectPort }),
     }).catch(async (e: unknown) => {
       release();
       await group?.remove();
