@@ -4,61 +4,25 @@
  * with backoff, or gives it up to the dead-letter topic; ordered events (postgres triggers) wait for
  * the one before them.
  */
-import type { DurableQueue, QueuedMessage } from '../backends/ports.js';
-import type { DeliveredEvent, EventSource, QueuedEvent } from '../events/types.js';
+import type { QueuedMessage } from '../backends/ports.js';
 import { compileInput } from '../manifest/input.js';
 import type { FunctionSpec } from '../manifest/types.js';
-import type { TraceLink } from '../observe/trace-context.js';
 import type { Acks } from './acks.js';
-import type { Dispatcher, DispatchResult } from './dispatcher.js';
+import type { DeadLetter, DeliveriesDeps } from './delivery-deps.js';
+import type { DispatchResult } from './dispatcher.js';
+import {
+  batchOf,
+  type Claimed,
+  dataOf,
+  type Group,
+  NO_DATA,
+  orderKeyOf,
+  pick,
+  read,
+  topicOf,
+} from './groups.js';
 import { type Invocation, spanIn } from './invocation.js';
 import { OrderKeys } from './order.js';
-
-/** What the dead-letter topic gets: the event, and why it could not be delivered. */
-export interface DeadLetter {
-  readonly function: string;
-  readonly invocationId: string;
-  readonly attempts: number;
-  readonly error: { readonly status: string; readonly message: string };
-  readonly source: EventSource;
-}
-
-export interface DeliveriesDeps {
-  readonly queue: DurableQueue;
-  readonly dispatcher: Pick<Dispatcher, 'invoke' | 'refuse'>;
-  /** The active version's spec of a function; undefined once it is removed. */
-  readonly specOf: (name: string) => FunctionSpec | undefined;
-  /** The event the function receives for these deliveries (events/shapes.ts). */
-  readonly shape: (delivered: readonly DeliveredEvent[], spec: FunctionSpec, batch: number) => unknown;
-  /** The messages a successful result says failed (an AWS SQS handler's batchItemFailures), if any. */
-  readonly failed: (
-    result: unknown,
-    delivered: readonly DeliveredEvent[],
-    spec: FunctionSpec,
-  ) => readonly string[] | undefined;
-  /** Publishes a dead letter on a topic, in the trace of the event, as a child of its last attempt. */
-  readonly deadLetter: (topic: string, letter: DeadLetter, trace: TraceLink) => Promise<void>;
-  readonly onError: (e: unknown, what: string) => void;
-  /** Resolves once the records made so far are written: a delivery is acked only after its record. */
-  readonly recorded: () => Promise<void>;
-  /**
-   * Told of events that left the queue for good, once acked: ran ok, dead-lettered, or dropped (the
-   * function was removed, or the event refused). A stream source acks its broker's messages then.
-   */
-  readonly settled?: (events: readonly DeliveredEvent[]) => void;
-  /** How long a claimed message stays leased; in-flight leases are extended every third of it. */
-  readonly leaseMs: number;
-  readonly random?: () => number;
-  /** Told of each retry and each event given up (observe/metrics.ts), and of events a full queue refused. */
-  readonly observe?: DeliveryObserver;
-}
-
-export interface DeliveryObserver {
-  retried(fn: string): void;
-  /** `sent`: to the dead-letter topic; else dropped, the function naming none. */
-  gaveUp(fn: string, sent: boolean): void;
-  queueFull(fn: string, events: number): void;
-}
 
 /** The most messages claimed at once, whatever the capacity. */
 const MAX_CLAIM = 1000;
@@ -74,16 +38,6 @@ const MAX_BACKOFF_MS = 15 * 60_000;
 const NON_RETRIABLE = 'NonRetriableError';
 
 export const queueOf = (fn: string): string => `fn.${fn}`;
-
-/** One invocation's worth of claimed messages; `batch`: its topic trigger's batch, 1 for other sources. */
-type Group = {
-  readonly messages: QueuedMessage[];
-  readonly delivered: DeliveredEvent[];
-  readonly batch: number;
-};
-
-/** A claimed message waiting to start, read once (undefined: its body is not a queued event). */
-type Claimed = { readonly message: QueuedMessage; readonly delivered: DeliveredEvent | undefined };
 
 /**
  * The consumer of one function. A capacity slot (scale.max x concurrency) is held while the
@@ -427,61 +381,5 @@ export class Consumer {
       }
     }
     return keep.length === group.messages.length ? group : pick(group, keep);
-  }
-}
-
-/** Ordered events go one to a group: the key of a group's first is the group's. */
-function orderKeyOf(group: Group): string | undefined {
-  return group.delivered[0]?.event.orderKey;
-}
-
-function topicOf(d: DeliveredEvent | undefined): string | undefined {
-  return d?.event.source.kind === 'topic' ? d.event.source.topic : undefined;
-}
-
-/** The batch of the function's trigger on `topic` (the largest, should it have two). */
-function batchOf(spec: FunctionSpec, topic: string): number {
-  let batch = 1;
-  for (const t of spec.triggers) if (t.type === 'topic' && t.name === topic) batch = Math.max(batch, t.batch);
-  return batch;
-}
-
-function read(m: QueuedMessage): DeliveredEvent | undefined {
-  try {
-    const event = JSON.parse(m.body) as QueuedEvent;
-    if (event?.v !== 1 || typeof event.invocationId !== 'string') return undefined;
-    return { messageId: m.id, attempt: m.attempt, enqueuedAt: m.enqueuedAt, event };
-  } catch {
-    return undefined;
-  }
-}
-
-function pick(group: Group, messages: readonly QueuedMessage[]): Group {
-  const ids = new Set(messages.map((m) => m.id));
-  return {
-    messages: [...messages],
-    delivered: group.delivered.filter((d) => ids.has(d.messageId)),
-    batch: group.batch,
-  };
-}
-
-const NO_DATA = Symbol('no data');
-
-/** What `input` checks is the event's data: an invocation's payload, a message's data, a webhook's payload. */
-function dataOf(source: EventSource): unknown {
-  switch (source.kind) {
-    case 'invoke':
-      return source.data;
-    case 'topic':
-      return source.event.data;
-    case 'webhook':
-      return source.payload;
-    case 'postgres':
-      return { schema: source.schema, table: source.table, old: source.old, new: source.new };
-    case 'schedule':
-    case 'kv':
-    case 'bucket':
-    case 'stream': // a batch: its messages' payloads are not checked one by one
-      return NO_DATA;
   }
 }

@@ -12,10 +12,11 @@
 import type { EnqueueResult, QueueDepth } from '../backends/ports.js';
 import type { QueuedEvent } from '../events/types.js';
 import { Acks } from './acks.js';
-import { Consumer, type DeliveriesDeps, queueOf } from './consumer.js';
+import { Consumer, queueOf } from './consumer.js';
+import type { DeliveriesDeps } from './delivery-deps.js';
 
-export type { DeadLetter, DeliveriesDeps, DeliveryObserver } from './consumer.js';
 export { queueOf } from './consumer.js';
+export type { DeadLetter, DeliveriesDeps, DeliveryObserver } from './delivery-deps.js';
 
 /**
  * Every consumer looks at its queue this often, whatever it heard: the queue wakes consumers when
