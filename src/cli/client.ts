@@ -116,7 +116,7 @@ export class GustClient {
     const { url, urlFrom, local } = this.config;
     switch (urlFrom) {
       case 'local':
-        return `cannot reach the local Gust at ${url} (recorded by \`gust up\`): has it stopped? start it again with \`${local?.restart ?? restartCommand(url, local?.dataDir)}\``;
+        return `cannot reach the local Gust at ${url} (recorded by \`gust up\` or \`gust dev\`): has it stopped? start it again with \`${local?.restart ?? restartCommand(url, local?.dataDir)}\``;
       case 'login':
         return `cannot reach Gust at ${url} (chosen by \`gust login\`): is it down, or the URL wrong? \`gust login URL\` or \`gust up\` switches to another platform`;
       case 'env':

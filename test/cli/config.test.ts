@@ -191,7 +191,7 @@ describe('when things are not as recorded', () => {
     const port = new URL(second!.url).port;
     const s3Port = new URL(second!.s3Url).port;
     expect(r.stderr).toBe(
-      `gust: cannot reach the local Gust at ${second!.url} (recorded by \`gust up\`): has it stopped? start it again with \`GUST_PRICE_PER_GB_SECOND=0.5 gust up --data ${second!.dataDir} --port ${port} --s3-port ${s3Port} --retention 2d --no-metrics\`\n`,
+      `gust: cannot reach the local Gust at ${second!.url} (recorded by \`gust up\` or \`gust dev\`): has it stopped? start it again with \`GUST_PRICE_PER_GB_SECOND=0.5 gust up --data ${second!.dataDir} --port ${port} --s3-port ${s3Port} --retention 2d --no-metrics\`\n`,
     );
   });
 

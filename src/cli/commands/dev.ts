@@ -59,7 +59,7 @@ export function registerDevCommand(program: Command, cli: Cli): void {
       watch?.close();
       await session.close();
       await target.stop();
-    });
+    }, target.slowStop);
     await target.announce();
     watch = await watchTree({
       root,

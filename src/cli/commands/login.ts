@@ -62,7 +62,7 @@ export function registerLoginCommand(program: Command, cli: Cli): void {
 /** What changed; for the local platform's URL, also how to go back to its admin key file. */
 function loginText(a: LoginAnswer, localUrl: boolean): string {
   if (a.platform === 'local') {
-    return `using the local platform at ${a.url} again, with its admin key file (recorded by gust up in ${a.configFile})`;
+    return `using the local platform at ${a.url} again, with its admin key file (recorded by gust up or gust dev in ${a.configFile})`;
   }
   if (localUrl) {
     return `logged in to ${a.url}, the local platform of gust up, with this key: gust commands use it now (saved in ${a.configFile}; \`gust login ${a.url} < /dev/null\` goes back to its admin key file)`;

@@ -228,14 +228,15 @@ async function deployedProject(config: PlatformConfig): Promise<ProjectChoice | 
 }
 
 /**
- * The first SIGINT/SIGTERM says `what` (`stopping Gust…`) and stops; a second one exits at once.
+ * The first SIGINT/SIGTERM says `what` (`stopping Gust…`) and stops; a second one exits at once
+ * (said only when stopping takes a while: `slow`).
  */
-export function stopOnSignal(cli: Cli, what: string, stop: () => Promise<void>): void {
+export function stopOnSignal(cli: Cli, what: string, stop: () => Promise<void>, slow = true): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(EXIT.failure);
     stopping = true;
-    cli.err(`${signal}: ${what} (again to force)`);
+    cli.err(`${signal}: ${what}${slow ? ' (again to force)' : ''}`);
     stop().then(
       () => process.exit(EXIT.ok),
       (e: unknown) => {
