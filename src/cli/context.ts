@@ -19,7 +19,10 @@ export interface Cli extends Output, ErrorSink {
   readonly stdoutIsTTY: boolean;
   /** Made on first use, so commands that never call the API never read a key or the config file. */
   client(): GustClient;
-  /** A progress line on stderr: drawn on a terminal, nothing in a pipe or with --json. */
+  /**
+   * The progress line on stderr: drawn on a terminal, nothing in a pipe or with --json. One per
+   * CLI: `out` and `err` clear it before their line and draw it again after.
+   */
   progress(): Progress;
   /** Whether stdout and stderr take colours: terminals, unless NO_COLOR is set (no-color.org). */
   readonly colors: { readonly stdout: boolean; readonly stderr: boolean };
@@ -39,7 +42,10 @@ export interface CliDeps {
 
 export function createCli(deps: CliDeps): Cli {
   let client: GustClient | undefined;
-  const err = (text: string) => void deps.stderr.write(`${text}\n`);
+  // one line for every progress, which every other line clears first (stdout and stderr are
+  // often the same terminal)
+  const line = progressLine(deps.stderr, !deps.json);
+  const err = (text: string) => line.around(() => deps.stderr.write(`${text}\n`));
   const noColor = (deps.env.NO_COLOR ?? '') !== '';
   return {
     env: deps.env,
@@ -48,13 +54,13 @@ export function createCli(deps: CliDeps): Cli {
     stdin: deps.stdin,
     interactive: deps.stdin.isTTY === true && deps.stderr.isTTY === true,
     stdoutIsTTY: deps.stdout.isTTY === true,
-    out: (text) => deps.stdout.write(`${text}\n`),
+    out: (text) => line.around(() => deps.stdout.write(`${text}\n`)),
     err,
     note: (text) => {
       if (!deps.json) err(text);
     },
     write: (data) => void deps.stdout.write(data),
-    progress: () => progressLine(deps.stderr, !deps.json),
+    progress: () => line,
     colors: {
       stdout: deps.stdout.isTTY === true && !noColor,
       stderr: deps.stderr.isTTY === true && !noColor,

@@ -1,7 +1,9 @@
 /**
  * progress: one line on stderr that says how long work is going (`bundling 3/12 orders…`), for a
  * person at a terminal. Each update rewrites the line in place; `done` clears it, so what follows
- * starts on a clean line. Not a terminal (a pipe, a file, a CI log) or `--json`: nothing at all,
+ * starts on a clean line. Lines the CLI prints while it is drawn (`gust dev`'s logs during a deploy)
+ * go through `around`, which clears it first and draws it again below them: they never land on it.
+ * Not a terminal (a pipe, a file, a CI log) or `--json`: nothing at all,
  * since lines rewritten with carriage returns are noise in a log and stderr then holds only errors.
  */
 
@@ -10,6 +12,12 @@ export interface Progress {
   update(text: string): void;
   /** Clears the line (when one was drawn). */
   done(): void;
+}
+
+/** The CLI's one progress line (Cli.progress), and the door of every other line it prints. */
+export interface StatusLine extends Progress {
+  /** Runs `write` (a whole line, on stdout or stderr) with the progress line out of its way. */
+  around(write: () => void): void;
 }
 
 /** What is drawn on: stderr, or a fake terminal in tests. */
@@ -21,9 +29,9 @@ export interface ProgressStream {
 }
 
 const CLEAR_LINE = '\r\x1b[K';
-const QUIET: Progress = { update: () => {}, done: () => {} };
+const QUIET: StatusLine = { update: () => {}, done: () => {}, around: (write) => write() };
 
-export function progressLine(stream: ProgressStream, enabled = true): Progress {
+export function progressLine(stream: ProgressStream, enabled = true): StatusLine {
   if (!enabled || stream.isTTY !== true) return QUIET;
   let drawn = '';
   return {
@@ -40,6 +48,12 @@ export function progressLine(stream: ProgressStream, enabled = true): Progress {
       if (drawn === '') return;
       drawn = '';
       stream.write(CLEAR_LINE);
+    },
+    around(write) {
+      if (drawn === '') return write();
+      stream.write(CLEAR_LINE);
+      write();
+      stream.write(drawn);
     },
   };
 }

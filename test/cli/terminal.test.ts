@@ -95,6 +95,31 @@ describe('progress line', () => {
     }
   });
 
+  it('a line printed while progress is drawn clears it first, then the progress is drawn again below it', () => {
+    // stdout and stderr on one terminal, as a person sees them
+    const screen: string[] = [];
+    const on = (name: string) => ({ ...fakeStream(true), write: (text: string) => screen.push(`${name}:${text}`) });
+    const cli = fakeCli({ stdout: on('out'), stderr: on('err') });
+    cli.out('before');
+    cli.progress().update('uploading 4364 kB…');
+    cli.out('price  INFO pricing');
+    cli.err('✓ price v2 live');
+    cli.progress().done();
+    cli.out('after');
+    expect(screen).toEqual([
+      'out:before\n',
+      'err:\r\x1b[Kuploading 4364 kB…',
+      'err:\r\x1b[K',
+      'out:price  INFO pricing\n',
+      'err:uploading 4364 kB…',
+      'err:\r\x1b[K',
+      'err:✓ price v2 live\n',
+      'err:uploading 4364 kB…',
+      'err:\r\x1b[K',
+      'out:after\n',
+    ]);
+  });
+
   it("the CLI's progress is drawn on a terminal's stderr, not with --json", () => {
     const cli = (json: boolean, stderr: FakeStream) => fakeCli({ json, stdout: fakeStream(false), stderr });
     const terminal = fakeStream(true);
