@@ -9,7 +9,10 @@ export interface Palette {
   readonly red: Paint;
   readonly green: Paint;
   readonly dim: Paint;
-  /** The same colour for a name every time. */
+  /**
+   * The same colour for a name every time: the first names asked for get colours no other name has
+   * (as many as there are), later ones a colour by hash.
+   */
   readonly name: (name: string) => Paint;
 }
 
@@ -24,11 +27,19 @@ const plain: Paint = (text) => text;
 
 export function palette(enabled: boolean): Palette {
   if (!enabled) return { red: plain, green: plain, dim: plain, name: () => plain };
+  const given = new Map<string, number>();
   return {
     red: sgr(31, 39),
     green: sgr(32, 39),
     dim: sgr(2, 22),
-    name: (name) => NAME_COLORS[hash(name) % NAME_COLORS.length]!,
+    name: (name) => {
+      let index = given.get(name);
+      if (index === undefined) {
+        index = given.size < NAME_COLORS.length ? given.size : hash(name) % NAME_COLORS.length;
+        given.set(name, index);
+      }
+      return NAME_COLORS[index]!;
+    },
   };
 }
 

@@ -153,6 +153,15 @@ describe('colours', () => {
       expect(['\x1b[31m', '\x1b[32m'].some((red) => painted.startsWith(red))).toBe(false);
     }
   });
+
+  it('give the first names each a colour of its own (six), then colours by hash', () => {
+    const colors = palette(true);
+    // price and thumbnails share a colour by hash
+    const names = ['price', 'stock', 'cart', 'mail', 'orders', 'thumbnails', 'report'];
+    const opening = names.map((name) => colors.name(name)('x').slice(0, 5));
+    expect(new Set(opening.slice(0, 6)).size).toBe(6);
+    expect(colors.name('price')('x').slice(0, 5)).toBe(opening[0]);
+  });
 });
 
 describe("gust dev's lines of an invocation", () => {
