@@ -151,7 +151,10 @@ describe('gust dev attached to a running platform', () => {
     );
     expect(await text(`${g.url}/hello`)).toBe('attached');
     expect(await dev.stop('SIGINT')).toBe(0);
-    expect(dev.stderr()).toContain(`gust dev stopped; Gust at ${g.url} keeps running`);
+    // it stops at once: no second Ctrl-C to force anything
+    expect(dev.stderr()).toMatch(
+      new RegExp(`^SIGINT: gust dev stopped; Gust at ${g.url} keeps running$`, 'm'),
+    );
     expect((await fetch(`${g.url}/_gust/healthz`)).status).toBe(200);
     expect(await text(`${g.url}/hello`)).toBe('attached');
   });
@@ -166,22 +169,88 @@ describe('gust dev attached to a running platform', () => {
     expect((await fetch(`${g.url}/_gust/healthz`)).status).toBe(200);
   });
 
-  it('refuses a Gust running on the data folder whose URL gust up did not record', async () => {
+  it('attaches to the Gust answering on its port though it runs on another data folder (the README tour)', async () => {
+    const dir = await writeProject({ 'gust.yaml': MANIFEST, 'hello.mjs': handler('on port') });
+    const port = new URL(g.url).port;
+    const dev = runGust(['dev', '--port', port], { cwd: dir });
+    await dev.waitFor('stderr', /^✓ hello v\d+ live in \d+ ms$/m);
+    expect(dev.stderr()).toContain(
+      `attached to Gust at ${g.url} (data in ${g.dataDir}), which answers on port ${port}; it keeps running when gust dev stops`,
+    );
+    expect(await text(`${g.url}/hello`)).toBe('on port');
+    expect(await dev.stop('SIGINT')).toBe(0);
+    expect(existsSync(path.join(dir, '.gust'))).toBe(false);
+  });
+
+  it('a Gust on its port whose key it cannot find is said, with how to attach', async () => {
+    const dir = await writeProject({ 'gust.yaml': MANIFEST, 'hello.mjs': handler('x') });
+    const elsewhere = await tempDir('gust-config-');
+    const port = new URL(g.url).port;
+    const r = await gust(['dev', '--port', port], { cwd: dir, env: { XDG_CONFIG_HOME: elsewhere } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `gust: a Gust already runs on port ${port} (${g.url}), with another data folder than ${path.join(dir, '.gust')}: attach to it with --data ITS_DATA_FOLDER, or GUST_URL=${g.url} GUST_API_KEY=KEY; or start another with --port\n`,
+    );
+  });
+
+  it('with GUST_URL, --data gives the key; flags for starting a platform are said to be ignored', async () => {
+    const dir = await writeProject({ 'gust.yaml': MANIFEST, 'hello.mjs': handler('data key') });
+    const dev = runGust(['dev', '--data', g.dataDir, '--port', '18185'], {
+      cwd: dir,
+      env: { GUST_URL: g.url },
+    });
+    await dev.waitFor('stderr', /^✓ hello v\d+ live in \d+ ms$/m);
+    expect(dev.stderr()).toContain(
+      'ignored: --port (for a platform gust dev starts; this one runs with its own settings)',
+    );
+    expect(await text(`${g.url}/hello`)).toBe('data key');
+    expect(await dev.stop('SIGINT')).toBe(0);
+  });
+
+  it('a platform it starts does not replace the recorded one while that one runs', async () => {
+    const dir = await writeProject({ 'gust.yaml': MANIFEST, 'hello.mjs': handler('second') });
+    const dataDir = await tempDir('gust-data-');
+    const dev = runGust(['dev', '--port', '0', '--s3-port', '0', '--data', dataDir], { cwd: dir });
+    const url = (await dev.waitFor('stdout', /listening on (http:\/\/\S+)/))[1]!;
+    await dev.waitFor('stderr', /^✓ hello v1 live in \d+ ms$/m);
+    expect(dev.stderr()).toContain(
+      `not recorded as the local platform: gust commands keep going to the Gust at ${g.url} (pid ${g.proc.pid}); reach this one with GUST_URL=${url} GUST_DATA_DIR=${dataDir}`,
+    );
+    expect(await dev.stop('SIGINT')).toBe(0);
+    const ls = await gust(['ls']);
+    expect(ls.stderr).toBe('');
+    expect(ls.code).toBe(0);
+  });
+
+  it('refuses a Gust running on the data folder whose URL was not recorded', async () => {
     const dir = await writeProject({ 'gust.yaml': MANIFEST, 'hello.mjs': handler('x') });
     const elsewhere = await tempDir('gust-config-');
     const r = await gust(['dev', dir, '--data', g.dataDir], { env: { XDG_CONFIG_HOME: elsewhere } });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      `gust: a Gust (pid ${g.proc.pid}) is running on ${g.dataDir}, but gust up did not record its URL: set GUST_URL to it to attach, or pass another --data to start one\n`,
+      `gust: a Gust (pid ${g.proc.pid}) is running on ${g.dataDir}, but its URL was not recorded: set GUST_URL to it to attach, or pass another --data to start one\n`,
     );
   });
 });
 
 describe('gust dev refuses what it cannot watch', () => {
-  it('a folder that does not exist is a usage error', async () => {
-    const r = await gust(['dev', '/no/such/folder']);
+  it('a folder that does not exist is a usage error, for gust deploy too', async () => {
+    for (const command of ['dev', 'deploy']) {
+      const r = await gust([command, '/no/such/folder']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(
+        `gust: there is no folder /no/such/folder: gust ${command} takes the folder that holds gust.yaml (default: this one)\n`,
+      );
+    }
+  });
+
+  it('a file is said to be a file, not a folder', async () => {
+    const dir = await writeProject({ 'gust.yaml': MANIFEST, 'hello.mjs': handler('x') });
+    const r = await gust(['dev', 'hello.mjs'], { cwd: dir });
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('gust: there is no folder /no/such/folder to watch\n');
+    expect(r.stderr).toBe(
+      'gust: hello.mjs is a file, not a folder: gust dev takes the folder that holds gust.yaml (default: this one)\n',
+    );
   });
 
   it('a folder without gust.yaml is said before any platform starts', async () => {

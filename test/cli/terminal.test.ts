@@ -98,7 +98,10 @@ describe('progress line', () => {
   it('a line printed while progress is drawn clears it first, then the progress is drawn again below it', () => {
     // stdout and stderr on one terminal, as a person sees them
     const screen: string[] = [];
-    const on = (name: string) => ({ ...fakeStream(true), write: (text: string) => screen.push(`${name}:${text}`) });
+    const on = (name: string) => ({
+      ...fakeStream(true),
+      write: (text: string) => screen.push(`${name}:${text}`) > 0,
+    });
     const cli = fakeCli({ stdout: on('out'), stderr: on('err') });
     cli.out('before');
     cli.progress().update('uploading 4364 kB…');

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { bundleFunctions } from '../../build/bundle.js';
+import { pathKind } from '../../lib/files.js';
 import { formatManifestErrors, readManifest } from '../../manifest/load.js';
 import { projectFromFolder } from '../../manifest/schema.js';
 import type { Manifest } from '../../manifest/types.js';
@@ -10,7 +11,7 @@ import { budgetWarning } from '../../observe/budgets.js';
 import type { DeployAnswer, FunctionSummary } from '../api.js';
 import { confirm } from '../ask.js';
 import type { Cli } from '../context.js';
-import { CliError } from '../fail.js';
+import { CliError, usageError } from '../fail.js';
 import { emit, type JsonFlag, table } from '../output.js';
 import { bundlingProgress } from '../progress.js';
 
@@ -49,7 +50,7 @@ export function registerDeployCommand(program: Command, cli: Cli): void {
     .option('--adopt', 'move functions that another project owns to this one')
     .option('--json', 'print JSON')
     .action(async (dir: string, flags: DeployFlags) => {
-      const { answer, project } = await deploy(cli, path.resolve(cli.cwd, dir), flags);
+      const { answer, project } = await deploy(cli, await projectFolder(cli, dir, 'deploy'), flags);
       emit(cli, flags, answer, (a) => deployText(a, project));
       for (const warning of budgetWarnings(answer)) cli.note(warning);
     });
@@ -113,6 +114,21 @@ async function deploy(
   const manifest = await readFile(read.path, 'utf8');
   const answer = await upload(cli, { dir, manifest, bundles: bundled.bundles, ...flags });
   return { answer, project };
+}
+
+/**
+ * DIR of `gust deploy DIR` or `gust dev DIR`, absolute: a folder, else a usage error that says
+ * what it is instead (missing, a file).
+ */
+export async function projectFolder(cli: Cli, dir: string, command: 'deploy' | 'dev'): Promise<string> {
+  const root = path.resolve(cli.cwd, dir);
+  const kind = await pathKind(root);
+  if (kind === 'directory') return root;
+  const what =
+    kind === 'missing'
+      ? `there is no folder ${dir}`
+      : `${dir} is a ${kind === 'file' ? 'file' : 'special file'}, not a folder`;
+  throw usageError(`${what}: gust ${command} takes the folder that holds gust.yaml (default: this one)`);
 }
 
 /** gust.yaml of DIR, valid, or a MANIFEST_INVALID error listing every error by path. */

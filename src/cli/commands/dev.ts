@@ -6,7 +6,6 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { isDirectory } from '../../lib/files.js';
 import { hasManifest, MANIFEST_FILES } from '../../manifest/load.js';
 import { palette } from '../colors.js';
 import type { Cli } from '../context.js';
@@ -14,8 +13,9 @@ import { devLogLines } from '../dev/logs.js';
 import { startOrAttach } from '../dev/platform.js';
 import { DevSession } from '../dev/session.js';
 import { type Watch, watchTree } from '../dev/watch.js';
-import { CliError, usageError } from '../fail.js';
+import { CliError } from '../fail.js';
 import { LogTail } from '../log-tail.js';
+import { projectFolder } from './deploy.js';
 import { platformOptions, stopOnSignal, type UpFlags } from './up.js';
 
 export function registerDevCommand(program: Command, cli: Cli): void {
@@ -25,8 +25,7 @@ export function registerDevCommand(program: Command, cli: Cli): void {
       .description('up + watch sources, redeploy on save')
       .argument('[dir]', 'folder holding gust.yaml', '.'),
   ).action(async (dir: string, flags: UpFlags) => {
-    const root = path.resolve(cli.cwd, dir);
-    if (!(await isDirectory(root))) throw usageError(`there is no folder ${dir} to watch`);
+    const root = await projectFolder(cli, dir, 'dev');
     if (!(await hasManifest(root))) {
       throw new CliError(
         `no manifest in ${root} (looked for ${MANIFEST_FILES.join(' and ')}): gust dev watches the folder of a gust.yaml`,
@@ -54,12 +53,17 @@ export function registerDevCommand(program: Command, cli: Cli): void {
     });
     const stop = new AbortController();
     let watch: Watch | undefined;
-    stopOnSignal(cli, target.stopping, async () => {
-      stop.abort();
-      watch?.close();
-      await session.close();
-      await target.stop();
-    }, target.slowStop);
+    stopOnSignal(
+      cli,
+      target.stopping,
+      async () => {
+        stop.abort();
+        watch?.close();
+        await session.close();
+        await target.stop();
+      },
+      target.slowStop,
+    );
     await target.announce();
     watch = await watchTree({
       root,

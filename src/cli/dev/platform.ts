@@ -119,7 +119,11 @@ export async function startOrAttach(cli: Cli, flags: UpFlags): Promise<DevPlatfo
     const local = known?.from === 'local' ? known.local : undefined;
     const client = new GustClient({ url: onPort, urlFrom: local ? 'local' : 'env', key, local });
     const where = local === undefined ? '' : ` (data in ${local.dataDir})`;
-    return attach(client, `attached to Gust at ${onPort}${where}, which answers on port ${config.port}`, local?.dataDir);
+    return attach(
+      client,
+      `attached to Gust at ${onPort}${where}, which answers on port ${config.port}`,
+      local?.dataDir,
+    );
   }
 
   const platform = await launch(cli, config);
