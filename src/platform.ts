@@ -19,6 +19,7 @@ import type { PlatformConfig } from './config/config.js';
 import { controlApi } from './control/api.js';
 import { deployFolder } from './control/deploy-folder.js';
 import { type DeployAnswer, FunctionControl } from './control/functions.js';
+import { noSuchVersionText } from './control/keep-versions.js';
 import { Keys } from './control/keys.js';
 import { ensureAdminKey, lockDataDir, secretFile } from './data-folder.js';
 import { Deliveries } from './dispatch/deliveries.js';
@@ -254,6 +255,8 @@ export async function startPlatform(
     undo.push(() => webhooks.close());
     await webhooks.purge();
     const router = new Router();
+    const noVersion = (name: string, version: number) =>
+      noSuchVersionText({ registry, bundles, keepVersions: config.keepVersions }, name, version);
     const control = new FunctionControl({
       registry,
       bundles,
@@ -269,6 +272,7 @@ export async function startPlatform(
       scheduleState,
       webhooks,
       budgets,
+      keepVersions: config.keepVersions,
       audit: (message, fields) => log.info(fields, message),
     });
     await control.restore();
@@ -333,8 +337,9 @@ export async function startPlatform(
             version === undefined
               ? dispatcher.activeSpec(name)
               : (await registry.getVersion(name, version))?.spec,
+          noVersion,
         }),
-        lambdaApi: lambdaApi({ registry, dispatcher, deliveries, keys }),
+        lambdaApi: lambdaApi({ registry, dispatcher, deliveries, keys, noVersion }),
         events: eventsDoor({ keys, topics }),
         metrics: metricsDoor({ keys, metrics }),
         ui: uiDoor({ keys, assets: await loadAssets() }),

@@ -64,6 +64,13 @@ export interface RegistryStore {
   deploy(request: DeployRequest): Promise<DeployResult>;
   /** Points the function at an existing version; false if that version does not exist. */
   activate(name: string, version: number): Promise<boolean>;
+  /**
+   * Removes the oldest versions past `keep`, never the active one nor the newest before it (what
+   * `gust rollback` goes back to); returns the bundle hashes that no version uses any more.
+   */
+  trimVersions(name: string, keep: number): Promise<string[]>;
+  /** Whether this version was removed by trimVersions (and the function not removed since). */
+  wasTrimmed(name: string, version: number): Promise<boolean>;
   /** Removes the function and its versions (its name keeps its last version number); false if there was none. */
   remove(name: string): Promise<boolean>;
   /** Every declared topic, with the projects that declare it. */
@@ -315,6 +322,8 @@ export interface InvocationStore {
 export interface BundleStore {
   put(code: string): Promise<string>;
   localPath(hash: string): Promise<string>;
+  /** Deletes a bundle no version uses (gone already: nothing to do). */
+  remove(hash: string): Promise<void>;
 }
 
 /**

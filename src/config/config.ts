@@ -108,6 +108,8 @@ const PlatformSchema = z.object({
       .min(1024)
       .max(6 * 1024 ** 2),
   ),
+  /** Versions kept per function; past it the oldest (neither active nor the one before) are removed. */
+  keepVersions: wholeNumber.pipe(z.number().min(2).max(1_000_000)),
   /** `/_gust/metrics` and the counting behind it; off only to measure what they cost. */
   metrics: z.union([z.boolean(), z.enum(['on', 'off']).transform((v) => v === 'on')]),
   /** Where spans go over OTLP/HTTP (an OpenTelemetry collector); absent: no spans are made. */
@@ -130,6 +132,7 @@ export interface UpFlags {
   readonly maxRecordsSize?: string | undefined;
   readonly replayRetention?: string | undefined;
   readonly replayMaxSize?: string | undefined;
+  readonly keepVersions?: string | undefined;
   /** false: `--no-metrics`. */
   readonly metrics?: boolean | undefined;
   /** The log level when GUST_LOG_LEVEL does not say (`gust dev`: warn; else info). */
@@ -162,6 +165,7 @@ export function loadPlatformConfig(flags: UpFlags, env: Env, cwd: string): Platf
     replayRetentionMs: flags.replayRetention ?? env.GUST_REPLAY_RETENTION ?? '24h',
     replayMaxBytes: flags.replayMaxSize ?? env.GUST_REPLAY_MAX_SIZE ?? '256MB',
     replayMaxEventBytes: env.GUST_REPLAY_MAX_EVENT_SIZE ?? '256KB',
+    keepVersions: flags.keepVersions ?? env.GUST_KEEP_VERSIONS ?? 50,
     metrics: flags.metrics ?? env.GUST_METRICS ?? 'on',
     otlpUrl: env.GUST_OTLP_URL || undefined,
   });
@@ -194,6 +198,7 @@ const EXPECTED: Partial<Record<keyof PlatformConfig, string>> = {
   replayRetentionMs: 'a duration from 1m to 3650d, like 24h, or 0 (or off) to keep no events for replay',
   replayMaxBytes: 'a size of at least 1MB, like 256MB or 1GB',
   replayMaxEventBytes: 'a size from 1KB to 6MB, like 256KB',
+  keepVersions: 'a whole number of versions per function, at least 2 (the active one and the one before)',
   metrics: 'on or off',
   otlpUrl: 'an http:// or https:// URL of an OTLP/HTTP collector, like http://127.0.0.1:4318',
 };
@@ -227,6 +232,7 @@ const SOURCES: Partial<Record<keyof PlatformConfig, { flag?: keyof UpFlags; opti
     },
     replayMaxBytes: { flag: 'replayMaxSize', option: '--replay-max-size', env: 'GUST_REPLAY_MAX_SIZE' },
     replayMaxEventBytes: { env: 'GUST_REPLAY_MAX_EVENT_SIZE' },
+    keepVersions: { flag: 'keepVersions', option: '--keep-versions', env: 'GUST_KEEP_VERSIONS' },
     metrics: { flag: 'metrics', option: '--no-metrics', env: 'GUST_METRICS' },
     otlpUrl: { env: 'GUST_OTLP_URL' },
   };
@@ -248,6 +254,7 @@ const KEPT_AT_RESTART: readonly (keyof PlatformConfig)[] = [
   'replayRetentionMs',
   'replayMaxBytes',
   'replayMaxEventBytes',
+  'keepVersions',
   'metrics',
   'otlpUrl',
   'queueDepth',

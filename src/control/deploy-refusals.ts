@@ -1,8 +1,9 @@
 /**
  * deploy-refusals: what a deploy is refused for beside its manifest: bundles missing or too large,
- * and functions that another project owns. Both refuse the deploy whole.
+ * functions that another project owns, routes other functions serve. Each refuses it whole.
  */
 import { GustError } from '../errors.js';
+import { routeClaims, routeConflicts } from '../manifest/load.js';
 import type { FunctionSpec } from '../manifest/types.js';
 
 /** The most a bundle may weigh; bigger is a mistake (a bundled binary, a data file). */
@@ -21,6 +22,28 @@ export function ownedElsewhere(
     owned.map(
       (o) => `functions.${o.name}: owned by project ${o.project}; --adopt moves it to project ${project}`,
     ),
+  );
+}
+
+/** The routes of `incoming` that functions deployed (`others`) serve already; undefined: none. */
+export function routesTaken(
+  others: readonly { spec: FunctionSpec; project: string | null }[],
+  incoming: readonly FunctionSpec[],
+  what: string,
+): GustError | undefined {
+  const owners = new Map(others.map((o) => [o.spec.name, o.project]));
+  const errors = routeConflicts([
+    ...routeClaims(
+      others.map((o) => o.spec),
+      (s) => `function ${s.name}${owners.get(s.name) ? ` of project ${owners.get(s.name)}` : ''}`,
+    ),
+    ...routeClaims(incoming),
+  ]);
+  if (errors.length === 0) return undefined;
+  return new GustError(
+    'CONFLICT',
+    `a route is already served by another deployed function; nothing was ${what}`,
+    errors,
   );
 }
 

@@ -15,7 +15,7 @@ import type { Deliveries } from '../dispatch/deliveries.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { GustError } from '../errors.js';
 import type { Router } from '../gateway/router.js';
-import { parseManifest, routeClaims, routeConflicts, validateManifest } from '../manifest/load.js';
+import { parseManifest, validateManifest } from '../manifest/load.js';
 import type { FunctionSpec } from '../manifest/types.js';
 import type { BudgetChange, BudgetStatus, Budgets } from '../observe/budgets.js';
 import type { Buckets } from '../services/buckets.js';
@@ -25,7 +25,8 @@ import type { Topics } from '../services/topics.js';
 import type { Scheduler } from '../triggers/schedule/scheduler.js';
 import type { SourceState, Sources } from '../triggers/sources.js';
 import type { Webhooks } from '../triggers/webhook/accept.js';
-import { ownedElsewhere, readBundles } from './deploy-refusals.js';
+import { ownedElsewhere, readBundles, routesTaken } from './deploy-refusals.js';
+import { noSuchVersion, trimVersions } from './keep-versions.js';
 import { missingReferences, stillUsed } from './references.js';
 import { triggerLabel } from './trigger-label.js';
 
@@ -47,6 +48,8 @@ export interface ControlDeps {
   readonly audit?: (message: string, fields: Record<string, unknown>) => void;
   readonly webhooks: Pick<Webhooks, 'forget'>;
   readonly budgets: Pick<Budgets, 'status' | 'month' | 'change'>;
+  /** Versions kept per function (control/keep-versions.ts); undefined: all. */
+  readonly keepVersions?: number;
 }
 
 export interface FunctionSummary {
@@ -123,6 +126,9 @@ export interface DeployAnswer {
 export const DEFAULT_PROJECT = 'default';
 
 export class FunctionControl {
+  /** The deploy under way: one at a time, so that trimming never deletes a bundle being deployed. */
+  private deploying: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly deps: ControlDeps) {}
 
   /** The active versions' specs of the deployed functions. */
@@ -149,10 +155,16 @@ export class FunctionControl {
    * Functions of that project missing from the manifest are left running, or removed with `prune`
    * (their calls in flight finish first, in the background).
    */
-  async deploy(
+  deploy(manifestInput: unknown, bundlesInput: unknown, options: DeployOptions = {}): Promise<DeployAnswer> {
+    const run = this.deploying.then(() => this.deployNow(manifestInput, bundlesInput, options));
+    this.deploying = run.catch(() => {});
+    return run;
+  }
+
+  private async deployNow(
     manifestInput: unknown,
     bundlesInput: unknown,
-    options: DeployOptions = {},
+    options: DeployOptions,
   ): Promise<DeployAnswer> {
     const result =
       typeof manifestInput === 'string' ? parseManifest(manifestInput) : validateManifest(manifestInput);
@@ -212,6 +224,10 @@ export class FunctionControl {
       if (v) await this.serve(v);
     }
     for (const name of pruned) await this.remove(name);
+    await trimVersions(
+      this.deps,
+      deployed.functions.filter((f) => f.changed).map((f) => f.name),
+    );
     const changed = deployed.functions.filter((f) => f.changed || f.movedFrom !== undefined);
     this.deps.audit?.('deployed', {
       project,
@@ -240,8 +256,7 @@ export class FunctionControl {
       throw new GustError('NOT_FOUND', `${name} has no version before v${fn.activeVersion} to roll back to`);
     }
     const v = versions.find((x) => x.version === target);
-    if (!v)
-      throw new GustError('NOT_FOUND', `${name} has no version ${target}: gust versions ${name} lists them`);
+    if (!v) throw await noSuchVersion(this.deps, name, target);
     await this.checkRoutesAgainstDeployed([v.spec], new Set(), 'rolled back');
     const budget = this.deps.budgets.change(name, this.activeBudget(fn), v.spec.budget);
     await this.deps.registry.activate(name, target);
@@ -376,20 +391,7 @@ export class FunctionControl {
       const v = await this.deps.registry.getVersion(f.name, f.activeVersion);
       if (v) others.push({ spec: v.spec, project: f.project });
     }
-    const owners = new Map(others.map((o) => [o.spec.name, o.project]));
-    const errors = routeConflicts([
-      ...routeClaims(
-        others.map((o) => o.spec),
-        (s) => `function ${s.name}${owners.get(s.name) ? ` of project ${owners.get(s.name)}` : ''}`,
-      ),
-      ...routeClaims(incoming),
-    ]);
-    if (errors.length > 0) {
-      throw new GustError(
-        'CONFLICT',
-        `a route is already served by another deployed function; nothing was ${what}`,
-        errors,
-      );
-    }
+    const refused = routesTaken(others, incoming, what);
+    if (refused) throw refused;
   }
 }

@@ -36,6 +36,8 @@ export interface ReplayDeps extends Pick<InvokeDeps, 'control' | 'dispatcher' | 
   readonly recorder: Pick<Recorder, 'flush'>;
   /** The spec of a function's active version, or of version `version`; undefined when there is none. */
   readonly versionSpec: (name: string, version?: number) => Promise<FunctionSpec | undefined>;
+  /** Why a function has no version `version` (removed by --keep-versions, or never made). */
+  readonly noVersion: (name: string, version: number) => Promise<string>;
   /** What the platform keeps for replay: for the errors that say why an event is not there. */
   readonly keeping: { readonly retentionMs: number; readonly maxEventBytes: number };
 }
@@ -214,7 +216,8 @@ async function target(deps: ReplayDeps, name: string, version: number | undefine
   const spec = await deps.versionSpec(name, version);
   if (spec) return spec;
   await deps.control.need(name); // removed: says so
-  throw new GustError('NOT_FOUND', `${name} has no version ${version}: gust versions ${name} lists them`);
+  const why = version === undefined ? `${name} has no active version` : await deps.noVersion(name, version);
+  throw new GustError('NOT_FOUND', why);
 }
 
 function replayOf(

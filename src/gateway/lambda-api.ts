@@ -21,6 +21,8 @@ export interface LambdaApiDeps {
   readonly dispatcher: Dispatcher;
   readonly deliveries: Deliveries;
   readonly keys: Keys;
+  /** Why a function has no version (removed by --keep-versions, or never made): the 404's message. */
+  readonly noVersion: (name: string, version: number) => Promise<string>;
 }
 
 const PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/;
@@ -109,8 +111,12 @@ async function invoke(deps: LambdaApiDeps, req: EdgeRequest, rawName: string): P
   // The active version exists by definition; only a named one is looked up (it parses a stored spec).
   const exists =
     version === fn.activeVersion || (await deps.registry.getVersion(name, version)) !== undefined;
-  if (!Number.isInteger(version) || !exists) {
+  if (!Number.isInteger(version)) {
     return awsError(404, 'ResourceNotFoundException', `Function not found: ${name}:${qualifier}`);
+  }
+  if (!exists) {
+    const why = await deps.noVersion(name, version);
+    return awsError(404, 'ResourceNotFoundException', `Function not found: ${name}:${qualifier} (${why})`);
   }
   const type = header(req, 'x-amz-invocation-type') ?? 'RequestResponse';
   if (type === 'DryRun') return { status: 204, headers: { 'x-amz-executed-version': String(version) } };

@@ -1,6 +1,6 @@
 /** embedded/bundles: content-addressed bundle files under <data>/bundles. */
 import { createHash } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { exists } from '../../lib/files.js';
 import type { BundleStore } from '../ports.js';
@@ -22,6 +22,10 @@ export class FileBundles implements BundleStore {
 
   async localPath(hash: string): Promise<string> {
     return this.file(hash);
+  }
+
+  async remove(hash: string): Promise<void> {
+    await rm(this.file(hash), { force: true });
   }
 
   private file(hash: string): string {

@@ -293,6 +293,14 @@ CREATE TABLE invocation_inputs (
 );
 ALTER TABLE invocations ADD COLUMN replay_of TEXT;
 `,
+  // 21: versions removed past --keep-versions, so that asking for one says why it is gone
+  `
+CREATE TABLE removed_versions (
+  function TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  PRIMARY KEY (function, version)
+);
+`,
 ];
 
 export function openDatabase(file: string): Db {

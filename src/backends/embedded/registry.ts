@@ -163,8 +163,45 @@ export class SqliteRegistry implements RegistryStore, KeyStore, SecretStore {
     return res.changes === 1;
   }
 
+  async trimVersions(name: string, keep: number): Promise<string[]> {
+    const run = this.db.transaction((): string[] => {
+      const fn = this.lookups.fn.get(name) as FunctionRow | undefined;
+      if (fn === undefined) return [];
+      const rows = this.db
+        .prepare('SELECT version, bundle_hash FROM versions WHERE function = ? ORDER BY version DESC')
+        .all(name) as { version: number; bundle_hash: string }[];
+      if (rows.length <= keep) return [];
+      const active = fn.active_version;
+      const before = rows.find((r) => r.version < active)?.version;
+      const others = rows.filter((r) => r.version !== active && r.version !== before);
+      const spared = keep - (rows.length - others.length);
+      const gone = others.slice(Math.max(0, spared));
+      const remove = this.db.prepare('DELETE FROM versions WHERE function = ? AND version = ?');
+      const mark = this.db.prepare(
+        'INSERT OR IGNORE INTO removed_versions (function, version) VALUES (?, ?)',
+      );
+      const used = this.db.prepare('SELECT 1 FROM versions WHERE bundle_hash = ? LIMIT 1');
+      for (const r of gone) {
+        remove.run(name, r.version);
+        mark.run(name, r.version);
+      }
+      // a bundle is shared by hash (the same code in two functions, or a version of only a new spec)
+      return [...new Set(gone.map((r) => r.bundle_hash))].filter((hash) => used.get(hash) === undefined);
+    });
+    return run();
+  }
+
+  async wasTrimmed(name: string, version: number): Promise<boolean> {
+    return (
+      this.db
+        .prepare('SELECT 1 FROM removed_versions WHERE function = ? AND version = ?')
+        .get(name, version) !== undefined
+    );
+  }
+
   async remove(name: string): Promise<boolean> {
     const run = this.db.transaction(() => {
+      this.db.prepare('DELETE FROM removed_versions WHERE function = ?').run(name);
       this.db.prepare('DELETE FROM versions WHERE function = ?').run(name);
       return this.db.prepare('DELETE FROM functions WHERE name = ?').run(name).changes === 1;
     });

@@ -38,6 +38,7 @@ export interface UpFlags {
   readonly maxRecordsSize?: string;
   readonly replayRetention?: string;
   readonly replayMaxSize?: string;
+  readonly keepVersions?: string;
 }
 
 export function registerUpCommand(program: Command, cli: Cli): void {
@@ -100,6 +101,10 @@ export function platformOptions(command: Command): Command {
       '--replay-max-size <size>',
       'about how much room the events kept for replay may take (default 256MB, or GUST_REPLAY_MAX_SIZE)',
     )
+    .option(
+      '--keep-versions <n>',
+      'versions kept per function, with their bundles; older ones are removed (default 50, or GUST_KEEP_VERSIONS)',
+    )
     .option('--no-metrics', 'no /_gust/metrics and no counting for it (or GUST_METRICS=off)');
 }
 
@@ -137,7 +142,7 @@ export function platformConfig(
 /** The command line's flags as the config reads them. */
 function configFlags(flags: UpFlags): ConfigFlags {
   const { port, s3Port, data, cluster, retention, failedRetention, maxRecordsSize } = flags;
-  const { replayRetention, replayMaxSize } = flags;
+  const { replayRetention, replayMaxSize, keepVersions } = flags;
   const metrics = flags.metrics ? undefined : false; // GUST_METRICS decides unless the flag is given
   return {
     port,
@@ -149,6 +154,7 @@ function configFlags(flags: UpFlags): ConfigFlags {
     maxRecordsSize,
     replayRetention,
     replayMaxSize,
+    keepVersions,
     metrics,
   };
 }

@@ -44,6 +44,7 @@ const START_FLAGS: readonly (readonly [keyof UpFlags, string])[] = [
   ['maxRecordsSize', '--max-records-size'],
   ['replayRetention', '--replay-retention'],
   ['replayMaxSize', '--replay-max-size'],
+  ['keepVersions', '--keep-versions'],
 ];
 
 export async function startOrAttach(cli: Cli, flags: UpFlags): Promise<DevPlatform> {
