@@ -293,7 +293,7 @@ CREATE TABLE invocation_inputs (
 );
 ALTER TABLE invocations ADD COLUMN replay_of TEXT;
 `,
-  // 21: versions removed past --keep-versions, so that asking for one says why it is gone
+  // 20: versions removed past --keep-versions, so that asking for one says why it is gone
   `
 CREATE TABLE removed_versions (
   function TEXT NOT NULL,
