@@ -192,7 +192,10 @@ export class Dispatcher {
       : (pool.tryAcquire() ?? (await pool.acquire(patient ? undefined : inv.received + timeoutMs)));
     const deadline = patient ? Date.now() + timeoutMs : inv.received + timeoutMs;
     const queuedMs = sinceArrival(inv);
-    if (lease.type !== 'ok') return this.finish(inv, v, lease, unleased(lease), { queuedMs, durationMs: 0 });
+    // a call apart is never billed, even when its instance could not start (its inspector's port taken)
+    const free = apart !== undefined;
+    if (lease.type !== 'ok')
+      return this.finish(inv, v, lease, unleased(lease), { queuedMs, durationMs: 0, free });
     if (deadline <= Date.now()) {
       // It got an instance when its time was up: running it would only kill a healthy instance at
       // once. Said as the wait it was: a cold start too slow (timeout), or no instance free (throttled).
@@ -231,7 +234,7 @@ export class Dispatcher {
       deniedCalls: bindings?.denied() ?? 0,
       timeoutMs,
       // a person at a debugger set its pace: recorded with its duration, never billed nor counted
-      free: apart !== undefined,
+      free,
     });
   }
 

@@ -204,11 +204,14 @@ describe.each(MODES)('gust replay --inspect, $name', (mode) => {
     await new Promise((resolve) => taken.once('listening', resolve));
     const { port } = taken.address() as { port: number };
     try {
-      const r = await cli(g, ['replay', id, '--inspect', '--inspect-port', String(port)]);
+      const r = await cli(g, ['replay', id, '--inspect', '--inspect-port', String(port), '--json']);
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain(
+      expect(r.stdout + r.stderr).toContain(
         `its inspector could not listen on 127.0.0.1:${port}: address already in use (choose another --inspect-port)`,
       );
+      // an instance for a debugger that could not start is not billed either
+      const replayId = (JSON.parse(r.stdout) as { replay: { id: string } }).replay.id;
+      expect(await recordOf(g, replayId)).toMatchObject({ billedMs: 0, gbSeconds: 0 });
     } finally {
       taken.close();
     }
