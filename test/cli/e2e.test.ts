@@ -89,7 +89,7 @@ describe('gust up and the commands against it', () => {
     expect(lines[2]).toMatch(/^S3 API on http:\/\/127\.0\.0\.1:\d+ /);
     // what is kept, counted and exported: the defaults here
     expect(lines[3]).toBe(
-      'Records kept 7d (failed ones 30d), at most about 1GB; events for replay 1d, at most about 256MB; metrics at /_gust/metrics; spans not exported (set GUST_OTLP_URL)',
+      'Records kept 7d (failed ones 30d), at most about 1GB; events for replay 1d, at most about 256MB; metrics at /_gust/metrics; spans not exported (set GUST_OTLP_URL); the last 50 versions of each function kept',
     );
     expect(lines[4]).toBe('project project (from the folder name; set project: in gust.yaml to choose it)');
     expect(lines.slice(5).sort()).toEqual([

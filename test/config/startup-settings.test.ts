@@ -17,10 +17,10 @@ const platform = {
 } as unknown as Platform;
 
 describe('the ready line of the settings', () => {
-  it('tells the retention, failed retention, size bound, metrics and spans in effect', () => {
+  it('tells the retention, failed retention, size bound, metrics, spans and kept versions in effect', () => {
     const defaults = loadPlatformConfig({}, {}, '/tmp');
     expect(readyText(platform, undefined, defaults).split('\n')[3]).toBe(
-      'Records kept 7d (failed ones 30d), at most about 1GB; events for replay 1d, at most about 256MB; metrics at /_gust/metrics; spans not exported (set GUST_OTLP_URL)',
+      'Records kept 7d (failed ones 30d), at most about 1GB; events for replay 1d, at most about 256MB; metrics at /_gust/metrics; spans not exported (set GUST_OTLP_URL); the last 50 versions of each function kept',
     );
     const mine = loadPlatformConfig(
       {
@@ -29,12 +29,13 @@ describe('the ready line of the settings', () => {
         maxRecordsSize: '1.5GB',
         replayRetention: '0',
         metrics: false,
+        keepVersions: '5',
       },
       { GUST_OTLP_URL: 'http://127.0.0.1:4318' },
       '/tmp',
     );
     expect(readyText(platform, undefined, mine).split('\n')[3]).toBe(
-      'Records kept 36h (failed ones 90d), at most about 1.5GB; no events kept for replay; metrics off; spans exported to http://127.0.0.1:4318',
+      'Records kept 36h (failed ones 90d), at most about 1.5GB; no events kept for replay; metrics off; spans exported to http://127.0.0.1:4318; the last 5 versions of each function kept',
     );
   });
 });

@@ -169,6 +169,7 @@ function settingsOf(config: PlatformConfig) {
     replayMaxSize: formatSize(config.replayMaxBytes),
     metrics: config.metrics,
     otlpUrl: config.otlpUrl ?? null,
+    keepVersions: config.keepVersions,
   };
 }
 
@@ -217,7 +218,8 @@ export function readyText(
         ? 'no events kept for replay; '
         : `events for replay ${s.replayRetention}, at most about ${s.replayMaxSize}; `) +
       `metrics ${s.metrics ? 'at /_gust/metrics' : 'off'}; ` +
-      `spans ${s.otlpUrl === null ? 'not exported (set GUST_OTLP_URL)' : `exported to ${s.otlpUrl}`}`,
+      `spans ${s.otlpUrl === null ? 'not exported (set GUST_OTLP_URL)' : `exported to ${s.otlpUrl}`}; ` +
+      `the last ${s.keepVersions} versions of each function kept`,
   ];
   if (platform.deployed !== undefined) lines.push(deployText(platform.deployed, project));
   return lines.join('\n');
