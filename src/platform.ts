@@ -1,11 +1,10 @@
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { FileBundles } from './backends/embedded/bundles.js';
 import { SqliteCaptureTeardowns } from './backends/embedded/capture-teardowns.js';
 import { openDatabase } from './backends/embedded/database.js';
-import { SqliteInputs } from './backends/embedded/inputs.js';
 import { SqliteInvocations } from './backends/embedded/invocations.js';
 import { SqliteKv } from './backends/embedded/kv.js';
 import { FileObjects } from './backends/embedded/objects.js';
@@ -36,6 +35,7 @@ import { Router } from './gateway/router.js';
 import { S3Server } from './gateway/s3/server.js';
 import { Gateway } from './gateway/server.js';
 import { Budgets } from './observe/budgets.js';
+import { KeptInputs } from './observe/kept-inputs.js';
 import { byFunction, Metrics } from './observe/metrics.js';
 import { Recorder } from './observe/records.js';
 import { prunerLog, RecordPruner } from './observe/retention.js';
@@ -103,8 +103,13 @@ export async function startPlatform(
     const db = openDatabase(path.join(dataDir, 'gust.db'));
     undo.push(() => db.close());
     const registry = new SqliteRegistry(db);
-    const inputs = new SqliteInputs(db);
-    const invocations = new SqliteInvocations(db, inputs);
+    const invocations = new SqliteInvocations(db);
+    // What each invocation got, for gust replay, in a file of its own written by a worker thread
+    // (observe/kept-inputs.ts), which starts meanwhile; --replay-retention 0: none kept, and those
+    // kept before go at once.
+    const opening = keptInputs(config, (e) => log.error({ err: e }, 'keeping inputs for replay'));
+    void opening.catch(() => {}); // awaited below
+    undo.push(async () => (await opening.catch(() => undefined))?.close());
     const bundles = new FileBundles(path.join(dataDir, 'bundles'));
     const master = await secretFile(path.join(dataDir, 'master.key'));
     const keys = new Keys(registry, master);
@@ -115,6 +120,7 @@ export async function startPlatform(
     // Every function's GB-s this month, from the store before any call, then from each record.
     const budgets = new Budgets();
     await budgets.seed(invocations);
+    const inputs = await opening;
     const budgeted = () =>
       budgets.statuses([...dispatcher.names()].flatMap((n) => dispatcher.activeSpec(n) ?? []));
     // Read at scrape time only: by then every part below exists.
@@ -142,8 +148,7 @@ export async function startPlatform(
               budgets.recorded(r);
             }
           : (r) => budgets.recorded(r),
-        // what each invocation got, for gust replay (observe/inputs.ts); --replay-retention 0: nothing
-        ...(config.replayRetentionMs > 0 ? { inputs: { maxBytes: config.replayMaxEventBytes } } : {}),
+        ...(inputs ? { inputs } : {}),
       },
     );
     // Loaded only when spans are exported: without GUST_OTLP_URL no OpenTelemetry code runs at all.
@@ -303,8 +308,6 @@ export async function startPlatform(
       retentionMs: config.retentionMs,
       failedRetentionMs: config.failedRetentionMs,
       maxBytes: config.maxRecordsBytes,
-      // also when none are kept now: those kept before go
-      inputs: { store: inputs, retentionMs: config.replayRetentionMs, maxBytes: config.replayMaxBytes },
     };
     const pruner = new RecordPruner(invocations, retention, prunerLog(log, retention));
     undo.push(() => pruner.close());
@@ -331,7 +334,7 @@ export async function startPlatform(
           recorder,
           usage,
           maxResponseBytes: config.maxBodyBytes,
-          inputs,
+          inputs: inputs ?? { get: async () => undefined },
           keeping: { retentionMs: config.replayRetentionMs, maxEventBytes: config.replayMaxEventBytes },
           versionSpec: async (name, version) =>
             version === undefined
@@ -414,6 +417,9 @@ export async function startPlatform(
       queue.close();
       await factory.close();
       await recorder.flush();
+      await inputs
+        ?.close()
+        .catch((e: unknown) => log.error({ err: e }, 'keeping the last inputs for replay'));
       // The last spans go out, unless the collector keeps us waiting over 5 s.
       await traces?.close().catch((e: unknown) => log.warn({ err: e }, 'exporting the last spans'));
       db.close();
@@ -423,6 +429,25 @@ export async function startPlatform(
 
     return { url, s3Url, dataDir, adminKeyPath, deployed, close };
   }
+}
+
+/** The kept inputs' worker; none when none are kept (the file of those kept before is removed). */
+async function keptInputs(
+  config: PlatformConfig,
+  onError: (e: unknown) => void,
+): Promise<KeptInputs | undefined> {
+  const file = path.join(config.dataDir, 'inputs.db');
+  if (config.replayRetentionMs === 0) {
+    for (const end of ['', '-wal', '-shm']) await rm(`${file}${end}`, { force: true });
+    return undefined;
+  }
+  return KeptInputs.open({
+    file,
+    maxEventBytes: config.replayMaxEventBytes,
+    retentionMs: config.replayRetentionMs,
+    maxBytes: config.replayMaxBytes,
+    onError,
+  });
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());

@@ -162,8 +162,8 @@ export interface KeptInput {
 }
 
 /**
- * The kept inputs. They are written with the records (InvocationStore.add, one transaction) and
- * pruned apart from them (observe/retention.ts), for their own time and size.
+ * The kept inputs, apart from the records: written and pruned (observe/retention.ts InputPruner),
+ * for their own time and size, by a thread of their own (observe/input-worker.ts).
  */
 export interface InputStore {
   get(id: string): Promise<KeptInput | undefined>;
@@ -283,11 +283,8 @@ export interface UsageRow {
 }
 
 export interface InvocationStore {
-  /**
-   * Also rolls them up into usage, in the same transaction: usage stays exact once records go. The
-   * inputs kept for replay, if any, are written in that transaction too.
-   */
-  add(records: readonly InvocationRecord[], inputs?: readonly KeptInput[]): Promise<void>;
+  /** Also rolls them up into usage, in the same transaction: usage stays exact once records go. */
+  add(records: readonly InvocationRecord[]): Promise<void>;
   /** Adds what instances kept warm by scale.min cost, per function, at a moment (epoch ms). */
   addWarm(at: number, gbSecondsByFunction: ReadonlyMap<string, number>): Promise<void>;
   usage(query: UsageQuery): Promise<UsageRow[]>;

@@ -1,8 +1,9 @@
 /**
  * observe/inputs: what an invocation got, kept for `gust replay`: an event as its JSON, an HTTP
  * request as the JSON of its WireRequest (the body as text, or base64 when it is not UTF-8). Made
- * when the records are flushed (observe/records.ts), off the hot path: the dispatcher hands over the
- * Invocation itself and nothing is serialised while the call is answered.
+ * off the hot path: the dispatcher hands over the Invocation itself, nothing is serialised while
+ * the call is answered; at the records' flush an event is made JSON and a request is handed to the
+ * input worker as its fields, which makes its JSON there (observe/input-batch.ts).
  * - Over the per-event limit: not kept, only its size, so that replay can say why it cannot run it.
  * - A Gust key a request carried (in a header or in its URL) is never kept: its secret part is
  *   masked (`gust_<id>_***`) and the header named in `masked`. A route with `auth: key` does not
@@ -34,21 +35,51 @@ const maskKeys = (text: string): string => (text.includes('gust_') ? text.replac
 
 /**
  * The kept form of what `inv` got, or only its size when over `maxBytes`. Written without object
- * spreads: this runs for every call (at the flush), and they cost three times the JSON itself
- * (bench/README.md, "Replay").
+ * spreads: this runs for every call, and they cost three times the JSON itself (bench/README.md,
+ * "Replay"). The platform hands inputs to their worker as observe/input-batch.ts packs them.
  */
 export function keepInput(inv: Invocation, maxBytes: number, keptAt: number): KeptInput {
-  const body = inv.kind === 'http' ? inv.request.body : null;
-  let bytes: number;
-  let input: string | null = null;
-  // a body over the limit alone is not even encoded
-  if (body !== null && body.byteLength > maxBytes) bytes = body.byteLength;
-  else {
-    const text = JSON.stringify(inv.kind === 'http' ? keptRequest(inv.request) : (inv.event ?? null));
-    bytes = Buffer.byteLength(text);
-    if (bytes <= maxBytes) input = text;
+  return inv.kind === 'http'
+    ? keepRequest(inv.id, inv.function, inv.request, maxBytes, keptAt)
+    : keepEvent(inv.id, inv.function, inv.event, maxBytes, keptAt);
+}
+
+/** An event as its JSON (what its instance got over the channel), or only its size over `maxBytes`. */
+export function keepEvent(
+  id: string,
+  fn: string,
+  event: unknown,
+  maxBytes: number,
+  keptAt: number,
+): KeptInput {
+  return keptText(id, fn, 'event', JSON.stringify(event ?? null), maxBytes, keptAt);
+}
+
+/** A request as the JSON of its KeptRequest; a body over `maxBytes` alone is not even encoded. */
+export function keepRequest(
+  id: string,
+  fn: string,
+  request: WireRequest,
+  maxBytes: number,
+  keptAt: number,
+): KeptInput {
+  const body = request.body;
+  if (body !== null && body.byteLength > maxBytes) {
+    return { id, function: fn, kind: 'http', keptAt, bytes: body.byteLength, input: null };
   }
-  return { id: inv.id, function: inv.function, kind: inv.kind, keptAt, bytes, input };
+  return keptText(id, fn, 'http', JSON.stringify(keptRequest(request)), maxBytes, keptAt);
+}
+
+function keptText(
+  id: string,
+  fn: string,
+  kind: KeptInput['kind'],
+  text: string,
+  maxBytes: number,
+  keptAt: number,
+): KeptInput {
+  const bytes = Buffer.byteLength(text);
+  return { id, function: fn, kind, keptAt, bytes, input: bytes <= maxBytes ? text : null };
 }
 
 function keptRequest(r: WireRequest): KeptRequest {

@@ -1,13 +1,12 @@
 /**
  * observe/records: invocation records, metered as the clouds bill (billed ms rounded up to 1 ms;
  * GB-s = MB / 1024 x billed s), written in batches off the hot path. Readers flush first, so
- * what the API shows is never behind what was answered. With `inputs`, what each invocation got is
- * kept for replay in the same batch (observe/inputs.ts: serialised at the flush, not per call); a
- * write that fails keeps its records for the next flush, not their inputs (memory stays bounded).
+ * what the API shows is never behind what was answered. With `inputs`, the invocations of each
+ * batch are handed over as it is flushed, for what they got to be kept for replay
+ * (observe/kept-inputs.ts: on another thread, apart from the records' write and its outcome).
  */
-import type { InvocationRecord, InvocationStore, KeptInput } from '../backends/ports.js';
+import type { InvocationRecord, InvocationStore } from '../backends/ports.js';
 import type { Invocation } from '../dispatch/invocation.js';
-import { keepInput } from './inputs.js';
 
 const FLUSH_EVERY_MS = 50;
 const FLUSH_AT = 500;
@@ -26,8 +25,13 @@ export function meter(input: { durationMs: number; initMs: number; cold: boolean
 export interface RecorderOptions {
   /** Sees each record as it is taken (observe/metrics.ts): every invocation's one way out. */
   readonly observe?: (r: InvocationRecord) => void;
-  /** Keeps what each invocation got, up to this many bytes each; absent: nothing is kept. */
-  readonly inputs?: { readonly maxBytes: number };
+  /** Keeps what each invocation got (observe/kept-inputs.ts); absent: nothing is kept. */
+  readonly inputs?: InputSink;
+}
+
+/** Where the invocations of a flushed batch go, for their inputs to be kept. Never throws. */
+export interface InputSink {
+  keep(invocations: readonly Invocation[]): void;
 }
 
 export class Recorder {
@@ -74,7 +78,8 @@ export class Recorder {
     this.timer = undefined;
     const batch = this.buffer;
     this.buffer = [];
-    const invocations = this.invocations;
+    // handed over now, not after the write: a read after this flush finds them (control/replay.ts)
+    this.opts.inputs?.keep(this.invocations);
     this.invocations = [];
     const waiters = this.waiters;
     this.waiters = [];
@@ -82,7 +87,7 @@ export class Recorder {
     // the records of a failed write went back to the front of the buffer: this batch has them
     const repays = this.owed;
     this.writing = this.writing.then(async () => {
-      const ok = await this.write(batch, this.inputsOf(invocations));
+      const ok = await this.write(batch);
       if (this.last === waiters) this.last = undefined;
       if (ok && repays) this.owed = false;
       if (ok && !this.owed) for (const resolve of waiters) resolve();
@@ -91,24 +96,10 @@ export class Recorder {
     return this.writing;
   }
 
-  /** Serialised with the write, not when a call is recorded; one that cannot be is left out. */
-  private inputsOf(invocations: readonly Invocation[]): KeptInput[] {
-    const maxBytes = this.opts.inputs?.maxBytes ?? 0;
-    const now = Date.now();
-    return invocations.flatMap((inv) => {
-      try {
-        return [keepInput(inv, maxBytes, now)];
-      } catch (e) {
-        this.onError(e);
-        return [];
-      }
-    });
-  }
-
-  private async write(batch: InvocationRecord[], inputs: readonly KeptInput[]): Promise<boolean> {
+  private async write(batch: InvocationRecord[]): Promise<boolean> {
     if (batch.length === 0) return true;
     try {
-      await this.store.add(batch, inputs);
+      await this.store.add(batch);
       return true;
     } catch (e) {
       this.onError(e);

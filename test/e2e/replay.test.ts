@@ -2,8 +2,9 @@
  * gust replay end to end: a failed invocation run again fails alike, and passes on a fixed version
  * (while --version N still fails); an HTTP request runs again as it came, its Gust key never stored;
  * a queued event runs again at once, without being queued again; what is not kept (over the limit,
- * not kept at all, unknown) is said clearly; who may replay.
+ * not kept at all, unknown) is said clearly; what was kept outlives a restart; who may replay.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -175,7 +176,7 @@ describe('an HTTP invocation', () => {
     expect(event.status).toBe(200);
     expect(JSON.stringify(event.body)).not.toContain(secret);
     expect(event.body.request.headers).toContainEqual(['cookie', 'session=abc']);
-    for (const file of ['gust.db', 'gust.db-wal']) {
+    for (const file of ['gust.db', 'gust.db-wal', 'inputs.db', 'inputs.db-wal']) {
       const content = await readFile(path.join(g.dataDir, file)).catch(() => Buffer.alloc(0));
       expect(content.includes(secret), file).toBe(false);
     }
@@ -250,6 +251,7 @@ describe('what cannot be replayed', () => {
     expect(none.stderr).toBe(
       `gust: the event of ${id} is not kept: this platform keeps no events for replay (--replay-retention 0)\n`,
     );
+    expect(existsSync(path.join(off.dataDir, 'inputs.db'))).toBe(false);
     await off.stop();
     const on = await startGust({ dataDir: off.dataDir });
     try {
@@ -262,6 +264,25 @@ describe('what cannot be replayed', () => {
       );
     } finally {
       await on.stop();
+    }
+  });
+});
+
+describe('kept across a restart', () => {
+  it('replays an event kept before the platform stopped, from its own file', async () => {
+    const first = await startGust();
+    await deployProject(first, price(true));
+    const r = await cli(first, ['invoke', 'price', '--data', '{"sku": "F", "qty": 3}', '--json']);
+    const { id } = JSON.parse(r.stdout).invocation as { id: string };
+    await first.stop(); // the input was handed to its writer when the records were flushed at the stop
+    expect(existsSync(path.join(first.dataDir, 'inputs.db'))).toBe(true);
+    const again = await startGust({ dataDir: first.dataDir });
+    try {
+      const { code, answer } = await replay([id], again);
+      expect(code).toBe(0);
+      expect(answer).toMatchObject({ original: { id }, result: { sku: 'F', total: 6 } });
+    } finally {
+      await again.stop();
     }
   });
 });

@@ -1,22 +1,19 @@
 /**
- * Inputs kept for replay (observe/inputs, observe/records, observe/retention over a real SQLite
- * store): what is kept of an event and of a request (Gust keys masked, bytes exact), what is not
- * (over the limit: its size only), one copy per invocation id, written with the records, and
- * pruned by the record pruner for their own time and size.
+ * Inputs kept for replay (observe/inputs, observe/input-batch, observe/retention over a real SQLite
+ * file): what is kept of an event and of a request (Gust keys masked, bytes exact), what is not
+ * (over the limit: its size only), a batch handed to the worker kept as in one thread, and the
+ * inputs pruned for their own time and size. The worker itself: kept-inputs.test.ts.
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/backends/embedded/database.js';
 import { SqliteInputs } from '../../src/backends/embedded/inputs.js';
-import { SqliteInvocations } from '../../src/backends/embedded/invocations.js';
 import type { KeptInput } from '../../src/backends/ports.js';
 import { eventInvocation, httpInvocation, type Invocation } from '../../src/dispatch/invocation.js';
+import { packInputs, unpackInputs } from '../../src/observe/input-batch.js';
 import { keepInput, replayInput } from '../../src/observe/inputs.js';
-import { Recorder } from '../../src/observe/records.js';
-import { RecordPruner } from '../../src/observe/retention.js';
+import { InputPruner } from '../../src/observe/retention.js';
 import { newTrace } from '../../src/observe/trace-context.js';
 import { tempDir } from '../helpers/gust.js';
-import { aRecord } from '../helpers/records.js';
 
 const closers: (() => void)[] = [];
 afterEach(() => {
@@ -41,10 +38,9 @@ function request(body: Uint8Array | null, headers: [string, string][] = []): Inv
 }
 
 async function open() {
-  const db = openDatabase(path.join(await tempDir('gust-inputs-'), 'gust.db'));
-  closers.push(() => db.close());
-  const inputs = new SqliteInputs(db);
-  return { db, inputs, invocations: new SqliteInvocations(db, inputs) };
+  const inputs = SqliteInputs.open(path.join(await tempDir('gust-inputs-'), 'inputs.db'));
+  closers.push(() => inputs.close());
+  return inputs;
 }
 
 describe('what is kept of an invocation', () => {
@@ -95,35 +91,50 @@ describe('what is kept of an invocation', () => {
   });
 });
 
-describe('inputs written with the records', () => {
-  it('go in the records batch, once per invocation id however many attempts', async () => {
-    const { inputs, invocations } = await open();
-    const recorder = new Recorder(
-      invocations,
-      (e) => {
-        throw e;
-      },
-      { inputs: { maxBytes: 1024 } },
-    );
-    const inv = eventInvocation({ function: 'f', trigger: 'topic', trace: newTrace(), event: { n: 1 } });
-    recorder.record(aRecord({ id: inv.id, attempt: 1 }), inv);
-    recorder.record(aRecord({ id: inv.id, attempt: 2 }), { ...inv, attempt: 2, event: { n: 2 } });
-    expect(await inputs.get(inv.id)).toBeUndefined(); // not before the flush
-    await recorder.flush();
-    expect(replayInput((await inputs.get(inv.id))!)).toEqual({ kind: 'event', event: { n: 1 } });
-    expect(await inputs.size()).toEqual({ inputs: 1, bytes: Buffer.byteLength('{"n":1}') + 160 });
-  });
-
-  it('are not kept by a recorder without inputs', async () => {
-    const { inputs, invocations } = await open();
-    const recorder = new Recorder(invocations, (e) => {
+describe('a batch handed to the input worker', () => {
+  it('is kept as in one thread: requests made JSON from their fields, events and oversized bodies as they came', () => {
+    const list: Invocation[] = [
+      request(new Uint8Array([0, 255, 1]), [
+        ['authorization', `Bearer ${KEY}`],
+        ['x-many', 'one'],
+        ['x-many', 'two'],
+      ]),
+      eventInvocation({
+        function: 'g',
+        trigger: 'topic',
+        trace: newTrace(),
+        event: { n: 1, at: new Date(NOW) },
+      }),
+      request(null),
+      request(new Uint8Array(5000)),
+      eventInvocation({ function: 'g', trigger: 'invoke', trace: newTrace(), event: 'x'.repeat(2000) }),
+    ];
+    const batch = packInputs(list, 1024, (e) => {
       throw e;
     });
-    const inv = eventInvocation({ function: 'f', trigger: 'invoke', trace: newTrace(), event: 1 });
-    recorder.record(aRecord({ id: inv.id }), inv);
-    await recorder.flush();
-    expect(await invocations.get(inv.id)).toBeDefined();
-    expect(await inputs.get(inv.id)).toBeUndefined();
+    expect(batch.count).toBe(5);
+    // what waits for the worker: the kept texts, the bodies and requests' urls and headers
+    expect(batch.bytes).toBeGreaterThan(3 + 2 * `/items/7?x=1&key=${KEY}`.length);
+    expect(batch.bytes).toBeLessThan(1024);
+    const cloned = structuredClone(batch); // as postMessage hands it over
+    expect(unpackInputs(cloned, 1024)).toEqual(list.map((inv) => keepInput(inv, 1024, batch.keptAt)));
+  });
+
+  it('leaves out an event that cannot be made JSON, and says why', () => {
+    const circular: { self?: unknown } = {};
+    circular.self = circular;
+    const errors: unknown[] = [];
+    const batch = packInputs(
+      [
+        eventInvocation({ function: 'f', trigger: 'invoke', trace: newTrace(), event: circular }),
+        eventInvocation({ function: 'f', trigger: 'invoke', trace: newTrace(), event: 1 }),
+      ],
+      1024,
+      (e) => errors.push(e),
+    );
+    expect(batch.count).toBe(1);
+    expect(unpackInputs(batch, 1024).map((k) => k.input)).toEqual(['1']);
+    expect(String(errors[0])).toMatch(/circular/i);
   });
 });
 
@@ -137,20 +148,10 @@ describe('inputs kept for a time and a size', () => {
     bytes,
     input: JSON.stringify('x'.repeat(bytes - 2)),
   });
-  const pruner = (
-    store: SqliteInputs,
-    invocations: SqliteInvocations,
-    retentionMs: number,
-    maxBytes: number,
-  ) => {
-    const p = new RecordPruner(
-      invocations,
-      {
-        retentionMs: 7 * 24 * HOUR,
-        failedRetentionMs: 30 * 24 * HOUR,
-        maxBytes: 1024 ** 3,
-        inputs: { store, retentionMs, maxBytes },
-      },
+  const pruner = (store: SqliteInputs, retentionMs: number, maxBytes: number) => {
+    const p = new InputPruner(
+      store,
+      { retentionMs, maxBytes },
       {
         onError: (e) => {
           throw e;
@@ -162,35 +163,39 @@ describe('inputs kept for a time and a size', () => {
     return p;
   };
 
-  it('go past their retention, records staying', async () => {
-    const { inputs, invocations } = await open();
-    await invocations.add(
-      [aRecord({ id: 'old', start: new Date(NOW - 30 * HOUR).toISOString() })],
-      [kept('old', 30 * HOUR), kept('day', 23 * HOUR), kept('new', HOUR)],
-    );
-    expect(await pruner(inputs, invocations, 24 * HOUR, 1024 ** 3).prune()).toBe(1);
+  it('go past their retention', async () => {
+    const inputs = await open();
+    inputs.insert([kept('old', 30 * HOUR), kept('day', 23 * HOUR), kept('new', HOUR)]);
+    expect(await pruner(inputs, 24 * HOUR, 1024 ** 3).prune()).toBe(1);
     expect(await inputs.get('old')).toBeUndefined();
     expect(await inputs.get('day')).toBeDefined();
     expect(await inputs.get('new')).toBeDefined();
-    expect(await invocations.get('old')).toBeDefined();
   });
 
   it('go oldest first past their size bound, down to 90% of it', async () => {
-    const { inputs, invocations } = await open();
+    const inputs = await open();
     const list = Array.from({ length: 300 }, (_, i) => kept(`e${String(i).padStart(3, '0')}`, 300 - i, 1000));
-    await invocations.add([aRecord()], list);
+    inputs.insert(list);
     expect(await inputs.size()).toEqual({ inputs: 300, bytes: 300 * (1000 + 160) });
     const bound = 100 * (1000 + 160);
-    expect(await pruner(inputs, invocations, 24 * HOUR, bound).prune()).toBe(300 - 90);
+    expect(await pruner(inputs, 24 * HOUR, bound).prune()).toBe(300 - 90);
     expect(await inputs.size()).toEqual({ inputs: 90, bytes: 90 * (1000 + 160) });
     expect(await inputs.get('e209')).toBeUndefined();
     expect(await inputs.get('e210')).toBeDefined();
   });
 
-  it('all go when the platform keeps none any more (retention 0)', async () => {
-    const { inputs, invocations } = await open();
-    await invocations.add([aRecord()], [kept('a', HOUR), kept('b', 1)]);
-    expect(await pruner(inputs, invocations, 0, 1024 ** 3).prune()).toBe(2);
+  it('are kept once per invocation id, the first copy (the retries of an event share its id)', async () => {
+    const inputs = await open();
+    inputs.insert([kept('a', HOUR, 10)]);
+    inputs.insert([kept('a', 1, 50), kept('b', 1, 20)]);
+    expect(await inputs.get('a')).toMatchObject({ bytes: 10, keptAt: NOW - HOUR });
+    expect(await inputs.size()).toEqual({ inputs: 2, bytes: 10 + 20 + 2 * 160 });
+  });
+
+  it('all go with a retention of 0', async () => {
+    const inputs = await open();
+    inputs.insert([kept('a', HOUR), kept('b', 1)]);
+    expect(await pruner(inputs, 0, 1024 ** 3).prune()).toBe(2);
     expect(await inputs.size()).toEqual({ inputs: 0, bytes: 0 });
   });
 });

@@ -87,7 +87,7 @@ describe('record retention', () => {
     expect(await ids()).toEqual(['failed-8d', 'failed-new', 'ok-7d-less-1m', 'ok-new']);
     expect(await p.prune()).toBe(0);
     // what each rule deleted is told; a pass that deleted nothing tells nothing
-    expect(told).toEqual([{ pruned: { expired: 2, failedExpired: 1, overSize: 0, inputs: 0 } }]);
+    expect(told).toEqual([{ pruned: { expired: 2, failedExpired: 1, overSize: 0 } }]);
     expect(await store.usage({ since: NOW - 60 * DAY, until: NOW + DAY, by: 'function' })).toEqual(
       usageBefore,
     );
@@ -126,12 +126,12 @@ describe('record retention', () => {
     // the size bound is told once, when it first deletes, not at each pass that it deletes again
     expect(told).toEqual([
       { sizeReached: 301 },
-      { pruned: { expired: 0, failedExpired: 0, overSize: deleted, inputs: 0 } },
+      { pruned: { expired: 0, failedExpired: 0, overSize: deleted } },
     ]);
     await store.add(Array.from({ length: 60 }, (_, i) => record(`s${i}`, 1000, 'ok', logs)));
     const again = await p.prune();
     expect(again).toBeGreaterThan(0);
-    expect(told.slice(2)).toEqual([{ pruned: { expired: 0, failedExpired: 0, overSize: again, inputs: 0 } }]);
+    expect(told.slice(2)).toEqual([{ pruned: { expired: 0, failedExpired: 0, overSize: again } }]);
     expect(left.length).toBe(301 - deleted);
     expect(left.length * bytesPerRecord).toBeLessThanOrEqual(maxBytes * 0.9 + bytesPerRecord);
     // the failed record, older than all, stays while ok ones can go; the newest ok ones stay
@@ -158,12 +158,12 @@ describe("the pruner's lines in the platform's log", () => {
       failedRetentionMs: 30 * DAY,
       maxBytes: 1024 ** 3,
     });
-    log.pruned?.({ expired: 1200, failedExpired: 3, overSize: 0, inputs: 0 });
+    log.pruned?.({ expired: 1200, failedExpired: 3, overSize: 0 });
     log.sizeReached?.({ records: 1_000_000, bytes: 1.1 * 1024 ** 3 });
     expect(lines).toEqual([
       [
         'debug',
-        { expired: 1200, failedExpired: 3, overSize: 0, inputs: 0 },
+        { expired: 1200, failedExpired: 3, overSize: 0 },
         'pruned 1203 invocation records: 1200 ok past 7d, 3 past 30d, 0 over 1GB',
       ],
       [

@@ -301,26 +301,32 @@ CREATE TABLE removed_versions (
   PRIMARY KEY (function, version)
 );
 `,
+  // 21: the inputs kept for replay moved to a file of their own, written by a worker thread
+  // (embedded/inputs.ts, observe/input-worker.ts): their rows no longer share gust.db's writer
+  `
+DROP TABLE invocation_inputs;
+`,
 ];
 
-export function openDatabase(file: string): Db {
+/** `migrations`: gust.db's unless given (embedded/inputs.ts has a file and a schema of its own). */
+export function openDatabase(file: string, migrations: readonly string[] = MIGRATIONS): Db {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
-  migrate(db);
+  migrate(db, migrations);
   return db;
 }
 
-function migrate(db: Db): void {
+function migrate(db: Db, migrations: readonly string[]): void {
   const done = db.pragma('user_version', { simple: true }) as number;
-  if (done > MIGRATIONS.length) {
+  if (done > migrations.length) {
     db.close();
     throw new Error(
-      `the database was written by a newer Gust (schema ${done}, this one knows ${MIGRATIONS.length}): upgrade Gust`,
+      `the database ${db.name} was written by a newer Gust (schema ${done}, this one knows ${migrations.length}): upgrade Gust`,
     );
   }
-  MIGRATIONS.slice(done).forEach((sql, i) => {
+  migrations.slice(done).forEach((sql, i) => {
     db.transaction(() => {
       db.exec(sql);
       db.pragma(`user_version = ${done + i + 1}`);

@@ -1,11 +1,31 @@
 /**
- * embedded/inputs: the inputs kept for replay in SQLite (`invocation_inputs`, migration 19). Rows
- * go in within the records' transaction (SqliteInvocations.add calls `insertWithin`), in the order
- * they are written: the oldest are the first by seq, so pruning takes them from the front. The
- * text is the row's last column: the size bound reads `stored`, never the text's overflow pages.
+ * embedded/inputs: the inputs kept for replay, in a SQLite file of their own (`<data>/inputs.db`,
+ * WAL), opened by the one thread that writes it (observe/input-worker.ts): their inserts and
+ * fsyncs never hold gust.db's writer. Rows go in in the order they are written: the oldest are the
+ * first by seq, so pruning takes them from the front. The text is the row's last column: the size
+ * bound reads `stored`, never the text's overflow pages.
  */
 import type { InputStore, KeptInput } from '../ports.js';
-import type { Db } from './database.js';
+import { type Db, openDatabase } from './database.js';
+
+/**
+ * The file's own schema, numbered as gust.db's is. 1: the rows (input NULL: over the per-event
+ * limit, only its size kept; stored: the bytes of input, read by the size bound without the text).
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+CREATE TABLE invocation_inputs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  function TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  kept_at INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  stored INTEGER NOT NULL,
+  input TEXT
+);
+`,
+];
 
 /** What a row costs beside its text: the id twice (the table and its unique index), the other fields. */
 const ROW_OVERHEAD_BYTES = 160;
@@ -25,12 +45,18 @@ interface Row {
 
 export class SqliteInputs implements InputStore {
   private readonly sql;
+  private readonly insertAll;
   /** Rows and the bytes they take: summed once when first asked, then kept up to date here. */
   private kept: { inputs: number; bytes: number } | undefined;
   /** What was added while they were being summed (those rows come after the range summed). */
   private addedWhileSumming: { inputs: number; bytes: number } | undefined;
 
-  constructor(db: Db) {
+  /** Opens (or makes) the file, its schema brought up to date. */
+  static open(file: string): SqliteInputs {
+    return new SqliteInputs(openDatabase(file, MIGRATIONS));
+  }
+
+  private constructor(private readonly db: Db) {
     this.sql = {
       insert:
         db.prepare(`INSERT OR IGNORE INTO invocation_inputs (id, function, kind, kept_at, bytes, stored, input)
@@ -44,15 +70,18 @@ export class SqliteInputs implements InputStore {
       ),
       last: db.prepare('SELECT MAX(seq) AS seq FROM invocation_inputs'),
     };
+    this.insertAll = db.transaction((inputs: readonly KeptInput[]) => {
+      for (const i of inputs) {
+        const stored = i.input === null ? 0 : i.bytes;
+        const added = this.sql.insert.run(i.id, i.function, i.kind, i.keptAt, i.bytes, stored, i.input);
+        if (added.changes === 1) this.grew(stored + ROW_OVERHEAD_BYTES);
+      }
+    });
   }
 
-  /** Inside the caller's transaction (the records'): an id already kept stays as it was (a retry). */
-  insertWithin(inputs: readonly KeptInput[]): void {
-    for (const i of inputs) {
-      const stored = i.input === null ? 0 : i.bytes;
-      const added = this.sql.insert.run(i.id, i.function, i.kind, i.keptAt, i.bytes, stored, i.input);
-      if (added.changes === 1) this.grew(stored + ROW_OVERHEAD_BYTES);
-    }
+  /** One transaction; an id already kept stays as it was (the retries of an event share its id). */
+  insert(inputs: readonly KeptInput[]): void {
+    this.insertAll(inputs);
   }
 
   async get(id: string): Promise<KeptInput | undefined> {
@@ -92,6 +121,10 @@ export class SqliteInputs implements InputStore {
     return { ...this.kept };
   }
 
+  close(): void {
+    this.db.close();
+  }
+
   private grew(bytes: number): void {
     const counted = this.kept ?? this.addedWhileSumming;
     if (counted === undefined) return;
@@ -99,7 +132,7 @@ export class SqliteInputs implements InputStore {
     counted.bytes += bytes;
   }
 
-  /** SUM a range of seq at a time, the event loop free between ranges. */
+  /** SUM a range of seq at a time, the event loop free between ranges (batches go in meanwhile). */
   private async sum(): Promise<{ inputs: number; bytes: number }> {
     const last = (this.sql.last.get() as { seq: number | null }).seq ?? 0;
     const total = { inputs: 0, bytes: 0 };

@@ -5,7 +5,6 @@ import type {
   InvocationRecord,
   InvocationStatus,
   InvocationStore,
-  KeptInput,
   LatencyQuery,
   LatencyStep,
   LogEntry,
@@ -16,7 +15,6 @@ import type {
   UsageRow,
 } from '../ports.js';
 import type { Db } from './database.js';
-import type { SqliteInputs } from './inputs.js';
 import { type Row, toRecord } from './record-row.js';
 import { traceRecords } from './traces.js';
 
@@ -66,11 +64,7 @@ export class SqliteInvocations implements InvocationStore {
   private okSeen = 0;
   private allSeen = 0;
 
-  constructor(
-    private readonly db: Db,
-    /** Where the inputs kept for replay go, in the records' transaction. */
-    private readonly inputs?: SqliteInputs,
-  ) {
+  constructor(private readonly db: Db) {
     this.insert = db.prepare(`INSERT OR IGNORE INTO invocations
       (id, attempt, function, version, trigger, instance, start, queued_ms, duration_ms, billed_ms, memory_mb, gb_seconds, cold, init_ms, status, error, stack, denied_calls, logs, trace_id, span_id, parent_span_id, replay_of)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -96,9 +90,8 @@ export class SqliteInvocations implements InvocationStore {
     };
   }
 
-  async add(records: readonly InvocationRecord[], inputs: readonly KeptInput[] = []): Promise<void> {
+  async add(records: readonly InvocationRecord[]): Promise<void> {
     const run = this.db.transaction((list: readonly InvocationRecord[]) => {
-      if (inputs.length > 0) this.inputs?.insertWithin(inputs);
       const minutes = new Map<string, Minute>();
       // Positional parameters: binding by name costs half as much again per row.
       for (const r of list) {
