@@ -2,10 +2,11 @@
  * The traces bench (about four minutes): the cost of observability on the hot path. Three platforms
  * of the same build, each with the warm hello function of the throughput scenario (web-standard,
  * concurrency 100, scale {min: 1, max: 1}), loaded in alternating rounds by the same generator:
- * - `all on`: metrics on and spans exported over OTLP/HTTP to a receiver in this process (it counts
- *   the spans it gets, as a collector would take them, without keeping them);
- * - `metrics`: as Gust ships without GUST_OTLP_URL (metrics on, no spans);
- * - `all off`: GUST_METRICS=off and no GUST_OTLP_URL.
+ * - `all on`: metrics on, inputs kept for replay (as Gust ships), and spans exported over OTLP/HTTP
+ *   to a receiver in this process (it counts the spans it gets, as a collector would take them,
+ *   without keeping them);
+ * - `metrics`: as Gust ships without GUST_OTLP_URL (metrics on, inputs kept, no spans);
+ * - `all off`: GUST_METRICS=off, GUST_REPLAY_RETENTION=0 (no inputs kept) and no GUST_OTLP_URL.
  * Invocation records have no switch: every target writes them (they are the product's records).
  * First, in this process, what `Traces.ended` costs the platform's thread per invocation (its facts
  * noted and handed to the trace worker in batches), and the wall time per invocation until the
@@ -98,11 +99,13 @@ async function main() {
   const spanCost = await perInvocation(otlp.url);
   const inProcess = { ...otlp.got };
   otlp.got.requests = otlp.got.spans = otlp.got.bytes = 0;
-  progress('starting three platforms: all on (metrics, spans), metrics only, all off');
+  progress(
+    'starting three platforms: all on (metrics, inputs, spans), as shipped (metrics, inputs), all off',
+  );
   const targets = {
     'all on': await warmHello({ GUST_OTLP_URL: otlp.url }),
     metrics: await warmHello({}),
-    'all off': await warmHello({ GUST_METRICS: 'off' }),
+    'all off': await warmHello({ GUST_METRICS: 'off', GUST_REPLAY_RETENTION: '0' }),
   };
   const runs = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
   let measuredRequests = 0;

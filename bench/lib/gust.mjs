@@ -39,13 +39,15 @@ export async function writeProject(files) {
 /**
  * Starts `gust up DIR` (on `dataDir`, else a new temp folder) and resolves once it listens:
  * `{url, s3Url, key, dataDir, proc}`. `nodeArgs`
- * go to the platform's node before the script (`--cpu-prof`, which NODE_OPTIONS refuses).
+ * go to the platform's node before the script (`--cpu-prof`, which NODE_OPTIONS refuses); `tree`:
+ * another built Gust to start (a checkout of an earlier commit, to compare with in the same run).
  */
-export async function startGust({ dir, env = {}, nodeArgs = [], dataDir: given }) {
+export async function startGust({ dir, env = {}, nodeArgs = [], dataDir: given, tree }) {
   const dataDir = given ?? (await tempDir('gust-bench-data-'));
   // `gust up` records itself in the CLI's config folder: a temporary one, not the user's
   const configHome = await tempDir('gust-bench-config-');
-  const args = [...nodeArgs, BIN, 'up', dir, '--port', '0', '--s3-port', '0', '--data', dataDir];
+  const bin = tree === undefined ? BIN : path.join(path.resolve(tree), 'bin', 'gust.js');
+  const args = [...nodeArgs, bin, 'up', dir, '--port', '0', '--s3-port', '0', '--data', dataDir];
   const proc = start(process.execPath, args, {
     env: { PATH: process.env.PATH ?? '', XDG_CONFIG_HOME: configHome, ...env },
   });

@@ -15,10 +15,10 @@ export const HELLO_PROJECT = {
 
 /**
  * A platform serving the hello function, once its instance is warm (`GET {url}/hello`); or another
- * `project`, once each of its `functions` has its warm instance.
+ * `project`, once each of its `functions` has its warm instance. `tree`: another built Gust's.
  */
-export async function warmHello(env, { dataDir, project = HELLO_PROJECT, functions = ['hello'] } = {}) {
-  const g = await startGust({ dir: await writeProject(project), env, ...(dataDir ? { dataDir } : {}) });
+export async function warmHello(env, { dataDir, project = HELLO_PROJECT, functions = ['hello'], tree } = {}) {
+  const g = await startGust({ dir: await writeProject(project), env, dataDir, tree });
   const deadline = Date.now() + 30_000;
   for (const name of functions) {
     while ((await apiGet(g, `/functions/${name}`)).instances !== 1) {

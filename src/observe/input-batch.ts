@@ -84,7 +84,7 @@ export function unpackInputs(batch: InputBatch, maxBytes: number): KeptInput[] {
       continue;
     }
     // in the order packInputs wrote them (an object literal's fields are read in source order)
-    const fields = {
+    const request: { -readonly [K in keyof WireRequest]: WireRequest[K] } = {
       method: next<string>(),
       url: next<string>(),
       routeKey: next<string>(),
@@ -93,10 +93,11 @@ export function unpackInputs(batch: InputBatch, maxBytes: number): KeptInput[] {
       timeEpoch: next<number>(),
       params: next<WireRequest['params']>(),
       body: next<Uint8Array | null>(),
+      headers: [],
     };
     const headers: [string, string][] = new Array(next<number>());
     for (let i = 0; i < headers.length; i++) headers[i] = [next<string>(), next<string>()];
-    const request: WireRequest = { ...fields, headers };
+    request.headers = headers;
     out.push(keepRequest(id, fn, request, maxBytes, keptAt));
   }
   return out;

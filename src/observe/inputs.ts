@@ -84,18 +84,21 @@ function keptText(
 
 function keptRequest(r: WireRequest): KeptRequest {
   const masked: string[] = [];
-  const headers: (readonly [string, string])[] = new Array(r.headers.length);
+  // the request's own headers, but a copy once one holds a key (masked in the copy)
+  let headers: (readonly [string, string])[] | undefined;
   for (let i = 0; i < r.headers.length; i++) {
     const [name, value] = r.headers[i]!;
     const clean = maskKeys(value);
-    if (clean !== value && !masked.includes(name)) masked.push(name);
-    headers[i] = clean === value ? r.headers[i]! : [name, clean];
+    if (clean === value) continue;
+    headers ??= [...r.headers];
+    headers[i] = [name, clean];
+    if (!masked.includes(name)) masked.push(name);
   }
   const text = r.body === null ? null : textOrBase64(r.body);
   const kept: { -readonly [K in keyof KeptRequest]: KeptRequest[K] } = {
     method: r.method,
     url: maskKeys(r.url),
-    headers,
+    headers: headers ?? r.headers,
     body: text === null ? null : text.body,
     params: r.params,
     routeKey: r.routeKey,

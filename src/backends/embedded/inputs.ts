@@ -11,11 +11,13 @@ import { type Db, openDatabase } from './database.js';
 /**
  * The file's own schema, numbered as gust.db's is. 1: the rows (input NULL: over the per-event
  * limit, only its size kept; stored: the bytes of input, read by the size bound without the text).
+ * seq is the rowid, not AUTOINCREMENT: the next is the highest + 1, so rows stay in the order they
+ * were written, without the write to sqlite_sequence each insert paid (0.35 µs of some 3).
  */
 const MIGRATIONS: readonly string[] = [
   `
 CREATE TABLE invocation_inputs (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq INTEGER PRIMARY KEY,
   id TEXT NOT NULL UNIQUE,
   function TEXT NOT NULL,
   kind TEXT NOT NULL,
