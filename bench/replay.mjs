@@ -20,13 +20,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { processNs, threadNs } from './lib/cpu.mjs';
+import { threadNs, withCpu } from './lib/cpu.mjs';
 import { removeTempDirs, tempDir } from './lib/gust.mjs';
 import { printHeader } from './lib/header.mjs';
 import { warmHello } from './lib/hello.mjs';
 import { pickGenerator, runLoad } from './lib/load.mjs';
 import { stopAll } from './lib/procs.mjs';
-import { roundsText, summarize, writeResult } from './lib/rounds.mjs';
+import { orderOf, roundsText, summarize, writeResult } from './lib/rounds.mjs';
 import { int } from './lib/settings.mjs';
 import { median } from './lib/stats.mjs';
 import { fmt } from './lib/table.mjs';
@@ -198,31 +198,15 @@ async function main() {
   const names = Object.keys(targets);
   const runs = Object.fromEntries(names.map((n) => [n, []]));
   for (let round = 1; round <= config.rounds; round++) {
-    // each target first in turn, then in the reverse order: none is always first nor always last
-    const turned = [...names.slice(round % names.length), ...names.slice(0, round % names.length)];
-    const order = round % 2 === 1 ? turned : turned.reverse();
-    for (const name of order) {
+    for (const name of orderOf(names, round)) {
       progress(`round ${round}/${config.rounds}: ${name}`);
       const url = `${targets[name].url}/hello`;
       await runLoad(gen, url, { seconds: config.warmupSeconds, connections: config.connections });
-      const before = processNs(targets[name].proc.child.pid);
-      const run = await runLoad(gen, url, config);
-      const after = processNs(targets[name].proc.child.pid);
-      // µs of the platform's CPU per request: its main thread, and all its threads (the input worker's too)
-      const cpu = before && {
-        mainUs: (after.main - before.main) / run.requests / 1000,
-        allUs: (after.all - before.all) / run.requests / 1000,
-      };
-      runs[name].push({ round, ...run, ...(cpu ? { cpu } : {}) });
+      const run = await withCpu(targets[name].proc.child.pid, () => runLoad(gen, url, config));
+      runs[name].push({ round, ...run });
     }
   }
-  const cpuOf = (list, key) => median(list.map((r) => r.cpu?.[key] ?? Number.NaN));
-  const s = Object.fromEntries(
-    names.map((n) => [
-      n,
-      { ...summarize(runs[n]), mainUs: cpuOf(runs[n], 'mainUs'), allUs: cpuOf(runs[n], 'allUs') },
-    ]),
-  );
+  const s = Object.fromEntries(names.map((n) => [n, summarize(runs[n])]));
   const { kept, off } = s;
   const disk = {
     kept: { ...stored(targets.kept.dataDir), records: records(targets.kept.dataDir) },
@@ -234,9 +218,10 @@ async function main() {
   console.log(
     `ratio: kept/off ${fmt(result.ratio, 3)}${s.before ? `; before/off ${fmt(result.beforeRatio, 3)}` : ''}`,
   );
-  for (const n of names) {
+  if (kept.mainUs !== undefined) {
+    const over = (n, key) => fmt(s[n][key] - off[key], 1);
     console.log(
-      `platform CPU per request, ${n} (medians): main thread ${fmt(s[n].mainUs, 1)} µs (+${fmt(s[n].mainUs - off.mainUs, 1)} over off), all threads ${fmt(s[n].allUs, 1)} µs (+${fmt(s[n].allUs - off.allUs, 1)})`,
+      `platform CPU a request beyond off: kept +${over('kept', 'mainUs')} µs main thread, +${over('kept', 'allUs')} µs all threads${s.before ? `; before +${over('before', 'mainUs')} µs, +${over('before', 'allUs')} µs` : ''}`,
     );
   }
   for (const kind of ['http', 'event']) {

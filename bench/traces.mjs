@@ -1,12 +1,15 @@
 /**
- * The traces bench (about four minutes): the cost of observability on the hot path. Three platforms
+ * The traces bench (about five minutes): the cost of observability on the hot path. Four platforms
  * of the same build, each with the warm hello function of the throughput scenario (web-standard,
  * concurrency 100, scale {min: 1, max: 1}), loaded in alternating rounds by the same generator:
  * - `all on`: metrics on, inputs kept for replay (as Gust ships), and spans exported over OTLP/HTTP
  *   to a receiver in this process (it counts the spans it gets, as a collector would take them,
  *   without keeping them);
  * - `metrics`: as Gust ships without GUST_OTLP_URL (metrics on, inputs kept, no spans);
- * - `all off`: GUST_METRICS=off, GUST_REPLAY_RETENTION=0 (no inputs kept) and no GUST_OTLP_URL.
+ * - `no inputs`: metrics on, GUST_REPLAY_RETENTION=0 (no inputs kept), no spans;
+ * - `all off`: GUST_METRICS=off, GUST_REPLAY_RETENTION=0 and no GUST_OTLP_URL.
+ * Each target in turn goes first, every other round in the reverse order; beside req/s, the
+ * platform's CPU per request (lib/cpu.mjs: its main thread, and all its threads).
  * Invocation records have no switch: every target writes them (they are the product's records).
  * First, in this process, what `Traces.ended` costs the platform's thread per invocation (its facts
  * noted and handed to the trace worker in batches), and the wall time per invocation until the
@@ -16,12 +19,13 @@
  */
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import os from 'node:os';
+import { withCpu } from './lib/cpu.mjs';
 import { removeTempDirs } from './lib/gust.mjs';
+import { printHeader } from './lib/header.mjs';
 import { warmHello } from './lib/hello.mjs';
 import { pickGenerator, runLoad } from './lib/load.mjs';
 import { stopAll } from './lib/procs.mjs';
-import { roundsText, summarize, writeResult } from './lib/rounds.mjs';
+import { orderOf, roundsText, summarize, writeResult } from './lib/rounds.mjs';
 import { int } from './lib/settings.mjs';
 import { fmt } from './lib/table.mjs';
 
@@ -86,35 +90,31 @@ async function perInvocation(url) {
 
 async function main() {
   const gen = pickGenerator(process.env.BENCH_GENERATOR || undefined);
-  console.log(`Gust traces bench, ${new Date().toISOString()}`);
-  console.log('command:   npm run build && node bench/traces.mjs');
+  printHeader('traces', 'npm run build && node bench/traces.mjs');
   console.log(
-    `machine:   ${os.availableParallelism()} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}, generator ${gen.name} (${gen.version})`,
-  );
-  console.log(
-    `load:      ${config.connections} connections, ${config.warmupSeconds} s warm-up + ${config.seconds} s, ${config.rounds} rounds each, alternating\n`,
+    `load:      generator ${gen.name} (${gen.version}), ${config.connections} connections, ${config.warmupSeconds} s warm-up + ${config.seconds} s, ${config.rounds} rounds each, alternating, the order turned each round\n`,
   );
   const otlp = await receiver();
   progress('spans alone: 100,000 invocations in this process');
   const spanCost = await perInvocation(otlp.url);
   const inProcess = { ...otlp.got };
   otlp.got.requests = otlp.got.spans = otlp.got.bytes = 0;
-  progress(
-    'starting three platforms: all on (metrics, inputs, spans), as shipped (metrics, inputs), all off',
-  );
+  progress('starting four platforms: all on, as shipped (metrics, inputs), metrics without inputs, all off');
   const targets = {
     'all on': await warmHello({ GUST_OTLP_URL: otlp.url }),
     metrics: await warmHello({}),
+    'no inputs': await warmHello({ GUST_REPLAY_RETENTION: '0' }),
     'all off': await warmHello({ GUST_METRICS: 'off', GUST_REPLAY_RETENTION: '0' }),
   };
-  const runs = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
+  const names = Object.keys(targets);
+  const runs = Object.fromEntries(names.map((k) => [k, []]));
   let measuredRequests = 0;
   for (let round = 1; round <= config.rounds; round++) {
-    for (const [name, g] of Object.entries(targets)) {
+    for (const name of orderOf(names, round)) {
       progress(`round ${round}/${config.rounds}: ${name}`);
-      const url = `${g.url}/hello`;
+      const url = `${targets[name].url}/hello`;
       await runLoad(gen, url, { seconds: config.warmupSeconds, connections: config.connections });
-      const run = await runLoad(gen, url, config);
+      const run = await withCpu(targets[name].proc.child.pid, () => runLoad(gen, url, config));
       runs[name].push({ round, ...run });
       if (name === 'all on') measuredRequests += run.requests ?? 0;
     }
@@ -127,6 +127,8 @@ async function main() {
     ratio: {
       allOnOverAllOff: s['all on'].rps / s['all off'].rps,
       allOnOverMetrics: s['all on'].rps / s.metrics.rps,
+      metricsOverNoInputs: s.metrics.rps / s['no inputs'].rps,
+      noInputsOverAllOff: s['no inputs'].rps / s['all off'].rps,
     },
     spanCost,
     inProcess,
@@ -134,8 +136,9 @@ async function main() {
     runs,
   };
   console.log(roundsText(runs));
+  const r = result.ratio;
   console.log(
-    `ratio     all on / all off ${fmt(result.ratio.allOnOverAllOff, 3)}; all on / metrics only ${fmt(result.ratio.allOnOverMetrics, 3)}`,
+    `ratio     all on / all off ${fmt(r.allOnOverAllOff, 3)}; spans: all on / metrics ${fmt(r.allOnOverMetrics, 3)}; inputs: metrics / no inputs ${fmt(r.metricsOverNoInputs, 3)}; metrics: no inputs / all off ${fmt(r.noInputsOverAllOff, 3)}`,
   );
   console.log(
     `spans     ${otlp.got.spans} received in ${otlp.got.requests} requests (${fmt(otlp.got.bytes / 1e6, 1)} MB) for the "all on" platform`,

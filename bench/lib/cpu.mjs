@@ -25,3 +25,16 @@ export function processNs(pid) {
   }
   return { all, main: ranNs(pid, pid) };
 }
+
+/**
+ * Runs `load` (a measured run of the generator against the platform of process `pid`) and adds
+ * the platform's CPU per request to its result: `cpu: {mainUs, allUs}` (off Linux: nothing).
+ */
+export async function withCpu(pid, load) {
+  const before = processNs(pid);
+  const run = await load();
+  const after = processNs(pid);
+  if (before === undefined || !(run.requests > 0)) return run;
+  const per = (key) => (after[key] - before[key]) / run.requests / 1000;
+  return { ...run, cpu: { mainUs: per('main'), allUs: per('all') } };
+}

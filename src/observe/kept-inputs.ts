@@ -65,9 +65,12 @@ const CLOSE_WAIT_MS = 10_000;
 const COMPLAIN_EVERY_MS = 60_000;
 
 export class KeptInputs implements Pick<InputStore, 'get' | 'size'> {
+  private readonly most: { readonly count: number; readonly bytes: number };
   private waiting = { count: 0, bytes: 0 };
+  /** What went wrong since the log last said so: inputs dropped, batches not written (the last's error). */
   private dropped = 0;
-  private failures: string[] = [];
+  private failures = 0;
+  private lastFailure = '';
   private lastComplaint = 0;
   private asked = 0;
   private readonly asks = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -94,8 +97,6 @@ export class KeptInputs implements Pick<InputStore, 'get' | 'size'> {
     worker.unref();
     return kept;
   }
-
-  private readonly most;
 
   private constructor(
     private readonly worker: Worker,
@@ -174,7 +175,8 @@ export class KeptInputs implements Pick<InputStore, 'get' | 'size'> {
       if (m.error === undefined) ask?.resolve(m.value);
       else ask?.reject(new Error(m.error));
     } else if (m.t === 'failed') {
-      this.failures.push(m.message);
+      this.failures++;
+      this.lastFailure = m.message;
       this.complain(false);
     } else if (m.t === 'closed') this.closed?.();
   }
@@ -199,19 +201,17 @@ export class KeptInputs implements Pick<InputStore, 'get' | 'size'> {
 
   /** What was lost since the last time, said at once the first time, then at most once a minute. */
   private complain(now: boolean): void {
-    if (this.dropped + this.failures.length === 0) return;
+    if (this.dropped + this.failures === 0) return;
     if (!now && Date.now() - this.lastComplaint < COMPLAIN_EVERY_MS) return;
     this.lastComplaint = Date.now();
     const what = [
       this.dropped > 0
         ? `${this.dropped} input(s) dropped, more than their writer kept up with (${this.most.count} inputs or ${formatBytes(this.most.bytes)} waiting)`
         : '',
-      this.failures.length > 0
-        ? `${this.failures.length} problem(s) writing them, the last: ${this.failures.at(-1)}`
-        : '',
+      this.failures > 0 ? `${this.failures} problem(s) writing them, the last: ${this.lastFailure}` : '',
     ].filter(Boolean);
     this.dropped = 0;
-    this.failures = [];
+    this.failures = 0;
     this.opts.onError(
       new Error(
         `keeping inputs for replay in ${this.opts.file}: ${what.join('; ')}; those invocations cannot be replayed`,
