@@ -37,8 +37,9 @@ import { Gateway } from './gateway/server.js';
 import { Budgets } from './observe/budgets.js';
 import { KeptInputs } from './observe/kept-inputs.js';
 import { byFunction, Metrics } from './observe/metrics.js';
+import { inputsPrunedLog, prunerLog } from './observe/prune-log.js';
 import { Recorder } from './observe/records.js';
-import { prunerLog, RecordPruner } from './observe/retention.js';
+import { RecordPruner } from './observe/retention.js';
 import { Usage } from './observe/usage.js';
 import { NodeSandboxFactory } from './runtime/node/factory.js';
 import { bindingHost } from './services/bindings.js';
@@ -105,11 +106,9 @@ export async function startPlatform(
     const registry = new SqliteRegistry(db);
     const invocations = new SqliteInvocations(db);
     // What each invocation got, for gust replay, in a file of its own written by a worker thread
-    // (observe/kept-inputs.ts), which starts meanwhile; --replay-retention 0: none kept, and those
-    // kept before go at once.
-    const opening = keptInputs(config, (e) => log.error({ err: e }, 'keeping inputs for replay'));
-    void opening.catch(() => {}); // awaited below
-    undo.push(async () => (await opening.catch(() => undefined))?.close());
+    // (observe/kept-inputs.ts); --replay-retention 0: none kept, and those kept before go at once.
+    const inputs = await keptInputs(config, log);
+    undo.push(() => inputs?.close());
     const bundles = new FileBundles(path.join(dataDir, 'bundles'));
     const master = await secretFile(path.join(dataDir, 'master.key'));
     const keys = new Keys(registry, master);
@@ -120,7 +119,6 @@ export async function startPlatform(
     // Every function's GB-s this month, from the store before any call, then from each record.
     const budgets = new Budgets();
     await budgets.seed(invocations);
-    const inputs = await opening;
     const budgeted = () =>
       budgets.statuses([...dispatcher.names()].flatMap((n) => dispatcher.activeSpec(n) ?? []));
     // Read at scrape time only: by then every part below exists.
@@ -432,21 +430,19 @@ export async function startPlatform(
 }
 
 /** The kept inputs' worker; none when none are kept (the file of those kept before is removed). */
-async function keptInputs(
-  config: PlatformConfig,
-  onError: (e: unknown) => void,
-): Promise<KeptInputs | undefined> {
+async function keptInputs(config: PlatformConfig, log: Logger): Promise<KeptInputs | undefined> {
   const file = path.join(config.dataDir, 'inputs.db');
   if (config.replayRetentionMs === 0) {
     for (const end of ['', '-wal', '-shm']) await rm(`${file}${end}`, { force: true });
     return undefined;
   }
-  return KeptInputs.open({
+  const retention = { retentionMs: config.replayRetentionMs, maxBytes: config.replayMaxBytes };
+  return KeptInputs.start({
     file,
     maxEventBytes: config.replayMaxEventBytes,
-    retentionMs: config.replayRetentionMs,
-    maxBytes: config.replayMaxBytes,
-    onError,
+    ...retention,
+    onError: (e) => log.error({ err: e }, 'keeping inputs for replay'),
+    pruned: inputsPrunedLog(log, retention),
   });
 }
 

@@ -17,7 +17,10 @@ const tell = (m: FromInputWorker) => port.postMessage(m);
 const failed = (e: unknown) => tell({ t: 'failed', message: e instanceof Error ? e.message : String(e) });
 
 const store = SqliteInputs.open(settings.file);
-const pruner = new InputPruner(store, settings, { onError: failed });
+const pruner = new InputPruner(store, settings, {
+  onError: failed,
+  pruned: (counts) => tell({ t: 'pruned', ...counts }),
+});
 
 function answer(question: InputQuestion): Promise<unknown> {
   if (question.what === 'get') return store.get(question.id);
@@ -47,4 +50,3 @@ port.on('message', (m: ToInputWorker) => {
       .finally(() => tell({ t: 'closed' }));
   }
 });
-tell({ t: 'ready' });

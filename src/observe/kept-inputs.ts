@@ -17,9 +17,10 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { InputStore, KeptInput } from '../backends/ports.js';
 import type { Invocation } from '../dispatch/invocation.js';
+import { GustError } from '../errors.js';
 import { formatBytes } from '../lib/bytes.js';
 import { type InputBatch, packInputs } from './input-batch.js';
-import type { InputRetention } from './retention.js';
+import type { InputRetention, InputsPruned } from './retention.js';
 
 /** Settings of the worker (input-worker.ts). */
 export interface InputWorkerData extends InputRetention {
@@ -43,15 +44,18 @@ export type ToInputWorker =
 
 /** Worker -> platform. */
 export type FromInputWorker =
-  | { readonly t: 'ready' }
   /** A batch is done with (written, or failed and said so): it no longer counts against the bound. */
   | { readonly t: 'kept'; readonly count: number; readonly bytes: number }
   | { readonly t: 'answer'; readonly ask: number; readonly value?: unknown; readonly error?: string }
   | { readonly t: 'failed'; readonly message: string }
+  /** A pass of its pruner that deleted some. */
+  | ({ readonly t: 'pruned' } & InputsPruned)
   | { readonly t: 'closed' };
 
 export interface KeptInputsOptions extends InputWorkerData {
   readonly onError: (e: unknown) => void;
+  /** A pass of the worker's pruner that deleted some (the platform logs it at debug). */
+  readonly pruned?: (counts: InputsPruned) => void;
   /** How many inputs, and bytes of them, may wait for the worker (tests make it small). */
   readonly waiting?: { readonly count: number; readonly bytes: number };
 }
@@ -74,28 +78,23 @@ export class KeptInputs implements Pick<InputStore, 'get' | 'size'> {
   private lastComplaint = 0;
   private asked = 0;
   private readonly asks = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  /** Why the worker stopped (its error), once it did. */
+  private why: string | undefined;
   private stopped: Error | undefined;
   private closed: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
-  /** Starts the worker; resolves once its file is open (a file it cannot open fails the start). */
-  static async open(opts: KeptInputsOptions): Promise<KeptInputs> {
+  /**
+   * Starts the worker, which opens its file meanwhile (what is handed over or asked waits for it):
+   * the platform's start does not wait. A file it cannot open is said in the log, and then nothing
+   * is kept and reads fail with the reason.
+   */
+  static start(opts: KeptInputsOptions): KeptInputs {
     const { file, maxEventBytes, retentionMs, maxBytes } = opts;
     const workerData: InputWorkerData = { file, maxEventBytes, retentionMs, maxBytes };
     const worker = new Worker(WORKER, { workerData });
-    const kept = new KeptInputs(worker, opts);
-    const listeners: Record<string, (x: unknown) => void> = {};
-    await new Promise<void>((resolve, reject) => {
-      listeners.message = (m) => (m as FromInputWorker).t === 'ready' && resolve();
-      listeners.error = reject;
-      listeners.exit = () => reject(new Error('the input worker stopped as it started'));
-      for (const [event, listener] of Object.entries(listeners)) worker.on(event, listener);
-    }).finally(() => {
-      for (const [event, listener] of Object.entries(listeners)) worker.off(event, listener);
-    });
-    kept.listen();
     worker.unref();
-    return kept;
+    return new KeptInputs(worker, opts);
   }
 
   private constructor(
@@ -103,6 +102,20 @@ export class KeptInputs implements Pick<InputStore, 'get' | 'size'> {
     private readonly opts: KeptInputsOptions,
   ) {
     this.most = opts.waiting ?? { count: MAX_WAITING, bytes: MAX_WAITING_BYTES };
+    worker.on('message', (m: FromInputWorker) => this.heard(m));
+    worker.on('error', (e) => {
+      this.why = e.message;
+      this.opts.onError(e);
+    });
+    worker.on('exit', () => {
+      this.stopped = new GustError(
+        'UNAVAILABLE',
+        `the inputs kept for replay cannot be read: ${this.why ?? 'their worker stopped'}`,
+      );
+      for (const { reject } of this.asks.values()) reject(this.stopped);
+      this.asks.clear();
+      this.closed?.();
+    });
   }
 
   /** The inputs of a records' batch, handed over at once; never throws. */
@@ -155,17 +168,6 @@ export class KeptInputs implements Pick<InputStore, 'get' | 'size'> {
     await this.worker.terminate();
   }
 
-  private listen(): void {
-    this.worker.on('message', (m: FromInputWorker) => this.heard(m));
-    this.worker.on('error', (e) => this.opts.onError(e));
-    this.worker.on('exit', () => {
-      this.stopped = new Error('the input worker stopped: inputs are no longer kept for replay');
-      for (const { reject } of this.asks.values()) reject(this.stopped);
-      this.asks.clear();
-      this.closed?.();
-    });
-  }
-
   private heard(m: FromInputWorker): void {
     if (m.t === 'kept') {
       this.waiting = { count: this.waiting.count - m.count, bytes: this.waiting.bytes - m.bytes };
@@ -178,7 +180,8 @@ export class KeptInputs implements Pick<InputStore, 'get' | 'size'> {
       this.failures++;
       this.lastFailure = m.message;
       this.complain(false);
-    } else if (m.t === 'closed') this.closed?.();
+    } else if (m.t === 'pruned') this.opts.pruned?.({ expired: m.expired, overSize: m.overSize });
+    else if (m.t === 'closed') this.closed?.();
   }
 
   private ask(question: InputQuestion): Promise<unknown> {

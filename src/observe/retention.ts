@@ -12,10 +12,7 @@
  * Usage and cost do not depend on records: they are rolled up per minute as records are written.
  * The database file does not shrink (SQLite reuses the pages freed): it stops growing.
  */
-import type { Logger } from 'pino';
 import type { InputStore, InvocationStore } from '../backends/ports.js';
-import { formatSize } from '../config/config.js';
-import { formatDuration } from '../manifest/duration.js';
 
 export interface RetentionSettings {
   readonly retentionMs: number;
@@ -165,11 +162,17 @@ export class RecordPruner extends Pruner<
   }
 }
 
+/** What a pass of the input pruner deleted: inputs past their time, then the oldest over their size. */
+export interface InputsPruned {
+  readonly expired: number;
+  readonly overSize: number;
+}
+
 /** What the input pruner tells (its thread passes it on to the platform's log). */
 export interface InputPrunerLog {
   readonly onError: (e: unknown) => void;
-  /** A pass that deleted inputs: past their time, then over their size. */
-  readonly pruned?: (counts: { readonly expired: number; readonly overSize: number }) => void;
+  /** A pass that deleted inputs. */
+  readonly pruned?: (counts: InputsPruned) => void;
 }
 
 /** The inputs kept for replay: by age, then the oldest while they take more than their bound (down to 90% of it). */
@@ -192,28 +195,4 @@ export class InputPruner extends Pruner<Pick<InputStore, 'prune' | 'size'>, Inpu
     if (expired + overSize > 0) this.log.pruned?.({ expired, overSize });
     return expired + overSize;
   }
-}
-
-/** The pruner's passes to the platform's log at debug; the size bound at info, the first time it deletes. */
-export function prunerLog(
-  log: Pick<Logger, 'debug' | 'info' | 'error'>,
-  settings: RetentionSettings,
-): PrunerLog {
-  const size = formatSize(settings.maxBytes);
-  return {
-    onError: (e) => log.error({ err: e }, 'pruning invocation records'),
-    pruned: (counts) =>
-      log.debug(
-        counts,
-        `pruned ${counts.expired + counts.failedExpired + counts.overSize} invocation records: ` +
-          `${counts.expired} ok past ${formatDuration(settings.retentionMs)}, ` +
-          `${counts.failedExpired} past ${formatDuration(settings.failedRetentionMs)}, ${counts.overSize} over ${size}`,
-      ),
-    sizeReached: ({ records, bytes }) =>
-      log.info(
-        { records, bytes, maxBytes: settings.maxBytes },
-        `invocation records reached their size bound, ${size} (about ${formatSize(bytes)} in ${records} records): ` +
-          'the oldest are deleted from now on, ok ones first, down to 90% of it (gust up --max-records-size raises it)',
-      ),
-  };
 }

@@ -11,7 +11,8 @@ import type { KeptInput } from '../../src/backends/ports.js';
 import { eventInvocation, httpInvocation, type Invocation } from '../../src/dispatch/invocation.js';
 import { packInputs, unpackInputs } from '../../src/observe/input-batch.js';
 import { keepInput, replayInput } from '../../src/observe/inputs.js';
-import { InputPruner } from '../../src/observe/retention.js';
+import { inputsPrunedLog } from '../../src/observe/prune-log.js';
+import { InputPruner, type InputsPruned } from '../../src/observe/retention.js';
 import { newTrace } from '../../src/observe/trace-context.js';
 import { tempDir } from '../helpers/gust.js';
 
@@ -148,7 +149,9 @@ describe('inputs kept for a time and a size', () => {
     bytes,
     input: JSON.stringify('x'.repeat(bytes - 2)),
   });
+  const told: InputsPruned[] = [];
   const pruner = (store: SqliteInputs, retentionMs: number, maxBytes: number) => {
+    told.length = 0;
     const p = new InputPruner(
       store,
       { retentionMs, maxBytes },
@@ -156,6 +159,7 @@ describe('inputs kept for a time and a size', () => {
         onError: (e) => {
           throw e;
         },
+        pruned: (counts) => told.push(counts),
       },
       () => NOW,
     );
@@ -167,6 +171,7 @@ describe('inputs kept for a time and a size', () => {
     const inputs = await open();
     inputs.insert([kept('old', 30 * HOUR), kept('day', 23 * HOUR), kept('new', HOUR)]);
     expect(await pruner(inputs, 24 * HOUR, 1024 ** 3).prune()).toBe(1);
+    expect(told).toEqual([{ expired: 1, overSize: 0 }]);
     expect(await inputs.get('old')).toBeUndefined();
     expect(await inputs.get('day')).toBeDefined();
     expect(await inputs.get('new')).toBeDefined();
@@ -179,6 +184,7 @@ describe('inputs kept for a time and a size', () => {
     expect(await inputs.size()).toEqual({ inputs: 300, bytes: 300 * (1000 + 160) });
     const bound = 100 * (1000 + 160);
     expect(await pruner(inputs, 24 * HOUR, bound).prune()).toBe(300 - 90);
+    expect(told).toEqual([{ expired: 0, overSize: 300 - 90 }]);
     expect(await inputs.size()).toEqual({ inputs: 90, bytes: 90 * (1000 + 160) });
     expect(await inputs.get('e209')).toBeUndefined();
     expect(await inputs.get('e210')).toBeDefined();
@@ -197,5 +203,22 @@ describe('inputs kept for a time and a size', () => {
     inputs.insert([kept('a', HOUR), kept('b', 1)]);
     expect(await pruner(inputs, 0, 1024 ** 3).prune()).toBe(2);
     expect(await inputs.size()).toEqual({ inputs: 0, bytes: 0 });
+  });
+});
+
+describe("the input pruner's line in the platform's log", () => {
+  it('is a pass at debug with its counts, as the records pruner says its own', () => {
+    const lines: [unknown, string][] = [];
+    const say = inputsPrunedLog(
+      { debug: (fields: unknown, msg: string) => lines.push([fields, msg]) } as never,
+      {
+        retentionMs: 86_400_000,
+        maxBytes: 256 * 1024 ** 2,
+      },
+    );
+    say({ expired: 120, overSize: 3 });
+    expect(lines).toEqual([
+      [{ expired: 120, overSize: 3 }, 'pruned 123 inputs kept for replay: 120 past 1d, 3 over 256MB'],
+    ]);
   });
 });

@@ -2,7 +2,8 @@
  * The inputs' worker (observe/kept-inputs, observe/input-worker over a real SQLite file, the built
  * worker in dist/): inputs handed over at the records' flush are found by the next read, once per
  * invocation id; close() writes what is still waiting and the file keeps it for the next start;
- * past the bound of what may wait, inputs are dropped and said, never kept in memory.
+ * past the bound of what may wait, inputs are dropped and said, never kept in memory; a file it
+ * cannot open is said, and reads say why they fail.
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -29,7 +30,7 @@ const event = (data: unknown): Invocation & { kind: 'event' } =>
 async function start(opts: Partial<KeptInputsOptions> = {}) {
   const file = opts.file ?? path.join(await tempDir('gust-kept-'), 'inputs.db');
   const errors: unknown[] = [];
-  const inputs = await KeptInputs.open({
+  const inputs = KeptInputs.start({
     file,
     maxEventBytes: 1024,
     retentionMs: 86_400_000,
@@ -95,12 +96,16 @@ describe('inputs kept by their worker', () => {
     expect(await inputs.get(after.id)).toBeDefined();
   });
 
-  it('refuses to start on a file written by a newer Gust, naming it', async () => {
+  it('says so when its file was written by a newer Gust, and then keeps nothing and reads fail', async () => {
     const file = path.join(await tempDir('gust-kept-'), 'inputs.db');
     SqliteInputs.open(file).close();
     const db = new Database(file);
     db.pragma('user_version = 99');
     db.close();
-    await expect(start({ file })).rejects.toThrow(`the database ${file} was written by a newer Gust`);
+    const { inputs, errors } = await start({ file });
+    const why = `the database ${file} was written by a newer Gust (schema 99, this one knows 1): upgrade Gust`;
+    await expect(inputs.get('any')).rejects.toThrow(`the inputs kept for replay cannot be read: ${why}`);
+    inputs.keep([event(1)]);
+    expect(errors.map(String)).toEqual([`Error: ${why}`, expect.stringContaining('1 input(s) dropped')]);
   });
 });

@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/backends/embedded/database.js';
 import { SqliteInvocations } from '../../src/backends/embedded/invocations.js';
 import type { InvocationRecord, InvocationStatus } from '../../src/backends/ports.js';
-import { prunerLog, RecordPruner } from '../../src/observe/retention.js';
+import { prunerLog } from '../../src/observe/prune-log.js';
+import { RecordPruner } from '../../src/observe/retention.js';
 import { tempDir } from '../helpers/gust.js';
 import { aRecord } from '../helpers/records.js';
 
