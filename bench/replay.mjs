@@ -79,7 +79,7 @@ async function perCall(dir) {
     },
   });
   const MAX = 262_144;
-  const inputs = await KeptInputs.open({
+  const inputs = KeptInputs.start({
     file: path.join(dir, 'inputs.db'),
     maxEventBytes: MAX,
     retentionMs: 86_400_000,

@@ -66,7 +66,7 @@ async function perInvocation(url) {
   const { Traces } = await import('../dist/observe/traces.js');
   const { eventInvocation } = await import('../dist/dispatch/invocation.js');
   const { newTrace } = await import('../dist/observe/trace-context.js');
-  const traces = new Traces({ url, onError: (e) => console.error(String(e)) });
+  const traces = new Traces({ url, warn: (m) => console.error(m), onError: (e) => console.error(String(e)) });
   const inv = eventInvocation({ function: 'hello', trigger: 'http', trace: newTrace(), event: {} });
   const record = {
     ...{ id: inv.id, attempt: 1, function: 'hello', version: 1, trigger: 'http', instance: 'i-1' },
