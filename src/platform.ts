@@ -155,6 +155,7 @@ export async function startPlatform(
         ? undefined
         : new (await import('./observe/traces.js')).Traces({
             url: config.otlpUrl,
+            sample: config.tracesSample,
             warn: (message) => log.warn(message),
             onError: (e) => log.error({ err: e }, 'the trace exporter failed'),
           });

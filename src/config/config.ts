@@ -112,6 +112,8 @@ const PlatformSchema = z.object({
   keepVersions: wholeNumber.pipe(z.number().min(2).max(1_000_000)),
   /** `/_gust/metrics` and the counting behind it; off only to measure what they cost. */
   metrics: z.union([z.boolean(), z.enum(['on', 'off']).transform((v) => v === 'on')]),
+  /** The share of traces whose spans are exported (decided by the trace id: a trace is whole or absent). */
+  tracesSample: price.pipe(z.number().max(1)),
   /** Where spans go over OTLP/HTTP (an OpenTelemetry collector); absent: no spans are made. */
   otlpUrl: z
     .string()
@@ -167,6 +169,7 @@ export function loadPlatformConfig(flags: UpFlags, env: Env, cwd: string): Platf
     replayMaxEventBytes: env.GUST_REPLAY_MAX_EVENT_SIZE ?? '256KB',
     keepVersions: flags.keepVersions ?? env.GUST_KEEP_VERSIONS ?? 50,
     metrics: flags.metrics ?? env.GUST_METRICS ?? 'on',
+    tracesSample: env.GUST_TRACES_SAMPLE ?? 1,
     otlpUrl: env.GUST_OTLP_URL || undefined,
   });
   if (!parsed.success) {
@@ -200,6 +203,7 @@ const EXPECTED: Partial<Record<keyof PlatformConfig, string>> = {
   replayMaxEventBytes: 'a size from 1KB to 6MB, like 256KB',
   keepVersions: 'a whole number of versions per function, at least 2 (the active one and the one before)',
   metrics: 'on or off',
+  tracesSample: 'a share from 0 to 1 as a plain decimal, like 0.1 (a trace in ten)',
   otlpUrl: 'an http:// or https:// URL of an OTLP/HTTP collector, like http://127.0.0.1:4318',
 };
 
@@ -234,6 +238,7 @@ const SOURCES: Partial<Record<keyof PlatformConfig, { flag?: keyof UpFlags; opti
     replayMaxEventBytes: { env: 'GUST_REPLAY_MAX_EVENT_SIZE' },
     keepVersions: { flag: 'keepVersions', option: '--keep-versions', env: 'GUST_KEEP_VERSIONS' },
     metrics: { flag: 'metrics', option: '--no-metrics', env: 'GUST_METRICS' },
+    tracesSample: { env: 'GUST_TRACES_SAMPLE' },
     otlpUrl: { env: 'GUST_OTLP_URL' },
   };
 
@@ -256,6 +261,7 @@ const KEPT_AT_RESTART: readonly (keyof PlatformConfig)[] = [
   'replayMaxEventBytes',
   'keepVersions',
   'metrics',
+  'tracesSample',
   'otlpUrl',
   'queueDepth',
   'pricePerMillionRequests',

@@ -87,6 +87,8 @@ export function endedCall(inv: Invocation, record: InvocationRecord): EndedCall 
 export interface TracesOptions {
   /** The collector's base URL (`http://host:4318`), or its full `/v1/traces` URL. */
   readonly url: string;
+  /** The share of traces exported, 0 to 1 (GUST_TRACES_SAMPLE); 1: all. */
+  readonly sample?: number;
   /** What was lost and why, one line (at most once a minute, and at the stop). */
   readonly warn: (message: string) => void;
   /** The worker itself failed (a bug). */
@@ -116,6 +118,15 @@ export type TraceWorkerMessage =
   | { readonly t: 'warning'; readonly message: string }
   | { readonly t: 'closed' };
 
+/**
+ * Whether a trace's spans are exported at this share: its id's last 13 hex digits (52 of the bits
+ * W3C asks to be random) read as a fraction, as OpenTelemetry's TraceIdRatioBased sampler does, so
+ * every invocation of a trace decides alike, on this platform and any other that reads ids this way.
+ */
+export function sampled(traceId: string, share: number): boolean {
+  return Number.parseInt(traceId.slice(-13), 16) / 2 ** 52 < share;
+}
+
 /** Calls handed to the worker at once, at the latest every HAND_OVER_MS. */
 const HAND_OVER_AT = 256;
 const HAND_OVER_MS = 100;
@@ -132,8 +143,10 @@ export class Traces implements SpanSink {
   private readonly losses = new SpanLosses({ queue: MAX_QUEUE, pending: MAX_PENDING });
   private lastComplaint = 0;
   private closed: (() => void) | undefined;
+  private readonly sample: number;
 
   constructor(private readonly opts: TracesOptions) {
+    this.sample = opts.sample ?? 1;
     const url = /\/v1\/traces\/?$/.test(opts.url) ? opts.url : `${opts.url.replace(/\/+$/, '')}/v1/traces`;
     const workerData: TraceWorkerData = { url, maxQueue: MAX_QUEUE, closeWaitMs: CLOSE_WAIT_MS };
     this.worker = new Worker(new URL('./trace-worker.js', import.meta.url), { workerData });
@@ -143,6 +156,7 @@ export class Traces implements SpanSink {
   }
 
   ended(inv: Invocation, record: InvocationRecord): void {
+    if (this.sample < 1 && !sampled(inv.traceId, this.sample)) return;
     if (this.pending.length >= MAX_PENDING) {
       this.losses.notMade();
       this.complain(false);

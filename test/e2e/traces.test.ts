@@ -48,6 +48,7 @@ const CALLER_SPAN = 'b7ad6b7169203331';
 
 let g: Gust;
 let receiver: Server;
+let collector: string;
 const received: OtlpSpan[] = [];
 const contentTypes = new Set<string>();
 
@@ -72,7 +73,8 @@ beforeAll(async () => {
   receiver.listen(0, '127.0.0.1');
   await once(receiver, 'listening');
   const { port } = receiver.address() as AddressInfo;
-  g = await startGust({ env: { GUST_OTLP_URL: `http://127.0.0.1:${port}` } });
+  collector = `http://127.0.0.1:${port}`;
+  g = await startGust({ env: { GUST_OTLP_URL: collector } });
   await deployProject(g, {
     'gust.yaml': `
 topics: [orders]
@@ -253,5 +255,39 @@ describe('a chain of functions (HTTP, then a topic, then ctx.invoke)', () => {
     expect(spansOf(traceId).some((s) => s.service === 'front' && s.kind === SERVER)).toBe(true);
     // nothing was lost, and the log says nothing of it
     expect(g.stderr()).not.toMatch(/span/i);
+  });
+});
+
+describe('GUST_TRACES_SAMPLE', () => {
+  it('exports the spans of that share of traces, decided by the trace id; records keep every one', async () => {
+    const half = await startGust({ env: { GUST_OTLP_URL: collector, GUST_TRACES_SAMPLE: '0.5' } });
+    try {
+      await deployProject(half, {
+        'gust.yaml':
+          'functions:\n  solo:\n    handler: solo.mjs\n    triggers:\n      - http: { path: /solo, auth: public }\n',
+        'solo.mjs': 'export default async () => new Response("ok");\n',
+      });
+      // the last 13 hex digits read as a fraction: about 0 (exported) and about 1 (not)
+      const low = '0af7651916cd43dd0000000000000001';
+      const high = '0af7651916cd43ddffffffffffffffff';
+      for (const trace of [low, high]) {
+        const res = await fetch(`${half.url}/solo`, {
+          headers: { traceparent: `00-${trace}-${CALLER_SPAN}-01` },
+        });
+        expect(res.status).toBe(200);
+      }
+      const kept = await vi.waitFor(async () => {
+        const rs = await records(half, 'solo');
+        expect(rs).toHaveLength(2);
+        return rs;
+      }, WAIT);
+      expect(new Set(kept.map((r) => r.traceId))).toEqual(new Set([low, high]));
+      // the stop sends what waits
+      expect(await half.stop()).toBe(0);
+      expect(spansOf(low).some((s) => s.service === 'solo' && s.kind === SERVER)).toBe(true);
+      expect(spansOf(high)).toEqual([]);
+    } finally {
+      await half.stop();
+    }
   });
 });
