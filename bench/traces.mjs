@@ -1,10 +1,11 @@
 /**
- * The traces bench (about five minutes): the cost of observability on the hot path. Four platforms
+ * The traces bench (about seven minutes): the cost of observability on the hot path. Five platforms
  * of the same build, each with the warm hello function of the throughput scenario (web-standard,
  * concurrency 100, scale {min: 1, max: 1}), loaded in alternating rounds by the same generator:
  * - `all on`: metrics on, inputs kept for replay (as Gust ships), and spans exported over OTLP/HTTP
  *   to a receiver in this process (it counts the spans it gets, as a collector would take them,
  *   without keeping them);
+ * - `sampled 0.1`: the same with GUST_TRACES_SAMPLE=0.1 (the spans of a trace in ten exported);
  * - `metrics`: as Gust ships without GUST_OTLP_URL (metrics on, inputs kept, no spans);
  * - `no inputs`: metrics on, GUST_REPLAY_RETENTION=0 (no inputs kept), no spans;
  * - `all off`: GUST_METRICS=off, GUST_REPLAY_RETENTION=0 and no GUST_OTLP_URL.
@@ -99,9 +100,12 @@ async function main() {
   const spanCost = await perInvocation(otlp.url);
   const inProcess = { ...otlp.got };
   otlp.got.requests = otlp.got.spans = otlp.got.bytes = 0;
-  progress('starting four platforms: all on, as shipped (metrics, inputs), metrics without inputs, all off');
+  progress(
+    'starting five platforms: all on, all on with a tenth of traces exported, as shipped (metrics, inputs), metrics without inputs, all off',
+  );
   const targets = {
     'all on': await warmHello({ GUST_OTLP_URL: otlp.url }),
+    'sampled 0.1': await warmHello({ GUST_OTLP_URL: otlp.url, GUST_TRACES_SAMPLE: '0.1' }),
     metrics: await warmHello({}),
     'no inputs': await warmHello({ GUST_REPLAY_RETENTION: '0' }),
     'all off': await warmHello({ GUST_METRICS: 'off', GUST_REPLAY_RETENTION: '0' }),
@@ -126,6 +130,7 @@ async function main() {
     summary: s,
     ratio: {
       allOnOverAllOff: s['all on'].rps / s['all off'].rps,
+      sampledOverAllOff: s['sampled 0.1'].rps / s['all off'].rps,
       allOnOverMetrics: s['all on'].rps / s.metrics.rps,
       metricsOverNoInputs: s.metrics.rps / s['no inputs'].rps,
       noInputsOverAllOff: s['no inputs'].rps / s['all off'].rps,
@@ -138,7 +143,7 @@ async function main() {
   console.log(roundsText(runs));
   const r = result.ratio;
   console.log(
-    `ratio     all on / all off ${fmt(r.allOnOverAllOff, 3)}; spans: all on / metrics ${fmt(r.allOnOverMetrics, 3)}; inputs: metrics / no inputs ${fmt(r.metricsOverNoInputs, 3)}; metrics: no inputs / all off ${fmt(r.noInputsOverAllOff, 3)}`,
+    `ratio     all on / all off ${fmt(r.allOnOverAllOff, 3)}; sampled 0.1 / all off ${fmt(r.sampledOverAllOff, 3)}; spans: all on / metrics ${fmt(r.allOnOverMetrics, 3)}; inputs: metrics / no inputs ${fmt(r.metricsOverNoInputs, 3)}; metrics: no inputs / all off ${fmt(r.noInputsOverAllOff, 3)}`,
   );
   console.log(
     `spans     ${otlp.got.spans} received in ${otlp.got.requests} requests (${fmt(otlp.got.bytes / 1e6, 1)} MB) for the "all on" platform`,
