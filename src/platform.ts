@@ -1,4 +1,4 @@
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -35,9 +35,9 @@ import { Router } from './gateway/router.js';
 import { S3Server } from './gateway/s3/server.js';
 import { Gateway } from './gateway/server.js';
 import { Budgets } from './observe/budgets.js';
-import { KeptInputs } from './observe/kept-inputs.js';
+import { keptInputs, spanExporter } from './observe/exporters.js';
 import { byFunction, Metrics } from './observe/metrics.js';
-import { inputsPrunedLog, prunerLog } from './observe/prune-log.js';
+import { prunerLog } from './observe/prune-log.js';
 import { Recorder } from './observe/records.js';
 import { RecordPruner } from './observe/retention.js';
 import { Usage } from './observe/usage.js';
@@ -149,16 +149,7 @@ export async function startPlatform(
         ...(inputs ? { inputs } : {}),
       },
     );
-    // Loaded only when spans are exported: without GUST_OTLP_URL no OpenTelemetry code runs at all.
-    const traces =
-      config.otlpUrl === undefined
-        ? undefined
-        : new (await import('./observe/traces.js')).Traces({
-            url: config.otlpUrl,
-            sample: config.tracesSample,
-            warn: (message) => log.warn(message),
-            onError: (e) => log.error({ err: e }, 'the trace exporter failed'),
-          });
+    const traces = await spanExporter(config, log);
     const factory = await NodeSandboxFactory.create({
       runtimeSource: RUNTIME_SOURCE,
       stemCellsPerSize: config.stemCells,
@@ -428,23 +419,6 @@ export async function startPlatform(
 
     return { url, s3Url, dataDir, adminKeyPath, deployed, close };
   }
-}
-
-/** The kept inputs' worker; none when none are kept (the file of those kept before is removed). */
-async function keptInputs(config: PlatformConfig, log: Logger): Promise<KeptInputs | undefined> {
-  const file = path.join(config.dataDir, 'inputs.db');
-  if (config.replayRetentionMs === 0) {
-    for (const end of ['', '-wal', '-shm']) await rm(`${file}${end}`, { force: true });
-    return undefined;
-  }
-  const retention = { retentionMs: config.replayRetentionMs, maxBytes: config.replayMaxBytes };
-  return KeptInputs.start({
-    file,
-    maxEventBytes: config.replayMaxEventBytes,
-    ...retention,
-    onError: (e) => log.error({ err: e }, 'keeping inputs for replay'),
-    pruned: inputsPrunedLog(log, retention),
-  });
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());

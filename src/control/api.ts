@@ -2,7 +2,7 @@
  * api: the control API under /_gust/api/v1 (docs/API.md). Each route names the scope it needs;
  * the handler gets the parsed request and answers plain data.
  */
-import type { InvocationStatus, InvocationStore, KeyRecord, KeyScope } from '../backends/ports.js';
+import type { InvocationStore, KeyRecord, KeyScope } from '../backends/ports.js';
 import { GustError } from '../errors.js';
 import { checkEventSize, wrapData } from '../events/ingress.js';
 import { authenticate } from '../gateway/auth.js';
@@ -19,8 +19,9 @@ import { bodyOf } from './body.js';
 import { insightRoutes } from './insights.js';
 import { type InvokeDeps, invoke } from './invoke.js';
 import { authorize, EXPIRY_RULE, type Keys, keyInfo, parseExpiry, SCOPES } from './keys.js';
-import { intParam, timeParam } from './params.js';
+import { clip, intParam, timeParam } from './params.js';
 import { parseRate, type Rate } from './rate.js';
+import { recordRoutes } from './record-routes.js';
 import { type ReplayDeps, replayRoutes } from './replay.js';
 import { secretRoutes } from './secret-routes.js';
 
@@ -46,15 +47,6 @@ export type Handler = (call: Call) => Promise<unknown>;
 export type Route = [method: string, path: string, scope: KeyScope, handler: Handler];
 
 const PREFIX = '/_gust/api/v1';
-const STATUSES: readonly (InvocationStatus | 'failed')[] = [
-  'ok',
-  'error',
-  'timeout',
-  'crashed',
-  'throttled',
-  'rejected',
-  'failed',
-];
 
 export function controlApi(deps: ControlApiDeps): EdgeHandler {
   const { control, keys } = deps;
@@ -115,110 +107,7 @@ export function controlApi(deps: ControlApiDeps): EdgeHandler {
       },
     ],
     ['POST', '/functions/:name/invoke', 'invoke', ({ req, params }) => invoke(deps, req, params.name!)],
-    [
-      'GET',
-      '/functions/:name/invocations',
-      'deploy',
-      async ({ params, query }) => {
-        const name = params.name!;
-        const status = query.get('status') ?? undefined;
-        if (status !== undefined && !STATUSES.includes(status as InvocationStatus | 'failed')) {
-          throw new GustError('BAD_REQUEST', `status must be one of ${STATUSES.join(', ')}`);
-        }
-        const trigger = query.get('trigger') ?? undefined;
-        if (trigger !== undefined && !/^[a-z][a-z-]{0,30}$/.test(trigger)) {
-          throw new GustError('BAD_REQUEST', 'trigger must be a trigger name, like http, invoke or schedule');
-        }
-        const since = timeParam(query, 'since');
-        const until = timeParam(query, 'until');
-        const cursor = query.get('cursor') ?? undefined;
-        const limit = intParam(query, 'limit', { fallback: 20, max: 1000 });
-        const page = await flushed(() =>
-          deps.invocations
-            .list({
-              function: name,
-              limit,
-              ...(status ? { status: status as InvocationStatus | 'failed' } : {}),
-              ...(trigger ? { trigger } : {}),
-              ...(since ? { since } : {}),
-              ...(until ? { until } : {}),
-              ...(cursor === undefined ? {} : { cursor }),
-            })
-            .catch((e: unknown) => {
-              if (e instanceof RangeError) {
-                throw new GustError(
-                  'BAD_REQUEST',
-                  'cursor is not one this platform gave: pass it back as it came',
-                );
-              }
-              throw e;
-            }),
-        );
-        // The records of a removed function stay readable; a name never deployed is an error.
-        if (page.records.length === 0 && cursor === undefined) await control.need(name);
-        return { invocations: page.records, cursor: page.cursor };
-      },
-    ],
-    [
-      'GET',
-      '/invocations/:id',
-      'deploy',
-      ({ params }) =>
-        flushed(async () => {
-          const record = await deps.invocations.get(params.id!);
-          if (!record) throw new GustError('NOT_FOUND', `no invocation ${params.id}`);
-          return record;
-        }),
-    ],
-    [
-      'GET',
-      '/traces/:id',
-      'deploy',
-      ({ params, query }) =>
-        flushed(async () => {
-          const traceId = params.id!;
-          if (!/^[\da-f]{32}$/.test(traceId)) {
-            throw new GustError(
-              'BAD_REQUEST',
-              `a trace id is 32 lowercase hex digits, as a record's traceId`,
-            );
-          }
-          const around = query.get('invocation') ?? undefined;
-          const limit = intParam(query, 'limit', { fallback: 200, max: 1000 });
-          const found = await deps.invocations.trace({ traceId, limit, ...(around ? { around } : {}) });
-          if (found.records.length === 0) throw new GustError('NOT_FOUND', `no record of trace ${traceId}`);
-          return { traceId, ...found };
-        }),
-    ],
-    [
-      'GET',
-      '/functions/:name/logs',
-      'deploy',
-      async ({ params, query }) => {
-        const name = params.name!;
-        const invocation = query.get('invocation') ?? undefined;
-        const after = query.has('after')
-          ? intParam(query, 'after', { fallback: 0, min: 0, max: Number.MAX_SAFE_INTEGER })
-          : undefined;
-        const { entries, cursor } = await flushed(() =>
-          deps.invocations.logs({
-            function: name,
-            limit: intParam(query, 'limit', { fallback: 50, max: 1000 }),
-            ...(invocation ? { invocation } : {}),
-            ...(after === undefined ? {} : { after }),
-          }),
-        );
-        if (invocation !== undefined && entries.length === 0 && after === undefined) {
-          throw new GustError(
-            'NOT_FOUND',
-            `no invocation ${clip(invocation)} of ${name}: gust invocations ${name} lists them`,
-          );
-        }
-        // As for records: the logs of a removed function stay readable.
-        if (entries.length === 0 && after === undefined) await control.need(name);
-        return { logs: entries, cursor };
-      },
-    ],
+    ...recordRoutes(deps, flushed),
     ['GET', '/topics', 'deploy', async () => ({ topics: deps.topics.list() })],
     [
       'GET',
@@ -404,5 +293,3 @@ function boolParam(query: URLSearchParams, name: string): boolean {
   if (raw === 'true' || raw === '') return true;
   throw new GustError('BAD_REQUEST', `${name} must be true or false`);
 }
-
-const clip = (text: string): string => (text.length > 60 ? `${text.slice(0, 60)}…` : text);

@@ -31,3 +31,6 @@ export function intParam(
     throw new GustError('BAD_REQUEST', `${name} must be a whole number from ${min} to ${max}`);
   return n;
 }
+
+/** A value the caller sent, cut to a readable length for an error message. */
+export const clip = (text: string): string => (text.length > 60 ? `${text.slice(0, 60)}…` : text);

@@ -12,6 +12,7 @@ import type { Apart, DispatcherDeps, DispatchResult, Outcome, RunnableVersion } 
 import type { Invocation } from './invocation.js';
 import { errorOf, toWork, unleased } from './outcomes.js';
 import { type Lease, Pool } from './pool.js';
+import { type FunctionPools, poolsOf, type Served } from './served.js';
 
 export type {
   Apart,
@@ -21,25 +22,6 @@ export type {
   Outcome,
   RunnableVersion,
 } from './dispatch-types.js';
-
-/** A version and the pool of its instances. */
-interface Served {
-  readonly v: RunnableVersion;
-  readonly pool: Pool;
-}
-
-interface FunctionPools {
-  /** The version that serves the function's calls. */
-  active: Served;
-  /** Other versions called by number (Lambda Qualifier). */
-  readonly others: Map<number, Served>;
-  /**
-   * Pools of versions no longer active, finishing their calls. Kept apart from `others` so that a
-   * later call or a rollback to such a version gets a fresh pool, not one that stops each instance
-   * after a call.
-   */
-  readonly retired: Set<Pool>;
-}
 
 /** Stem cells of the default memory size are always kept: the next deploy most likely uses it. */
 const DEFAULT_MEMORY_MB = 128;
@@ -399,8 +381,4 @@ export class Dispatcher {
     const sizes = [...this.functions.values()].map((fn) => fn.active.v.spec.memoryMb);
     this.deps.factory.prepare([...new Set([DEFAULT_MEMORY_MB, ...sizes])]);
   }
-}
-
-function poolsOf(fn: FunctionPools): Pool[] {
-  return [fn.active.pool, ...[...fn.others.values()].map((s) => s.pool), ...fn.retired];
 }

@@ -8,7 +8,6 @@
  * once); a `warn` says what is missing. Stem cells have `egress: open`: a function with
  * `egress: none` starts a fresh cell in a network namespace of its own (a process start).
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, cp, mkdir, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -17,8 +16,9 @@ import { isAlive } from '../../lib/processes.js';
 import type { LoadSpec, SandboxFactory, StartOptions, StartOutcome } from '../types.js';
 import { type BundleFiles, placeBundle, placeInspectedBundle, prepareBundle } from './bundle-files.js';
 import { Cell, type Egress, IDLE_WORK, type Isolation, tools } from './cell.js';
-import { MemoryGroups } from './cgroup.js';
+import type { MemoryGroups } from './cgroup.js';
 import { LOG_LIMIT, NodeInstance } from './instance.js';
+import { chooseIsolation } from './isolation.js';
 import { UidPool } from './uids.js';
 import { cut } from './wire.js';
 
@@ -362,42 +362,4 @@ async function removeStaleRunDirs(): Promise<string[]> {
     await rm(path.join(tmp, name), { recursive: true, force: true }).catch(() => left.push(name));
   }
   return left;
-}
-
-/**
- * As root: memory groups (when this machine has a writable memory controller). Not root: user and
- * PID namespaces, when the kernel gives them to this user (tried once with the very flags a cell
- * uses, a network namespace included). What is missing is said once.
- */
-async function chooseIsolation(
-  warn: (message: string) => void,
-): Promise<{ groups: MemoryGroups | undefined; unprivileged: Isolation }> {
-  const shared: Isolation = { kind: 'shared' };
-  if (process.getuid?.() === 0) {
-    if (!tools.setpriv) {
-      warn('setpriv (util-linux) is missing: instances run as root, unbounded; install util-linux');
-      return { groups: undefined, unprivileged: shared };
-    }
-    const opened = await MemoryGroups.open();
-    if (opened.type === 'ok') return { groups: opened.groups, unprivileged: shared };
-    warn(
-      `no memory cgroup for instances: ${opened.why}; memory bounds the heap, and RLIMIT_DATA the rest (an allocation past it fails)`,
-    );
-    return { groups: undefined, unprivileged: shared };
-  }
-  const probe =
-    tools.setpriv && tools.unshare
-      ? spawnSync('/usr/bin/unshare', ['--user', '--pid', '--fork', '--kill-child', '--net', '/bin/true'], {
-          stdio: ['ignore', 'ignore', 'pipe'],
-          timeout: 5000,
-        })
-      : undefined;
-  if (probe?.status === 0) return { groups: undefined, unprivileged: { kind: 'namespaces' } };
-  const why = probe
-    ? probe.stderr.toString().trim() || `exit ${probe.status}`
-    : 'setpriv or unshare (util-linux) is missing';
-  warn(
-    `not root, and no user namespaces (${why}): instances share this user id, so a hostile function could signal Gust or another instance, and egress: none cannot be had; run as root, or allow unprivileged user namespaces`,
-  );
-  return { groups: undefined, unprivileged: shared };
 }
